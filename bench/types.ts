@@ -1,0 +1,84 @@
+/**
+ * The load side's small vocabulary. Data flows one way:
+ * scenario -> driver (LoadOptions in, LoadResult out) -> measurements -> result record -> renderers.
+ * A driver knows how to generate load for one or more protocols and nothing about
+ * servers, profiles or reports, so adding one (h2load, ghz, a client library)
+ * touches no other module.
+ */
+import type { Histogram } from 'hdr-histogram-js';
+import type { Operation } from '../servers/calculator.ts';
+
+export type Protocol = 'grpc' | 'rest';
+export const PROTOCOLS: readonly Protocol[] = ['grpc', 'rest'];
+
+/** Where the load goes. gRPC is h2c (HTTP/2 over cleartext TCP) unless `tls` is set. */
+export type Target =
+  | { protocol: 'grpc'; host: string; port: number; tls?: boolean }
+  | { protocol: 'rest'; url: string };
+
+/** What every call of a run sends: the same logical request, encoded for each protocol. */
+export interface CallPayload {
+  operation: Operation;
+  /** Number of values for `sum`, null for binary operations. */
+  payloadValues: number | null;
+  /** The request as a plain object ({a, b} or {values}). */
+  input: object;
+  /** REST request body: the JSON text's UTF-8 bytes. */
+  json: Buffer;
+  /** gRPC request message: protobuf bytes, without the 5-byte gRPC length prefix. */
+  protobuf: Uint8Array;
+}
+
+export interface LoadOptions {
+  target: Target;
+  payload: CallPayload;
+  /** Calls in flight at once (closed loop), spread over `connections`. */
+  concurrency: number;
+  /** TCP connections to open; gRPC multiplexes concurrency/connections streams on each. */
+  connections: number;
+  /** How long to run, in seconds. Ignored when `requests` is set. */
+  durationS: number;
+  /** Stop after this many calls instead of after `durationS`. */
+  requests?: number;
+  /**
+   * Open loop: start calls on a fixed schedule of `rate` calls/s (at most
+   * `concurrency` in flight) and measure latency from each call's intended
+   * start, so a stall is not hidden by coordinated omission. Unset: closed loop.
+   */
+  rate?: number;
+  /** Per-call deadline in ms; a call past it counts as a `timeout` error. */
+  timeoutMs: number;
+  /** Extra request headers / gRPC metadata. */
+  metadata?: Readonly<Record<string, string>>;
+  /** Aborting ends the run early; the driver resolves with what it measured. */
+  signal?: AbortSignal;
+  /** Called about every 250 ms with the calls completed so far. */
+  onProgress?: (progress: { calls: number; elapsedS: number }) => void;
+}
+
+export interface LoadResult {
+  /** Calls completed, successful or not. */
+  calls: number;
+  errors: number;
+  /**
+   * Outcome counts keyed by status: gRPC status names ('OK', 'INVALID_ARGUMENT', ...),
+   * HTTP statuses ('200', '503', ...) or transport failures ('timeout',
+   * 'connection-error', 'goaway', 'stream-reset', ...).
+   */
+  statusCounts: Record<string, number>;
+  /** Wall time from first call started to last call finished, in seconds. */
+  elapsedS: number;
+  /** Per-call latency in microseconds (HDR histogram; never an array of samples). */
+  latencyUs: Histogram;
+  /** Bytes this driver moved on its own sockets, when it can count them; null otherwise. */
+  socketBytes: { sent: number; received: number } | null;
+  /** Why the run ended early, if it did (server gone, aborted). */
+  failure?: string;
+}
+
+export interface Driver {
+  /** Short name shown in every result row: 'grpc-engine', 'autocannon', 'h2load', ... */
+  readonly name: string;
+  readonly protocols: readonly Protocol[];
+  run(options: LoadOptions): Promise<LoadResult>;
+}
