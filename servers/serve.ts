@@ -1,0 +1,95 @@
+/**
+ * `npm run serve`: starts the gRPC and REST calculator servers (or one, with
+ * --only). Each prints one line with the address it bound once it is ready;
+ * SIGINT/SIGTERM let in-flight calls finish, then exit 0.
+ *
+ *   npm run serve -- --host 127.0.0.1 --grpc-port 50051 --rest-port 3000
+ */
+import { parseArgs } from 'node:util';
+import { startGrpcServer } from './grpc-server.ts';
+import { startRestServer } from './rest-server.ts';
+import {
+  DEFAULT_GRPC_PORT,
+  DEFAULT_HOST,
+  DEFAULT_REST_PORT,
+  type RunningServer,
+} from './server-options.ts';
+import { createSelfSignedTls } from './tls.ts';
+
+const USAGE = `usage: serve [--only grpc|rest] [--host ${DEFAULT_HOST}] [--grpc-port ${DEFAULT_GRPC_PORT}] [--rest-port ${DEFAULT_REST_PORT}] [--tls]
+  port 0 picks a free port; --tls serves both over TLS with a certificate generated at start`;
+
+export interface ServeOptions {
+  only: 'grpc' | 'rest' | null;
+  host: string;
+  grpcPort: number;
+  restPort: number;
+  tls: boolean;
+}
+
+export function parseServeArgs(argv: string[]): ServeOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: 'string' },
+      host: { type: 'string', default: DEFAULT_HOST },
+      'grpc-port': { type: 'string', default: String(DEFAULT_GRPC_PORT) },
+      'rest-port': { type: 'string', default: String(DEFAULT_REST_PORT) },
+      tls: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) throw new UsageError(USAGE);
+  const only = values.only ?? null;
+  if (only !== null && only !== 'grpc' && only !== 'rest') {
+    throw new UsageError(`--only must be grpc or rest, got "${only}"`);
+  }
+  return {
+    only,
+    host: values.host,
+    grpcPort: parsePort(values['grpc-port'], '--grpc-port'),
+    restPort: parsePort(values['rest-port'], '--rest-port'),
+    tls: values.tls,
+  };
+}
+
+export class UsageError extends Error {}
+
+function parsePort(text: string, flag: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65_535) throw new UsageError(`${flag} must be a port number from 0 to 65535, got "${text}"`);
+  return port;
+}
+
+async function main(): Promise<void> {
+  const options = parseServeArgs(process.argv.slice(2));
+  const tls = options.tls ? await createSelfSignedTls(options.host) : undefined;
+  const running: RunningServer[] = [];
+  const shutdown = async (): Promise<void> => {
+    await Promise.all(running.map((server) => server.close()));
+    process.exit(0);
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+  try {
+    if (options.only !== 'rest') {
+      const grpc = await startGrpcServer({ host: options.host, port: options.grpcPort, tls });
+      running.push(grpc);
+      console.log(`gRPC server listening on ${grpc.address}${tls ? ' (TLS)' : ''}`);
+    }
+    if (options.only !== 'grpc') {
+      const rest = await startRestServer({ host: options.host, port: options.restPort, tls });
+      running.push(rest);
+      console.log(`REST server listening on ${rest.address}`);
+    }
+  } catch (error) {
+    await Promise.all(running.map((server) => server.close(0)));
+    throw error;
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(error instanceof UsageError ? 2 : 1);
+});
