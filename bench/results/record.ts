@@ -1,0 +1,94 @@
+/**
+ * The results file, as TypeScript types. `results/schema.json` is the same
+ * contract as JSON Schema (renderers, CI and outside tools read it); bump
+ * SCHEMA_VERSION on any incompatible change. Numbers are numbers (never
+ * formatted strings); a figure that could not be measured is null, not guessed.
+ */
+import type { Operation } from '../../servers/calculator.ts';
+import type { Protocol } from '../types.ts';
+
+export const SCHEMA_VERSION = 1;
+
+export interface ResultsFile {
+  schemaVersion: typeof SCHEMA_VERSION;
+  environment: Environment;
+  runs: RunRecord[];
+}
+
+export interface Environment {
+  /** ISO date the run started. */
+  date: string;
+  node: string;
+  os: string;
+  cpuModel: string;
+  cpuCount: number;
+  totalMemoryMiB: number;
+  /** Versions of the packages that shape the figures (grpc-js, express, autocannon, ...). */
+  packages: Record<string, string>;
+  gitCommit: string | null;
+  /** The resolved options the bench ran with (profile, dimensions, durations, targets, pinning). */
+  options: Record<string, unknown>;
+  /** Which CPUs the servers and the load generator were pinned to, or null when not pinned. */
+  pinning: { server: string; client: string } | null;
+}
+
+export interface LatencySummaryMs {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+  stdev: number;
+}
+
+export interface WireBytesPerCall {
+  /** All bytes client -> server per call, counted on a socket (headers, framing and body). */
+  requestBytesPerCall: number | null;
+  responseBytesPerCall: number | null;
+  /** The part of the above that is not message body: HTTP headers, HTTP/2 and gRPC framing. */
+  requestHeaderBytesPerCall: number | null;
+  responseHeaderBytesPerCall: number | null;
+  /** How the bytes were counted, e.g. 'counting-proxy' or 'h2load'. */
+  countedBy: string | null;
+}
+
+export interface RunRecord {
+  /** Stable key of the scenario (same across runs and trials), e.g. "add/c64". */
+  scenario: string;
+  protocol: Protocol;
+  /** Which load generator measured this row. */
+  driver: string;
+  operation: Operation;
+  /** Number of values for sum, null for binary operations. */
+  payloadValues: number | null;
+  concurrency: number;
+  connections: number;
+  /** Open-loop target rate in calls/s; null for closed loop. */
+  rate: number | null;
+  /** 1-based trial number when a scenario is repeated. */
+  trial: number;
+  durationS: number;
+  status: 'completed' | 'failed';
+  /** Why a failed run failed (server died, unreachable, ...); null when completed. */
+  failure: string | null;
+  /** Calls completed (successful or not). */
+  requests: number;
+  errors: number;
+  statusCounts: Record<string, number>;
+  /** Calls per second: requests / elapsed seconds. */
+  rps: number;
+  latencyMs: LatencySummaryMs | null;
+  wire: WireBytesPerCall;
+  /** Size of one request and one response message body in this protocol's encoding. */
+  body: { requestBytes: number; responseBytes: number };
+  /** null fields when the target was external (not started by the runner). */
+  server: { cpuMsPer1kCalls: number | null; peakRssMiB: number | null };
+  client: {
+    /** Load generator CPU time / wall time, in % of one core. */
+    cpuPercent: number;
+    cpuUsPerCall: number | null;
+    /** The generator was near a full core while the server was not: the run measures the client. */
+    bound: boolean;
+  };
+}
