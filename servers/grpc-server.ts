@@ -34,6 +34,46 @@ export const GRPC_SERVER_CHANNEL_OPTIONS: grpc.ServerOptions = {
   'grpc.keepalive_timeout_ms': 20_000,
 };
 
+type PartialStatus = Parameters<grpc.ServerInterceptingCallInterface['sendStatus']>[0];
+
+/** The text REST's 413 carries; gRPC's message-too-large status is rewritten to it. */
+export const TOO_LARGE_MESSAGE = `request body is larger than the limit of ${LIMITS.maxBodyBytes} bytes`;
+/** gRPC's answer to bytes that do not decode as the request message (grpc-js says INTERNAL). */
+export const NOT_PROTOBUF_MESSAGE = 'request body is not a valid protobuf message';
+
+/**
+ * Statuses grpc-js produces by itself, before or instead of our handler, reworded
+ * so both protocols say the same thing for the same failure:
+ * - a message over grpc.max_receive_message_length: grpc-js answers
+ *   RESOURCE_EXHAUSTED "Received message larger than max (N vs. M)";
+ * - bytes protobufjs cannot decode: grpc-js answers INTERNAL
+ *   "Error deserializing request", but the fault is the client's.
+ */
+export function rewriteTransportStatus(status: PartialStatus): PartialStatus {
+  if (status.code === grpc.status.RESOURCE_EXHAUSTED && /^Received message (larger than max|that decompresses to a size larger)/.test(status.details ?? '')) {
+    return { ...status, details: TOO_LARGE_MESSAGE };
+  }
+  if (status.code === grpc.status.INTERNAL && /^Error deserializing request/.test(status.details ?? '')) {
+    return { ...status, code: grpc.status.INVALID_ARGUMENT, details: NOT_PROTOBUF_MESSAGE };
+  }
+  return status;
+}
+
+/**
+ * A server interceptor that applies rewriteTransportStatus. grpc-js 1.14 sends
+ * these statuses from its innermost call object (BaseServerInterceptingCall calls
+ * its own `this.sendStatus`), so they never pass down through an interceptor's
+ * responder. Being first in the chain, this interceptor receives that innermost
+ * object and wraps `sendStatus` on the instance, which the internal call site
+ * then uses. test/hostile-input.test.ts pins the result, so a grpc-js upgrade
+ * that changes this path shows up as a failing test, not as silently different text.
+ */
+const statusRewriter: grpc.ServerInterceptor = (_method, call) => {
+  const send = call.sendStatus.bind(call);
+  call.sendStatus = (status) => send(rewriteTransportStatus(status));
+  return new grpc.ServerInterceptingCall(call);
+};
+
 function unaryHandler(operation: Operation): grpc.handleUnaryCall<unknown, { value: number }> {
   return (call, callback) => {
     try {
@@ -47,7 +87,7 @@ function unaryHandler(operation: Operation): grpc.handleUnaryCall<unknown, { val
 
 /** A grpc-js server with the calculator and health services registered, not yet bound. */
 export function getServer(): grpc.Server {
-  const server = new grpc.Server(GRPC_SERVER_CHANNEL_OPTIONS);
+  const server = new grpc.Server({ ...GRPC_SERVER_CHANNEL_OPTIONS, interceptors: [statusRewriter] });
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const operation of OPERATIONS) implementation[METHOD_NAMES[operation]] = unaryHandler(operation);
   server.addService(loadCalculatorService().service, implementation);
