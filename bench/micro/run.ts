@@ -43,8 +43,8 @@ export function microSettings(options: MicroOptions = {}): MicroSettings {
     quick,
     sizes: [...(options.sizes ?? PAYLOAD_SIZES)],
     shapes: [...(options.shapes ?? VALUE_SHAPES)],
-    timeMs: quick ? 15 : 250,
-    largeTimeMs: quick ? 15 : 150,
+    timeMs: quick ? 15 : 300,
+    largeTimeMs: quick ? 15 : 200,
     warmupTimeMs: quick ? 5 : 80,
   };
 }
