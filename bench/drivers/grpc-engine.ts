@@ -1,0 +1,405 @@
+/**
+ * grpc-engine: our own gRPC load generator. It speaks HTTP/2 directly on its
+ * sockets (bench/drivers/http2/) so the client costs about as much CPU per
+ * call as h2load, instead of the grpc-js client's ~460 µs, and the numbers
+ * describe the server rather than the load generator.
+ *
+ * Scheduling lives here; wire protocol lives in Http2ClientConnection.
+ * - Closed loop: `concurrency` slots, each starting its next call as soon as
+ *   the previous one ends; latency runs from the actual send.
+ * - Open loop (`rate`): call k is due at t0 + k/rate; a free slot starts it;
+ *   latency runs from the due time, so waiting for a slot (a stalled server)
+ *   shows up in the percentiles instead of being omitted.
+ * Slot i belongs to connection i mod connections (a "lane"); a lane replaces
+ * its connection on GOAWAY, stream-id exhaustion or loss, with backoff.
+ */
+import { performance } from 'node:perf_hooks';
+import { build, type Histogram } from 'hdr-histogram-js';
+import type { Driver, LoadOptions, LoadResult } from '../types.ts';
+import { grpcMethodPath } from '../../servers/proto.ts';
+import { CallStream, Http2ClientConnection, type ConnectionEvents } from './http2/client-connection.ts';
+
+export interface GrpcEngineOptions extends LoadOptions {
+  /**
+   * Streams to open on a connection before replacing it. Defaults to the
+   * protocol limit (stream ids up to 2^31-1); tests set it low to exercise the
+   * switch to a new connection.
+   */
+  maxStreamsPerConnection?: number;
+  /** Called with each response message (protobuf bytes, gRPC prefix removed); costs an allocation per call. */
+  onResponseMessage?: (message: Buffer) => void;
+}
+
+/** Latency histogram as every driver builds it: integer µs, 3 significant digits, 32-bit counts. */
+export function createLatencyHistogram(): Histogram {
+  return build({ bitBucketSize: 32, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, autoResize: true });
+}
+
+export const grpcEngine: Driver = {
+  name: 'grpc-engine',
+  protocols: ['grpc'],
+  run: (options: LoadOptions) => new EngineRun(options as GrpcEngineOptions).run(),
+};
+
+const RECONNECT_MIN_MS = 20;
+const RECONNECT_MAX_MS = 1_000;
+const PROGRESS_INTERVAL_MS = 250;
+/** After the duration ends, calls still in flight get this long (at most) to finish and be counted. */
+const DRAIN_GRACE_MAX_MS = 1_000;
+
+class Slot extends CallStream {
+  /** When the call started (closed loop) or was due (open loop), performance.now() ms. */
+  startMs = 0;
+  deadlineMs = 0;
+  inFlight = false;
+  queued = false;
+
+  constructor(
+    readonly index: number,
+    readonly lane: Lane,
+  ) {
+    super();
+  }
+}
+
+class Lane {
+  connection: Http2ClientConnection | null = null;
+  /** Calls waiting for a stream on this lane's connection, oldest first. */
+  queue: Slot[] = [];
+  failures = 0;
+  reconnectTimer: NodeJS.Timeout | null = null;
+  everReady = false;
+
+  constructor(readonly index: number) {}
+}
+
+class EngineRun implements ConnectionEvents {
+  private readonly options: GrpcEngineOptions;
+  private readonly target: { host: string; port: number; tls: boolean };
+  private readonly framedMessage: Buffer;
+  private readonly metadata: Array<readonly [string, string]>;
+  private readonly histogram = createLatencyHistogram();
+  private readonly statusCounts: Record<string, number> = Object.create(null);
+  private readonly lanes: Lane[];
+  private readonly slots: Slot[];
+  private readonly connections = new Set<Http2ClientConnection>();
+  private readonly openLoop: boolean;
+  private readonly intervalMs: number;
+  private readonly requestLimit: number;
+
+  private calls = 0;
+  private errors = 0;
+  private issued = 0;
+  private inFlight = 0;
+  private t0 = 0;
+  private lastEndMs = 0;
+  private stopIssuing = false;
+  private finished = false;
+  private started = false;
+  private failure: string | undefined;
+  private bytesSent = 0;
+  private bytesReceived = 0;
+  private freeSlots: Slot[] = [];
+  private scheduleTimer: NodeJS.Timeout | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private resolve!: (result: LoadResult) => void;
+  private readyWaiter: (() => void) | null = null;
+  private readonly onAbort = (): void => this.finish('aborted');
+
+  constructor(options: GrpcEngineOptions) {
+    if (options.target.protocol !== 'grpc') throw new Error('grpc-engine drives gRPC targets only');
+    if (!(options.concurrency >= 1)) throw new Error('grpc-engine: concurrency must be at least 1');
+    if (!(options.connections >= 1)) throw new Error('grpc-engine: connections must be at least 1');
+    if (!(options.timeoutMs > 0)) throw new Error('grpc-engine: timeoutMs must be positive');
+    if (options.rate !== undefined && !(options.rate > 0)) throw new Error('grpc-engine: rate must be positive');
+    this.options = options;
+    this.target = { host: options.target.host, port: options.target.port, tls: options.target.tls === true };
+    const message = options.payload.protobuf;
+    this.framedMessage = Buffer.allocUnsafe(5 + message.length);
+    this.framedMessage[0] = 0; // not compressed
+    this.framedMessage.writeUInt32BE(message.length, 1);
+    this.framedMessage.set(message, 5);
+    this.metadata = Object.entries(options.metadata ?? {}).map(([name, value]) => [name.toLowerCase(), value] as const);
+    for (const [name] of this.metadata) {
+      if (!/^[0-9a-z_.-]+$/.test(name) || name.startsWith('grpc-')) {
+        throw new Error(`grpc-engine: invalid metadata key "${name}"`);
+      }
+    }
+    const concurrency = Math.floor(options.concurrency);
+    // More connections than slots would leave connections idle.
+    const laneCount = Math.min(Math.floor(options.connections), concurrency);
+    this.lanes = Array.from({ length: laneCount }, (_, i) => new Lane(i));
+    this.slots = Array.from({ length: concurrency }, (_, i) => new Slot(i, this.lanes[i % laneCount]));
+    if (options.onResponseMessage) for (const slot of this.slots) slot.responseChunks = [];
+    this.openLoop = options.rate !== undefined;
+    this.intervalMs = this.openLoop ? 1000 / options.rate! : 0;
+    this.requestLimit = options.requests !== undefined ? Math.floor(options.requests) : Infinity;
+  }
+
+  run(): Promise<LoadResult> {
+    return new Promise<LoadResult>((resolve) => {
+      this.resolve = resolve;
+      const signal = this.options.signal;
+      if (signal?.aborted) {
+        this.finish('aborted');
+        return;
+      }
+      signal?.addEventListener('abort', this.onAbort, { once: true });
+      this.readyWaiter = () => this.begin();
+      for (const lane of this.lanes) this.connect(lane);
+    });
+  }
+
+  // ---- run lifecycle ----
+
+  /** All lanes connected: start the clock and the calls. */
+  private begin(): void {
+    this.readyWaiter = null;
+    this.started = true;
+    this.t0 = performance.now();
+    this.lastEndMs = this.t0;
+    if (this.requestLimit === Infinity) {
+      this.timers.push(setTimeout(() => this.endIssuing(), Math.max(0, this.options.durationS * 1000)));
+    }
+    if (this.requestLimit === 0) {
+      this.finish();
+      return;
+    }
+    const sweepMs = Math.min(100, Math.max(5, this.options.timeoutMs / 10));
+    this.timers.push(setInterval(() => this.sweepDeadlines(), sweepMs));
+    if (this.options.onProgress) {
+      const onProgress = this.options.onProgress;
+      this.timers.push(
+        setInterval(() => onProgress({ calls: this.calls, elapsedS: (performance.now() - this.t0) / 1000 }), PROGRESS_INTERVAL_MS),
+      );
+    }
+    if (this.openLoop) {
+      this.freeSlots = [...this.slots].reverse();
+      this.pumpSchedule();
+    } else {
+      for (const slot of this.slots) {
+        if (!this.mayIssue()) break;
+        this.issued++;
+        this.startCall(slot, this.t0);
+      }
+    }
+  }
+
+  private mayIssue(): boolean {
+    return !this.stopIssuing && this.issued < this.requestLimit;
+  }
+
+  private endIssuing(): void {
+    if (this.stopIssuing) return;
+    this.stopIssuing = true;
+    if (this.scheduleTimer !== null) clearTimeout(this.scheduleTimer);
+    this.scheduleTimer = null;
+    // Calls never sent are not calls.
+    for (const lane of this.lanes) {
+      for (const slot of lane.queue) {
+        slot.queued = false;
+        slot.inFlight = false;
+        this.inFlight--;
+      }
+      lane.queue = [];
+    }
+    if (this.inFlight === 0) {
+      this.finish();
+      return;
+    }
+    const graceMs = Math.min(DRAIN_GRACE_MAX_MS, this.options.timeoutMs + 50);
+    this.timers.push(setTimeout(() => this.finish(), graceMs));
+  }
+
+  private finish(failure?: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (failure !== undefined) this.failure = failure;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    for (const timer of this.timers) clearTimeout(timer);
+    if (this.scheduleTimer !== null) clearTimeout(this.scheduleTimer);
+    for (const lane of this.lanes) if (lane.reconnectTimer !== null) clearTimeout(lane.reconnectTimer);
+    for (const connection of this.connections) {
+      this.countBytes(connection);
+      connection.close();
+    }
+    this.connections.clear();
+    const endMs = this.started ? (this.calls > 0 ? this.lastEndMs : performance.now()) : this.t0;
+    this.resolve({
+      calls: this.calls,
+      errors: this.errors,
+      statusCounts: { ...this.statusCounts },
+      elapsedS: this.started ? Math.max(0, endMs - this.t0) / 1000 : 0,
+      latencyUs: this.histogram,
+      socketBytes: { sent: this.bytesSent, received: this.bytesReceived },
+      ...(this.failure !== undefined ? { failure: this.failure } : {}),
+    });
+  }
+
+  private countBytes(connection: Http2ClientConnection): void {
+    this.bytesSent += connection.bytesSent;
+    this.bytesReceived += connection.bytesReceived;
+  }
+
+  // ---- connections ----
+
+  private connect(lane: Lane): void {
+    lane.reconnectTimer = null;
+    if (this.finished) return;
+    const connection = new Http2ClientConnection(
+      {
+        host: this.target.host,
+        port: this.target.port,
+        tls: this.target.tls,
+        path: grpcMethodPath(this.options.payload.operation),
+        framedMessage: this.framedMessage,
+        metadata: this.metadata,
+        maxStreams: this.options.maxStreamsPerConnection,
+        keepResponses: this.options.onResponseMessage !== undefined,
+        connectTimeoutMs: Math.min(10_000, Math.max(1_000, this.options.timeoutMs)),
+      },
+      this,
+    );
+    laneOf.set(connection, lane);
+    lane.connection = connection;
+    this.connections.add(connection);
+  }
+
+  onReady(connection: Http2ClientConnection): void {
+    const lane = laneOf.get(connection)!;
+    lane.failures = 0;
+    lane.everReady = true;
+    if (this.readyWaiter !== null && this.lanes.every((l) => l.connection?.ready)) this.readyWaiter();
+    else this.drain(lane);
+  }
+
+  onRetiring(connection: Http2ClientConnection): void {
+    const lane = laneOf.get(connection)!;
+    if (lane.connection === connection && !this.finished) this.connect(lane);
+  }
+
+  onClosed(connection: Http2ClientConnection, reason: string | null): void {
+    const lane = laneOf.get(connection)!;
+    if (this.connections.delete(connection)) this.countBytes(connection);
+    if (this.finished || lane.connection !== connection) return;
+    lane.connection = null;
+    const neverReady = !connection.ready;
+    if (!this.started) {
+      // The first connection attempt failed: there is nothing to measure.
+      this.finish(`cannot connect to ${this.target.host}:${this.target.port}: ${reason ?? 'connection closed'}`);
+      return;
+    }
+    if (neverReady) {
+      lane.failures++;
+      // Calls waiting for this lane fail now rather than hang while the server is away.
+      const waiting = lane.queue;
+      lane.queue = [];
+      for (const slot of waiting) {
+        slot.queued = false;
+        this.complete(slot, 'connection-error', performance.now());
+      }
+    }
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(lane.failures, 10));
+    lane.reconnectTimer = setTimeout(() => this.connect(lane), lane.failures === 0 ? 0 : delay);
+  }
+
+  // ---- calls ----
+
+  private startCall(slot: Slot, startMs: number): void {
+    slot.startMs = startMs;
+    slot.deadlineMs = startMs + this.options.timeoutMs;
+    slot.inFlight = true;
+    this.inFlight++;
+    const lane = slot.lane;
+    const connection = lane.connection;
+    if (lane.queue.length === 0 && connection !== null && connection.canStart()) {
+      connection.start(slot);
+    } else {
+      slot.queued = true;
+      lane.queue.push(slot);
+    }
+  }
+
+  /** Starts queued calls while the lane's connection has stream capacity. */
+  private drain(lane: Lane): void {
+    while (lane.queue.length > 0) {
+      const connection = lane.connection;
+      if (connection === null || !connection.canStart()) return;
+      const slot = lane.queue.shift()!;
+      slot.queued = false;
+      connection.start(slot);
+    }
+  }
+
+  onCallEnd(stream: CallStream, outcome: string): void {
+    const slot = stream as Slot;
+    if (this.finished || !slot.inFlight) return;
+    if (this.options.onResponseMessage && outcome === 'OK' && slot.responseChunks !== null) {
+      const body = Buffer.concat(slot.responseChunks);
+      if (body.length >= 5) this.options.onResponseMessage(body.subarray(5, 5 + body.readUInt32BE(1)));
+    }
+    this.complete(slot, outcome, performance.now());
+  }
+
+  /** Records a finished call and lets its slot make the next one. */
+  private complete(slot: Slot, outcome: string, nowMs: number): void {
+    slot.inFlight = false;
+    this.inFlight--;
+    this.calls++;
+    if (outcome !== 'OK') this.errors++;
+    this.statusCounts[outcome] = (this.statusCounts[outcome] ?? 0) + 1;
+    const latencyUs = Math.round((nowMs - slot.startMs) * 1000);
+    this.histogram.recordValue(latencyUs > 0 ? latencyUs : 1);
+    if (nowMs > this.lastEndMs) this.lastEndMs = nowMs;
+
+    if (this.openLoop) {
+      this.freeSlots.push(slot);
+      this.pumpSchedule();
+    } else if (this.mayIssue()) {
+      this.issued++;
+      this.startCall(slot, nowMs);
+    }
+    this.drain(slot.lane);
+    if (this.inFlight === 0 && (this.stopIssuing || this.issued >= this.requestLimit)) this.finish();
+  }
+
+  /** Open loop: start every call that is due and has a free slot; wake up for the next one. */
+  private pumpSchedule(): void {
+    if (this.finished || this.stopIssuing) return;
+    const now = performance.now();
+    while (this.freeSlots.length > 0 && this.issued < this.requestLimit) {
+      const dueMs = this.t0 + this.issued * this.intervalMs;
+      if (dueMs > now) break;
+      this.issued++;
+      this.startCall(this.freeSlots.pop()!, dueMs);
+    }
+    if (this.issued >= this.requestLimit) return;
+    // With no free slot the next completion calls back here; otherwise sleep until the next due time.
+    if (this.freeSlots.length > 0 && this.scheduleTimer === null) {
+      const dueMs = this.t0 + this.issued * this.intervalMs;
+      this.scheduleTimer = setTimeout(() => {
+        this.scheduleTimer = null;
+        this.pumpSchedule();
+      }, Math.max(0, dueMs - now));
+    }
+  }
+
+  private sweepDeadlines(): void {
+    if (this.finished) return;
+    const now = performance.now();
+    for (const slot of this.slots) {
+      if (!slot.inFlight || slot.deadlineMs > now) continue;
+      if (slot.queued) {
+        const queue = slot.lane.queue;
+        queue.splice(queue.indexOf(slot), 1);
+        slot.queued = false;
+      } else {
+        slot.connection?.cancel(slot);
+      }
+      this.complete(slot, 'timeout', now);
+      if (this.finished) return;
+    }
+  }
+}
+
+const laneOf = new WeakMap<Http2ClientConnection, Lane>();
