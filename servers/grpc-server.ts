@@ -41,20 +41,48 @@ export const TOO_LARGE_MESSAGE = `request body is larger than the limit of ${LIM
 /** gRPC's answer to bytes that do not decode as the request message (grpc-js says INTERNAL). */
 export const NOT_PROTOBUF_MESSAGE = 'request body is not a valid protobuf message';
 
+/** gRPC's answer to a stream that ended before one whole request message arrived (REST says the same). */
+export const INCOMPLETE_MESSAGE = 'request body was incomplete';
+export const EXTRA_MESSAGE = 'request body must hold exactly one message';
+
 /**
  * Statuses grpc-js produces by itself, before or instead of our handler, reworded
- * so both protocols say the same thing for the same failure:
- * - a message over grpc.max_receive_message_length: grpc-js answers
- *   RESOURCE_EXHAUSTED "Received message larger than max (N vs. M)";
- * - bytes protobufjs cannot decode: grpc-js answers INTERNAL
- *   "Error deserializing request", but the fault is the client's.
+ * so both protocols say the same thing for the same failure, and so a client's
+ * fault is never reported as the server's (INTERNAL) or as a missing method
+ * (UNIMPLEMENTED):
+ * - a message over grpc.max_receive_message_length: RESOURCE_EXHAUSTED
+ *   "Received message larger than max (N vs M)" -> REST's 413 text;
+ * - bytes protobufjs cannot decode: INTERNAL "Error deserializing request"
+ *   -> INVALID_ARGUMENT;
+ * - a gzip/deflate message that does not inflate: INTERNAL -> INVALID_ARGUMENT;
+ * - a unary call whose stream ends before a whole message (truncated prefix or
+ *   body, no DATA at all): UNIMPLEMENTED "Received no request message for server
+ *   streaming method ..." -> INVALID_ARGUMENT, REST's text for a cut-off body;
+ * - a second message on a unary call: UNIMPLEMENTED -> INVALID_ARGUMENT;
+ * - an unparsable grpc-timeout header: INTERNAL -> INVALID_ARGUMENT, same text.
+ * Everything else (UNIMPLEMENTED for unknown methods and unsupported
+ * grpc-encoding, DEADLINE_EXCEEDED, our handler's statuses) passes unchanged.
  */
 export function rewriteTransportStatus(status: PartialStatus): PartialStatus {
-  if (status.code === grpc.status.RESOURCE_EXHAUSTED && /^Received message (larger than max|that decompresses to a size larger)/.test(status.details ?? '')) {
+  const details = status.details ?? '';
+  const { RESOURCE_EXHAUSTED, INTERNAL, UNIMPLEMENTED, INVALID_ARGUMENT } = grpc.status;
+  if (status.code === RESOURCE_EXHAUSTED && /^Received message (larger than max|that decompresses to a size larger)/.test(details)) {
     return { ...status, details: TOO_LARGE_MESSAGE };
   }
-  if (status.code === grpc.status.INTERNAL && /^Error deserializing request/.test(status.details ?? '')) {
-    return { ...status, code: grpc.status.INVALID_ARGUMENT, details: NOT_PROTOBUF_MESSAGE };
+  if (status.code === INTERNAL && details.startsWith('Error deserializing request')) {
+    return { ...status, code: INVALID_ARGUMENT, details: NOT_PROTOBUF_MESSAGE };
+  }
+  if (status.code === INTERNAL && details === 'Failed to decompress message') {
+    return { ...status, code: INVALID_ARGUMENT, details: 'request body could not be decompressed' };
+  }
+  if (status.code === UNIMPLEMENTED && details.startsWith('Received no request message')) {
+    return { ...status, code: INVALID_ARGUMENT, details: INCOMPLETE_MESSAGE };
+  }
+  if (status.code === UNIMPLEMENTED && details.startsWith('Received a second request message')) {
+    return { ...status, code: INVALID_ARGUMENT, details: EXTRA_MESSAGE };
+  }
+  if (status.code === INTERNAL && details.startsWith('Invalid grpc-timeout value')) {
+    return { ...status, code: INVALID_ARGUMENT };
   }
   return status;
 }

@@ -6,7 +6,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import type { Duplex } from 'node:stream';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
 import { calculate, isOperation, LIMITS, type Operation } from './calculator.ts';
 import { CalcError, type ErrorCode } from './errors.ts';
 import type { RunningServer, ServerOptions } from './server-options.ts';
@@ -42,11 +43,25 @@ function sendError(res: Response, error: CalcError, status = HTTP_STATUS[error.c
   res.status(status).json(body);
 }
 
+/** Echoed request text is cut short, so an error body never grows with a hostile URL. */
+function clip(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}
+
 export function createRestApp(): express.Express {
   const app = express();
   // No framework banner, and no ETag: a computed result is not a cacheable resource.
   app.disable('x-powered-by');
   app.set('etag', false);
+
+  app.use((req, res, next) => {
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+      res.set('connection', 'close');
+      sendError(res, new CalcError('INVALID_ARGUMENT', 'an HTTP/1.1 request must carry a host header'));
+      return;
+    }
+    next();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'SERVING' });
@@ -57,13 +72,11 @@ export function createRestApp(): express.Express {
     (req, res, next) => {
       // An unknown operation skips this route (body unread) and ends in the 404 handler.
       if (!isOperation(req.params.operation as string)) return next('route');
-      if (!req.is('application/json')) {
-        sendError(res, new CalcError('INVALID_ARGUMENT', 'content-type must be application/json'), 415);
-        return;
-      }
+      const refusal = refuseBody(req);
+      if (refusal) return sendBodyError(req, res, refusal, 415);
       next();
     },
-    express.json({ limit: LIMITS.maxBodyBytes, strict: false, type: () => true }),
+    readJsonBody,
     (req: Request, res: Response) => {
       try {
         res.json({ value: calculate(req.params.operation as Operation, req.body) });
@@ -76,45 +89,151 @@ export function createRestApp(): express.Express {
   app.all('/v1/:operation', (req, res, next) => {
     if (!isOperation(req.params.operation as string) || req.method === 'POST') return next();
     res.set('allow', 'POST');
-    sendError(res, new CalcError('UNIMPLEMENTED', `method ${req.method} is not allowed on ${req.path}; use POST`));
+    sendError(res, new CalcError('UNIMPLEMENTED', `method ${clip(req.method)} is not allowed on ${clip(req.path)}; use POST`));
   });
 
   app.use((req, res) => {
-    sendError(res, new CalcError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
+    sendError(res, new CalcError('NOT_FOUND', `no route for ${req.method} ${clip(req.path)}`));
   });
 
-  const bodyErrors: ErrorRequestHandler = (error, _req, res, _next) => {
-    sendError(res, bodyParserError(error));
+  // Last resort: whatever reached here is reported without detail (no stack, no paths).
+  const lastResort: ErrorRequestHandler = (_error, req, res, _next) => {
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    sendError(res, new CalcError('INTERNAL', 'internal error'));
   };
-  app.use(bodyErrors);
+  app.use(lastResort);
   return app;
 }
 
-/** Maps body-parser's failures to the documented error shape; anything else is INTERNAL, without detail. */
-function bodyParserError(error: unknown): CalcError {
-  const type = (error as { type?: string } | null)?.type;
-  switch (type) {
-    case 'entity.parse.failed':
-      return new CalcError('INVALID_ARGUMENT', 'request body is not valid JSON');
-    case 'entity.too.large':
-      return new CalcError('RESOURCE_EXHAUSTED', `request body is larger than the limit of ${LIMITS.maxBodyBytes} bytes`);
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new CalcError('INVALID_ARGUMENT', 'request body must be UTF-8 JSON without content-encoding');
-    case 'request.aborted':
-    case 'request.size.invalid':
-      return new CalcError('INVALID_ARGUMENT', 'request body was incomplete');
-    default:
-      return new CalcError('INTERNAL', 'internal error');
+export const TOO_LARGE_MESSAGE = `request body is larger than the limit of ${LIMITS.maxBodyBytes} bytes`;
+
+/** Checks the headers of a body before reading a byte of it; returns why it is refused, or null. */
+function refuseBody(req: Request): CalcError | null {
+  if (!req.is('application/json')) return new CalcError('INVALID_ARGUMENT', 'content-type must be application/json');
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    return new CalcError('INVALID_ARGUMENT', 'content-type charset must be utf-8');
   }
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity' && encoding !== '') {
+    return new CalcError('INVALID_ARGUMENT', 'content-encoding must be identity (compressed bodies are not accepted)');
+  }
+  return null;
+}
+
+/**
+ * Reads the JSON body with the size limit, instead of express.json(): body-parser,
+ * on a too-large body, reads the rest of the request to its end before answering,
+ * so a 100 MB upload is answered only after 100 MB arrived. Here the 413 goes out
+ * the moment the limit is crossed (at once when content-length already says so),
+ * the connection is marked to close, and nothing past the limit is kept.
+ * Bytes must be UTF-8 (a BOM is skipped); an empty body reads as {}, like an empty
+ * protobuf message (every field unset). Parsing is JSON.parse: duplicate keys, last wins.
+ */
+function readJsonBody(req: Request, res: Response, next: NextFunction): void {
+  const limit = LIMITS.maxBodyBytes;
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    sendBodyError(req, res, new CalcError('RESOURCE_EXHAUSTED', TOO_LARGE_MESSAGE));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  const stop = (): void => {
+    finished = true;
+    req.off('data', onData);
+    req.off('end', onEnd);
+  };
+  const onData = (chunk: Buffer): void => {
+    size += chunk.length;
+    if (size > limit) {
+      stop();
+      chunks.length = 0;
+      sendBodyError(req, res, new CalcError('RESOURCE_EXHAUSTED', TOO_LARGE_MESSAGE));
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const onEnd = (): void => {
+    stop();
+    let text: string;
+    try {
+      text = UTF8.decode(Buffer.concat(chunks, size));
+    } catch {
+      sendError(res, new CalcError('INVALID_ARGUMENT', 'request body is not valid JSON'));
+      return;
+    }
+    try {
+      req.body = text.trim() === '' ? {} : JSON.parse(text);
+    } catch {
+      sendError(res, new CalcError('INVALID_ARGUMENT', 'request body is not valid JSON'));
+      return;
+    }
+    next();
+  };
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', () => {
+    // A broken request stream (client reset, bad chunked encoding): answer if anyone listens.
+    if (finished) return;
+    stop();
+    if (!res.headersSent && !req.socket.destroyed) sendBodyError(req, res, new CalcError('INVALID_ARGUMENT', 'request body was incomplete'));
+  });
+}
+
+/** fatal: invalid UTF-8 is not JSON text (RFC 8259 §8.1); a leading BOM is dropped. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * An error answered before the body was read (or while it was being read): the
+ * connection closes after the answer, so the rest of the body is never waited for.
+ */
+function sendBodyError(req: Request, res: Response, error: CalcError, status?: number): void {
+  res.set('connection', 'close');
+  sendError(res, error, status);
+  req.resume(); // discard whatever is still in flight until the socket closes
+}
+
+/**
+ * Requests Node's HTTP parser rejects never reach express (bad request line,
+ * invalid content-length, both content-length and transfer-encoding, headers
+ * over maxHeaderBytes, a request not received within requestTimeoutMs). Node
+ * would answer them with a bare status line; this answers with the same
+ * {"error":{"code","message"}} shape as every other error, then closes.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  let status = 400;
+  let calcError = new CalcError('INVALID_ARGUMENT', 'malformed HTTP request');
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    calcError = new CalcError('RESOURCE_EXHAUSTED', `request headers are larger than the limit of ${REST_SERVER_LIMITS.maxHeaderBytes} bytes`);
+  } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    calcError = new CalcError('DEADLINE_EXCEEDED', `request was not received within ${REST_SERVER_LIMITS.requestTimeoutMs} ms`);
+  }
+  const body = JSON.stringify({ error: { code: calcError.code, message: calcError.message } } satisfies RestError);
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 export async function startRestServer(options: ServerOptions): Promise<RunningServer> {
   const app = createRestApp();
-  const serverOptions = { maxHeaderSize: REST_SERVER_LIMITS.maxHeaderBytes };
+  // requireHostHeader off: Node's own 400 for a missing Host has no body; the app answers it instead.
+  const serverOptions = { maxHeaderSize: REST_SERVER_LIMITS.maxHeaderBytes, requireHostHeader: false };
   const server = options.tls
     ? https.createServer({ ...serverOptions, key: options.tls.key, cert: options.tls.cert }, app)
     : http.createServer(serverOptions, app);
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = REST_SERVER_LIMITS.keepAliveTimeoutMs;
   server.headersTimeout = REST_SERVER_LIMITS.headersTimeoutMs;
   server.requestTimeout = REST_SERVER_LIMITS.requestTimeoutMs;
