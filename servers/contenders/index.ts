@@ -1,0 +1,50 @@
+/**
+ * The contender registry: one line per contender. Adding one = one module + one line.
+ * Keys are the --contender names of serve-contender.ts and of the bench.
+ */
+import { grpcMethodPath } from '../proto.ts';
+import { startGrpcServer } from '../grpc-server.ts';
+import { startRestServer } from '../rest-server.ts';
+import type { Operation } from '../calculator.ts';
+import { startConnectGrpc, startConnectH1 } from './connect.ts';
+import { startFastifyH1, startFastifyH2 } from './fastify.ts';
+import { startNodeHttp, startRestProtobufH1 } from './node-http.ts';
+import { startNodeHttp2Grpc } from './node-http2-grpc.ts';
+import { startRestH2 } from './rest-h2.ts';
+import type { ClientStyle, Contender, ContenderClient } from './types.ts';
+
+export type { ClientStyle, Contender, ContenderClient, Encoding, WireProtocol } from './types.ts';
+
+const restPath = (operation: Operation): string => `/v1/${operation}`;
+const CLIENTS: Readonly<Record<ClientStyle, ContenderClient>> = {
+  'rest-json': { style: 'rest-json', path: restPath, contentType: 'application/json' },
+  'rest-protobuf': { style: 'rest-protobuf', path: restPath, contentType: 'application/x-protobuf' },
+  grpc: { style: 'grpc', path: grpcMethodPath, contentType: 'application/grpc' },
+  'connect-proto': { style: 'connect-proto', path: grpcMethodPath, contentType: 'application/proto' },
+};
+
+export const CONTENDERS: readonly Contender[] = [
+  { name: 'express', wire: 'http1', encoding: 'json', implementation: 'express 5', isDefault: true, client: CLIENTS['rest-json'], start: startRestServer },
+  { name: 'fastify', wire: 'http1', encoding: 'json', implementation: 'fastify 5', client: CLIENTS['rest-json'], start: startFastifyH1 },
+  { name: 'node-http', wire: 'http1', encoding: 'json', implementation: 'node:http', client: CLIENTS['rest-json'], start: startNodeHttp },
+  { name: 'rest-h2', wire: 'h2', encoding: 'json', implementation: 'node:http2', client: CLIENTS['rest-json'], start: startRestH2 },
+  { name: 'fastify-h2', wire: 'h2', encoding: 'json', implementation: 'fastify 5 (http2)', client: CLIENTS['rest-json'], start: startFastifyH2 },
+  { name: 'rest-protobuf-h1', wire: 'http1', encoding: 'protobuf', implementation: 'node:http + protobufjs', client: CLIENTS['rest-protobuf'], start: startRestProtobufH1 },
+  { name: 'connect-h1', wire: 'http1', encoding: 'protobuf', implementation: '@connectrpc/connect-node (Connect protocol)', client: CLIENTS['connect-proto'], start: startConnectH1 },
+  { name: 'grpc-js', wire: 'h2', encoding: 'protobuf', implementation: '@grpc/grpc-js', isDefault: true, client: CLIENTS.grpc, start: startGrpcServer },
+  { name: 'connect-grpc', wire: 'h2', encoding: 'protobuf', implementation: '@connectrpc/connect-node (gRPC protocol)', client: CLIENTS.grpc, start: startConnectGrpc },
+  { name: 'node-http2-grpc', wire: 'h2', encoding: 'protobuf', implementation: 'node:http2 + protobufjs', client: CLIENTS.grpc, start: startNodeHttp2Grpc },
+];
+
+const BY_NAME: ReadonlyMap<string, Contender> = new Map(CONTENDERS.map((contender) => [contender.name, contender]));
+
+export function contenderNames(): string[] {
+  return CONTENDERS.map((contender) => contender.name);
+}
+
+/** The contender called `name`, or an Error that lists the known names. */
+export function getContender(name: string): Contender {
+  const contender = BY_NAME.get(name);
+  if (!contender) throw new Error(`unknown contender "${name}"; known: ${contenderNames().join(', ')}`);
+  return contender;
+}

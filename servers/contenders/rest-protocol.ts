@@ -1,0 +1,177 @@
+/**
+ * The REST API of servers/rest-server.ts, stated once for every hand-written or
+ * framework contender: the route table, the error shape {"error":{"code","message"}},
+ * the HTTP status of each CalcError code, the content-type rules and the body
+ * limit, with express's texts. Transport adapters (node:http, node:http2,
+ * fastify) only turn a RestRequest into a RestReply and write it.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { calculate, isOperation, type Operation } from '../calculator.ts';
+import { CalcError, type ErrorCode } from '../errors.ts';
+import { BODY_MESSAGES, charset, mediaType, readBody } from './http-body.ts';
+import { decodeRequestMessage, encodeResultMessage } from './protobuf-codec.ts';
+
+/**
+ * HTTP status of each calculator error code. Mirrors HTTP_STATUS in
+ * servers/rest-server.ts (not exported there); the conformance run of the
+ * `express` contender fails if the two ever disagree.
+ */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  OUT_OF_RANGE: 400,
+  RESOURCE_EXHAUSTED: 413,
+  NOT_FOUND: 404,
+  UNIMPLEMENTED: 405,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+  INTERNAL: 500,
+};
+
+/** Texts express's app (servers/rest-server.ts) answers with, beyond the calculator's own. */
+export const REST_MESSAGES = {
+  ...BODY_MESSAGES,
+  notJson: 'request body is not valid JSON',
+  contentType: (type: string) => `content-type must be ${type}`,
+  notFound: (method: string, path: string) => `no route for ${method} ${path}`,
+  wrongMethod: (method: string, path: string) => `method ${method} is not allowed on ${path}; use POST`,
+} as const;
+
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+export type RestRoute =
+  | { kind: 'health' }
+  | { kind: 'call'; operation: Operation }
+  | { kind: 'wrong-method'; operation: Operation }
+  | { kind: 'not-found' };
+
+const CALL_PATH = /^\/v1\/([^/]+)\/?$/i;
+const HEALTH_PATH = /^\/healthz\/?$/i;
+
+/** The route table: GET /healthz, POST /v1/<operation>; express's default (case-insensitive, trailing slash optional) matching. */
+export function routeRest(method: string, path: string): RestRoute {
+  if (HEALTH_PATH.test(path)) return method === 'GET' || method === 'HEAD' ? { kind: 'health' } : { kind: 'not-found' };
+  const match = CALL_PATH.exec(path);
+  if (!match) return { kind: 'not-found' };
+  let name: string;
+  try {
+    name = decodeURIComponent(match[1]!);
+  } catch {
+    return { kind: 'not-found' };
+  }
+  if (!isOperation(name)) return { kind: 'not-found' };
+  return method === 'POST' ? { kind: 'call', operation: name } : { kind: 'wrong-method', operation: name };
+}
+
+/** How a request body is read and a result written: JSON (as express) or protobuf (application/x-protobuf). */
+export interface RestCodec {
+  /** The one media type accepted on POST /v1/<op>. */
+  mediaType: string;
+  /** Content-type of a successful answer. */
+  resultContentType: string;
+  decode(operation: Operation, body: Buffer): unknown;
+  encodeResult(value: number): Buffer;
+  /** Checks content-type parameters before the body is read (JSON: the charset must be UTF-*). */
+  checkParameters?(contentType: string | undefined): CalcError | null;
+}
+
+export const JSON_CODEC: RestCodec = {
+  mediaType: 'application/json',
+  resultContentType: JSON_CONTENT_TYPE,
+  decode(_operation, body) {
+    // body-parser reads an empty body as {} (strict: false keeps any JSON value).
+    if (body.length === 0) return {};
+    try {
+      return JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new CalcError('INVALID_ARGUMENT', REST_MESSAGES.notJson);
+    }
+  },
+  encodeResult: (value) => Buffer.from(JSON.stringify({ value })),
+  checkParameters(contentType) {
+    const set = charset(contentType);
+    return set === undefined || set.startsWith('utf-') ? null : new CalcError('INVALID_ARGUMENT', REST_MESSAGES.badEncoding);
+  },
+};
+
+export const PROTOBUF_CODEC: RestCodec = {
+  mediaType: 'application/x-protobuf',
+  resultContentType: 'application/x-protobuf',
+  decode: decodeRequestMessage,
+  encodeResult: encodeResultMessage,
+};
+
+export interface RestRequest {
+  method: string;
+  /** Request target, query included. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Readable;
+  /**
+   * Whether the request announces a body (HTTP/1.1: content-length or
+   * transfer-encoding). express answers 415 to a POST without one; HTTP/2
+   * adapters pass true.
+   */
+  hasBody: boolean;
+}
+
+export interface RestReply {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export function errorReply(error: CalcError, status = HTTP_STATUS[error.code], headers: Record<string, string> = {}): RestReply {
+  const body = Buffer.from(JSON.stringify({ error: { code: error.code, message: error.message } }));
+  return { status, headers: { 'content-type': JSON_CONTENT_TYPE, ...headers }, body };
+}
+
+/** Answers one request: routing, content-type rules, body limit, calculator, error mapping. Never rejects. */
+export function handleRest(request: RestRequest, codec: RestCodec): Promise<RestReply> | RestReply {
+  const query = request.url.indexOf('?');
+  const path = query === -1 ? request.url : request.url.slice(0, query);
+  const route = routeRest(request.method, path);
+  return route.kind === 'call' ? callReply(route.operation, request, codec) : routeReply(route, request.method, path, request.body);
+}
+
+/** The answer of every route but a call: health, 405 with allow: POST, 404. The body is drained unread. */
+export function routeReply(route: Exclude<RestRoute, { kind: 'call' }>, method: string, path: string, body: Readable): RestReply {
+  body.resume();
+  switch (route.kind) {
+    case 'health':
+      return { status: 200, headers: { 'content-type': JSON_CONTENT_TYPE }, body: Buffer.from('{"status":"SERVING"}') };
+    case 'wrong-method':
+      return errorReply(new CalcError('UNIMPLEMENTED', REST_MESSAGES.wrongMethod(method, path)), undefined, { allow: 'POST' });
+    case 'not-found':
+      return errorReply(new CalcError('NOT_FOUND', REST_MESSAGES.notFound(method, path)));
+  }
+}
+
+/** POST /v1/<operation>: content-type rules, body limit, decode, calculate, encode or map the error. Never rejects. */
+export async function callReply(operation: Operation, request: Pick<RestRequest, 'headers' | 'body' | 'hasBody'>, codec: RestCodec): Promise<RestReply> {
+  const contentType = request.headers['content-type'];
+  if (!request.hasBody || mediaType(contentType) !== codec.mediaType) {
+    request.body.resume();
+    return errorReply(new CalcError('INVALID_ARGUMENT', REST_MESSAGES.contentType(codec.mediaType)), 415);
+  }
+  try {
+    const parameterError = codec.checkParameters?.(contentType);
+    if (parameterError) {
+      request.body.resume();
+      throw parameterError;
+    }
+    const bytes = await readBody(request.body, {
+      contentLength: request.headers['content-length'],
+      contentEncoding: request.headers['content-encoding'],
+    });
+    const value = calculate(operation, codec.decode(operation, bytes));
+    return { status: 200, headers: { 'content-type': codec.resultContentType }, body: codec.encodeResult(value) };
+  } catch (reason) {
+    return errorReply(CalcError.from(reason));
+  }
+}
+
+/** type-is's hasBody, as express's req.is() uses it: a transfer-encoding or a numeric content-length. */
+export function http1HasBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && !Number.isNaN(Number(headers['content-length'])));
+}
