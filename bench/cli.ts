@@ -1,0 +1,69 @@
+/**
+ * `npm run bench`: gRPC vs REST under the same load. Parses and validates the
+ * flags (bench/options.ts), runs the bench (bench/runner.ts), prints the
+ * comparison table (bench/report/table.ts) on stdout and progress on stderr.
+ *
+ * Exit codes: 0 done; 1 setup error or a failed scenario; 2 bad usage; 130 interrupted.
+ *
+ *   npm run bench -- --profile quick
+ *   npm run bench -- --ops add --concurrency 1,64 --duration 5 --trials 3
+ */
+import { driverCatalog } from './drivers/index.ts';
+import { BenchUsageError, resolveBenchOptions, USAGE } from './options.ts';
+import { canPin } from './pinning.ts';
+import { createProgress } from './progress.ts';
+import { renderTable } from './report/table.ts';
+import { BenchSetupError, runBench } from './runner.ts';
+import { buildScenarios } from './scenarios.ts';
+
+async function main(): Promise<number> {
+  let options;
+  try {
+    options = resolveBenchOptions(process.argv.slice(2), driverCatalog(), { canPin: canPin() });
+  } catch (error) {
+    if (error instanceof BenchUsageError) {
+      if (error.message === USAGE) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      }
+      process.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const scenarios = buildScenarios(options).length;
+  const perRun = options.warmupS + options.durationS + (options.wireCalls > 0 ? 0.4 : 0);
+  const progress = createProgress({
+    mode: options.progress,
+    totalPlannedS: scenarios * options.protocols.length * options.trials * perRun,
+  });
+  try {
+    const outcome = await runBench(options, { progress, handleSignals: true });
+    for (const note of outcome.notes) process.stderr.write(`note: ${note}\n`);
+    if (outcome.results.runs.length > 0) {
+      process.stdout.write(`\n${renderTable(outcome.results, { color: process.stdout.isTTY === true && !process.env.NO_COLOR })}`);
+    }
+    if (outcome.dir) process.stdout.write(`\nresults: ${outcome.files.join(', ')}\n`);
+    if (outcome.failure) process.stderr.write(`error: ${outcome.failure}\n`);
+    return outcome.exitCode;
+  } catch (error) {
+    progress.close();
+    if (error instanceof BenchSetupError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Drivers may leave sockets in TIME_WAIT-bound handles; do not wait for them.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (error: unknown) => {
+    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,26 @@
+/**
+ * The load generators the bench knows, by name. The runner looks drivers up
+ * here and nowhere else, so adding one (h2load, ghz, a grpc-js client) is one
+ * import and one line below.
+ */
+import type { DriverCatalog } from '../options.ts';
+import type { Driver, Protocol } from '../types.ts';
+import { autocannonDriver } from './autocannon.ts';
+import { grpcEngine } from './grpc-engine.ts';
+
+export const DRIVERS: Readonly<Record<string, Driver>> = {
+  [grpcEngine.name]: grpcEngine,
+  [autocannonDriver.name]: autocannonDriver,
+};
+
+/** name -> protocols it can drive, for option validation. */
+export function driverCatalog(): DriverCatalog {
+  return Object.fromEntries(Object.entries(DRIVERS).map(([name, driver]) => [name, driver.protocols]));
+}
+
+export function getDriver(name: string, protocol: Protocol): Driver {
+  const driver = DRIVERS[name];
+  if (!driver) throw new Error(`unknown driver "${name}"; known: ${Object.keys(DRIVERS).join(', ')}`);
+  if (!driver.protocols.includes(protocol)) throw new Error(`driver ${name} cannot drive ${protocol}`);
+  return driver;
+}

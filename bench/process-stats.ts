@@ -1,0 +1,66 @@
+/**
+ * CPU time and peak memory of a process, read from /proc (Linux). Every reader
+ * returns null where /proc is not there, so the figures are null, not guessed.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+
+let clockTicks: number | undefined;
+
+/** Kernel clock ticks per second (USER_HZ), the unit of utime/stime in /proc/<pid>/stat. */
+export function clockTicksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** User + system CPU time of `pid` (all its threads) in ms, or null. */
+export function readCpuMs(pid: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces; fields after it are plain.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
+  return ((utime + stime) * 1000) / clockTicksPerSecond();
+}
+
+/** Peak resident set size (VmHWM) of `pid` in MiB, or null. */
+export function readPeakRssMiB(pid: number): number | null {
+  try {
+    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Resets the peak RSS of `pid` to its current RSS (writing 5 to clear_refs), so
+ * VmHWM covers one run and not everything since start. False when not allowed.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** CPU time used by this process so far, in µs (user + system, every thread). */
+export function selfCpuUs(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}

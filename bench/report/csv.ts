@@ -1,0 +1,53 @@
+/** results.csv: one row per run (every trial), every RunRecord field flattened, for spreadsheets. */
+import type { ResultsFile, RunRecord } from '../results/record.ts';
+
+const COLUMNS: [string, (r: RunRecord) => unknown][] = [
+  ['scenario', (r) => r.scenario],
+  ['protocol', (r) => r.protocol],
+  ['driver', (r) => r.driver],
+  ['operation', (r) => r.operation],
+  ['payload_values', (r) => r.payloadValues],
+  ['concurrency', (r) => r.concurrency],
+  ['connections', (r) => r.connections],
+  ['rate', (r) => r.rate],
+  ['trial', (r) => r.trial],
+  ['duration_s', (r) => r.durationS],
+  ['status', (r) => r.status],
+  ['failure', (r) => r.failure],
+  ['requests', (r) => r.requests],
+  ['errors', (r) => r.errors],
+  ['status_counts', (r) => Object.entries(r.statusCounts).map(([k, v]) => `${k}=${v}`).join(' ')],
+  ['rps', (r) => r.rps],
+  ['p50_ms', (r) => r.latencyMs?.p50],
+  ['p90_ms', (r) => r.latencyMs?.p90],
+  ['p99_ms', (r) => r.latencyMs?.p99],
+  ['p999_ms', (r) => r.latencyMs?.p999],
+  ['max_ms', (r) => r.latencyMs?.max],
+  ['mean_ms', (r) => r.latencyMs?.mean],
+  ['stdev_ms', (r) => r.latencyMs?.stdev],
+  ['request_bytes_per_call', (r) => r.wire.requestBytesPerCall],
+  ['response_bytes_per_call', (r) => r.wire.responseBytesPerCall],
+  ['request_header_bytes_per_call', (r) => r.wire.requestHeaderBytesPerCall],
+  ['response_header_bytes_per_call', (r) => r.wire.responseHeaderBytesPerCall],
+  ['bytes_counted_by', (r) => r.wire.countedBy],
+  ['request_body_bytes', (r) => r.body.requestBytes],
+  ['response_body_bytes', (r) => r.body.responseBytes],
+  ['server_cpu_ms_per_1k_calls', (r) => r.server.cpuMsPer1kCalls],
+  ['server_peak_rss_mib', (r) => r.server.peakRssMiB],
+  ['client_cpu_percent', (r) => r.client.cpuPercent],
+  ['client_cpu_us_per_call', (r) => r.client.cpuUsPerCall],
+  ['client_bound', (r) => r.client.bound],
+];
+
+/** RFC 4180: quote a field holding a comma, quote or line break; null/undefined = empty. */
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function renderCsv(results: ResultsFile): string {
+  const lines = [COLUMNS.map(([name]) => name).join(',')];
+  for (const run of results.runs) lines.push(COLUMNS.map(([, get]) => csvField(get(run))).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}

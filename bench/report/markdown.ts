@@ -1,0 +1,119 @@
+/** report.md: what ran, where, with which connections, the comparison table and every run's figures. */
+import type { ResultsFile, RunRecord } from '../results/record.ts';
+import { ratio, summarize, trialsIn, type Metric, type Spread } from '../results/summary.ts';
+import { compact, fixed, flags } from './table.ts';
+
+const METRIC_COLUMNS: [string, Metric, (v: number) => string][] = [
+  ['calls/s', 'rps', compact],
+  ['p50 ms', 'p50', fixed],
+  ['p99 ms', 'p99', fixed],
+  ['req B/call', 'requestBytes', compact],
+  ['resp B/call', 'responseBytes', compact],
+  ['server CPU ms/1k calls', 'serverCpuMsPer1k', fixed],
+];
+
+export function renderMarkdown(results: ResultsFile): string {
+  const env = results.environment;
+  const options = env.options as Record<string, unknown>;
+  const withRange = trialsIn(results) > 1;
+  const out: string[] = [];
+  out.push('# callbench: gRPC vs REST', '');
+  out.push(`Run ${env.date} on ${env.cpuModel} (${env.cpuCount} CPUs, ${env.totalMemoryMiB} MiB), ${env.os}, Node ${env.node}.`);
+  out.push(`Commit ${env.gitCommit ?? 'unknown'}. Packages: ${Object.entries(env.packages).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
+  out.push(
+    env.pinning
+      ? `Pinning: servers on CPU ${env.pinning.server}, load generator on CPU ${env.pinning.client} (taskset).`
+      : 'Pinning: none (servers and load generator share the CPUs).',
+  );
+  const policy = options.connectionsPolicy as { grpc?: string; rest?: string } | undefined;
+  if (policy) out.push(`Connections: gRPC ${policy.grpc}; REST ${policy.rest}.`);
+  out.push(
+    `Profile ${String(options.profile ?? '?')}: ${String(options.durationS ?? '?')} s measured after ${String(options.warmupS ?? '?')} s warm-up, ` +
+      `${String(options.trials ?? 1)} trial(s), sum values shaped "${String(options.shape ?? '?')}". ` +
+      `Drivers: ${Object.entries((options.drivers as Record<string, string>) ?? {}).map(([p, d]) => `${p} ${d}`).join(', ')}.`,
+    '',
+  );
+
+  out.push('## Comparison', '');
+  const head = ['scenario', 'conns gRPC/REST'];
+  for (const [title] of METRIC_COLUMNS) head.push(`${title} gRPC`, `${title} REST`, 'g/r');
+  head.push('errors gRPC', 'errors REST', 'flags');
+  out.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 || i === head.length - 1 ? ' --- ' : ' ---: ')).join('|')}|`);
+  for (const row of summarize(results)) {
+    const g = row.cells.grpc;
+    const r = row.cells.rest;
+    const cells = [`\`${row.scenario}\``, `${g?.connections ?? '-'}/${r?.connections ?? '-'}`];
+    for (const [, metric, format] of METRIC_COLUMNS) {
+      cells.push(cell(g?.[metric] ?? null, format, withRange), cell(r?.[metric] ?? null, format, withRange));
+      const x = ratio(row, metric);
+      cells.push(x === null ? '-' : `${x.toFixed(2)}x`);
+    }
+    cells.push(g ? (g.failed ? 'FAILED' : String(g.errors)) : '-', r ? (r.failed ? 'FAILED' : String(r.errors)) : '-');
+    cells.push(flags(row).map((f) => `**${f}**`).join(', '));
+    out.push(`| ${cells.join(' | ')} |`);
+  }
+  out.push(
+    '',
+    'g/r = gRPC median / REST median. Bytes per call are counted on the wire (headers and framing included) by a proxy in a separate sampling pass; ' +
+      'the measured runs are not proxied. Server CPU is the server process’s user+system time over the measured run per 1,000 calls.' +
+      (withRange ? ' Cells show the median and (min-max) over trials.' : ''),
+    '',
+  );
+
+  out.push('## Every run', '');
+  const cols = ['scenario', 'protocol', 'driver', 'trial', 'conns', 'status', 'calls', 'errors', 'calls/s', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean', 'stdev', 'req B/call', 'req hdr B/call', 'resp B/call', 'resp hdr B/call', 'req body B', 'resp body B', 'srv CPU ms/1k', 'srv peak RSS MiB', 'client CPU %', 'client µs/call', 'client-bound'];
+  out.push(`| ${cols.join(' | ')} |`, `|${cols.map(() => ' --- ').join('|')}|`);
+  for (const run of results.runs) out.push(`| ${runCells(run).join(' | ')} |`);
+  const failed = results.runs.filter((run) => run.status === 'failed');
+  if (failed.length > 0) {
+    out.push('', '## Failures', '');
+    for (const run of failed) out.push(`- \`${run.scenario}\` ${run.protocol} trial ${run.trial}: ${run.failure ?? 'unknown'}`);
+  }
+  const withErrors = results.runs.filter((run) => run.errors > 0);
+  if (withErrors.length > 0) {
+    out.push('', '## Errors by status', '');
+    for (const run of withErrors) {
+      out.push(`- \`${run.scenario}\` ${run.protocol} trial ${run.trial}: ${Object.entries(run.statusCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function cell(value: Spread | null, format: (v: number) => string, withRange: boolean): string {
+  if (value === null) return '-';
+  return withRange && value.n > 1 ? `${format(value.median)} (${format(value.min)}-${format(value.max)})` : format(value.median);
+}
+
+function runCells(run: RunRecord): string[] {
+  const n = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
+  const l = run.latencyMs;
+  return [
+    `\`${run.scenario}\``,
+    run.protocol,
+    run.driver,
+    String(run.trial),
+    String(run.connections),
+    run.status === 'failed' ? `**failed**: ${run.failure ?? ''}`.replace(/\|/g, '\\|') : 'completed',
+    String(run.requests),
+    String(run.errors),
+    n(run.rps, 0),
+    n(l?.p50, 3),
+    n(l?.p90, 3),
+    n(l?.p99, 3),
+    n(l?.p999, 3),
+    n(l?.max, 3),
+    n(l?.mean, 3),
+    n(l?.stdev, 3),
+    n(run.wire.requestBytesPerCall),
+    n(run.wire.requestHeaderBytesPerCall),
+    n(run.wire.responseBytesPerCall),
+    n(run.wire.responseHeaderBytesPerCall),
+    String(run.body.requestBytes),
+    n(run.body.responseBytes),
+    n(run.server.cpuMsPer1kCalls, 2),
+    n(run.server.peakRssMiB),
+    n(run.client.cpuPercent),
+    n(run.client.cpuUsPerCall),
+    run.client.bound ? 'yes' : 'no',
+  ];
+}

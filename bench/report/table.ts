@@ -1,0 +1,147 @@
+/**
+ * The terminal comparison table: one row per scenario, gRPC and REST side by
+ * side for each metric, then the gRPC/REST ratio. Returns a string; printing is
+ * the caller's business.
+ */
+import type { ResultsFile } from '../results/record.ts';
+import { ratio, summarize, trialsIn, type Metric, type ProtocolCell, type ScenarioRow, type Spread } from '../results/summary.ts';
+
+export interface TableOptions {
+  /** ANSI colour for flags (default: off). */
+  color?: boolean;
+}
+
+interface Column {
+  title: string;
+  metric: Metric;
+  format: (value: number) => string;
+}
+
+const COLUMNS: Column[] = [
+  { title: 'calls/s', metric: 'rps', format: (v) => compact(v) },
+  { title: 'p50 ms', metric: 'p50', format: (v) => fixed(v) },
+  { title: 'p99 ms', metric: 'p99', format: (v) => fixed(v) },
+  { title: 'req B/call', metric: 'requestBytes', format: (v) => compact(v) },
+  { title: 'resp B/call', metric: 'responseBytes', format: (v) => compact(v) },
+  { title: 'srv CPU ms/1k', metric: 'serverCpuMsPer1k', format: (v) => fixed(v) },
+];
+
+export function renderTable(results: ResultsFile, options: TableOptions = {}): string {
+  const rows = summarize(results);
+  if (rows.length === 0) return 'no runs recorded\n';
+  const withRange = trialsIn(results) > 1;
+  const paint = (code: string, text: string): string => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
+
+  // Cells as text first, then pad to the widest entry per column.
+  const header1 = ['scenario', 'conns g/r'];
+  const header2 = ['', ''];
+  for (const column of COLUMNS) {
+    header1.push(column.title, '', '');
+    header2.push('gRPC', 'REST', 'g/r');
+  }
+  header1.push('errors', '', 'flags');
+  header2.push('gRPC', 'REST', '');
+
+  const body: string[][] = rows.map((row) => {
+    const g = row.cells.grpc;
+    const r = row.cells.rest;
+    const cells = [row.scenario, `${g?.connections ?? '-'}/${r?.connections ?? '-'}`];
+    for (const column of COLUMNS) {
+      cells.push(cell(g?.[column.metric] ?? null, column.format, withRange));
+      cells.push(cell(r?.[column.metric] ?? null, column.format, withRange));
+      const x = ratio(row, column.metric);
+      cells.push(x === null ? '-' : `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}x`);
+    }
+    cells.push(errorCell(g), errorCell(r), flags(row).join(', '));
+    return cells;
+  });
+
+  const all = [header1, header2, ...body];
+  const widths = header1.map((_, i) => Math.max(...all.map((line) => line[i]!.length)));
+  // Group titles span their three columns: make each group at least as wide as its title.
+  for (let c = 0; c < COLUMNS.length; c++) {
+    const first = 2 + c * 3;
+    const span = widths[first]! + widths[first + 1]! + widths[first + 2]! + 2;
+    const need = COLUMNS[c]!.title.length;
+    if (span < need) widths[first + 2]! += need - span;
+  }
+  const lines: string[] = [];
+  const render = (line: string[], isHeader: boolean, flagged = false): string => {
+    const parts: string[] = [];
+    let i = 0;
+    while (i < line.length) {
+      const isGroupTitle = isHeader && line === header1 && i >= 2 && i < 2 + COLUMNS.length * 3 && (i - 2) % 3 === 0;
+      if (isGroupTitle) {
+        const span = widths[i]! + widths[i + 1]! + widths[i + 2]! + 2;
+        parts.push(line[i]!.padStart(span));
+        i += 3;
+        continue;
+      }
+      const text = line[i]!;
+      const last = i === line.length - 1;
+      parts.push(i === 0 || last ? (last ? text : text.padEnd(widths[i]!)) : text.padStart(widths[i]!));
+      i += 1;
+    }
+    const text = parts.join('  ').trimEnd();
+    return flagged ? paint('33', text) : text;
+  };
+  lines.push(render(header1, true), render(header2, true));
+  lines.push('-'.repeat(widths.reduce((sum, w) => sum + w + 2, -2)));
+  body.forEach((line, i) => lines.push(render(line, false, flags(rows[i]!).length > 0)));
+  lines.push('');
+  lines.push(
+    'g/r = gRPC / REST (medians). calls/s: higher is better; latency, bytes and CPU: lower is better.' +
+      (withRange ? ' Cells: median (min-max) over trials.' : ''),
+  );
+  lines.push(
+    'B/call = bytes on the wire per call, headers and framing included (counted by a proxy in a separate pass); conns = TCP connections.',
+  );
+  lines.push('client-bound = the load generator used >= 90% of a core while the server used < 80%: that row measures the client.');
+  return `${lines.join('\n')}\n`;
+}
+
+function cell(value: Spread | null, format: (v: number) => string, withRange: boolean): string {
+  if (value === null) return '-';
+  const main = format(value.median);
+  return withRange && value.n > 1 ? `${main} (${format(value.min)}-${format(value.max)})` : main;
+}
+
+function errorCell(cell: ProtocolCell | undefined): string {
+  if (!cell) return '-';
+  if (cell.failed) return 'FAILED';
+  return cell.errors === 0 ? '0' : `${cell.errors}`;
+}
+
+export function flags(row: ScenarioRow): string[] {
+  const out: string[] = [];
+  for (const protocol of ['grpc', 'rest'] as const) {
+    const c = row.cells[protocol];
+    if (!c) continue;
+    const name = protocol === 'grpc' ? 'gRPC' : 'REST';
+    if (c.failed) out.push(`${name} FAILED`);
+    if (c.errors > 0) out.push(`${name} ${percent(c.errors, c.requests)} errors`);
+    if (c.clientBound) out.push(`${name} client-bound`);
+  }
+  return out;
+}
+
+function percent(part: number, whole: number): string {
+  if (whole === 0) return '100%';
+  const p = (part / whole) * 100;
+  return p < 0.1 ? '<0.1%' : `${p.toFixed(p < 10 ? 1 : 0)}%`;
+}
+
+/** 950, 9.5k, 95k, 1.2M */
+export function compact(value: number): string {
+  const abs = Math.abs(value);
+  if (abs >= 1e6) return `${(value / 1e6).toFixed(abs >= 1e7 ? 0 : 1)}M`;
+  if (abs >= 1e4) return `${(value / 1e3).toFixed(abs >= 1e5 ? 0 : 1)}k`;
+  return abs >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+/** Latency and CPU: 3 significant figures. */
+export function fixed(value: number): string {
+  if (value >= 100) return value.toFixed(0);
+  if (value >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}

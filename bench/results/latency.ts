@@ -1,0 +1,32 @@
+/** Latency histograms (µs, HDR) and their summary in ms, the same for every driver. */
+import * as hdr from 'hdr-histogram-js';
+import type { LatencySummaryMs } from './record.ts';
+
+/** 1 µs .. 10 min at 3 significant digits; grows if a value is larger. */
+export function newLatencyHistogram(): hdr.Histogram {
+  return hdr.build({
+    bitBucketSize: 32,
+    autoResize: true,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
+}
+
+const round3 = (value: number): number => Math.round(value * 1000) / 1000;
+
+/** p50/p90/p99/p99.9/max/mean/stdev in ms, or null for an empty histogram. */
+export function summarizeLatency(histogram: hdr.Histogram): LatencySummaryMs | null {
+  if (histogram.totalCount === 0) return null;
+  const ms = (us: number): number => round3(us / 1000);
+  return {
+    p50: ms(histogram.getValueAtPercentile(50)),
+    p90: ms(histogram.getValueAtPercentile(90)),
+    p99: ms(histogram.getValueAtPercentile(99)),
+    p999: ms(histogram.getValueAtPercentile(99.9)),
+    max: ms(histogram.maxValue),
+    mean: ms(histogram.mean),
+    stdev: ms(histogram.stdDeviation),
+  };
+}

@@ -1,0 +1,398 @@
+/**
+ * The bench runner: starts the servers (each in its own process), runs every
+ * scenario for each protocol in turn (warm-up, measured run, wire-sampling
+ * pass), records each run, writes the results after every scenario, and stops
+ * the servers at the end, on failure and on Ctrl-C. It returns data; printing
+ * is the CLI's job (bench/report/*).
+ */
+import path from 'node:path';
+import { getDriver } from './drivers/index.ts';
+import type { BenchOptions } from './options.ts';
+import { applyPinning, serverPinPrefix, type Pinning } from './pinning.ts';
+import { readCpuMs, readPeakRssMiB, resetPeakRss, selfCpuUs } from './process-stats.ts';
+import type { ProgressSink } from './progress.ts';
+import { collectEnvironment } from './results/environment.ts';
+import { summarizeLatency } from './results/latency.ts';
+import { SCHEMA_VERSION, type ResultsFile, type RunRecord, type WireBytesPerCall } from './results/record.ts';
+import { createRunFolder, linkLatest, writeFileAtomic, writeResultsJson } from './results/write.ts';
+import { buildPayload, buildScenarios, wireCallsFor, type Scenario } from './scenarios.ts';
+import { checkHealth, describeTarget, killAllServerProcesses, startServerProcess, type ServerProcess } from './server-process.ts';
+import type { CallPayload, Driver, LoadResult, Protocol, Target } from './types.ts';
+import { measureWireBytes, NULL_WIRE } from './wire/measure.ts';
+import { renderMarkdown } from './report/markdown.ts';
+import { renderCsv } from './report/csv.ts';
+
+/** Generator at or above this % of one core while the server is below SERVER_BUSY_PERCENT: client-bound. */
+export const CLIENT_BOUND_PERCENT = 90;
+export const SERVER_BUSY_PERCENT = 80;
+/** A run that has not ended this long after its planned end is aborted. */
+const RUN_OVERRUN_S = 15;
+/** Rough seconds a wire pass takes, for the ETA only. */
+const WIRE_PASS_PLANNED_S = 0.4;
+
+export class BenchSetupError extends Error {
+  readonly exitCode = 1;
+}
+
+export interface BenchOutcome {
+  results: ResultsFile;
+  /** The run folder, or null when the bench stopped before creating it. */
+  dir: string | null;
+  files: string[];
+  /** 0 all done; 1 a scenario failed (server died, ...); 130 interrupted. */
+  exitCode: number;
+  failure: string | null;
+  /** Notes for the user (pinning skipped, ...). */
+  notes: string[];
+}
+
+export interface RunnerIo {
+  progress: ProgressSink;
+  /** Installs SIGINT/SIGTERM handlers (the CLI does; tests calling runBench may not). */
+  handleSignals?: boolean;
+  /** Called after each run is recorded (tests use it to kill a server mid-bench). */
+  onRunRecorded?: (record: RunRecord, servers: ReadonlyMap<Protocol, ServerProcess>) => void;
+}
+
+interface ProtocolSetup {
+  protocol: Protocol;
+  driver: Driver;
+  target: Target;
+  server: ServerProcess | null;
+}
+
+export async function runBench(options: BenchOptions, io: RunnerIo): Promise<BenchOutcome> {
+  const { progress } = io;
+  const notes: string[] = [];
+  const scenarios = buildScenarios(options);
+  for (const protocol of options.protocols) getDriver(options.drivers[protocol], protocol);
+  const payloads = new Map(scenarios.map((s) => [s.key, buildPayload(s.operation, s.payloadValues, options.shape)] as const));
+
+  // One abort for the whole bench: Ctrl-C, SIGTERM or a server that died.
+  const bench = new AbortController();
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted = true;
+    bench.abort(new Error(`interrupted (${signal})`));
+  };
+  process.on('exit', killAllServerProcesses);
+  if (io.handleSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+
+  const servers = new Map<Protocol, ServerProcess>();
+  let stopping = false;
+  const stopServers = async (): Promise<void> => {
+    stopping = true;
+    await Promise.all([...servers.values()].map((server) => server.stop()));
+  };
+
+  try {
+    // Everything that can be wrong with the setup is found before any load is sent.
+    for (const protocol of options.protocols) {
+      const target = externalTarget(options, protocol);
+      if (!target) continue;
+      try {
+        await checkHealth(target, 3_000);
+      } catch (error) {
+        throw new BenchSetupError(`${describeTarget(target)} is unreachable: ${(error as Error).message}`);
+      }
+    }
+    const { pinning, note } = applyPinning(options.pin);
+    if (note) notes.push(note);
+
+    const setups = await startServers(options, pinning, servers, bench.signal);
+    for (const server of servers.values()) {
+      void server.exited.then((reason) => {
+        if (!stopping) bench.abort(new Error(reason));
+      });
+    }
+    if (bench.signal.aborted) throw bench.signal.reason;
+
+    const started = new Date();
+    const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
+    const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment, runs: [] };
+    const dir = createRunFolder(options.outDir, started);
+    const files = [writeResultsJson(dir, results)];
+    linkLatest(options.outDir, dir);
+
+    const totalRuns = scenarios.length * setups.length * options.trials;
+    progress.log(
+      `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.protocol} (${s.driver.name})`).join(', ')}` +
+        ` x ${options.trials} trial(s), ${options.durationS}s runs after ${options.warmupS}s warm-up; results in ${dir}`,
+    );
+
+    let failure: string | null = null;
+    const wireCache = new Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>();
+    let index = 0;
+    outer: for (const [i, scenario] of scenarios.entries()) {
+      for (let trial = 1; trial <= options.trials; trial++) {
+        // Alternate which protocol goes first, so neither always runs on a warmer machine.
+        const order = trial % 2 === 1 ? setups : [...setups].reverse();
+        for (const setup of order) {
+          index += 1;
+          const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.protocol}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
+          const record = await runOne({
+            options,
+            scenario,
+            payload: payloads.get(scenario.key)!,
+            setup,
+            trial,
+            label,
+            progress,
+            signal: bench.signal,
+            wireCache,
+          });
+          results.runs.push(record);
+          writeResultsJson(dir, results);
+          progress.log(describeRecord(label, record, index, totalRuns));
+          io.onRunRecorded?.(record, servers);
+          if (record.status === 'failed') {
+            failure = record.failure;
+            break outer;
+          }
+        }
+      }
+    }
+    progress.close();
+    await stopServers();
+
+    writeResultsJson(dir, results);
+    const md = path.join(dir, 'report.md');
+    writeFileAtomic(md, renderMarkdown(results));
+    const csv = path.join(dir, 'results.csv');
+    writeFileAtomic(csv, renderCsv(results));
+    files.push(md, csv);
+    linkLatest(options.outDir, dir);
+    const exitCode = failure === null ? 0 : interrupted ? 130 : 1;
+    return { results, dir, files, exitCode, failure, notes };
+  } catch (error) {
+    progress.close();
+    await stopServers();
+    if (interrupted) {
+      const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment: collectEnvironment({}, null), runs: [] };
+      return { results, dir: null, files: [], exitCode: 130, failure: 'interrupted before the first run', notes };
+    }
+    throw error;
+  } finally {
+    if (io.handleSignals) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    process.off('exit', killAllServerProcesses);
+  }
+}
+
+function externalTarget(options: BenchOptions, protocol: Protocol): Target | null {
+  if (protocol === 'grpc' && options.grpcTarget) return { protocol: 'grpc', ...options.grpcTarget };
+  if (protocol === 'rest' && options.restTarget) return { protocol: 'rest', url: options.restTarget };
+  return null;
+}
+
+async function startServers(
+  options: BenchOptions,
+  pinning: Pinning | null,
+  servers: Map<Protocol, ServerProcess>,
+  signal: AbortSignal,
+): Promise<ProtocolSetup[]> {
+  const prefix = serverPinPrefix(pinning);
+  const started = await Promise.allSettled(
+    options.protocols.map(async (protocol): Promise<ProtocolSetup> => {
+      const driver = getDriver(options.drivers[protocol], protocol);
+      const target = externalTarget(options, protocol);
+      if (target) return { protocol, driver, target, server: null };
+      const server = await startServerProcess({
+        protocol,
+        port: protocol === 'grpc' ? options.grpcPort : options.restPort,
+        prefix,
+      });
+      servers.set(protocol, server);
+      return { protocol, driver, target: server.target, server };
+    }),
+  );
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    if (signal.aborted) throw signal.reason;
+    throw new BenchSetupError((failed.reason as Error).message);
+  }
+  return started.map((s) => (s as PromiseFulfilledResult<ProtocolSetup>).value);
+}
+
+/** The options as recorded in environment.options: plain JSON, connections spelled out per scenario. */
+function recordedOptions(options: BenchOptions, scenarios: Scenario[]): Record<string, unknown> {
+  return {
+    ...options,
+    connectionsPolicy:
+      options.connections === null
+        ? { grpc: 'one HTTP/2 connection, all calls multiplexed', rest: 'one HTTP/1.1 keep-alive connection per call in flight' }
+        : { grpc: `${options.connections} connection(s)`, rest: `${options.connections} connection(s), pipelined when fewer than calls in flight` },
+    scenarios: scenarios.map((s) => ({ key: s.key, connections: s.connections, restPipelining: s.restPipelining })),
+  };
+}
+
+interface RunOneInput {
+  options: BenchOptions;
+  scenario: Scenario;
+  payload: CallPayload;
+  setup: ProtocolSetup;
+  trial: number;
+  label: string;
+  progress: ProgressSink;
+  signal: AbortSignal;
+  wireCache: Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>;
+}
+
+async function runOne(input: RunOneInput): Promise<RunRecord> {
+  const { options, scenario, payload, setup, progress, signal } = input;
+  const connections = scenario.connections[setup.protocol];
+  const base = {
+    target: setup.target,
+    payload,
+    concurrency: scenario.concurrency,
+    connections,
+    timeoutMs: options.timeoutMs,
+  };
+  const record = emptyRecord(input, connections);
+  const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
+  if (signal.aborted) return failWith(reasonOf(signal));
+
+  // Warm-up: same shape, not recorded.
+  if (options.warmupS > 0) {
+    progress.phase(`${input.label} warm-up`, options.warmupS);
+    const warm = await runWithWatchdog(setup.driver, { ...base, durationS: options.warmupS }, options.warmupS, signal, (f) => progress.update(f));
+    warm.latencyUs.destroy?.();
+    progress.endPhase();
+    if (signal.aborted) return failWith(reasonOf(signal));
+  }
+
+  // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
+  progress.phase(`${input.label} measuring`, options.durationS);
+  const pid = setup.server?.pid ?? null;
+  if (pid !== null) resetPeakRss(pid);
+  const serverCpu0 = pid === null ? null : readCpuMs(pid);
+  const selfCpu0 = selfCpuUs();
+  const wall0 = process.hrtime.bigint();
+  const result = await runWithWatchdog(setup.driver, { ...base, durationS: options.durationS }, options.durationS, signal, (f) => progress.update(f));
+  const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
+  const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
+  const serverCpu1 = pid === null ? null : readCpuMs(pid);
+  const peakRssMiB = pid === null ? null : readPeakRssMiB(pid);
+  progress.endPhase();
+
+  const serverCpuMs = serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null;
+  const clientCpuPercent = wallMs > 0 ? (selfCpuMs / wallMs) * 100 : 0;
+  const serverCpuPercent = serverCpuMs !== null && wallMs > 0 ? (serverCpuMs / wallMs) * 100 : null;
+  const measured: RunRecord = {
+    ...record,
+    durationS: round(result.elapsedS, 3),
+    requests: result.calls,
+    errors: result.errors,
+    statusCounts: result.statusCounts,
+    rps: result.elapsedS > 0 ? round(result.calls / result.elapsedS, 1) : 0,
+    latencyMs: summarizeLatency(result.latencyUs),
+    server: {
+      cpuMsPer1kCalls: serverCpuMs !== null && result.calls > 0 ? round((serverCpuMs / result.calls) * 1000, 2) : null,
+      peakRssMiB: peakRssMiB === null ? null : round(peakRssMiB, 1),
+    },
+    client: {
+      cpuPercent: round(clientCpuPercent, 1),
+      cpuUsPerCall: result.calls > 0 ? round((selfCpuMs * 1000) / result.calls, 1) : null,
+      bound: clientCpuPercent >= CLIENT_BOUND_PERCENT && (serverCpuPercent === null || serverCpuPercent < SERVER_BUSY_PERCENT),
+    },
+  };
+  result.latencyUs.destroy?.();
+  const failure = result.failure ?? (signal.aborted ? reasonOf(signal) : null);
+  if (failure) return { ...measured, status: 'failed', failure };
+  if (result.calls === 0) return { ...measured, status: 'failed', failure: 'no call completed' };
+
+  // Wire sampling: same driver and shape, a fixed number of calls, through the counting proxy.
+  const wireKey = `${scenario.key}/${setup.protocol}`;
+  let sample = input.wireCache.get(wireKey);
+  const calls = wireCallsFor(options.wireCalls, payload);
+  if (!sample && calls > 0) {
+    progress.phase(`${input.label} counting bytes (${calls} calls)`, WIRE_PASS_PLANNED_S);
+    try {
+      const wire = await measureWireBytes(setup.driver, { ...base, signal }, calls);
+      if (wire.failure || signal.aborted) return { ...measured, status: 'failed', failure: wire.failure ?? reasonOf(signal) };
+      sample = { wire: wire.wire, responseBodyBytes: wire.responseBodyBytes };
+      input.wireCache.set(wireKey, sample);
+    } finally {
+      progress.endPhase();
+    }
+  }
+  return {
+    ...measured,
+    wire: sample?.wire ?? NULL_WIRE,
+    body: {
+      requestBytes: record.body.requestBytes,
+      responseBytes: sample?.responseBodyBytes === null || sample === undefined ? 0 : round(sample.responseBodyBytes, 2),
+    },
+  };
+}
+
+/** Runs a driver with the bench's abort signal plus a deadline well past the planned end. */
+async function runWithWatchdog(
+  driver: Driver,
+  options: Omit<Parameters<Driver['run']>[0], 'signal' | 'onProgress'>,
+  plannedS: number,
+  benchSignal: AbortSignal,
+  onFraction: (fraction: number) => void,
+): Promise<LoadResult> {
+  const limitS = plannedS + options.timeoutMs / 1000 + RUN_OVERRUN_S;
+  const watchdog = AbortSignal.timeout(limitS * 1000);
+  const signal = AbortSignal.any([benchSignal, watchdog]);
+  const result = await driver.run({
+    ...options,
+    signal,
+    onProgress: ({ elapsedS }) => onFraction(plannedS > 0 ? elapsedS / plannedS : 1),
+  });
+  if (watchdog.aborted && !benchSignal.aborted && !result.failure) {
+    result.failure = `run did not end within ${Math.round(limitS)} s`;
+  }
+  return result;
+}
+
+function emptyRecord(input: RunOneInput, connections: number): RunRecord {
+  const { scenario, payload, setup } = input;
+  return {
+    scenario: scenario.key,
+    protocol: setup.protocol,
+    driver: setup.driver.name,
+    operation: scenario.operation,
+    payloadValues: scenario.payloadValues,
+    concurrency: scenario.concurrency,
+    connections,
+    rate: null,
+    trial: input.trial,
+    durationS: 0,
+    status: 'completed',
+    failure: null,
+    requests: 0,
+    errors: 0,
+    statusCounts: {},
+    rps: 0,
+    latencyMs: null,
+    wire: NULL_WIRE,
+    body: { requestBytes: setup.protocol === 'grpc' ? payload.protobuf.length : payload.json.length, responseBytes: 0 },
+    server: { cpuMsPer1kCalls: null, peakRssMiB: null },
+    client: { cpuPercent: 0, cpuUsPerCall: null, bound: false },
+  };
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : String(reason ?? 'aborted');
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function describeRecord(label: string, r: RunRecord, index: number, total: number): string {
+  if (r.status === 'failed') return `${label}: FAILED: ${r.failure}`;
+  const p50 = r.latencyMs ? `${r.latencyMs.p50} ms` : '-';
+  const bytes = r.wire.requestBytesPerCall === null ? '' : `, ${Math.round(r.wire.requestBytesPerCall)}/${Math.round(r.wire.responseBytesPerCall ?? 0)} B/call`;
+  return `${label}: ${Math.round(r.rps)} calls/s, p50 ${p50}${bytes}${r.errors ? `, ${r.errors} errors` : ''} (${index}/${total})`;
+}
