@@ -195,10 +195,14 @@ export function rawGrpc(session: http2.ClientHttp2Session, request: RawGrpcReque
     stream.on('response', (h) => (responseHeaders = h));
     stream.on('trailers', (t) => (trailers = t));
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.resume();
     stream.on('error', () => {
       /* reported through 'close' with rstCode */
     });
-    stream.on('close', () => {
+    let settled = false;
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       const statusText = trailers['grpc-status'] ?? responseHeaders['grpc-status'];
       const messageText = trailers['grpc-message'] ?? responseHeaders['grpc-message'];
@@ -211,7 +215,14 @@ export function rawGrpc(session: http2.ClientHttp2Session, request: RawGrpcReque
         grpcMessage: messageText === undefined ? undefined : decodeURIComponent(String(messageText)),
         resetCode: stream.rstCode && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR ? stream.rstCode : undefined,
       });
-    });
+      // The server may answer before the request side ended (keepOpen, or an answer
+      // that does not wait for the body): stop sending.
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    };
+    // The answer is complete when its readable side ends (trailers or a trailers-only
+    // response), even while our request side is still open.
+    stream.on('end', () => setImmediate(settle));
+    stream.on('close', settle);
     const body = request.body ?? Buffer.alloc(0);
     const pieces = Math.max(1, request.chunks ?? 1);
     const size = Math.ceil(body.length / pieces);
