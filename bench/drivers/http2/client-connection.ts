@@ -616,12 +616,13 @@ export class Http2ClientConnection implements HeaderSink {
   }
 
   private onGoaway(lastProcessed: number): void {
+    // Retire first: calls that fail below are restarted at once and must not land here again.
+    this.retire();
     // Streams above the server's last processed id were never handled: they fail now;
     // the rest may still complete here.
     for (const stream of [...this.streams.values()]) {
       if (stream.streamId > lastProcessed) this.finish(stream, 'goaway', false);
     }
-    this.retire();
     if (this.active === 0) this.close();
   }
 
