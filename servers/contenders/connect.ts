@@ -19,7 +19,7 @@ import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from '@connect
 import { Calculator } from '../../proto/gen/calculator_pb.ts';
 import { calculate, LIMITS, OPERATIONS, type Operation } from '../calculator.ts';
 import { CalcError } from '../errors.ts';
-import { NOT_PROTOBUF_MESSAGE, TOO_LARGE_MESSAGE } from '../grpc-server.ts';
+import { EXTRA_MESSAGE, INCOMPLETE_MESSAGE, NOT_PROTOBUF_MESSAGE, TOO_LARGE_MESSAGE } from '../grpc-server.ts';
 import type { RunningServer, ServerOptions } from '../server-options.ts';
 import { encodeGrpcMessage, GRPC_MESSAGES, GRPC_RESPONSE_CONTENT_TYPE, GRPC_STATUS } from './grpc-protocol.ts';
 import { createH2Server, createHttp1Server, listenH2, listenHttp1 } from './listen.ts';
@@ -40,10 +40,17 @@ function method(operation: Operation) {
 
 const implementation = Object.fromEntries(OPERATIONS.map((operation) => [operation, method(operation)])) as unknown as CalculatorImpl;
 
-/** The rewording of Connect's own transport errors; null when the error is not one of them. */
+/**
+ * The rewording of Connect's own transport errors, to what grpc-server.ts answers
+ * for the same failure; null when the error is not one of them.
+ */
 export function rewriteConnectError(code: Code, message: string): { code: Code; message: string } | null {
   if (code === Code.ResourceExhausted && /larger than configured readMaxBytes/.test(message)) return { code, message: TOO_LARGE_MESSAGE };
-  if (code === Code.Internal && /^parse binary:/.test(message)) return { code: Code.InvalidArgument, message: NOT_PROTOBUF_MESSAGE };
+  if (code === Code.Internal && message.startsWith('parse binary:')) return { code: Code.InvalidArgument, message: NOT_PROTOBUF_MESSAGE };
+  if (/^protocol error: (incomplete envelope|promised \d+ bytes|missing input message)/.test(message)) {
+    return { code: Code.InvalidArgument, message: INCOMPLETE_MESSAGE };
+  }
+  if (message.startsWith('protocol error: received extra input message')) return { code: Code.InvalidArgument, message: EXTRA_MESSAGE };
   return null;
 }
 

@@ -12,16 +12,21 @@ import { REST_SERVER_LIMITS } from '../rest-server.ts';
 import type { RunningServer, ServerOptions } from '../server-options.ts';
 import { describeListenError } from '../server-options.ts';
 import { formatAddress, H2_SETTINGS } from './listen.ts';
-import { callReply, http1HasBody, JSON_CODEC, routeReply, type RestReply } from './rest-protocol.ts';
+import { callReply, hostReply, http1HasBody, JSON_CODEC, routeReply, type RestReply } from './rest-protocol.ts';
 
-function send(reply: FastifyReply, answer: RestReply): FastifyReply {
-  return reply.code(answer.status).headers(answer.headers).send(answer.body);
+function send(reply: FastifyReply, answer: RestReply, http2: boolean): FastifyReply {
+  reply.code(answer.status).headers(answer.headers);
+  if (answer.close && !http2) reply.header('connection', 'close');
+  return reply.send(answer.body);
 }
 
 function pathOf(request: FastifyRequest): string {
   const query = request.url.indexOf('?');
   return query === -1 ? request.url : request.url.slice(0, query);
 }
+
+/** node:http options of servers/rest-server.ts; a missing host header is answered by the onRequest hook below. */
+const HTTP1_OPTIONS = { maxHeaderSize: REST_SERVER_LIMITS.maxHeaderBytes, requireHostHeader: false };
 
 export function createFastifyApp(options: ServerOptions, http2: boolean): FastifyInstance {
   const common = {
@@ -36,23 +41,33 @@ export function createFastifyApp(options: ServerOptions, http2: boolean): Fastif
   const app = (
     http2
       ? Fastify({ ...common, http2: true, ...(tls ? { https: { ...tls, settings: H2_SETTINGS } } : { http: { settings: H2_SETTINGS } }) } as object)
-      : Fastify({ ...common, ...(tls ? { https: tls } : { http: { maxHeaderSize: REST_SERVER_LIMITS.maxHeaderBytes } }) } as object)
+      : Fastify({ ...common, ...(tls ? { https: { ...tls, ...HTTP1_OPTIONS } } : { http: HTTP1_OPTIONS }) } as object)
   ) as unknown as FastifyInstance;
 
   // Leave every body unread for the shared reader (one limit, one set of texts).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
-  app.get('/healthz', (request, reply) => send(reply, routeReply({ kind: 'health' }, request.method, pathOf(request), request.raw)));
+  if (!http2) {
+    app.addHook('onRequest', (request, reply, done) => {
+      const refused = hostReply(request.raw.httpVersion, request.headers);
+      if (!refused) return done();
+      request.raw.resume();
+      send(reply, refused, http2);
+    });
+  }
+  app.get('/healthz', (request, reply) => send(reply, routeReply({ kind: 'health' }, request.method, pathOf(request), request.raw), http2));
   app.all('/v1/:operation', async (request, reply) => {
     const operation = (request.params as { operation: string }).operation;
     const path = pathOf(request);
-    if (!isOperation(operation)) return send(reply, routeReply({ kind: 'not-found' }, request.method, path, request.raw));
-    if (request.method !== 'POST') return send(reply, routeReply({ kind: 'wrong-method', operation }, request.method, path, request.raw));
+    if (!isOperation(operation)) return send(reply, routeReply({ kind: 'not-found' }, request.method, path, request.raw), http2);
+    if (request.method !== 'POST') return send(reply, routeReply({ kind: 'wrong-method', operation }, request.method, path, request.raw), http2);
     const hasBody = http2 || http1HasBody(request.headers);
-    return send(reply, await callReply(operation, { headers: request.headers, body: request.raw, hasBody }, JSON_CODEC));
+    return send(reply, await callReply(operation, { headers: request.headers, body: request.raw, hasBody }, JSON_CODEC), http2);
   });
-  app.setNotFoundHandler((request, reply) => send(reply, routeReply({ kind: 'not-found' }, request.method, pathOf(request), request.raw)));
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, routeReply({ kind: 'not-found' }, request.method, pathOf(request), request.raw), http2),
+  );
   return app;
 }
 

@@ -9,7 +9,8 @@ import { status } from '@grpc/grpc-js';
 import { LIMITS, OPERATIONS, type Operation } from '../calculator.ts';
 import { CalcError, type ErrorCode } from '../errors.ts';
 import { grpcMethodPath } from '../proto.ts';
-import { tooLarge } from './http-body.ts';
+import { EXTRA_MESSAGE } from '../grpc-server.ts';
+import { incomplete, tooLarge } from './http-body.ts';
 
 /** grpc-status of each calculator error code. Mirrors GRPC_STATUS in servers/grpc-server.ts (not exported there). */
 export const GRPC_STATUS: Readonly<Record<ErrorCode, status>> = {
@@ -31,11 +32,9 @@ export function isGrpcContentType(contentType: string | undefined): boolean {
   return contentType !== undefined && contentType.startsWith('application/grpc');
 }
 
-/** grpc-js's texts for calls that never reach a handler. */
+/** grpc-js's texts for calls that never reach a handler (grpc-server.ts passes these through unchanged). */
 export const GRPC_MESSAGES = {
   unknownMethod: (path: string) => `The server does not implement the method ${path}`,
-  noMessage: (path: string) => `Received no request message for server streaming method ${path}`,
-  secondMessage: (path: string) => `Received a second request message for server streaming method ${path}`,
   compressed: (encoding: string) => `Received message compressed with unsupported encoding "${encoding}"`,
 } as const;
 
@@ -77,12 +76,14 @@ export function decodeGrpcMessage(text: string): string {
 
 /**
  * Reads the one request message of a unary call from the request stream.
- * Rejects with a CalcError carrying grpc-js's status and text for: a message
- * over LIMITS.maxBodyBytes (rewritten to the REST text, as grpc-server.ts does),
- * a compressed message, no message, a second message, a truncated frame.
- * On failure the rest of the stream is drained.
+ * Rejects with the CalcError servers/grpc-server.ts answers (after its
+ * rewriteTransportStatus) for: a message over LIMITS.maxBodyBytes
+ * (RESOURCE_EXHAUSTED, REST's 413 text), a stream ending before one whole
+ * message (INVALID_ARGUMENT, 'request body was incomplete'), a second message
+ * (INVALID_ARGUMENT EXTRA_MESSAGE); a compressed message is UNIMPLEMENTED
+ * (no grpc-encoding is offered). On failure the rest of the stream is drained.
  */
-export function readUnaryMessage(stream: Readable, path: string, limit = LIMITS.maxBodyBytes): Promise<Buffer> {
+export function readUnaryMessage(stream: Readable, encoding: string | undefined, limit = LIMITS.maxBodyBytes): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let buffered: Buffer = Buffer.alloc(0);
     let expected = -1;
@@ -99,12 +100,12 @@ export function readUnaryMessage(stream: Readable, path: string, limit = LIMITS.
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
       while (buffered.length >= 5) {
         if (expected === -1) {
-          if (buffered[0] !== 0) return fail(new CalcError('UNIMPLEMENTED', GRPC_MESSAGES.compressed('identity')));
+          if (buffered[0] !== 0) return fail(new CalcError('UNIMPLEMENTED', GRPC_MESSAGES.compressed(encoding ?? 'identity')));
           expected = buffered.readUInt32BE(1);
           if (expected > limit) return fail(tooLarge());
         }
         if (buffered.length < 5 + expected) return;
-        if (message !== undefined) return fail(new CalcError('UNIMPLEMENTED', GRPC_MESSAGES.secondMessage(path)));
+        if (message !== undefined) return fail(new CalcError('INVALID_ARGUMENT', EXTRA_MESSAGE));
         message = buffered.subarray(5, 5 + expected);
         buffered = buffered.subarray(5 + expected);
         expected = -1;
@@ -113,12 +114,11 @@ export function readUnaryMessage(stream: Readable, path: string, limit = LIMITS.
     stream.on('data', onData);
     stream.once('end', () => {
       if (settled) return;
-      if (buffered.length > 0) return fail(new CalcError('INTERNAL', 'incomplete gRPC message frame'));
-      if (message === undefined) return fail(new CalcError('UNIMPLEMENTED', GRPC_MESSAGES.noMessage(path)));
+      if (buffered.length > 0 || message === undefined) return fail(incomplete());
       settled = true;
       resolve(message);
     });
-    stream.once('aborted', () => fail(new CalcError('INTERNAL', 'request stream aborted')));
-    stream.once('error', () => fail(new CalcError('INTERNAL', 'request stream failed')));
+    stream.once('aborted', () => fail(incomplete()));
+    stream.once('error', () => fail(incomplete()));
   });
 }

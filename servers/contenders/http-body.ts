@@ -1,59 +1,35 @@
 /**
  * Reads a request body from any Readable (node:http IncomingMessage, node:http2
- * ServerHttp2Stream or compat request) under LIMITS.maxBodyBytes, with the
- * failure texts express's body-parser produces in servers/rest-server.ts.
+ * ServerHttp2Stream or compat request) under LIMITS.maxBodyBytes, as
+ * servers/rest-server.ts reads it: 413 the moment the limit is crossed (at once
+ * when content-length already says so), nothing past the limit kept.
  */
 import type { Readable } from 'node:stream';
-import zlib from 'node:zlib';
 import { LIMITS } from '../calculator.ts';
 import { CalcError } from '../errors.ts';
-import { TOO_LARGE_MESSAGE } from '../grpc-server.ts';
-
-export const BODY_MESSAGES = {
-  tooLarge: TOO_LARGE_MESSAGE,
-  incomplete: 'request body was incomplete',
-  badEncoding: 'request body must be UTF-8 JSON without content-encoding',
-} as const;
+import { INCOMPLETE_MESSAGE } from '../grpc-server.ts';
+import { TOO_LARGE_MESSAGE } from '../rest-server.ts';
 
 export function tooLarge(): CalcError {
-  return new CalcError('RESOURCE_EXHAUSTED', BODY_MESSAGES.tooLarge);
+  return new CalcError('RESOURCE_EXHAUSTED', TOO_LARGE_MESSAGE);
 }
 
-/** Content-encodings body-parser inflates (its default `inflate: true`); others are refused. */
-const DECODERS: Readonly<Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress>> = {
-  gzip: () => zlib.createGunzip(),
-  deflate: () => zlib.createInflate(),
-  br: () => zlib.createBrotliDecompress(),
-};
-
-export interface ReadBodyOptions {
-  /** The content-length header, if any. */
-  contentLength?: string | undefined;
-  /** The content-encoding header, if any. */
-  contentEncoding?: string | undefined;
-  limit?: number;
+export function incomplete(): CalcError {
+  return new CalcError('INVALID_ARGUMENT', INCOMPLETE_MESSAGE);
 }
 
 /**
- * Resolves with the whole (decoded) body or rejects with a CalcError:
- * RESOURCE_EXHAUSTED past the limit (a declared content-length over it fails
- * before reading), INVALID_ARGUMENT for an unknown content-encoding or a body
- * cut short. On failure the rest of the body is drained, so the connection
- * (HTTP/1.1) or the flow-control window (HTTP/2) is not left blocked.
+ * Resolves with the whole body or rejects with a CalcError: RESOURCE_EXHAUSTED
+ * past the limit, INVALID_ARGUMENT ('request body was incomplete') for a stream
+ * that breaks or ends short of its content-length. On failure the rest of the
+ * body is discarded unread (the caller's reply closes an HTTP/1.1 connection).
  */
-export function readBody(body: Readable, options: ReadBodyOptions = {}): Promise<Buffer> {
-  const limit = options.limit ?? LIMITS.maxBodyBytes;
-  const encoding = (options.contentEncoding ?? 'identity').trim().toLowerCase() || 'identity';
-  if (encoding !== 'identity' && !(encoding in DECODERS)) {
-    body.resume();
-    return Promise.reject(new CalcError('INVALID_ARGUMENT', BODY_MESSAGES.badEncoding));
-  }
-  const declared = encoding === 'identity' && options.contentLength !== undefined ? Number(options.contentLength) : undefined;
+export function readBody(body: Readable, contentLength: string | undefined, limit: number = LIMITS.maxBodyBytes): Promise<Buffer> {
+  const declared = contentLength === undefined ? undefined : Number(contentLength);
   if (declared !== undefined && declared > limit) {
     body.resume();
     return Promise.reject(tooLarge());
   }
-  const source: Readable = encoding === 'identity' ? body : body.pipe(DECODERS[encoding]!());
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -61,9 +37,9 @@ export function readBody(body: Readable, options: ReadBodyOptions = {}): Promise
     const fail = (error: CalcError): void => {
       if (settled) return;
       settled = true;
-      source.removeListener('data', onData);
+      body.removeListener('data', onData);
+      chunks.length = 0;
       body.resume();
-      if (source !== body) source.resume();
       reject(error);
     };
     const onData = (chunk: Buffer): void => {
@@ -71,17 +47,15 @@ export function readBody(body: Readable, options: ReadBodyOptions = {}): Promise
       if (received > limit) return fail(tooLarge());
       chunks.push(chunk);
     };
-    source.on('data', onData);
-    source.once('end', () => {
+    body.on('data', onData);
+    body.once('end', () => {
       if (settled) return;
-      if (declared !== undefined && received !== declared) return fail(new CalcError('INVALID_ARGUMENT', BODY_MESSAGES.incomplete));
+      if (declared !== undefined && received !== declared) return fail(incomplete());
       settled = true;
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
     });
-    // A broken compressed stream reads as a body that is not what was promised.
-    source.once('error', () => fail(new CalcError('INVALID_ARGUMENT', BODY_MESSAGES.incomplete)));
-    body.once('aborted', () => fail(new CalcError('INVALID_ARGUMENT', BODY_MESSAGES.incomplete)));
-    if (source !== body) body.once('error', () => fail(new CalcError('INVALID_ARGUMENT', BODY_MESSAGES.incomplete)));
+    body.once('aborted', () => fail(incomplete()));
+    body.once('error', () => fail(incomplete()));
   });
 }
 
@@ -94,6 +68,5 @@ export function mediaType(contentType: string | undefined): string {
 
 /** The charset parameter of a content-type header, lower-cased, or undefined. */
 export function charset(contentType: string | undefined): string | undefined {
-  const match = contentType ? /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType) : null;
-  return match ? match[1]!.toLowerCase() : undefined;
+  return contentType ? /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase() : undefined;
 }

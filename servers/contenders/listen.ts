@@ -22,7 +22,8 @@ export type Http1Server = http.Server | https.Server;
 export type H2Server = http2.Http2Server | http2.Http2SecureServer;
 
 export function createHttp1Server(options: ServerOptions, listener: http.RequestListener): Http1Server {
-  const serverOptions = { maxHeaderSize: REST_SERVER_LIMITS.maxHeaderBytes };
+  // requireHostHeader off: Node's own 400 for a missing host has no body; the handler answers it (rest-protocol.ts hostReply).
+  const serverOptions = { maxHeaderSize: REST_SERVER_LIMITS.maxHeaderBytes, requireHostHeader: false };
   const server = options.tls
     ? https.createServer({ ...serverOptions, key: options.tls.key, cert: options.tls.cert }, listener)
     : http.createServer(serverOptions, listener);

@@ -8,13 +8,22 @@ import { createHttp1Server, listenHttp1 } from './listen.ts';
 import { handleRest, http1HasBody, JSON_CODEC, PROTOBUF_CODEC, type RestCodec, type RestReply } from './rest-protocol.ts';
 
 export function writeHttp1Reply(res: http.ServerResponse, reply: RestReply): void {
-  res.writeHead(reply.status, { ...reply.headers, 'content-length': String(reply.body.length) });
+  const headers: Record<string, string> = { ...reply.headers, 'content-length': String(reply.body.length) };
+  if (reply.close) headers.connection = 'close';
+  res.writeHead(reply.status, headers);
   res.end(reply.body);
 }
 
 export function restHttp1Listener(codec: RestCodec): http.RequestListener {
   return (req, res) => {
-    const request = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: req, hasBody: http1HasBody(req.headers) };
+    const request = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      body: req,
+      hasBody: http1HasBody(req.headers),
+      httpVersion: req.httpVersion,
+    };
     const reply = handleRest(request, codec);
     if (reply instanceof Promise) reply.then((value) => writeHttp1Reply(res, value));
     else writeHttp1Reply(res, reply);

@@ -59,7 +59,7 @@ function onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHe
     sendStatus(stream, new CalcError('UNIMPLEMENTED', GRPC_MESSAGES.unknownMethod(path)));
     return;
   }
-  readUnaryMessage(stream, path).then(
+  readUnaryMessage(stream, headers['grpc-encoding'] as string | undefined).then(
     (bytes) => {
       let value: number;
       try {

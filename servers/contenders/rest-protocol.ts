@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { calculate, isOperation, type Operation } from '../calculator.ts';
 import { CalcError, type ErrorCode } from '../errors.ts';
-import { BODY_MESSAGES, charset, mediaType, readBody } from './http-body.ts';
+import { charset, mediaType, readBody } from './http-body.ts';
 import { decodeRequestMessage, encodeResultMessage } from './protobuf-codec.ts';
 
 /**
@@ -28,14 +28,25 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 500,
 };
 
-/** Texts express's app (servers/rest-server.ts) answers with, beyond the calculator's own. */
+/**
+ * Texts express's app (servers/rest-server.ts) answers with, beyond the
+ * calculator's own and the body reader's (not exported there; the conformance
+ * run of the `express` contender fails if the two ever disagree).
+ */
 export const REST_MESSAGES = {
-  ...BODY_MESSAGES,
   notJson: 'request body is not valid JSON',
   contentType: (type: string) => `content-type must be ${type}`,
-  notFound: (method: string, path: string) => `no route for ${method} ${path}`,
-  wrongMethod: (method: string, path: string) => `method ${method} is not allowed on ${path}; use POST`,
+  charset: 'content-type charset must be utf-8',
+  contentEncoding: 'content-encoding must be identity (compressed bodies are not accepted)',
+  noHost: 'an HTTP/1.1 request must carry a host header',
+  notFound: (method: string, path: string) => `no route for ${method} ${clip(path)}`,
+  wrongMethod: (method: string, path: string) => `method ${clip(method)} is not allowed on ${clip(path)}; use POST`,
 } as const;
+
+/** Echoed request text is cut short, so an error body never grows with a hostile URL. */
+export function clip(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -71,18 +82,21 @@ export interface RestCodec {
   resultContentType: string;
   decode(operation: Operation, body: Buffer): unknown;
   encodeResult(value: number): Buffer;
-  /** Checks content-type parameters before the body is read (JSON: the charset must be UTF-*). */
+  /** Checks content-type parameters before the body is read (JSON: the charset, if given, must be utf-8). */
   checkParameters?(contentType: string | undefined): CalcError | null;
 }
+
+/** Bytes must be UTF-8 (fatal; a leading BOM is dropped), as express's reader decodes them. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export const JSON_CODEC: RestCodec = {
   mediaType: 'application/json',
   resultContentType: JSON_CONTENT_TYPE,
   decode(_operation, body) {
-    // body-parser reads an empty body as {} (strict: false keeps any JSON value).
-    if (body.length === 0) return {};
     try {
-      return JSON.parse(body.toString('utf8'));
+      const text = UTF8.decode(body);
+      // An empty body reads as {}, like an empty protobuf message (every field unset).
+      return text.trim() === '' ? {} : JSON.parse(text);
     } catch {
       throw new CalcError('INVALID_ARGUMENT', REST_MESSAGES.notJson);
     }
@@ -90,7 +104,7 @@ export const JSON_CODEC: RestCodec = {
   encodeResult: (value) => Buffer.from(JSON.stringify({ value })),
   checkParameters(contentType) {
     const set = charset(contentType);
-    return set === undefined || set.startsWith('utf-') ? null : new CalcError('INVALID_ARGUMENT', REST_MESSAGES.badEncoding);
+    return set === undefined || set === 'utf-8' || set === 'utf8' ? null : new CalcError('INVALID_ARGUMENT', REST_MESSAGES.charset);
   },
 };
 
@@ -113,12 +127,20 @@ export interface RestRequest {
    * adapters pass true.
    */
   hasBody: boolean;
+  /** '1.1' or '1.0' on HTTP/1.x; undefined on HTTP/2. */
+  httpVersion?: string;
 }
 
 export interface RestReply {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
+  /**
+   * The request body was refused or cut off unread: an HTTP/1.1 writer adds
+   * connection: close, so the rest of the body is never waited for (HTTP/2
+   * writers leave the stream to drain; other streams are unaffected).
+   */
+  close?: boolean;
 }
 
 export function errorReply(error: CalcError, status = HTTP_STATUS[error.code], headers: Record<string, string> = {}): RestReply {
@@ -126,10 +148,26 @@ export function errorReply(error: CalcError, status = HTTP_STATUS[error.code], h
   return { status, headers: { 'content-type': JSON_CONTENT_TYPE, ...headers }, body };
 }
 
+/** A refusal before or while reading the body: the error, and the connection closes after it. */
+function bodyErrorReply(error: CalcError, status?: number): RestReply {
+  return { ...errorReply(error, status), close: true };
+}
+
+/** express answers an HTTP/1.1 request without a host header with 400 before routing; null when the request is fine. */
+export function hostReply(httpVersion: string | undefined, headers: IncomingHttpHeaders): RestReply | null {
+  if (httpVersion !== '1.1' || headers.host !== undefined) return null;
+  return bodyErrorReply(new CalcError('INVALID_ARGUMENT', REST_MESSAGES.noHost));
+}
+
 /** Answers one request: routing, content-type rules, body limit, calculator, error mapping. Never rejects. */
 export function handleRest(request: RestRequest, codec: RestCodec): Promise<RestReply> | RestReply {
   const query = request.url.indexOf('?');
   const path = query === -1 ? request.url : request.url.slice(0, query);
+  const refused = hostReply(request.httpVersion, request.headers);
+  if (refused) {
+    request.body.resume();
+    return refused;
+  }
   const route = routeRest(request.method, path);
   return route.kind === 'call' ? callReply(route.operation, request, codec) : routeReply(route, request.method, path, request.body);
 }
@@ -147,28 +185,41 @@ export function routeReply(route: Exclude<RestRoute, { kind: 'call' }>, method: 
   }
 }
 
-/** POST /v1/<operation>: content-type rules, body limit, decode, calculate, encode or map the error. Never rejects. */
+/**
+ * POST /v1/<operation>: the body's headers are checked before a byte is read
+ * (media type, charset, content-encoding: 415), then the body is read under the
+ * limit (413), decoded, calculated, and the result or the error answered. Never rejects.
+ */
 export async function callReply(operation: Operation, request: Pick<RestRequest, 'headers' | 'body' | 'hasBody'>, codec: RestCodec): Promise<RestReply> {
-  const contentType = request.headers['content-type'];
-  if (!request.hasBody || mediaType(contentType) !== codec.mediaType) {
+  const refusal = refuseBody(request, codec);
+  if (refusal) {
     request.body.resume();
-    return errorReply(new CalcError('INVALID_ARGUMENT', REST_MESSAGES.contentType(codec.mediaType)), 415);
+    return bodyErrorReply(refusal, 415);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await readBody(request.body, request.headers['content-length']);
+  } catch (reason) {
+    return bodyErrorReply(CalcError.from(reason));
   }
   try {
-    const parameterError = codec.checkParameters?.(contentType);
-    if (parameterError) {
-      request.body.resume();
-      throw parameterError;
-    }
-    const bytes = await readBody(request.body, {
-      contentLength: request.headers['content-length'],
-      contentEncoding: request.headers['content-encoding'],
-    });
     const value = calculate(operation, codec.decode(operation, bytes));
     return { status: 200, headers: { 'content-type': codec.resultContentType }, body: codec.encodeResult(value) };
   } catch (reason) {
     return errorReply(CalcError.from(reason));
   }
+}
+
+function refuseBody(request: Pick<RestRequest, 'headers' | 'hasBody'>, codec: RestCodec): CalcError | null {
+  const contentType = request.headers['content-type'];
+  if (!request.hasBody || mediaType(contentType) !== codec.mediaType) {
+    return new CalcError('INVALID_ARGUMENT', REST_MESSAGES.contentType(codec.mediaType));
+  }
+  const parameterError = codec.checkParameters?.(contentType);
+  if (parameterError) return parameterError;
+  const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity' && encoding !== '') return new CalcError('INVALID_ARGUMENT', REST_MESSAGES.contentEncoding);
+  return null;
 }
 
 /** type-is's hasBody, as express's req.is() uses it: a transfer-encoding or a numeric content-length. */
