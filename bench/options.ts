@@ -165,7 +165,7 @@ export function resolveBenchOptions(
     }));
   } catch (error) {
     // parseArgs' messages are long; keep the first sentence and point at --help.
-    const text = error instanceof Error ? error.message.split('. ')[0] : String(error);
+    const text = error instanceof Error ? error.message.split('\n')[0]!.split('. ')[0]! : String(error);
     throw new BenchUsageError(`${text.replace(/\.$/, '')} (see --help)`);
   }
   if (values.help) throw new BenchUsageError(USAGE);

@@ -302,7 +302,8 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     },
   };
   result.latencyUs.destroy?.();
-  const failure = result.failure ?? (signal.aborted ? reasonOf(signal) : null);
+  // The bench's own reason (server died, Ctrl-C) says more than a driver's "aborted".
+  const failure = signal.aborted ? reasonOf(signal) : (result.failure ?? null);
   if (failure) return { ...measured, status: 'failed', failure };
   if (result.calls === 0) return { ...measured, status: 'failed', failure: 'no call completed' };
 
@@ -314,7 +315,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     progress.phase(`${input.label} counting bytes (${calls} calls)`, WIRE_PASS_PLANNED_S);
     try {
       const wire = await measureWireBytes(setup.driver, { ...base, signal }, calls);
-      if (wire.failure || signal.aborted) return { ...measured, status: 'failed', failure: wire.failure ?? reasonOf(signal) };
+      if (wire.failure || signal.aborted) return { ...measured, status: 'failed', failure: signal.aborted ? reasonOf(signal) : wire.failure! };
       sample = { wire: wire.wire, responseBodyBytes: wire.responseBodyBytes };
       input.wireCache.set(wireKey, sample);
     } finally {

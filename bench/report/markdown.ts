@@ -81,7 +81,7 @@ export function renderMarkdown(results: ResultsFile): string {
 
 function cell(value: Spread | null, format: (v: number) => string, withRange: boolean): string {
   if (value === null) return '-';
-  return withRange && value.n > 1 ? `${format(value.median)} (${format(value.min)}-${format(value.max)})` : format(value.median);
+  return withRange && value.n > 1 && value.min !== value.max ? `${format(value.median)} (${format(value.min)}-${format(value.max)})` : format(value.median);
 }
 
 function runCells(run: RunRecord): string[] {

@@ -103,7 +103,7 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
 function cell(value: Spread | null, format: (v: number) => string, withRange: boolean): string {
   if (value === null) return '-';
   const main = format(value.median);
-  return withRange && value.n > 1 ? `${main} (${format(value.min)}-${format(value.max)})` : main;
+  return withRange && value.n > 1 && value.min !== value.max ? `${main} (${format(value.min)}-${format(value.max)})` : main;
 }
 
 function errorCell(cell: ProtocolCell | undefined): string {

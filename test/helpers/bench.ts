@@ -1,0 +1,204 @@
+/**
+ * Test servers for the bench: minimal REST and gRPC calculators (any call
+ * answers value 3) that can wait a fixed delay before answering and that count
+ * the bytes on their own sockets, plus helpers to run the bench CLI and to
+ * validate results against results/schema.json.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Ajv from 'ajv';
+import type { ResultsFile } from '../../bench/results/record.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface FakeServer {
+  host: string;
+  port: number;
+  /** Bytes read and written on every socket the server accepted so far (closed ones included). */
+  socketBytes(): { read: number; written: number };
+  /** Calculator calls answered (health checks excluded). */
+  calls(): number;
+  close(): Promise<void>;
+}
+
+function trackSockets(server: { on(event: 'connection', fn: (socket: Socket) => void): unknown }): () => { read: number; written: number } {
+  const sockets: Socket[] = [];
+  server.on('connection', (socket) => sockets.push(socket));
+  return () => sockets.reduce((sum, s) => ({ read: sum.read + s.bytesRead, written: sum.written + s.bytesWritten }), { read: 0, written: 0 });
+}
+
+const later = (ms: number, fn: () => void): void => {
+  if (ms > 0) setTimeout(fn, ms);
+  else fn();
+};
+
+export async function startFakeRestServer(delayMs = 0): Promise<FakeServer> {
+  let calls = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"SERVING"}');
+        return;
+      }
+      later(delayMs, () => {
+        calls += 1;
+        const body = '{"value":3}';
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+      });
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  const socketBytes = trackSockets(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    host: '127.0.0.1',
+    port: (server.address() as AddressInfo).port,
+    socketBytes,
+    calls: () => calls,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Result { value: 3 } as a gRPC message: tag 0x09 (field 1, fixed64) + the double. */
+const RESULT_MESSAGE = (() => {
+  const message = Buffer.alloc(9);
+  message[0] = 0x09;
+  message.writeDoubleLE(3, 1);
+  const framed = Buffer.alloc(5 + message.length);
+  framed.writeUInt32BE(message.length, 1);
+  message.copy(framed, 5);
+  return framed;
+})();
+/** HealthCheckResponse { status: SERVING }. */
+const SERVING_MESSAGE = Buffer.from([0, 0, 0, 0, 2, 0x08, 0x01]);
+
+export async function startFakeGrpcServer(delayMs = 0): Promise<FakeServer> {
+  let calls = 0;
+  const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => {});
+    stream.resume();
+    stream.on('end', () => {
+      const health = headers[':path'] === '/grpc.health.v1.Health/Check';
+      later(health ? 0 : delayMs, () => {
+        if (stream.destroyed) return;
+        if (!health) calls += 1;
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(health ? SERVING_MESSAGE : RESULT_MESSAGE);
+      });
+    });
+  });
+  const socketBytes = trackSockets(server);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    host: '127.0.0.1',
+    port: (server.address() as AddressInfo).port,
+    socketBytes,
+    calls: () => calls,
+    close: () =>
+      new Promise((resolve) => {
+        for (const session of sessions) session.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+let validate: ((data: unknown) => boolean) & { errors?: unknown } | undefined;
+
+/** Validates a results file against results/schema.json; throws with ajv's errors. */
+export function assertSchemaValid(data: unknown): asserts data is ResultsFile {
+  if (!validate) {
+    const schema = JSON.parse(readFileSync(path.join(REPO_ROOT, 'results/schema.json'), 'utf8')) as object;
+    const ajv = new (Ajv as unknown as typeof Ajv.default)({ allErrors: true, strict: true });
+    validate = ajv.compile(schema);
+  }
+  if (!validate(data)) throw new Error(`results.json does not match the schema: ${JSON.stringify(validate.errors, null, 2)}`);
+}
+
+export function tempDir(prefix = 'callbench-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Spawns `node --import tsx bench/cli.ts ...args` (the runner is the spawned process itself). */
+export function spawnBench(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/cli.ts', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const done = new Promise<CliRun>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started }));
+  });
+  return { child, done, stderr: () => stderr, stdout: () => stdout };
+}
+
+export function runBenchCli(args: string[], env?: NodeJS.ProcessEnv): Promise<CliRun> {
+  return spawnBench(args, env).done;
+}
+
+/** Pids of the direct children of `pid` (via ps) whose command line contains `match`. */
+export function childPids(pid: number, match = ''): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(match))
+      .map((line) => Number(line.trim().split(/\s+/)[0]))
+      .filter((n) => n > 0);
+  } catch {
+    return [];
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie still answers kill(0); ps shows its state as Z.
+  try {
+    const state = execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    return state !== '' && !state.startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(check: () => boolean, timeoutMs: number, stepMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+  return check();
+}
