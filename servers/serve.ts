@@ -6,6 +6,7 @@
  *   npm run serve -- --host 127.0.0.1 --grpc-port 50051 --rest-port 3000
  */
 import { parseArgs } from 'node:util';
+import * as grpcJs from '@grpc/grpc-js';
 import { startGrpcServer } from './grpc-server.ts';
 import { startRestServer } from './rest-server.ts';
 import {
@@ -28,19 +29,26 @@ export interface ServeOptions {
 }
 
 export function parseServeArgs(argv: string[]): ServeOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      only: { type: 'string' },
-      host: { type: 'string', default: DEFAULT_HOST },
-      'grpc-port': { type: 'string', default: String(DEFAULT_GRPC_PORT) },
-      'rest-port': { type: 'string', default: String(DEFAULT_REST_PORT) },
-      tls: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
-  if (values.help) throw new UsageError(USAGE);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        only: { type: 'string' },
+        host: { type: 'string', default: DEFAULT_HOST },
+        'grpc-port': { type: 'string', default: String(DEFAULT_GRPC_PORT) },
+        'rest-port': { type: 'string', default: String(DEFAULT_REST_PORT) },
+        tls: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    // node:util's messages (unknown option, missing value, stray positional) are one line; keep only that.
+    throw new UsageError((error instanceof Error ? error.message : String(error)).split('. ')[0].replace(/\.$/, ''));
+  }
+  const { values } = parsed;
+  if (values.help) throw new HelpRequested(USAGE);
   const only = values.only ?? null;
   if (only !== null && only !== 'grpc' && only !== 'rest') {
     throw new UsageError(`--only must be grpc or rest, got "${only}"`);
@@ -55,6 +63,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
 }
 
 export class UsageError extends Error {}
+class HelpRequested extends Error {}
 
 function parsePort(text: string, flag: string): number {
   const port = Number(text);
@@ -62,16 +71,43 @@ function parsePort(text: string, flag: string): number {
   return port;
 }
 
+/** How long a shutdown waits for in-flight calls before cutting them. */
+export const SHUTDOWN_GRACE_MS = 5_000;
+
+/**
+ * grpc-js logs its own line ("No address added out of total 1 resolved") before
+ * bindAsync reports a failed bind; the CLI already prints one clear line for that,
+ * so only this message is dropped. Everything else grpc-js logs passes through.
+ */
+function quietBindFailureLog(): void {
+  grpcJs.setLogger({
+    error: (message?: unknown, ...rest: unknown[]) => {
+      if (/No address added out of total/.test(String(message)) || rest.some((part) => /No address added out of total/.test(String(part)))) return;
+      console.error(message, ...rest);
+    },
+  });
+}
+
 async function main(): Promise<void> {
   const options = parseServeArgs(process.argv.slice(2));
+  quietBindFailureLog();
   const tls = options.tls ? await createSelfSignedTls(options.host) : undefined;
   const running: RunningServer[] = [];
-  const shutdown = async (): Promise<void> => {
-    await Promise.all(running.map((server) => server.close()));
-    process.exit(0);
+  // First SIGINT/SIGTERM: stop accepting, let in-flight calls finish (at most
+  // SHUTDOWN_GRACE_MS), exit 0. A second signal cuts the remaining calls at once.
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      console.error(`${signal} again: closing remaining connections now`);
+      void Promise.all(running.map((server) => server.close(0))).then(() => process.exit(0));
+      return;
+    }
+    stopping = true;
+    console.error(`${signal}: finishing in-flight calls, then exiting`);
+    void Promise.all(running.map((server) => server.close(SHUTDOWN_GRACE_MS))).then(() => process.exit(0));
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
   try {
     if (options.only !== 'rest') {
       const grpc = await startGrpcServer({ host: options.host, port: options.grpcPort, tls });
@@ -90,6 +126,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  if (error instanceof HelpRequested) {
+    console.log(error.message);
+    process.exit(0);
+  }
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  console.error(error instanceof UsageError ? `error: ${message} (see --help)` : `error: ${message}`);
   process.exit(error instanceof UsageError ? 2 : 1);
 });
