@@ -1,0 +1,50 @@
+/** Words and numbers for people: scenario labels, machine descriptions, number formats. */
+import type { Environment, RunRecord } from '../results/record.ts';
+import type { Protocol } from '../types.ts';
+
+export const PROTOCOL_LABEL: Readonly<Record<Protocol, string>> = { grpc: 'gRPC', rest: 'REST' };
+
+/** "add, 64 in flight", "sum of 1,000 values, 16 in flight", "add, open loop at 5,000/s". */
+export function scenarioLabel(run: Pick<RunRecord, 'operation' | 'payloadValues' | 'concurrency' | 'rate'>): string {
+  const what = run.operation === 'sum' && run.payloadValues !== null ? `sum of ${integer(run.payloadValues)} values` : run.operation;
+  const load = run.rate === null ? `${integer(run.concurrency)} in flight` : `open loop at ${integer(run.rate)}/s (≤${integer(run.concurrency)} in flight)`;
+  return `${what}, ${load}`;
+}
+
+/** "Intel(R) Xeon(R) ... ×8, Node v20.19.0". */
+export function machineLabel(environment: Environment): string {
+  return `${environment.cpuModel} ×${environment.cpuCount}, Node ${environment.node}`;
+}
+
+export function integer(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+/** 3 significant digits with k/M suffixes: 1,234 → "1.23k". */
+export function compact(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '–';
+  const abs = Math.abs(value);
+  if (abs >= 1e6) return `${(value / 1e6).toPrecision(3)}M`;
+  if (abs >= 1e4) return `${(value / 1e3).toPrecision(3)}k`;
+  if (abs >= 100) return integer(value);
+  return value.toPrecision(3).replace(/\.?0+$/, '') || '0';
+}
+
+/** Milliseconds with sensible precision: 0.0123 → "0.0123 ms", 12.3456 → "12.3 ms". */
+export function ms(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '–';
+  return `${value >= 100 ? integer(value) : value.toPrecision(3)} ms`;
+}
+
+/** Signed percentage with a real minus sign: -0.3 → "−30.0%". */
+export function percent(fraction: number, digits = 1): string {
+  if (!Number.isFinite(fraction)) return fraction > 0 ? '+∞%' : fraction < 0 ? '−∞%' : '–';
+  const text = `${Math.abs(fraction * 100).toFixed(digits)}%`;
+  if (Number(text.slice(0, -1)) === 0) return `±${text}`;
+  return fraction < 0 ? `−${text}` : `+${text}`;
+}
+
+export function ratio(value: number): string {
+  if (!Number.isFinite(value)) return '–';
+  return `${value >= 10 ? value.toFixed(0) : value >= 1.995 ? value.toFixed(1) : value.toFixed(2)}×`;
+}
