@@ -57,7 +57,10 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
   });
 
   const all = [header1, header2, ...body];
-  const widths = header1.map((_, i) => Math.max(...all.map((line) => line[i]!.length)));
+  const isTitle = (i: number): boolean => i >= 2 && i < 2 + COLUMNS.length * 3;
+  const widths = header1.map((_, i) => Math.max(...all.map((line) => (line === header1 && isTitle(i) ? 0 : line[i]!.length))));
+  // Columns of one metric are one space apart, groups three: sep[i] goes before column i.
+  const sep = header1.map((_, i) => (i === 0 ? '' : i === 1 ? '  ' : i >= 2 + COLUMNS.length * 3 ? (i === header1.length - 2 ? ' ' : '   ') : (i - 2) % 3 === 0 ? '   ' : ' '));
   // Group titles span their three columns: make each group at least as wide as its title.
   for (let c = 0; c < COLUMNS.length; c++) {
     const first = 2 + c * 3;
@@ -67,26 +70,26 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
   }
   const lines: string[] = [];
   const render = (line: string[], isHeader: boolean, flagged = false): string => {
-    const parts: string[] = [];
+    let text = '';
     let i = 0;
     while (i < line.length) {
       const isGroupTitle = isHeader && line === header1 && i >= 2 && i < 2 + COLUMNS.length * 3 && (i - 2) % 3 === 0;
       if (isGroupTitle) {
         const span = widths[i]! + widths[i + 1]! + widths[i + 2]! + 2;
-        parts.push(line[i]!.padStart(span));
+        text += sep[i] + line[i]!.padStart(span);
         i += 3;
         continue;
       }
-      const text = line[i]!;
+      const cell = line[i]!;
       const last = i === line.length - 1;
-      parts.push(i === 0 || last ? (last ? text : text.padEnd(widths[i]!)) : text.padStart(widths[i]!));
+      text += sep[i] + (i === 0 ? cell.padEnd(widths[i]!) : last ? cell : cell.padStart(widths[i]!));
       i += 1;
     }
-    const text = parts.join('  ').trimEnd();
+    text = text.trimEnd();
     return flagged ? paint('33', text) : text;
   };
   lines.push(render(header1, true), render(header2, true));
-  lines.push('-'.repeat(widths.reduce((sum, w) => sum + w + 2, -2)));
+  lines.push('-'.repeat(widths.reduce((sum, w, i) => sum + w + sep[i]!.length, 0)));
   body.forEach((line, i) => lines.push(render(line, false, flags(rows[i]!).length > 0)));
   lines.push('');
   lines.push(
