@@ -72,6 +72,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   const bench = new AbortController();
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
+    // A second Ctrl-C does not wait for the orderly stop; the exit handler still kills the servers.
+    if (interrupted) process.exit(130);
     interrupted = true;
     bench.abort(new Error(`interrupted (${signal})`));
   };
