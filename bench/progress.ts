@@ -68,6 +68,7 @@ class Progress implements ProgressSink {
     this.doneS += this.plannedS;
     this.plannedS = 0;
     this.fraction = 0;
+    this.label = '';
   }
 
   log(line: string): void {
@@ -97,7 +98,7 @@ class Progress implements ProgressSink {
     if (!force && now - this.lastDraw < 100) return;
     this.lastDraw = now;
     const percent = `${Math.round(this.fraction * 100)}%`.padStart(4);
-    const width = this.stream.columns ?? 100;
+    const width = this.stream.columns || 120;
     const line = `${this.label} ${percent}  eta ${formatEta(this.etaS())}`;
     this.stream.write(`\r\x1b[2K${line.slice(0, Math.max(20, width - 1))}`);
     this.drawn = true;
