@@ -93,7 +93,7 @@ export function protocolsMarkdown(results: ResultsFile, threshold?: number): str
   }
   lines.push(
     '',
-    'Ratio = winner\'s median calls/s over the loser\'s. Trial ratios pair trial i of one protocol with trial i of the other. Confidence: high = every trial agrees on the winner (3+ trials, each ratio ≥ 1 + threshold/2); medium = every trial agrees, but by less or with 2 trials; low = trials disagree. p (MW) is an exact Mann–Whitney p-value on the calls/s trial values (3 vs 3 trials cannot go below 0.10).',
+    'Ratio = winner\'s median calls/s over the loser\'s. Trial ratios pair trial i of one protocol with trial i of the other. Confidence: high = 3+ trials, every paired ratio favours the winner by at least half the threshold and no trial of the loser beats any trial of the winner; medium = every paired trial agrees, but by less, with overlapping trial values or with only 2 trials; low = trials disagree. p (MW) is an exact Mann–Whitney p-value on the calls/s trial values (3 vs 3 trials cannot go below 0.10).',
     '',
   );
   return lines.join('\n');

@@ -8,7 +8,7 @@
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { DEFAULT_THRESHOLD, groupRuns, METRICS } from './compare.ts';
 import { machineLabel, PROTOCOL_LABEL, ratio, scenarioLabel } from './labels.ts';
-import { mannWhitneyP, max, median, min } from './stats.ts';
+import { mannWhitneyFloor, mannWhitneyP, max, median, min } from './stats.ts';
 
 export type Confidence = 'high' | 'medium' | 'low' | '1 trial, no spread';
 
@@ -72,7 +72,10 @@ function compareProtocolGroups(scenario: string, grpc: RunRecord[], rest: RunRec
   } else {
     p = mannWhitneyP(grpcRps, restRps);
     const allAgree = winner !== 'tie' && trialRatios.every((x) => x > 1);
-    if (allAgree && trials >= 3 && min(trialRatios) >= 1 + threshold / 2) confidence = 'high';
+    // High: every paired trial agrees by a margin AND the two sets of trials do not overlap at all
+    // (Mann–Whitney at its floor for these sizes, 0.1 for 3 vs 3).
+    const separated = p <= Math.max(0.1, mannWhitneyFloor(grpcRps.length, restRps.length)) + 1e-9;
+    if (allAgree && trials >= 3 && separated && min(trialRatios) >= 1 + threshold / 2) confidence = 'high';
     else if (allAgree) confidence = 'medium';
     else confidence = winner === 'tie' && trialRatios.every((x) => Math.abs(x - 1) < threshold) ? 'high' : 'low';
   }
@@ -128,6 +131,8 @@ export function headline(results: ResultsFile, threshold = DEFAULT_THRESHOLD): s
   });
 }
 
+/** "1.9–2.3", same decimals on both ends (two below 2×, where a tenth is a lot). */
 export function ratioRange(c: Pick<ProtocolComparison, 'ratioMin' | 'ratioMax'>): string {
-  return `${ratio(c.ratioMin).slice(0, -1)}–${ratio(c.ratioMax)}`.replace(/×$/, '');
+  const digits = c.ratioMin < 1.995 ? 2 : 1;
+  return `${c.ratioMin.toFixed(digits)}–${c.ratioMax.toFixed(digits)}`;
 }

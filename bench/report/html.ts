@@ -114,7 +114,7 @@ function protocolTable(results: ResultsFile): string {
   return `<h2>gRPC vs REST, scenario by scenario</h2>
 <table id="protocols"><thead><tr><th class="l">scenario</th><th class="l">drivers</th><th>more calls/s</th><th>ratio</th><th>trial ratios min–max</th><th>p (Mann–Whitney)</th><th class="l">confidence</th><th class="l">notes</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>
-<p class="muted">Ratio: the winner's median calls/s over the loser's. Trial i of each protocol ran back to back, so each trial gives a ratio; their min–max shows how steady the verdict is. Confidence is high when every trial agrees on the winner (3 or more trials, each ratio at least 1 + half the 10% threshold), medium when every trial agrees by less or there are only 2, low when trials disagree. With 3 vs 3 trials the exact Mann–Whitney p cannot go below 0.10.</p>`;
+<p class="muted">Ratio: the winner's median calls/s over the loser's. Trial i of each protocol ran back to back, so each trial gives a ratio; their min–max shows how steady the verdict is. Confidence is high with 3 or more trials when every paired ratio favours the winner by at least half the 10% threshold and no trial of the loser beats any trial of the winner; medium when the paired trials agree but by less, with overlapping values, or with only 2 trials; low when trials disagree. With 3 vs 3 trials the exact Mann–Whitney p cannot go below 0.10.</p>`;
 }
 
 function failures(results: ResultsFile): string {
