@@ -7,7 +7,7 @@
  *   npx tsx scripts/engine-vs-h2load.ts [--rounds 5] [--requests 100000]
  */
 import { execFile, spawn } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -81,6 +81,21 @@ writeFileSync(dataFile, framed);
 interface Sample {
   rps: number;
   cpuUsPerCall: number;
+  /** Server CPU per call during the run: how efficiently the client's traffic lets the server work. */
+  serverUsPerCall?: number;
+}
+
+const CLOCK_TICKS = 100;
+/** utime + stime of the server process (taskset execs node, so the pid is the server's), in µs. */
+function serverCpuUs(): number {
+  const fields = readFileSync(`/proc/${server.pid}/stat`, 'latin1').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+}
+
+async function measured(run: () => Promise<Sample>, n: number): Promise<Sample> {
+  const before = serverCpuUs();
+  const sample = await run();
+  return { ...sample, serverUsPerCall: (serverCpuUs() - before) / n };
 }
 
 async function runH2load(connections: number, concurrency: number, n: number): Promise<Sample> {
@@ -123,21 +138,25 @@ try {
     for (let round = 0; round < rounds; round++) {
       // Alternate who goes first so drift in the server (GC, JIT) does not favour one tool.
       const first = round % 2 === 0;
-      const a = first ? await runH2load(connections, concurrency, requests) : await runEngine(connections, concurrency, requests);
-      const b = first ? await runEngine(connections, concurrency, requests) : await runH2load(connections, concurrency, requests);
+      const h2Run = (): Promise<Sample> => measured(() => runH2load(connections, concurrency, requests), requests);
+      const engineRun = (): Promise<Sample> => measured(() => runEngine(connections, concurrency, requests), requests);
+      const a = first ? await h2Run() : await engineRun();
+      const b = first ? await engineRun() : await h2Run();
       const [h, e] = first ? [a, b] : [b, a];
       h2.push(h);
       engine.push(e);
       ratios.push(e.rps / h.rps);
       console.log(
-        `${connections}x${concurrency} round ${round + 1}: h2load ${h.rps.toFixed(0)}/s ${h.cpuUsPerCall.toFixed(1)} µs/call | ` +
-          `engine ${e.rps.toFixed(0)}/s ${e.cpuUsPerCall.toFixed(1)} µs/call | ratio ${(e.rps / h.rps).toFixed(3)}`,
+        `${connections}x${concurrency} round ${round + 1}: h2load ${h.rps.toFixed(0)}/s ${h.cpuUsPerCall.toFixed(1)} µs/call ` +
+          `(server ${h.serverUsPerCall!.toFixed(1)}) | engine ${e.rps.toFixed(0)}/s ${e.cpuUsPerCall.toFixed(1)} µs/call ` +
+          `(server ${e.serverUsPerCall!.toFixed(1)}) | ratio ${(e.rps / h.rps).toFixed(3)}`,
       );
     }
     console.log(
       `${connections}x${concurrency} median: h2load ${median(h2.map((s) => s.rps)).toFixed(0)}/s ` +
         `${median(h2.map((s) => s.cpuUsPerCall)).toFixed(1)} µs/call | engine ${median(engine.map((s) => s.rps)).toFixed(0)}/s ` +
-        `${median(engine.map((s) => s.cpuUsPerCall)).toFixed(1)} µs/call | calls/s ratio ${median(ratios).toFixed(3)}`,
+        `${median(engine.map((s) => s.cpuUsPerCall)).toFixed(1)} µs/call | calls/s ratio ${median(ratios).toFixed(3)} | ` +
+        `server µs/call: h2load ${median(h2.map((s) => s.serverUsPerCall!)).toFixed(1)}, engine ${median(engine.map((s) => s.serverUsPerCall!)).toFixed(1)}`,
     );
   }
 } finally {

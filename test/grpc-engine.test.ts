@@ -14,6 +14,7 @@ import { CONNECTION_PREFACE, encodeFrame, Flag, FrameType, Setting } from '../be
 import { HpackDecoder } from '../bench/drivers/http2/hpack-decoder.ts';
 import { huffmanEncode } from '../bench/drivers/http2/huffman.ts';
 import { writeInteger } from '../bench/drivers/http2/hpack-request-encoder.ts';
+import { toGhzReport } from '../bench/drivers/ghz-report.ts';
 import { startGrpcServer } from '../servers/grpc-server.ts';
 import { createSelfSignedTls } from '../servers/tls.ts';
 import { decodeResult, encodeRequest, messageTypes } from '../servers/proto.ts';
@@ -113,6 +114,8 @@ class ScriptedConnection {
   maxDataFrame = 0;
   resets: number[] = [];
   flowViolation = false;
+  settingsAcked = false;
+  pingAcks: Buffer[] = [];
   private pending = Buffer.alloc(0);
   private bodies = new Map<number, Buffer[]>();
   private headers = new Map<number, Map<string, string>>();
@@ -185,7 +188,8 @@ class ScriptedConnection {
   private onFrame(type: number, flags: number, id: number, body: Buffer): void {
     switch (type) {
       case FrameType.SETTINGS:
-        if (!(flags & Flag.ACK)) this.send(encodeFrame(FrameType.SETTINGS, Flag.ACK, 0));
+        if (flags & Flag.ACK) this.settingsAcked = true;
+        else this.send(encodeFrame(FrameType.SETTINGS, Flag.ACK, 0));
         break;
       case FrameType.HEADERS: {
         const fields = new Map<string, string>();
@@ -233,6 +237,7 @@ class ScriptedConnection {
         if (this.bodies.delete(id) || this.headers.has(id)) this.closeStream();
         break;
       case FrameType.PING:
+        if (flags & Flag.ACK) this.pingAcks.push(Buffer.from(body));
         break;
       default:
         break;
@@ -416,6 +421,37 @@ describe('grpc-engine against scripted HTTP/2 servers', () => {
         assert.equal(seen?.get(':path'), '/calculator.v1.Calculator/Add');
       },
     );
+  });
+
+  it('acknowledges SETTINGS and PING', async () => {
+    await withServer(
+      {
+        onRequest: (conn, request) => {
+          if (request.index % 100 === 0) conn.send(encodeFrame(FrameType.PING, 0, 0, Buffer.from('pingpong')));
+          answerCorrectly(conn, request);
+        },
+      },
+      async (server) => {
+        const result = await run(options(server.port, { requests: 300 }));
+        assert.deepEqual(result.statusCounts, { OK: 300 });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(server.connections[0].settingsAcked, true);
+        assert.equal(server.connections[0].pingAcks.length, 3);
+        assert.equal(server.connections[0].pingAcks[0].toString(), 'pingpong');
+      },
+    );
+  });
+
+  it('reports a failure when the server goes away for good mid-run', async () => {
+    const server = await scriptedServer({
+      onRequest: (conn, request) => {
+        if (request.index === 50) void server.close();
+        else answerCorrectly(conn, request);
+      },
+    });
+    const result = await run(options(server.port, { durationS: 0.8 }));
+    assert.ok((result.statusCounts['connection-error'] ?? 0) >= 1, JSON.stringify(result.statusCounts));
+    assert.match(result.failure ?? '', /lost 127\.0\.0\.1/);
   });
 
   it('counts grpc-status 3 as INVALID_ARGUMENT errors', async () => {
@@ -647,5 +683,32 @@ describe('open loop measures from the intended send time', () => {
       assert.equal(open.errors, 0);
       assert.ok(open.latencyUs.getValueAtPercentile(90) >= 50_000, `p90 ${open.latencyUs.getValueAtPercentile(90)}`);
     });
+  });
+});
+
+describe('ghz report', () => {
+  it('turns a LoadResult into ghz --format json fields (durations in ns)', async () => {
+    const server = await startGrpcServer({ host: '127.0.0.1', port: 0 });
+    try {
+      const runOptions = options(server.port, { requests: 500, metadata: { 'x-k': 'v' } });
+      const result = await run(runOptions);
+      const report = toGhzReport(result, runOptions, { call: 'calculator.v1.Calculator.Add', date: new Date(0) });
+      assert.equal(report.count, 500);
+      assert.deepEqual(report.statusCodeDistribution, { OK: 500 });
+      assert.deepEqual(report.errorDistribution, {});
+      assert.equal(report.total, Math.round(result.elapsedS * 1e9));
+      assert.ok(report.fastest > 0 && report.fastest <= report.average && report.average <= report.slowest);
+      assert.deepEqual(report.latencyDistribution.map((d) => d.percentage), [10, 25, 50, 75, 90, 95, 99]);
+      assert.equal(report.histogram.length, 11);
+      assert.equal(report.histogram.reduce((sum, b) => sum + b.count, 0), 500);
+      assert.equal(report.options.host, `127.0.0.1:${server.port}`);
+      assert.equal(report.options.total, 500);
+      assert.equal(report.options.timeout, 5_000_000_000);
+      assert.match(report.date, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/);
+      const failed = toGhzReport({ ...result, statusCounts: { OK: 400, timeout: 60, INVALID_ARGUMENT: 40 } }, runOptions);
+      assert.deepEqual(failed.statusCodeDistribution, { OK: 400, DeadlineExceeded: 60, InvalidArgument: 40 });
+    } finally {
+      await server.close(100);
+    }
   });
 });

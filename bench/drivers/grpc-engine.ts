@@ -67,6 +67,7 @@ class Lane {
   /** Calls waiting for a stream on this lane's connection, oldest first. */
   queue: Slot[] = [];
   failures = 0;
+  lastError = '';
   reconnectTimer: NodeJS.Timeout | null = null;
   everReady = false;
 
@@ -215,6 +216,11 @@ class EngineRun implements ConnectionEvents {
     if (this.finished) return;
     this.finished = true;
     if (failure !== undefined) this.failure = failure;
+    // Every lane down and failing to reconnect at the end: the server went away mid-run.
+    const down = this.lanes.filter((lane) => lane.connection === null || !lane.connection.ready);
+    if (this.failure === undefined && this.started && down.length === this.lanes.length && down.some((l) => l.failures > 0)) {
+      this.failure = `lost ${this.target.host}:${this.target.port}: ${down.find((l) => l.failures > 0)!.lastError}`;
+    }
     this.options.signal?.removeEventListener('abort', this.onAbort);
     for (const timer of this.timers) clearTimeout(timer);
     if (this.scheduleTimer !== null) clearTimeout(this.scheduleTimer);
@@ -291,6 +297,7 @@ class EngineRun implements ConnectionEvents {
     }
     if (neverReady) {
       lane.failures++;
+      lane.lastError = reason ?? 'connection closed';
       // Calls waiting for this lane fail now rather than hang while the server is away.
       const waiting = lane.queue;
       lane.queue = [];
