@@ -354,8 +354,11 @@ describe('grpc-engine against the grpc-js calculator server', () => {
   });
 
   it('runs for durationS and aborts early on signal', async () => {
-    const timed = await run(options(server.port, { durationS: 0.5 }));
+    const progress: Array<{ calls: number; elapsedS: number }> = [];
+    const timed = await run(options(server.port, { durationS: 0.6, onProgress: (p) => progress.push(p) }));
     assert.ok(timed.calls > 0 && timed.errors === 0);
+    assert.ok(progress.length >= 1 && progress.length <= 4, `progress calls: ${progress.length}`);
+    assert.ok(progress.every((p, i) => i === 0 || p.calls >= progress[i - 1].calls));
     assert.ok(timed.elapsedS > 0.3 && timed.elapsedS < 2.5, `elapsed ${timed.elapsedS}`);
 
     const controller = new AbortController();

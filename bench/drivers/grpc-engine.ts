@@ -69,7 +69,6 @@ class Lane {
   failures = 0;
   lastError = '';
   reconnectTimer: NodeJS.Timeout | null = null;
-  everReady = false;
 
   constructor(readonly index: number) {}
 }
@@ -261,7 +260,6 @@ class EngineRun implements ConnectionEvents {
         framedMessage: this.framedMessage,
         metadata: this.metadata,
         maxStreams: this.options.maxStreamsPerConnection,
-        keepResponses: this.options.onResponseMessage !== undefined,
         connectTimeoutMs: Math.min(10_000, Math.max(1_000, this.options.timeoutMs)),
       },
       this,
@@ -274,7 +272,6 @@ class EngineRun implements ConnectionEvents {
   onReady(connection: Http2ClientConnection): void {
     const lane = laneOf.get(connection)!;
     lane.failures = 0;
-    lane.everReady = true;
     if (this.readyWaiter !== null && this.lanes.every((l) => l.connection?.ready)) this.readyWaiter();
     else this.drain(lane);
   }

@@ -81,8 +81,6 @@ export interface ConnectionOptions {
   metadata: ReadonlyArray<readonly [string, string]>;
   /** Stop opening streams after this many (tests use it to exercise stream-id exhaustion). */
   maxStreams?: number;
-  /** Collect each response's message bytes into CallStream.responseChunks. */
-  keepResponses?: boolean;
   connectTimeoutMs: number;
 }
 
