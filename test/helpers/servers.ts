@@ -148,11 +148,13 @@ export interface RawGrpcResponse {
   resetCode?: number;
 }
 
+/** An HTTP/2 session to `address`, resolved once the server's first SETTINGS arrived (its stream limit is known). */
 export function connectH2(address: string): Promise<http2.ClientHttp2Session> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://${address}`);
-    session.once('connect', () => resolve(session));
+    session.once('remoteSettings', () => resolve(session));
     session.once('error', reject);
+    session.once('close', () => reject(new Error(`HTTP/2 session to ${address} closed before SETTINGS`)));
   });
 }
 
