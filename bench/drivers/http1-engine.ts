@@ -1,0 +1,624 @@
+/**
+ * http1-engine: a light HTTP/1.1 load generator on raw `net.Socket`s, so REST
+ * gets the same two load shapes as the gRPC engine:
+ * - closed loop: `concurrency` slots, each sending its next call as soon as the
+ *   previous answer is in; latency runs from the actual send;
+ * - open loop (`rate`): call k is due at t0 + k/rate, a free slot sends it, and
+ *   latency runs from the DUE time, so a server stall shows in the percentiles
+ *   instead of being hidden by coordinated omission (the wrk2/Nighthawk rule).
+ *
+ * One request in flight per connection (keep-alive, no pipelining), so the
+ * engine opens `concurrency` connections whatever `connections` says: HTTP/1.1
+ * has no other way to carry that many calls at once. The request bytes are
+ * built once; a response is parsed just far enough to find its status and its
+ * end (content-length, chunked, or close). Socket bytes are counted both ways.
+ *
+ * The scheduling half (CallLoop) knows nothing about HTTP and is shared with
+ * the client-library drivers in clients.ts.
+ */
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Histogram } from 'hdr-histogram-js';
+import type { Driver, LoadOptions, LoadResult } from '../types.ts';
+import { createLatencyHistogram } from './grpc-engine.ts';
+
+const PROGRESS_INTERVAL_MS = 250;
+/** After the duration ends, calls still in flight get this long (at most) to finish and be counted. */
+const DRAIN_GRACE_MAX_MS = 1_000;
+const RECONNECT_MIN_MS = 20;
+const RECONNECT_MAX_MS = 1_000;
+/** A response head larger than this is treated as a broken server (connection-error). */
+const MAX_HEAD_BYTES = 64 * 1024;
+
+// ---------------------------------------------------------------------------
+// CallLoop: closed/open-loop scheduling, deadlines, latency and status counts.
+// ---------------------------------------------------------------------------
+
+export interface CallLoopOptions {
+  concurrency: number;
+  durationS: number;
+  requests?: number;
+  rate?: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  onProgress?: LoadOptions['onProgress'];
+}
+
+/** What a driver plugs into the loop. `callId` tells a stale completion from the slot's current call. */
+export interface CallLoopHooks {
+  /** Send one call on `slot`; report its end with loop.complete(slot, callId, outcome, isError). */
+  start(slot: number, callId: number): void;
+  /** The call's deadline passed (the loop has counted it as 'timeout'): abandon it. */
+  cancel(slot: number, callId: number): void;
+}
+
+export interface CallLoopResult {
+  calls: number;
+  errors: number;
+  statusCounts: Record<string, number>;
+  elapsedS: number;
+  latencyUs: Histogram;
+  failure?: string;
+}
+
+export class CallLoop {
+  readonly histogram = createLatencyHistogram();
+  readonly statusCounts: Record<string, number> = Object.create(null);
+  calls = 0;
+  errors = 0;
+
+  private readonly options: CallLoopOptions;
+  private hooks!: CallLoopHooks;
+  private readonly concurrency: number;
+  private readonly openLoop: boolean;
+  private readonly intervalMs: number;
+  private readonly requestLimit: number;
+  /** Per slot: the id of the call in flight (0 = free), its latency origin and its deadline. */
+  private readonly slotCall: Float64Array;
+  private readonly slotStart: Float64Array;
+  private readonly slotDeadline: Float64Array;
+  private freeSlots: number[] = [];
+  private nextCallId = 1;
+  private issued = 0;
+  private inFlight = 0;
+  private t0 = 0;
+  private lastEndMs = 0;
+  private started = false;
+  private stopIssuing = false;
+  private finished = false;
+  private failure: string | undefined;
+  private scheduleTimer: NodeJS.Timeout | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private resolve!: (result: CallLoopResult) => void;
+  private onFinish: (() => void) | null = null;
+  private readonly onAbort = (): void => this.finish(abortReason(this.options.signal));
+
+  constructor(options: CallLoopOptions) {
+    if (!(options.concurrency >= 1)) throw new Error('concurrency must be at least 1');
+    if (!(options.timeoutMs > 0)) throw new Error('timeoutMs must be positive');
+    if (options.rate !== undefined && !(options.rate > 0)) throw new Error('rate must be positive');
+    this.options = options;
+    this.concurrency = Math.floor(options.concurrency);
+    this.openLoop = options.rate !== undefined;
+    this.intervalMs = this.openLoop ? 1000 / options.rate! : 0;
+    this.requestLimit = options.requests !== undefined ? Math.max(0, Math.floor(options.requests)) : Infinity;
+    this.slotCall = new Float64Array(this.concurrency);
+    this.slotStart = new Float64Array(this.concurrency);
+    this.slotDeadline = new Float64Array(this.concurrency);
+  }
+
+  get slots(): number {
+    return this.concurrency;
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  /** Starts the clock and the calls; resolves when the run is over. `onFinish` runs once, before resolving. */
+  run(hooks: CallLoopHooks, onFinish?: () => void): Promise<CallLoopResult> {
+    this.hooks = hooks;
+    this.onFinish = onFinish ?? null;
+    return new Promise<CallLoopResult>((resolve) => {
+      this.resolve = resolve;
+      const signal = this.options.signal;
+      if (signal?.aborted) {
+        this.finish(abortReason(signal));
+        return;
+      }
+      signal?.addEventListener('abort', this.onAbort, { once: true });
+      this.begin();
+    });
+  }
+
+  private begin(): void {
+    this.started = true;
+    this.t0 = performance.now();
+    this.lastEndMs = this.t0;
+    if (this.requestLimit === 0) return this.finish();
+    if (this.requestLimit === Infinity) {
+      this.timers.push(setTimeout(() => this.endIssuing(), Math.max(0, this.options.durationS * 1000)));
+    }
+    const sweepMs = Math.min(100, Math.max(5, this.options.timeoutMs / 10));
+    this.timers.push(setInterval(() => this.sweepDeadlines(), sweepMs));
+    const onProgress = this.options.onProgress;
+    if (onProgress) {
+      this.timers.push(
+        setInterval(() => onProgress({ calls: this.calls, elapsedS: (performance.now() - this.t0) / 1000 }), PROGRESS_INTERVAL_MS),
+      );
+    }
+    if (this.openLoop) {
+      for (let slot = this.concurrency - 1; slot >= 0; slot--) this.freeSlots.push(slot);
+      this.pumpSchedule();
+    } else {
+      for (let slot = 0; slot < this.concurrency && this.mayIssue(); slot++) {
+        this.issued++;
+        this.startCall(slot, this.t0);
+      }
+    }
+  }
+
+  private mayIssue(): boolean {
+    return !this.stopIssuing && !this.finished && this.issued < this.requestLimit;
+  }
+
+  private startCall(slot: number, originMs: number): void {
+    const callId = this.nextCallId++;
+    this.slotCall[slot] = callId;
+    this.slotStart[slot] = originMs;
+    // The deadline runs from the actual send: a call that waited for a slot is not cut short for it.
+    this.slotDeadline[slot] = performance.now() + this.options.timeoutMs;
+    this.inFlight++;
+    this.hooks.start(slot, callId);
+  }
+
+  /** Whether `callId` is still the call in flight on `slot` (false once it timed out or the run ended). */
+  isCurrent(slot: number, callId: number): boolean {
+    return !this.finished && this.slotCall[slot] === callId;
+  }
+
+  /** Records the end of a call. Stale ids (timed out, run over) are ignored. */
+  complete(slot: number, callId: number, outcome: string, isError: boolean): void {
+    if (!this.isCurrent(slot, callId)) return;
+    this.record(slot, outcome, isError, performance.now());
+  }
+
+  /** Ends the run early (e.g. the target cannot be reached); what was measured is kept. */
+  fail(reason: string): void {
+    this.finish(reason);
+  }
+
+  private record(slot: number, outcome: string, isError: boolean, nowMs: number): void {
+    this.slotCall[slot] = 0;
+    this.inFlight--;
+    this.calls++;
+    if (isError) this.errors++;
+    this.statusCounts[outcome] = (this.statusCounts[outcome] ?? 0) + 1;
+    const latencyUs = Math.round((nowMs - this.slotStart[slot]!) * 1000);
+    this.histogram.recordValue(latencyUs > 0 ? latencyUs : 1);
+    if (nowMs > this.lastEndMs) this.lastEndMs = nowMs;
+
+    if (this.openLoop) {
+      this.freeSlots.push(slot);
+      this.pumpSchedule();
+    } else if (this.mayIssue()) {
+      this.issued++;
+      this.startCall(slot, nowMs);
+    }
+    if (this.inFlight === 0 && (this.stopIssuing || this.issued >= this.requestLimit)) this.finish();
+  }
+
+  /** Open loop: start every call that is due and has a free slot; sleep until the next due time. */
+  private pumpSchedule(): void {
+    if (!this.mayIssue()) return;
+    const now = performance.now();
+    while (this.freeSlots.length > 0 && this.issued < this.requestLimit) {
+      const dueMs = this.t0 + this.issued * this.intervalMs;
+      if (dueMs > now) break;
+      this.issued++;
+      this.startCall(this.freeSlots.pop()!, dueMs);
+      if (this.finished) return;
+    }
+    // With no free slot, the next completion calls back here.
+    if (this.issued < this.requestLimit && this.freeSlots.length > 0 && this.scheduleTimer === null) {
+      const dueMs = this.t0 + this.issued * this.intervalMs;
+      this.scheduleTimer = setTimeout(() => {
+        this.scheduleTimer = null;
+        this.pumpSchedule();
+      }, Math.max(0, dueMs - now));
+    }
+  }
+
+  private endIssuing(): void {
+    if (this.stopIssuing || this.finished) return;
+    this.stopIssuing = true;
+    if (this.scheduleTimer !== null) clearTimeout(this.scheduleTimer);
+    this.scheduleTimer = null;
+    // Calls due but never sent (open loop, all slots busy) are not calls, as in the gRPC engine.
+    if (this.inFlight === 0) return this.finish();
+    this.timers.push(setTimeout(() => this.finish(), Math.min(DRAIN_GRACE_MAX_MS, this.options.timeoutMs + 50)));
+  }
+
+  private sweepDeadlines(): void {
+    if (this.finished) return;
+    const now = performance.now();
+    for (let slot = 0; slot < this.concurrency; slot++) {
+      const callId = this.slotCall[slot]!;
+      if (callId === 0 || this.slotDeadline[slot]! > now) continue;
+      // The driver drops the call first (so the slot's next call cannot land on it), then it is counted.
+      this.hooks.cancel(slot, callId);
+      if (this.finished) return;
+      if (this.slotCall[slot] === callId) this.record(slot, 'timeout', true, now);
+      if (this.finished) return;
+    }
+  }
+
+  private finish(failure?: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (failure !== undefined) this.failure ??= failure;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    for (const timer of this.timers) clearTimeout(timer);
+    if (this.scheduleTimer !== null) clearTimeout(this.scheduleTimer);
+    this.onFinish?.();
+    const endMs = this.started ? (this.calls > 0 ? this.lastEndMs : performance.now()) : this.t0;
+    this.resolve({
+      calls: this.calls,
+      errors: this.errors,
+      statusCounts: { ...this.statusCounts },
+      elapsedS: this.started ? Math.max(0, endMs - this.t0) / 1000 : 0,
+      latencyUs: this.histogram,
+      ...(this.failure !== undefined ? { failure: this.failure } : {}),
+    });
+  }
+}
+
+export function abortReason(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error) return reason.name === 'AbortError' ? 'aborted' : reason.message;
+  return reason === undefined ? 'aborted' : String(reason);
+}
+
+// ---------------------------------------------------------------------------
+// The HTTP/1.1 side: request bytes, a minimal response parser, connections.
+// ---------------------------------------------------------------------------
+
+/** The whole request (head + JSON body) as one buffer, written unchanged for every call. */
+export function buildHttp1Request(url: URL, body: Buffer, metadata: Readonly<Record<string, string>> = {}): Buffer {
+  const headers: Array<[string, string]> = [
+    ['host', url.host],
+    ['content-type', 'application/json'],
+    ['content-length', String(body.length)],
+  ];
+  for (const [name, value] of Object.entries(metadata)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n]/.test(value)) {
+      throw new Error(`http1-engine: invalid header ${JSON.stringify(name)}`);
+    }
+    const lower = name.toLowerCase();
+    const existing = headers.findIndex(([n]) => n === lower);
+    if (existing >= 0) headers[existing] = [lower, value];
+    else headers.push([lower, value]);
+  }
+  const head = `POST ${url.pathname}${url.search} HTTP/1.1\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+const LF = 10;
+
+/**
+ * Parses a stream of HTTP/1.1 responses just far enough to find each one's
+ * status and end. Returns from feed() with the statuses of the responses that
+ * completed in that chunk.
+ */
+export class Http1ResponseParser {
+  private head: Buffer | null = null;
+  private state: 'head' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-trailer' | 'until-close' = 'head';
+  private remaining = 0;
+  private status = 0;
+  /** The server said `connection: close` (or spoke HTTP/1.0 without keep-alive) on the last response. */
+  closeAfter = false;
+  /** Set on a response that cannot be parsed. */
+  error: string | null = null;
+
+  /** Feeds bytes; calls onResponse(status) for each complete response. Stops at a parse error. */
+  feed(chunk: Buffer, onResponse: (status: number) => void): void {
+    let offset = 0;
+    while (offset < chunk.length && this.error === null) {
+      switch (this.state) {
+        case 'head': {
+          const data: Buffer = this.head === null ? chunk.subarray(offset) : Buffer.concat([this.head, chunk.subarray(offset)]);
+          const searchFrom = this.head === null ? 0 : Math.max(0, this.head.length - 3);
+          const end = data.indexOf('\r\n\r\n', searchFrom, 'latin1');
+          if (end < 0) {
+            if (data.length > MAX_HEAD_BYTES) this.error = 'response head too large';
+            this.head = Buffer.from(data);
+            return;
+          }
+          const consumedFromChunk = end + 4 - (this.head === null ? 0 : this.head.length);
+          this.head = null;
+          offset += consumedFromChunk;
+          const parsed = this.parseHead(data.toString('latin1', 0, end));
+          if (parsed === 'error') return;
+          if (parsed === 'final' && this.state === 'head') onResponse(this.status);
+          break;
+        }
+        case 'body': {
+          const take = Math.min(this.remaining, chunk.length - offset);
+          offset += take;
+          this.remaining -= take;
+          if (this.remaining === 0) {
+            this.state = 'head';
+            onResponse(this.status);
+          }
+          break;
+        }
+        case 'chunk-size':
+        case 'chunk-trailer': {
+          const lineEnd = chunk.indexOf(LF, offset);
+          const piece = lineEnd < 0 ? chunk.subarray(offset) : chunk.subarray(offset, lineEnd + 1);
+          const line = this.head === null ? piece : Buffer.concat([this.head, piece]);
+          if (lineEnd < 0) {
+            if (line.length > MAX_HEAD_BYTES) this.error = 'chunk line too long';
+            this.head = Buffer.from(line);
+            return;
+          }
+          this.head = null;
+          offset = lineEnd + 1;
+          const text = line.toString('latin1').replace(/\r?\n$/, '');
+          if (this.state === 'chunk-trailer') {
+            if (text === '') {
+              this.state = 'head';
+              onResponse(this.status);
+            }
+            break;
+          }
+          const size = parseInt(text.split(';')[0]!.trim(), 16);
+          if (!Number.isFinite(size) || size < 0) {
+            this.error = `bad chunk size ${JSON.stringify(text.slice(0, 20))}`;
+            return;
+          }
+          if (size === 0) this.state = 'chunk-trailer';
+          else {
+            this.remaining = size + 2; // data + CRLF
+            this.state = 'chunk-data';
+          }
+          break;
+        }
+        case 'chunk-data': {
+          const take = Math.min(this.remaining, chunk.length - offset);
+          offset += take;
+          this.remaining -= take;
+          if (this.remaining === 0) this.state = 'chunk-size';
+          break;
+        }
+        case 'until-close':
+          return;
+      }
+    }
+  }
+
+  /** The connection closed: completes a response delimited by close. */
+  end(onResponse: (status: number) => void): void {
+    if (this.state === 'until-close') {
+      this.state = 'head';
+      onResponse(this.status);
+    }
+  }
+
+  /** True between responses (nothing of the next one read yet). */
+  get idle(): boolean {
+    return this.state === 'head' && this.head === null;
+  }
+
+  /** 'interim' for a 1xx answer (the real one follows), 'final' otherwise. */
+  private parseHead(head: string): 'final' | 'interim' | 'error' {
+    const lines = head.split('\r\n');
+    const match = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0] ?? '');
+    if (!match) {
+      this.error = `not an HTTP/1.x status line: ${JSON.stringify((lines[0] ?? '').slice(0, 40))}`;
+      return 'error';
+    }
+    this.status = Number(match[2]);
+    let contentLength = -1;
+    let chunked = false;
+    let connection = '';
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const colon = line.indexOf(':');
+      if (colon <= 0) continue;
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === 'content-length') contentLength = Number(value);
+      else if (name === 'transfer-encoding') chunked = /chunked/i.test(value);
+      else if (name === 'connection') connection = value.toLowerCase();
+    }
+    this.closeAfter = connection.includes('close') || (match[1] === '0' && !connection.includes('keep-alive'));
+    if (this.status >= 100 && this.status < 200) {
+      // 100 Continue and friends: an interim answer, the real one follows.
+      this.state = 'head';
+      return 'interim';
+    }
+    if (this.status === 204 || this.status === 304) this.state = 'head';
+    else if (chunked) this.state = 'chunk-size';
+    else if (contentLength >= 0 && Number.isSafeInteger(contentLength)) {
+      this.remaining = contentLength;
+      this.state = contentLength === 0 ? 'head' : 'body';
+    } else {
+      this.state = 'until-close';
+      this.closeAfter = true;
+    }
+    return 'final';
+  }
+}
+
+class Lane {
+  socket: net.Socket | null = null;
+  connected = false;
+  parser = new Http1ResponseParser();
+  /** The call waiting for (or using) this connection; 0 = none. */
+  callId = 0;
+  sent = false;
+  failures = 0;
+  reconnectTimer: NodeJS.Timeout | null = null;
+
+  constructor(readonly slot: number) {}
+}
+
+export const http1Engine: Driver = {
+  name: 'http1-engine',
+  protocols: ['rest'],
+  run: (options: LoadOptions) => runHttp1Engine(options),
+};
+
+async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
+  const { target, payload } = options;
+  if (target.protocol !== 'rest') throw new Error('http1-engine drives REST targets only');
+  if (!(options.concurrency >= 1)) throw new Error('http1-engine: concurrency must be at least 1');
+  const url = new URL(`/v1/${payload.operation}`, target.url);
+  if (url.protocol !== 'http:') throw new Error(`http1-engine speaks cleartext HTTP/1.1 only, not ${url.protocol}`);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || 80);
+  const request = buildHttp1Request(url, payload.json, options.metadata);
+  const loop = new CallLoop(options);
+  const lanes = Array.from({ length: loop.slots }, (_, slot) => new Lane(slot));
+  let bytesSent = 0;
+  let bytesReceived = 0;
+  let closing = false;
+
+  const countBytes = (socket: net.Socket): void => {
+    bytesSent += socket.bytesWritten;
+    bytesReceived += socket.bytesRead;
+  };
+
+  /** Lets go of the lane's socket; its handlers see `lane.socket !== socket` and stay quiet. */
+  const dropSocket = (lane: Lane): void => {
+    const socket = lane.socket;
+    if (socket === null) return;
+    lane.socket = null;
+    lane.connected = false;
+    socket.destroy();
+    countBytes(socket);
+  };
+
+  const send = (lane: Lane): void => {
+    if (lane.callId === 0 || lane.sent || !lane.connected || lane.socket === null) return;
+    lane.sent = true;
+    lane.socket.write(request);
+  };
+
+  const endCall = (lane: Lane, outcome: string, isError: boolean): void => {
+    const callId = lane.callId;
+    lane.callId = 0;
+    lane.sent = false;
+    if (callId !== 0) loop.complete(lane.slot, callId, outcome, isError);
+  };
+
+  const connect = (lane: Lane, onFirst?: (error: Error | null) => void): void => {
+    lane.reconnectTimer = null;
+    if (closing) return;
+    const socket = net.connect({ host, port, noDelay: true });
+    lane.socket = socket;
+    lane.parser = new Http1ResponseParser();
+    socket.once('connect', () => {
+      if (lane.socket !== socket) return;
+      lane.connected = true;
+      lane.failures = 0;
+      onFirst?.(null);
+      onFirst = undefined;
+      send(lane);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (lane.socket !== socket) return;
+      // One request in flight: at most one answer is expected; anything more is ignored.
+      let status = 0;
+      lane.parser.feed(chunk, (answered) => {
+        if (status === 0) status = answered;
+      });
+      if (lane.parser.error !== null) {
+        dropSocket(lane);
+        if (lane.callId !== 0) endCall(lane, 'connection-error', true);
+        scheduleReconnect(lane);
+        return;
+      }
+      if (status === 0 || lane.callId === 0 || !lane.sent) return;
+      // The server closes after this answer: let go of the socket first, so the slot's next call reconnects.
+      if (lane.parser.closeAfter) dropSocket(lane);
+      endCall(lane, String(status), status < 200 || status >= 300);
+    });
+    socket.on('error', () => {
+      // Reported through 'close'.
+    });
+    socket.on('close', () => {
+      if (lane.socket !== socket) return;
+      const wasConnected = lane.connected;
+      lane.socket = null;
+      lane.connected = false;
+      countBytes(socket);
+      if (!wasConnected && onFirst) return onFirst(new Error(`cannot connect to ${host}:${port}`));
+      if (!wasConnected) lane.failures++;
+      // A response delimited by the close is complete now; any other call in flight failed.
+      let status = 0;
+      lane.parser.end((answered) => (status = answered));
+      if (lane.callId !== 0 && (lane.sent || !wasConnected)) {
+        if (status !== 0 && lane.sent) endCall(lane, String(status), status < 200 || status >= 300);
+        else endCall(lane, 'connection-error', true);
+      }
+      scheduleReconnect(lane);
+    });
+  };
+
+  const scheduleReconnect = (lane: Lane, delayMs?: number): void => {
+    if (closing || loop.isFinished || lane.reconnectTimer !== null || lane.socket !== null) return;
+    const delay = delayMs ?? (lane.failures === 0 ? 0 : Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(lane.failures, 10)));
+    lane.reconnectTimer = setTimeout(() => connect(lane), delay);
+  };
+
+  // Connect every lane before the clock starts (as the gRPC engine does).
+  const firstError = await new Promise<Error | null>((resolve) => {
+    let pending = lanes.length;
+    let failed: Error | null = null;
+    for (const lane of lanes) {
+      connect(lane, (error) => {
+        failed ??= error;
+        if (--pending === 0) resolve(failed);
+      });
+    }
+  });
+
+  const closeAll = (): void => {
+    closing = true;
+    for (const lane of lanes) {
+      if (lane.reconnectTimer !== null) clearTimeout(lane.reconnectTimer);
+      dropSocket(lane);
+    }
+  };
+
+  if (firstError !== null) {
+    closeAll();
+    const latencyUs = createLatencyHistogram();
+    return { calls: 0, errors: 0, statusCounts: {}, elapsedS: 0, latencyUs, socketBytes: { sent: bytesSent, received: bytesReceived }, failure: firstError.message };
+  }
+
+  const result = await loop.run(
+    {
+      start(slot, callId) {
+        const lane = lanes[slot]!;
+        lane.callId = callId;
+        lane.sent = false;
+        if (lane.connected) send(lane);
+        else scheduleReconnect(lane);
+      },
+      cancel(slot, callId) {
+        const lane = lanes[slot]!;
+        if (lane.callId !== callId) return;
+        // HTTP/1.1 cannot cancel one request: the connection goes, and a new one takes its place.
+        lane.callId = 0;
+        lane.sent = false;
+        dropSocket(lane);
+        scheduleReconnect(lane);
+      },
+    },
+    closeAll,
+  );
+  return { ...result, socketBytes: { sent: bytesSent, received: bytesReceived } };
+}
