@@ -9,7 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
+import { Ajv } from 'ajv';
 import { runCompareCli } from '../bench/compare/cli.ts';
 import { compareMetric, compareResults, METRICS, shouldFail } from '../bench/compare/compare.ts';
 import { compareProtocols, headline } from '../bench/compare/protocols.ts';
@@ -28,6 +30,16 @@ async function save(name: string, results: ResultsFile): Promise<string> {
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'callbench-compare-'));
+});
+
+describe('synthetic fixtures', () => {
+  test('follow the results contract (results/schema.json) and say they are not measured', () => {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    const validate = ajv.compile(JSON.parse(readFileSync('results/schema.json', 'utf8')));
+    const results = syntheticResults({ boundFrom: 64 });
+    assert.ok(validate(results), ajv.errorsText(validate.errors));
+    assert.match(results.environment.cpuModel, /synthetic fixture \(not measured\)/);
+  });
 });
 
 describe('statistics', () => {
