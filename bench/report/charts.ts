@@ -136,8 +136,9 @@ export function latencyChart(results: ResultsFile): ChartSpec | null {
     })),
   );
   if (rows.length === 0) return null;
-  const topNines = Math.max(3, Math.ceil(Math.max(...rows.map((r) => r.nines))));
-  const ticks = [nines(50), ...Array.from({ length: topNines }, (_, i) => i + 1)];
+  // Axis end just past the slowest call; ticks at 90%, 99%, 99.9% ... up to it.
+  const topNines = Math.max(3, Math.max(...rows.map((r) => r.nines)) + 0.15);
+  const ticks = [nines(50), ...Array.from({ length: Math.floor(topNines) }, (_, i) => i + 1)];
   const hasFull = runs.some((r) => (r as LatencyPercentiles).latencyPercentilesMs?.length);
   return {
     id: 'latency-percentiles',
@@ -155,7 +156,8 @@ export function latencyChart(results: ResultsFile): ChartSpec | null {
       columns: 3,
       resolve: { scale: { y: 'independent' } },
       spec: {
-        ...PANEL,
+        width: 300,
+        height: PANEL.height,
         mark: { type: 'line', point: { size: 25 }, strokeWidth: 1.5, opacity: 0.85 },
         encoding: {
           x: {
@@ -163,7 +165,7 @@ export function latencyChart(results: ResultsFile): ChartSpec | null {
             type: 'quantitative',
             title: 'percentile',
             scale: { domain: [0, topNines], nice: false },
-            axis: { values: ticks, labelOverlap: false, labelExpr: "format(100 - 100 * pow(10, -datum.value), '.6~f') + '%'", grid: true },
+            axis: { values: ticks, labelOverlap: false, labelFontSize: 10, labelExpr: "format(100 - 100 * pow(10, -datum.value), '.6~f') + '%'", grid: true },
           },
           y: { field: 'ms', type: 'quantitative', title: 'latency (ms)', scale: { type: 'log' } },
           color: colorEncoding(runs),
