@@ -54,7 +54,7 @@ export interface ServeChild {
   restUrl?: string;
   stdout(): string;
   stderr(): string;
-  /** Resolves when the process exits. */
+  /** Resolves when the process exited and its output is fully read. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends `signal` (default SIGTERM) if still running and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -78,8 +78,9 @@ export async function spawnServe(
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  // 'close', not 'exit': it fires after stdout/stderr are drained, so the output is complete.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
   const handle: ServeChild = {
     child,
