@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import {
   childrenCpuUsFromStat,
+  clockTicksPerSecond,
   findH2load,
   h2loadDriver,
   h2loadWireBytes,
@@ -23,7 +24,6 @@ import {
   type H2loadResult,
 } from '../bench/drivers/h2load.ts';
 import { createLatencyHistogram } from '../bench/drivers/grpc-engine.ts';
-import { clockTicksPerSecond } from '../bench/process-stats.ts';
 import type { CallPayload, LoadOptions, Target } from '../bench/types.ts';
 import type { Operation } from '../servers/calculator.ts';
 import { encodeRequest } from '../servers/proto.ts';

@@ -41,14 +41,13 @@
  * `sh` that waited for it, from /proc), so client-bound detection can use the
  * generator's CPU rather than the runner's.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { WireBytesPerCall } from '../results/record.ts';
 import type { Driver, LoadOptions, LoadResult, Protocol } from '../types.ts';
 import { grpcMethodPath } from '../../servers/proto.ts';
-import { clockTicksPerSecond } from '../process-stats.ts';
 import { abortReason } from './http1-engine.ts';
 import { createLatencyHistogram } from './grpc-engine.ts';
 
@@ -311,6 +310,20 @@ export function parseLog(text: string, histogram: LoadResult['latencyUs']): LogT
     if (startUs + latencyUs > tally.lastEndUs) tally.lastEndUs = startUs + latencyUs;
   }
   return tally;
+}
+
+let clockTicks: number | undefined;
+
+/** Kernel clock ticks per second (USER_HZ), the unit of the times in /proc/<pid>/stat. */
+export function clockTicksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
 }
 
 /** utime+stime of waited-for children (cutime, cstime: fields 16 and 17) from a /proc/<pid>/stat line, in µs. */

@@ -1,0 +1,218 @@
+/**
+ * Client-library mode: "what an application's client pays". The load comes
+ * from the libraries an application would use, not from a lean engine:
+ * - 'grpc-js-client': the @grpc/grpc-js client, service loaded from the .proto
+ *   at run time (as servers/proto.ts does), one channel per connection (a
+ *   local subchannel pool, so channels do not share one TCP connection),
+ *   protobufjs serialising the request object on every call;
+ * - 'undici-client': an undici Pool with `connections` keep-alive HTTP/1.1
+ *   connections, pipelining 1, each answer's JSON body read and parsed.
+ *
+ * Both run on the same CallLoop as http1-engine: closed loop at `concurrency`
+ * calls in flight (open loop if `rate` is set), latency per call into the HDR
+ * histogram, a deadline of `timeoutMs` per call (the call is cancelled and
+ * counted as 'timeout'). Statuses: gRPC status names ('OK', 'INVALID_ARGUMENT',
+ * 'UNAVAILABLE' for a lost connection, as the application sees it) and HTTP
+ * statuses ('200', '400', 'connection-error' when no answer came).
+ * Neither library exposes socket byte counts: socketBytes is null.
+ */
+import net from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { Pool } from 'undici';
+import { LIMITS } from '../../servers/calculator.ts';
+import { loadCalculatorService, METHOD_NAMES } from '../../servers/proto.ts';
+import type { Driver, LoadOptions, LoadResult } from '../types.ts';
+import { CallLoop } from './http1-engine.ts';
+import { createLatencyHistogram } from './grpc-engine.ts';
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export const grpcJsClientDriver: Driver = {
+  name: 'grpc-js-client',
+  protocols: ['grpc'],
+  run: runGrpcJsClient,
+};
+
+export const undiciClientDriver: Driver = {
+  name: 'undici-client',
+  protocols: ['rest'],
+  run: runUndiciClient,
+};
+
+function failedBeforeStart(failure: string): LoadResult {
+  return { calls: 0, errors: 0, statusCounts: {}, elapsedS: 0, latencyUs: createLatencyHistogram(), socketBytes: null, failure };
+}
+
+const STATUS_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(grpc.status)
+    .filter(([, value]) => typeof value === 'number')
+    .map(([name, value]) => [value as number, name]),
+);
+
+/** gRPC status code -> its name ('OK', 'INVALID_ARGUMENT', ...). */
+export function grpcStatusName(code: number): string {
+  return STATUS_NAMES[code] ?? `grpc-status-${code}`;
+}
+
+type UnaryMethod = (
+  request: object,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null) => void,
+) => grpc.ClientUnaryCall;
+
+async function runGrpcJsClient(options: LoadOptions): Promise<LoadResult> {
+  const { target, payload } = options;
+  if (target.protocol !== 'grpc') throw new Error('grpc-js-client drives gRPC targets only');
+  if (!(options.connections >= 1)) throw new Error('grpc-js-client: connections must be at least 1');
+  const loop = new CallLoop(options);
+  const Calculator = loadCalculatorService();
+  const host = target.host.includes(':') && !target.host.startsWith('[') ? `[${target.host}]` : target.host;
+  const address = `${host}:${target.port}`;
+  const credentials = target.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+  const channelCount = Math.min(Math.floor(options.connections), loop.slots);
+  const clients = Array.from(
+    { length: channelCount },
+    () =>
+      new Calculator(address, credentials, {
+        'grpc.use_local_subchannel_pool': 1,
+        'grpc.max_receive_message_length': LIMITS.maxBodyBytes,
+        'grpc.max_send_message_length': LIMITS.maxBodyBytes,
+      }),
+  );
+  const closeAll = (): void => {
+    for (const client of clients) client.close();
+  };
+
+  try {
+    await Promise.all(
+      clients.map(
+        (client) =>
+          new Promise<void>((resolve, reject) =>
+            client.waitForReady(Date.now() + CONNECT_TIMEOUT_MS, (error) => (error ? reject(error) : resolve())),
+          ),
+      ),
+    );
+  } catch (error) {
+    closeAll();
+    return failedBeforeStart(`cannot connect to ${address}: ${(error as Error).message}`);
+  }
+
+  const methodName = METHOD_NAMES[payload.operation];
+  const methods = clients.map((client) => (client[methodName] as UnaryMethod).bind(client));
+  const metadata = new grpc.Metadata();
+  for (const [name, value] of Object.entries(options.metadata ?? {})) metadata.set(name, value);
+  const request = payload.input;
+  const inFlight: Array<grpc.ClientUnaryCall | null> = new Array(loop.slots).fill(null);
+  /** Per slot, the id of a call cancelled at its deadline: its CANCELLED callback is not an outcome. */
+  const cancelled = new Float64Array(loop.slots);
+
+  const result = await loop.run(
+    {
+      start(slot, callId) {
+        const method = methods[slot % methods.length]!;
+        inFlight[slot] = method(request, metadata, {}, (error) => {
+          if (cancelled[slot] === callId || !loop.isCurrent(slot, callId)) return;
+          inFlight[slot] = null;
+          const outcome = error === null ? 'OK' : grpcStatusName(error.code);
+          loop.complete(slot, callId, outcome, error !== null);
+        });
+      },
+      cancel(slot, callId) {
+        const call = inFlight[slot];
+        inFlight[slot] = null;
+        cancelled[slot] = callId;
+        call?.cancel();
+      },
+    },
+    () => {
+      for (const call of inFlight) call?.cancel();
+      closeAll();
+    },
+  );
+  return { ...result, socketBytes: null };
+}
+
+/** Resolves when a TCP connection to host:port opens; rejects with a short reason otherwise. */
+function probe(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve();
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new Error(error.code === 'ECONNREFUSED' ? 'connection refused' : error.message));
+    });
+  });
+}
+
+async function runUndiciClient(options: LoadOptions): Promise<LoadResult> {
+  const { target, payload } = options;
+  if (target.protocol !== 'rest') throw new Error('undici-client drives REST targets only');
+  if (!(options.connections >= 1)) throw new Error('undici-client: connections must be at least 1');
+  const loop = new CallLoop(options);
+  const url = new URL(`/v1/${payload.operation}`, target.url);
+  try {
+    await probe(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || (url.protocol === 'https:' ? 443 : 80)));
+  } catch (error) {
+    return failedBeforeStart(`cannot connect to ${url.host}: ${(error as Error).message}`);
+  }
+  const pool = new Pool(url.origin, {
+    connections: Math.min(Math.floor(options.connections), loop.slots),
+    pipelining: 1,
+    // The loop's deadline cancels calls; these only stop a stuck socket from outliving the run.
+    headersTimeout: options.timeoutMs + 1_000,
+    bodyTimeout: options.timeoutMs + 1_000,
+  });
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.metadata };
+  const body = payload.json;
+  const path = url.pathname;
+  const controllers: Array<AbortController | null> = new Array(loop.slots).fill(null);
+
+  const call = async (slot: number, callId: number, controller: AbortController): Promise<void> => {
+    let outcome: string;
+    let isError: boolean;
+    try {
+      const response = await pool.request({ path, method: 'POST', headers, body, signal: controller.signal });
+      // An application reads and parses the answer; so does this client.
+      const text = await response.body.text();
+      try {
+        JSON.parse(text);
+      } catch {
+        // not JSON: the status still says what happened
+      }
+      outcome = String(response.statusCode);
+      isError = response.statusCode < 200 || response.statusCode >= 300;
+    } catch {
+      if (controller.signal.aborted) return; // cancelled at the deadline: already counted as 'timeout'
+      outcome = 'connection-error';
+      isError = true;
+    }
+    if (controllers[slot] === controller) controllers[slot] = null;
+    loop.complete(slot, callId, outcome, isError);
+  };
+
+  const result = await loop.run(
+    {
+      start(slot, callId) {
+        const controller = new AbortController();
+        controllers[slot] = controller;
+        void call(slot, callId, controller);
+      },
+      cancel(slot) {
+        const controller = controllers[slot];
+        controllers[slot] = null;
+        controller?.abort();
+      },
+    },
+    () => {
+      for (const controller of controllers) controller?.abort();
+      void pool.destroy().catch(() => {});
+    },
+  );
+  return { ...result, socketBytes: null };
+}
