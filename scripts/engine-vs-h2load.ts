@@ -19,7 +19,7 @@ const INPUT = { a: 20, b: 10 };
 const SHAPES = [
   { connections: 1, concurrency: 64 },
   { connections: 4, concurrency: 256 },
-];
+].filter((s) => !process.env.SHAPE || process.env.SHAPE === `${s.connections}x${s.concurrency}`);
 
 const { values } = parseArgs({
   options: {
