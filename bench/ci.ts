@@ -57,7 +57,7 @@ export function runBench(options: { out: string; profile: string; trials: number
     child.on('close', (code, signal) => {
       process.off('SIGINT', forward);
       process.off('SIGTERM', forward);
-      resolve({ runDir: path.join(options.out, 'latest'), exitCode: code ?? (signal ? 128 + 1 : 1) });
+      resolve({ runDir: path.join(options.out, 'latest'), exitCode: code ?? (signal === 'SIGINT' ? 130 : 1) });
     });
   });
 }
