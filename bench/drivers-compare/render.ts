@@ -1,0 +1,104 @@
+/** Formats a drivers comparison (drivers.json) as Markdown and as a console table. No I/O. */
+import type { GeneratorSummary, ScenarioResult } from './run.ts';
+
+export interface DriversReport {
+  schema: string;
+  date: string;
+  command: string;
+  machine: { cpuModel: string; cpuCount: number; os: string; node: string; h2load: string | null };
+  options: { rounds: number; durationS: number; warmupS: number; timeoutMs: number; withClients: boolean };
+  pinning: { server: string; client: string } | null;
+  scenarios: ScenarioResult[];
+  notes: string[];
+}
+
+const dash = '–';
+
+function num(value: number | null, digits = 0): string {
+  if (value === null) return dash;
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function ratio(value: number | null): string {
+  return value === null ? dash : `${value.toFixed(2)}×`;
+}
+
+export const TABLE_HEADER = [
+  'scenario',
+  'generator',
+  'calls/s (median)',
+  'client CPU µs/call',
+  'client CPU %',
+  'server CPU µs/call',
+  'p50 ms',
+  'p99 ms',
+  'calls/s vs ref',
+  'CPU/call vs ref',
+  'errors',
+];
+
+function rows(scenarios: ScenarioResult[]): string[][] {
+  const out: string[][] = [];
+  for (const scenario of scenarios) {
+    const label = `${scenario.protocol} ${scenario.connections} conn × ${scenario.concurrency / scenario.connections} in flight`;
+    for (const g of scenario.generators) out.push(row(label, g, scenario.reference));
+    for (const s of scenario.skipped) out.push([label, s.generator, `skipped: ${s.reason}`, '', '', '', '', '', '', '', '']);
+  }
+  return out;
+}
+
+function row(label: string, g: GeneratorSummary, reference: string): string[] {
+  const isRef = g.generator === reference;
+  return [
+    label,
+    `${g.generator}${isRef ? ' (ref)' : ''}`,
+    num(g.medianRps),
+    num(g.medianClientCpuUsPerCall, 1),
+    num(g.medianClientCpuPercent),
+    num(g.medianServerCpuUsPerCall, 1),
+    num(g.medianP50Ms, 2),
+    num(g.medianP99Ms, 2),
+    isRef ? '1.00×' : ratio(g.rpsRatio),
+    isRef ? '1.00×' : ratio(g.cpuPerCallRatio),
+    String(g.errors),
+  ];
+}
+
+export function renderMarkdownTable(scenarios: ScenarioResult[]): string {
+  const lines = [`| ${TABLE_HEADER.join(' | ')} |`, `|${TABLE_HEADER.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
+  for (const cells of rows(scenarios)) lines.push(`| ${cells.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+export function renderMarkdown(report: DriversReport): string {
+  const { machine, options } = report;
+  return [
+    '# Load generators compared',
+    '',
+    `${report.date} · \`${report.command}\``,
+    '',
+    `Machine: ${machine.cpuModel}, ${machine.cpuCount} CPUs, ${machine.os}, Node ${machine.node}, ${machine.h2load ?? 'h2load not installed'}.`,
+    report.pinning
+      ? `Pinning: servers on CPU ${report.pinning.server}, generators (this process and h2load) on CPU ${report.pinning.client}.`
+      : 'Pinning: none (servers and generators share the CPUs).',
+    `Unary Add {a: 20, b: 10}; ${options.rounds} rounds × ${options.durationS} s per generator, order rotated each round; ${options.warmupS} s server warm-up.`,
+    '',
+    renderMarkdownTable(report.scenarios),
+    '',
+    'Medians over rounds. "vs ref": median of per-round ratios against the reference generator (h2load) of the same scenario and round.',
+    'Client CPU: process CPU time (user + system) of the generator over its whole run — `process.cpuUsage()` for in-process drivers,',
+    "the h2load child's own CPU time (from /proc) for h2load. Server CPU from the server process's /proc stat.",
+    'h2load does not read grpc-status trailers: its gRPC rows count HTTP statuses only.',
+    ...(report.notes.length > 0 ? ['', ...report.notes.map((note) => `- ${note}`)] : []),
+    '',
+  ].join('\n');
+}
+
+/** A plain-text table for the terminal. */
+export function renderConsoleTable(scenarios: ScenarioResult[]): string {
+  const table = [TABLE_HEADER, ...rows(scenarios)];
+  const widths = TABLE_HEADER.map((_, i) => Math.max(...table.map((cells) => (cells[i] ?? '').length)));
+  return table
+    .map((cells) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '))
+    .join('\n');
+}
