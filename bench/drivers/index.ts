@@ -7,10 +7,17 @@ import type { DriverCatalog } from '../options.ts';
 import type { Driver, Protocol } from '../types.ts';
 import { autocannonDriver } from './autocannon.ts';
 import { grpcEngine } from './grpc-engine.ts';
+import { grpcJsClientDriver, undiciClientDriver } from './clients.ts';
+import { h2loadDriver } from './h2load.ts';
+import { http1Engine } from './http1-engine.ts';
 
 export const DRIVERS: Readonly<Record<string, Driver>> = {
   [grpcEngine.name]: grpcEngine,
   [autocannonDriver.name]: autocannonDriver,
+  [h2loadDriver.name]: h2loadDriver,
+  [http1Engine.name]: http1Engine,
+  [grpcJsClientDriver.name]: grpcJsClientDriver,
+  [undiciClientDriver.name]: undiciClientDriver,
 };
 
 /** name -> protocols it can drive, for option validation. */
