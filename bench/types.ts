@@ -27,6 +27,13 @@ export interface CallPayload {
   json: Buffer;
   /** gRPC request message: protobuf bytes, without the 5-byte gRPC length prefix. */
   protobuf: Uint8Array;
+  /**
+   * Set for compressed runs (bench/compression.ts): the bodies as sent, gzipped
+   * once before the run. gRPC sends `protobuf` here with the compressed flag and
+   * grpc-encoding; REST sends `json` here with content-encoding. Both also ask
+   * for compressed responses. Only drivers with `compression: true` honour it.
+   */
+  compressed?: { encoding: 'gzip'; json: Buffer; protobuf: Uint8Array };
 }
 
 export interface LoadOptions {
@@ -80,5 +87,7 @@ export interface Driver {
   /** Short name shown in every result row: 'grpc-engine', 'autocannon', 'h2load', ... */
   readonly name: string;
   readonly protocols: readonly Protocol[];
+  /** Sends CallPayload.compressed when it is set (the runner refuses --compression gzip otherwise). */
+  readonly compression?: boolean;
   run(options: LoadOptions): Promise<LoadResult>;
 }

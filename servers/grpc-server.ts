@@ -22,6 +22,14 @@ const GRPC_STATUS: Readonly<Record<ErrorCode, grpc.status>> = {
 };
 
 /**
+ * Compression: grpc-js inflates gzip/deflate requests by itself (grpc-encoding +
+ * compressed flag; the receive limit applies to the inflated size). Responses
+ * are never compressed by the grpc-js 1.14 server whatever the client's
+ * grpc-accept-encoding says: its serializeMessage always writes flag 0 and the
+ * response headers say grpc-encoding: identity. 'grpc.default_compression_algorithm'
+ * is read only by the client channel's compression filter, so it is not set here
+ * (it would do nothing). test/compression.test.ts pins this behaviour.
+ *
  * Limits set deliberately rather than left to library defaults (see README, "Limits").
  * Streams per connection are capped so one client cannot make the server hold
  * unbounded state; 1,000 covers the heaviest bench shape (256 in flight on one connection).

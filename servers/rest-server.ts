@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import zlib from 'node:zlib';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
 import { calculate, isOperation, LIMITS, type Operation } from './calculator.ts';
 import { CalcError, type ErrorCode } from './errors.ts';
@@ -38,9 +39,41 @@ export const REST_SERVER_LIMITS = {
 
 export type RestError = { error: { code: ErrorCode; message: string } };
 
+/**
+ * Responses are gzipped (content-encoding: gzip, vary: accept-encoding) only
+ * when the request's accept-encoding names gzip and the JSON text is at least
+ * this long. Below it gzip's fixed cost (18 bytes of header and trailer plus a
+ * deflate block) makes the body bigger: {"value":1234567.8912345678} is 28 bytes
+ * as text and 42 gzipped. So the calculator's results (20-30 bytes) are never
+ * compressed at this default; createRestApp({ gzipMinBytes }) changes it.
+ */
+export const REST_GZIP_MIN_BYTES = 256;
+
+export interface RestAppOptions {
+  /** Smallest JSON response, in bytes, that is gzipped for a client that accepts gzip. */
+  gzipMinBytes?: number;
+}
+
+/** Whether the client named gzip in accept-encoding (without q=0). No header: no compression. */
+function acceptsGzip(req: Request): boolean {
+  return req.headers['accept-encoding'] !== undefined && req.acceptsEncodings('gzip') === 'gzip';
+}
+
+/** res.json(), gzipped when the client accepts it and the body reaches the app's gzipMinBytes. */
+function sendJson(res: Response, status: number, body: unknown): void {
+  const min = (res.app?.locals.gzipMinBytes as number | undefined) ?? REST_GZIP_MIN_BYTES;
+  const text = JSON.stringify(body);
+  if (Buffer.byteLength(text) >= min && res.req && acceptsGzip(res.req)) {
+    res.status(status).set({ 'content-type': 'application/json; charset=utf-8', 'content-encoding': 'gzip', vary: 'accept-encoding' });
+    res.send(zlib.gzipSync(text));
+    return;
+  }
+  res.status(status).json(body);
+}
+
 function sendError(res: Response, error: CalcError, status = HTTP_STATUS[error.code]): void {
   const body: RestError = { error: { code: error.code, message: error.message } };
-  res.status(status).json(body);
+  sendJson(res, status, body);
 }
 
 /** Echoed request text is cut short, so an error body never grows with a hostile URL. */
@@ -48,8 +81,9 @@ function clip(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}...` : text;
 }
 
-export function createRestApp(): express.Express {
+export function createRestApp(options: RestAppOptions = {}): express.Express {
   const app = express();
+  app.locals.gzipMinBytes = options.gzipMinBytes ?? REST_GZIP_MIN_BYTES;
   // No framework banner, and no ETag: a computed result is not a cacheable resource.
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -79,7 +113,7 @@ export function createRestApp(): express.Express {
     readJsonBody,
     (req: Request, res: Response) => {
       try {
-        res.json({ value: calculate(req.params.operation as Operation, req.body) });
+        sendJson(res, 200, { value: calculate(req.params.operation as Operation, req.body) });
       } catch (reason) {
         sendError(res, CalcError.from(reason));
       }
@@ -109,6 +143,8 @@ export function createRestApp(): express.Express {
 }
 
 export const TOO_LARGE_MESSAGE = `request body is larger than the limit of ${LIMITS.maxBodyBytes} bytes`;
+/** gRPC's text for the same failure (servers/grpc-server.ts). */
+export const NOT_DECOMPRESSIBLE_MESSAGE = 'request body could not be decompressed';
 
 /** Checks the headers of a body before reading a byte of it; returns why it is refused, or null. */
 function refuseBody(req: Request): CalcError | null {
@@ -117,10 +153,22 @@ function refuseBody(req: Request): CalcError | null {
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     return new CalcError('INVALID_ARGUMENT', 'content-type charset must be utf-8');
   }
-  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (encoding !== 'identity' && encoding !== '') {
-    return new CalcError('INVALID_ARGUMENT', 'content-encoding must be identity (compressed bodies are not accepted)');
+  if (bodyEncoding(req) === null) {
+    return new CalcError('INVALID_ARGUMENT', 'content-encoding must be identity or gzip (other compressed bodies are not accepted)');
   }
+  return null;
+}
+
+/**
+ * The request body's content-encoding: identity (none, empty) or gzip; null for
+ * anything else (br, deflate, a list of codings), which is refused with 415.
+ * gzip is accepted since the bench's compression dimension sends it; the body
+ * limit then applies to the inflated size too (see readJsonBody).
+ */
+function bodyEncoding(req: Request): 'identity' | 'gzip' | null {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity' || encoding === '') return 'identity';
+  if (encoding === 'gzip' || encoding === 'x-gzip') return 'gzip';
   return null;
 }
 
@@ -132,6 +180,10 @@ function refuseBody(req: Request): CalcError | null {
  * the connection is marked to close, and nothing past the limit is kept.
  * Bytes must be UTF-8 (a BOM is skipped); an empty body reads as {}, like an empty
  * protobuf message (every field unset). Parsing is JSON.parse: duplicate keys, last wins.
+ * A gzip body (content-encoding: gzip) must be within the limit as sent AND
+ * once inflated: zlib stops inflating as soon as the output passes the limit
+ * (maxOutputLength), so a zip bomb costs at most the limit in memory and gets
+ * 413; bytes that are not gzip get 400 "request body could not be decompressed".
  */
 function readJsonBody(req: Request, res: Response, next: NextFunction): void {
   const limit = LIMITS.maxBodyBytes;
@@ -160,9 +212,24 @@ function readJsonBody(req: Request, res: Response, next: NextFunction): void {
   };
   const onEnd = (): void => {
     stop();
+    const raw = Buffer.concat(chunks, size);
+    if (bodyEncoding(req) === 'gzip') {
+      zlib.gunzip(raw, { maxOutputLength: limit }, (error, inflated) => {
+        if (error) {
+          const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+          sendError(res, tooLarge ? new CalcError('RESOURCE_EXHAUSTED', TOO_LARGE_MESSAGE) : new CalcError('INVALID_ARGUMENT', NOT_DECOMPRESSIBLE_MESSAGE));
+          return;
+        }
+        parseBody(inflated);
+      });
+      return;
+    }
+    parseBody(raw);
+  };
+  const parseBody = (bytes: Buffer): void => {
     let text: string;
     try {
-      text = UTF8.decode(Buffer.concat(chunks, size));
+      text = UTF8.decode(bytes);
     } catch {
       sendError(res, new CalcError('INVALID_ARGUMENT', 'request body is not valid JSON'));
       return;

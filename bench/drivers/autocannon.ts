@@ -9,6 +9,7 @@
  * engine samples its calls; autocannon's own aggregate is skipped.
  */
 import autocannon from 'autocannon';
+import { REST_GZIP_HEADERS } from '../compression.ts';
 import { newLatencyHistogram } from '../results/latency.ts';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 
@@ -19,6 +20,7 @@ const PROGRESS_INTERVAL_MS = 250;
 export const autocannonDriver: Driver = {
   name: 'autocannon',
   protocols: ['rest'],
+  compression: true,
   run: runAutocannon,
 };
 
@@ -52,8 +54,9 @@ function runAutocannon(options: LoadOptions): Promise<LoadResult> {
         {
           url,
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...options.metadata },
-          body: payload.json,
+          // A compressed run (--compression gzip) sends the precomputed gzip body and asks for gzip back.
+          headers: { 'content-type': 'application/json', ...(payload.compressed ? REST_GZIP_HEADERS : {}), ...options.metadata },
+          body: payload.compressed?.json ?? payload.json,
           connections,
           pipelining,
           // autocannon's duration is ignored when amount is set.

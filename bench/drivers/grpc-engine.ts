@@ -16,6 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import { build, type Histogram } from 'hdr-histogram-js';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
+import { GRPC_GZIP_HEADERS } from '../compression.ts';
 import { grpcMethodPath } from '../../servers/proto.ts';
 import { CallStream, Http2ClientConnection, type ConnectionEvents } from './http2/client-connection.ts';
 
@@ -38,6 +39,7 @@ export function createLatencyHistogram(): Histogram {
 export const grpcEngine: Driver = {
   name: 'grpc-engine',
   protocols: ['grpc'],
+  compression: true,
   run: (options: LoadOptions) => new EngineRun(options as GrpcEngineOptions).run(),
 };
 
@@ -114,9 +116,11 @@ class EngineRun implements ConnectionEvents {
     if (options.rate !== undefined && !(options.rate > 0)) throw new Error('grpc-engine: rate must be positive');
     this.options = options;
     this.target = { host: options.target.host, port: options.target.port, tls: options.target.tls === true };
-    const message = options.payload.protobuf;
+    // A compressed payload (--compression gzip, bench/compression.ts) goes precomputed, with the compressed flag.
+    const compressed = options.payload.compressed;
+    const message = compressed?.protobuf ?? options.payload.protobuf;
     this.framedMessage = Buffer.allocUnsafe(5 + message.length);
-    this.framedMessage[0] = 0; // not compressed
+    this.framedMessage[0] = compressed ? 1 : 0;
     this.framedMessage.writeUInt32BE(message.length, 1);
     this.framedMessage.set(message, 5);
     this.metadata = Object.entries(options.metadata ?? {}).map(([name, value]) => [name.toLowerCase(), value] as const);
@@ -125,6 +129,8 @@ class EngineRun implements ConnectionEvents {
         throw new Error(`grpc-engine: invalid metadata key "${name}"`);
       }
     }
+    // Reserved grpc-* headers are ours to set, after the check on user metadata.
+    if (compressed) this.metadata.push(...Object.entries(GRPC_GZIP_HEADERS));
     const concurrency = Math.floor(options.concurrency);
     // More connections than slots would leave connections idle.
     const laneCount = Math.min(Math.floor(options.connections), concurrency);
