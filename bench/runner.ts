@@ -12,7 +12,7 @@ import { applyPinning, serverPinPrefix, type Pinning } from './pinning.ts';
 import { readCpuMs, readPeakRssMiB, resetPeakRss, selfCpuUs } from './process-stats.ts';
 import type { ProgressSink } from './progress.ts';
 import { collectEnvironment } from './results/environment.ts';
-import { summarizeLatency } from './results/latency.ts';
+import { latencyPercentiles, summarizeLatency } from './results/latency.ts';
 import { SCHEMA_VERSION, type ResultsFile, type RunRecord, type WireBytesPerCall } from './results/record.ts';
 import { createRunFolder, linkLatest, writeFileAtomic, writeResultsJson } from './results/write.ts';
 import { buildPayload, buildScenarios, wireCallsFor, type Scenario } from './scenarios.ts';
@@ -20,6 +20,7 @@ import { checkHealth, describeTarget, killAllServerProcesses, startServerProcess
 import type { CallPayload, Driver, LoadResult, Protocol, Target } from './types.ts';
 import { measureWireBytes, NULL_WIRE } from './wire/measure.ts';
 import { renderMarkdown } from './report/markdown.ts';
+import { writeHtmlReport } from './report/html.ts';
 import { renderCsv } from './report/csv.ts';
 
 /** Generator at or above this % of one core while the server is below SERVER_BUSY_PERCENT: client-bound. */
@@ -166,6 +167,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     const csv = path.join(dir, 'results.csv');
     writeFileAtomic(csv, renderCsv(results));
     files.push(md, csv);
+    const html = await writeHtmlReport(dir, results);
+    files.push(path.join(dir, html.html), ...html.charts.map((chart) => path.join(dir, chart)));
     linkLatest(options.outDir, dir);
     const exitCode = failure === null ? 0 : interrupted ? 130 : 1;
     return { results, dir, files, exitCode, failure, notes };
@@ -293,6 +296,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     statusCounts: result.statusCounts,
     rps: result.elapsedS > 0 ? round(result.calls / result.elapsedS, 1) : 0,
     latencyMs: summarizeLatency(result.latencyUs),
+    latencyPercentilesMs: latencyPercentiles(result.latencyUs),
     server: {
       cpuMsPer1kCalls: serverCpuMs !== null && result.calls > 0 ? round((serverCpuMs / result.calls) * 1000, 2) : null,
       peakRssMiB: peakRssMiB === null ? null : round(peakRssMiB, 1),

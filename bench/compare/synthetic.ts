@@ -6,7 +6,6 @@
  */
 import { SCHEMA_VERSION, type Environment, type ResultsFile, type RunRecord } from '../results/record.ts';
 import type { Protocol } from '../types.ts';
-import type { LatencyPercentiles } from '../report/charts.ts';
 
 export interface SyntheticOptions {
   trials?: number;
@@ -81,7 +80,7 @@ export function syntheticResults(options: SyntheticOptions = {}): ResultsFile {
         const latency = { p50, p90: p50 * 1.6, p99: p50 * 3.2, p999: p50 * 6, max: p50 * 11, mean: p50 * 1.2, stdev: p50 * 0.6 };
         const requestBody = protocol === 'grpc' ? (s.values === null ? 18 : 9 * values + 3) : s.values === null ? 15 : 19 * values + 12;
         const responseBody = protocol === 'grpc' ? 9 : 14;
-        const record: RunRecord & LatencyPercentiles = {
+        const record: RunRecord = {
           scenario: s.values === null ? `${s.operation}/c${s.concurrency}` : `${s.operation}/n${s.values}/c${s.concurrency}`,
           protocol,
           driver: protocol === 'grpc' ? 'grpc-engine' : 'autocannon',

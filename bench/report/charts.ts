@@ -27,10 +27,6 @@ import type { ResultsFile, RunRecord } from '../results/record.ts';
  * uses it; otherwise the curve is drawn from the summary (p50, p90, p99,
  * p99.9, max).
  */
-export interface LatencyPercentiles {
-  latencyPercentilesMs?: Array<{ percentile: number; ms: number }>;
-}
-
 export interface ChartSpec {
   /** File stem: charts/<id>.svg. */
   id: string;
@@ -96,7 +92,7 @@ export function nines(percentile: number): number {
 }
 
 /** The points of one record's latency curve, from the full distribution when present, else the summary. */
-export function latencyCurve(run: RunRecord & LatencyPercentiles): Array<{ percentile: number; ms: number }> {
+export function latencyCurve(run: RunRecord): Array<{ percentile: number; ms: number }> {
   const points: Array<{ percentile: number; ms: number }> = [];
   if (run.latencyPercentilesMs && run.latencyPercentilesMs.length > 0) {
     for (const p of run.latencyPercentilesMs) {
@@ -139,7 +135,7 @@ export function latencyChart(results: ResultsFile): ChartSpec | null {
   // Axis end just past the slowest call; ticks at 90%, 99%, 99.9% ... up to it.
   const topNines = Math.max(3, Math.max(...rows.map((r) => r.nines)) + 0.15);
   const ticks = [nines(50), ...Array.from({ length: Math.floor(topNines) }, (_, i) => i + 1)];
-  const hasFull = runs.some((r) => (r as LatencyPercentiles).latencyPercentilesMs?.length);
+  const hasFull = runs.some((r) => r.latencyPercentilesMs?.length);
   return {
     id: 'latency-percentiles',
     title: 'Latency by percentile',

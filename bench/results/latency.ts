@@ -1,6 +1,6 @@
 /** Latency histograms (µs, HDR) and their summary in ms, the same for every driver. */
 import * as hdr from 'hdr-histogram-js';
-import type { LatencySummaryMs } from './record.ts';
+import type { LatencyPercentileMs, LatencySummaryMs } from './record.ts';
 
 /** 1 µs .. 10 min at 3 significant digits; grows if a value is larger. */
 export function newLatencyHistogram(): hdr.Histogram {
@@ -29,4 +29,15 @@ export function summarizeLatency(histogram: hdr.Histogram): LatencySummaryMs | n
     mean: ms(histogram.mean),
     stdev: ms(histogram.stdDeviation),
   };
+}
+
+/** Percentiles on a "nines" ladder, for HDR-style latency curves in the reports. */
+export const PERCENTILE_LADDER = [50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999] as const;
+
+export function latencyPercentiles(histogram: hdr.Histogram): LatencyPercentileMs[] | null {
+  if (histogram.totalCount === 0) return null;
+  return PERCENTILE_LADDER.map((percentile) => ({
+    percentile,
+    ms: round3(histogram.getValueAtPercentile(percentile) / 1000),
+  }));
 }

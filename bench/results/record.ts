@@ -42,6 +42,11 @@ export interface LatencySummaryMs {
   stdev: number;
 }
 
+export interface LatencyPercentileMs {
+  percentile: number;
+  ms: number;
+}
+
 export interface WireBytesPerCall {
   /** All bytes client -> server per call, counted on a socket (headers, framing and body). */
   requestBytesPerCall: number | null;
@@ -79,6 +84,8 @@ export interface RunRecord {
   /** Calls per second: requests / elapsed seconds. */
   rps: number;
   latencyMs: LatencySummaryMs | null;
+  /** The HDR histogram read at a ladder of percentiles (50 … 99.999), for latency curves. */
+  latencyPercentilesMs?: LatencyPercentileMs[] | null;
   wire: WireBytesPerCall;
   /** Size of one request and one response message body in this protocol's encoding. */
   body: { requestBytes: number; responseBytes: number };
