@@ -8,6 +8,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { isOperation, LIMITS, OPERATIONS, type Operation } from '../servers/calculator.ts';
 import { PROTOCOLS, type Protocol } from './types.ts';
+import { COMPRESSIONS, type Compression } from './compression.ts';
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -25,6 +26,8 @@ export interface Profile {
   concurrency: readonly number[];
   /** In-flight calls for sum (a payload sweep needs fewer points); defaults to `concurrency`. */
   sumConcurrency?: readonly number[];
+  /** Value shapes for sum (every size x every shape); defaults to [DEFAULT_SHAPE]. */
+  shapes?: readonly ShapeName[];
   durationS: number;
   warmupS: number;
 }
@@ -32,10 +35,15 @@ export interface Profile {
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   /** CI and tests: two scenarios, about 10 s of wall time in all. */
   quick: { ops: ['add', 'sum'], sizes: [1_000], concurrency: [16], durationS: 1.5, warmupS: 0.5 },
-  /** The default: the concurrency sweep on add and the payload sweep on sum, about a minute. */
+  /**
+   * The default: the concurrency sweep on add and four points of the payload
+   * sweep on sum (small and big bodies, JSON-friendly ints and full doubles),
+   * about 75 s. `--sweep payload` runs the whole sweep.
+   */
   standard: {
     ops: ['add', 'sum'],
-    sizes: [10, 1_000, 10_000],
+    sizes: [10, 10_000],
+    shapes: ['int', 'double'],
     concurrency: [1, 16, 64, 256],
     sumConcurrency: [16],
     durationS: 3,
@@ -62,6 +70,20 @@ export const DEFAULT_GRPC_CONNECTIONS = 1;
 export const DEFAULT_WIRE_CALLS = 1_000;
 export const DEFAULT_DRIVERS: Readonly<Record<Protocol, string>> = { grpc: 'grpc-engine', rest: 'autocannon' };
 export const MAX_CONCURRENCY = 10_000;
+
+export const SWEEP_NAMES = ['payload'] as const;
+export type SweepName = (typeof SWEEP_NAMES)[number];
+/**
+ * `--sweep payload`: Sum over both protocols at these sizes x every shape, at
+ * one concurrency; the full profile adds 100,000 values. Flags still override
+ * (--sizes, --shape, --concurrency, --compression).
+ */
+export const PAYLOAD_SWEEP = {
+  sizes: [1, 10, 100, 1_000, 10_000] as readonly number[],
+  fullExtraSizes: [100_000] as readonly number[],
+  shapes: VALUE_SHAPE_NAMES as readonly ShapeName[],
+  concurrency: 16,
+};
 export const MAX_TRIALS = 100;
 
 export interface GrpcTargetOption {
@@ -83,7 +105,14 @@ export interface BenchOptions {
   trials: number;
   outDir: string;
   timeoutMs: number;
+  /** DEFAULT_SHAPE when among `shapes`, else the first of them (kept for readers of older option records). */
   shape: ShapeName;
+  /** Sum value shapes: every sum size runs with each. */
+  shapes: ShapeName[];
+  /** Request/response compression per scenario: 'none', 'gzip' or both (a dimension). */
+  compression: Compression[];
+  /** 'payload' when --sweep payload chose the scenario set; null otherwise. */
+  sweep: SweepName | null;
   /** Calls of the wire-sampling pass; 0 skips it. */
   wireCalls: number;
   /** Load generator per protocol (names in bench/drivers/index.ts). */
@@ -112,7 +141,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --duration S  --warmup S        seconds per measured run / warm-up
   --connections N                 TCP connections for both protocols (default: gRPC ${DEFAULT_GRPC_CONNECTIONS}, REST one per call in flight)
   --trials N                      repeat every scenario N times, protocols interleaved
-  --shape int|money|double        sum values (default ${DEFAULT_SHAPE})
+  --shape int,money,double        sum value shape(s) (default: profile, else ${DEFAULT_SHAPE})
+  --sweep payload                 sum at 1..10,000 values (100,000 in full) x every shape, at 16 in flight
+  --compression none,gzip         gzip requests (and accept gzip responses); both = a dimension (default none)
   --wire-calls N                  calls of the byte-counting pass (0 = skip)
   --driver NAME[,NAME]            load generator(s): e.g. autocannon, grpc-engine, or rest=autocannon
   --grpc-target host:port         bench a running gRPC server (none is started)
@@ -147,6 +178,8 @@ export function resolveBenchOptions(
         connections: { type: 'string' },
         trials: { type: 'string' },
         shape: { type: 'string' },
+        sweep: { type: 'string' },
+        compression: { type: 'string' },
         'wire-calls': { type: 'string' },
         driver: { type: 'string' },
         'grpc-target': { type: 'string' },
@@ -176,27 +209,49 @@ export function resolveBenchOptions(
   const protocolText = values.protocols ?? values.protocol;
   const protocols = protocolText === undefined ? [...PROTOCOLS] : listOf('--protocols', protocolText, PROTOCOLS);
 
+  const sweep = values.sweep === undefined ? null : oneOf('--sweep', values.sweep, SWEEP_NAMES);
+  if (sweep !== null && values.ops !== undefined) {
+    throw new BenchUsageError('--sweep payload runs sum only; drop --ops (or drop --sweep and choose --ops, --sizes, --shape)');
+  }
+  const sweepSizes = profileName === 'full' ? [...PAYLOAD_SWEEP.sizes, ...PAYLOAD_SWEEP.fullExtraSizes] : [...PAYLOAD_SWEEP.sizes];
   const ops =
-    values.ops === undefined
+    sweep !== null
+      ? (['sum'] as Operation[])
+      : values.ops === undefined
       ? [...profile.ops]
       : parseList('--ops', values.ops).map((op) => {
           if (!isOperation(op)) throw new BenchUsageError(`--ops: unknown operation "${op}"; allowed: ${OPERATIONS.join(', ')}`);
           return op;
         });
   const sizes =
-    values.sizes === undefined ? [...profile.sizes] : intList('--sizes', values.sizes, 1, LIMITS.maxValues);
+    values.sizes === undefined
+      ? sweep !== null
+        ? sweepSizes
+        : [...profile.sizes]
+      : intList('--sizes', values.sizes, 1, LIMITS.maxValues);
   const concurrency =
     values.concurrency === undefined
       ? [...profile.concurrency]
       : intList('--concurrency', values.concurrency, 1, MAX_CONCURRENCY);
   const sumConcurrency =
-    values.concurrency === undefined ? [...(profile.sumConcurrency ?? profile.concurrency)] : concurrency;
+    values.concurrency !== undefined
+      ? concurrency
+      : sweep !== null
+        ? [PAYLOAD_SWEEP.concurrency]
+        : [...(profile.sumConcurrency ?? profile.concurrency)];
 
   const durationS = values.duration === undefined ? profile.durationS : seconds('--duration', values.duration, 0.1);
   const warmupS = values.warmup === undefined ? profile.warmupS : seconds('--warmup', values.warmup, 0);
   const connections = values.connections === undefined ? null : integer('--connections', values.connections, 1, MAX_CONCURRENCY);
   const trials = values.trials === undefined ? DEFAULT_TRIALS : integer('--trials', values.trials, 1, MAX_TRIALS);
-  const shape = oneOf('--shape', values.shape ?? DEFAULT_SHAPE, VALUE_SHAPE_NAMES);
+  const shapes =
+    values.shape !== undefined
+      ? listOf('--shape', values.shape, VALUE_SHAPE_NAMES)
+      : sweep !== null
+        ? [...PAYLOAD_SWEEP.shapes]
+        : [...(profile.shapes ?? [DEFAULT_SHAPE])];
+  const shape = shapes.includes(DEFAULT_SHAPE) ? DEFAULT_SHAPE : shapes[0]!;
+  const compression = values.compression === undefined ? (['none'] as Compression[]) : listOf('--compression', values.compression, COMPRESSIONS);
   const wireCalls = values['wire-calls'] === undefined ? DEFAULT_WIRE_CALLS : integer('--wire-calls', values['wire-calls'], 0, 1_000_000);
   const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : integer('--timeout', values.timeout, 1, 600_000);
 
@@ -228,6 +283,9 @@ export function resolveBenchOptions(
     outDir,
     timeoutMs,
     shape,
+    shapes,
+    compression,
+    sweep,
     wireCalls,
     drivers,
     grpcTarget,

@@ -16,6 +16,7 @@ import { latencyPercentiles, summarizeLatency } from './results/latency.ts';
 import { SCHEMA_VERSION, type ResultsFile, type RunRecord, type WireBytesPerCall } from './results/record.ts';
 import { createRunFolder, linkLatest, writeFileAtomic, writeResultsJson } from './results/write.ts';
 import { buildPayload, buildScenarios, wireCallsFor, type Scenario } from './scenarios.ts';
+import { wireBody, withCompression } from './compression.ts';
 import { checkHealth, describeTarget, killAllServerProcesses, startServerProcess, type ServerProcess } from './server-process.ts';
 import type { CallPayload, Driver, LoadResult, Protocol, Target } from './types.ts';
 import { measureWireBytes, NULL_WIRE } from './wire/measure.ts';
@@ -66,8 +67,16 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   const { progress } = io;
   const notes: string[] = [];
   const scenarios = buildScenarios(options);
-  for (const protocol of options.protocols) getDriver(options.drivers[protocol], protocol);
-  const payloads = new Map(scenarios.map((s) => [s.key, buildPayload(s.operation, s.payloadValues, options.shape)] as const));
+  for (const protocol of options.protocols) {
+    const driver = getDriver(options.drivers[protocol], protocol);
+    if (options.compression.includes('gzip') && driver.compression !== true) {
+      throw new BenchSetupError(`--compression gzip: driver ${driver.name} does not send compressed payloads; use --driver ${protocol === 'grpc' ? 'grpc-engine' : 'autocannon'}`);
+    }
+  }
+  // Payloads (and their gzip forms) are encoded once, before any load.
+  const payloads = new Map(
+    scenarios.map((s) => [s.key, withCompression(buildPayload(s.operation, s.payloadValues, s.valueShape ?? options.shape), s.compression)] as const),
+  );
 
   // One abort for the whole bench: Ctrl-C, SIGTERM or a server that died.
   const bench = new AbortController();
@@ -368,6 +377,8 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     driver: setup.driver.name,
     operation: scenario.operation,
     payloadValues: scenario.payloadValues,
+    valueShape: scenario.valueShape,
+    compression: scenario.compression,
     concurrency: scenario.concurrency,
     connections,
     rate: null,
@@ -381,7 +392,8 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     rps: 0,
     latencyMs: null,
     wire: NULL_WIRE,
-    body: { requestBytes: setup.protocol === 'grpc' ? payload.protobuf.length : payload.json.length, responseBytes: 0 },
+    // The body as sent: the gzip bytes in a compressed run.
+    body: { requestBytes: wireBody(payload, setup.protocol).length, responseBytes: 0 },
     server: { cpuMsPer1kCalls: null, peakRssMiB: null },
     client: { cpuPercent: 0, cpuUsPerCall: null, bound: false },
   };

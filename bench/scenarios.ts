@@ -6,22 +6,41 @@
 import { BINARY_OPERATIONS, type Operation } from '../servers/calculator.ts';
 import { encodeRequest } from '../servers/proto.ts';
 import { makeValues } from './payloads.ts';
-import { DEFAULT_GRPC_CONNECTIONS, type BenchOptions, type ShapeName } from './options.ts';
+import { DEFAULT_GRPC_CONNECTIONS, DEFAULT_SHAPE, type BenchOptions, type ShapeName } from './options.ts';
+import type { Compression } from './compression.ts';
 import type { CallPayload, Protocol } from './types.ts';
 
 export interface Scenario {
-  /** Stable key, e.g. "add/c16" or "sum-1000/c16". */
+  /** Stable key, e.g. "add/c16", "sum-1000/c16", "sum-1000-int-gzip/c16" (see scenarioKey). */
   key: string;
   operation: Operation;
   payloadValues: number | null;
+  /** Shape of the sum values; null for binary operations. */
+  valueShape: ShapeName | null;
+  compression: Compression;
   concurrency: number;
   connections: Record<Protocol, number>;
   /** HTTP/1.1 requests queued per REST connection (1 unless --connections < concurrency). */
   restPipelining: number;
 }
 
-export function scenarioKey(operation: Operation, payloadValues: number | null, concurrency: number): string {
-  return `${operation}${payloadValues === null ? '' : `-${payloadValues}`}/c${concurrency}`;
+/**
+ * `<op>[-<values>][-<shape>][-gzip]/c<in flight>`. The shape is named unless it
+ * is DEFAULT_SHAPE (double) and compression unless it is none, so the keys of
+ * earlier runs ("sum-1000/c16": doubles, uncompressed) keep meaning the same
+ * thing and compare across runs and baselines.
+ */
+export function scenarioKey(
+  operation: Operation,
+  payloadValues: number | null,
+  concurrency: number,
+  valueShape: ShapeName | null = null,
+  compression: Compression = 'none',
+): string {
+  const values = payloadValues === null ? '' : `-${payloadValues}`;
+  const shape = valueShape === null || valueShape === DEFAULT_SHAPE ? '' : `-${valueShape}`;
+  const gzip = compression === 'none' ? '' : `-${compression}`;
+  return `${operation}${values}${shape}${gzip}/c${concurrency}`;
 }
 
 /**
@@ -34,14 +53,24 @@ export function connectionsFor(protocol: Protocol, concurrency: number, override
   return protocol === 'grpc' ? Math.min(DEFAULT_GRPC_CONNECTIONS, concurrency) : concurrency;
 }
 
-export function buildScenarios(options: Pick<BenchOptions, 'ops' | 'sizes' | 'concurrency' | 'sumConcurrency' | 'connections'>): Scenario[] {
+export function buildScenarios(
+  options: Pick<BenchOptions, 'ops' | 'sizes' | 'concurrency' | 'sumConcurrency' | 'connections'> &
+    Partial<Pick<BenchOptions, 'shape' | 'shapes' | 'compression'>>,
+): Scenario[] {
   const scenarios: Scenario[] = [];
-  const add = (operation: Operation, payloadValues: number | null, concurrency: number): void => {
+  const shapes = options.shapes ?? [options.shape ?? DEFAULT_SHAPE];
+  const compressions = options.compression ?? ['none'];
+  const add = (operation: Operation, payloadValues: number | null, concurrency: number, valueShape: ShapeName | null = null): void => {
+    for (const compression of compressions) addOne(operation, payloadValues, concurrency, valueShape, compression);
+  };
+  const addOne = (operation: Operation, payloadValues: number | null, concurrency: number, valueShape: ShapeName | null, compression: Compression): void => {
     const rest = connectionsFor('rest', concurrency, options.connections);
     scenarios.push({
-      key: scenarioKey(operation, payloadValues, concurrency),
+      key: scenarioKey(operation, payloadValues, concurrency, valueShape, compression),
       operation,
       payloadValues,
+      valueShape,
+      compression,
       concurrency,
       connections: { grpc: connectionsFor('grpc', concurrency, options.connections), rest },
       restPipelining: Math.ceil(concurrency / rest),
@@ -49,7 +78,7 @@ export function buildScenarios(options: Pick<BenchOptions, 'ops' | 'sizes' | 'co
   };
   for (const operation of options.ops) {
     if (operation === 'sum') {
-      for (const size of options.sizes) for (const c of options.sumConcurrency) add('sum', size, c);
+      for (const size of options.sizes) for (const shape of shapes) for (const c of options.sumConcurrency) add('sum', size, c, shape);
     } else {
       for (const c of options.concurrency) add(operation, null, c);
     }

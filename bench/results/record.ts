@@ -67,6 +67,10 @@ export interface RunRecord {
   operation: Operation;
   /** Number of values for sum, null for binary operations. */
   payloadValues: number | null;
+  /** Shape of the sum values (bench/payloads.ts); null for binary operations; absent in older files (double). */
+  valueShape?: 'int' | 'money' | 'double' | null;
+  /** 'gzip': requests sent gzipped, gzip responses accepted (bench/compression.ts); absent in older files (none). */
+  compression?: 'none' | 'gzip';
   concurrency: number;
   connections: number;
   /** Open-loop target rate in calls/s; null for closed loop. */
