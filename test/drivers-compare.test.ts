@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseDriversArgs } from '../bench/drivers-compare.ts';
-import { median, type ScenarioResult } from '../bench/drivers-compare/run.ts';
+import { H2LOAD_MISSING_LINE, median, runComparison, type ScenarioResult } from '../bench/drivers-compare/run.ts';
 import { renderMarkdownTable, TABLE_HEADER } from '../bench/drivers-compare/render.ts';
 import { findH2load } from '../bench/drivers/h2load.ts';
 
@@ -114,5 +114,28 @@ test('median and ratio rendering', () => {
       skipped: [{ generator: 'h2load', reason: 'h2load not on PATH' }],
     },
   ]);
-  assert.match(table, /\| rest 2 conn × 1 in flight \| h2load \| skipped: h2load not on PATH \|/);
+  assert.match(table, /\| rest 2 conn, 2 in flight \| h2load \| skipped: h2load not on PATH \|/);
+});
+
+test('without h2load: one line saying so, and its rows are skipped', async () => {
+  const lines: string[] = [];
+  const result = await runComparison({
+    servers: {
+      grpc: { target: { protocol: 'grpc', host: '127.0.0.1', port: 1 }, pid: null },
+      rest: { target: { protocol: 'rest', url: 'http://127.0.0.1:1' }, pid: null },
+    },
+    scenarios: [{ id: 'only-h2load', protocol: 'rest', connections: 1, concurrency: 1, generators: ['h2load'], reference: 'h2load' }],
+    rounds: 1,
+    durationS: 0.1,
+    warmupS: 0,
+    timeoutMs: 100,
+    childPrefix: [],
+    h2loadAvailable: false,
+    onLine: (line) => lines.push(line),
+  });
+  assert.match(H2LOAD_MISSING_LINE, /apt-get install nghttp2-client/);
+  assert.equal(lines[0], H2LOAD_MISSING_LINE);
+  assert.deepEqual(result.notes, [H2LOAD_MISSING_LINE]);
+  assert.deepEqual(result.scenarios[0]!.generators, []);
+  assert.deepEqual(result.scenarios[0]!.skipped, [{ generator: 'h2load', reason: 'h2load not on PATH' }]);
 });

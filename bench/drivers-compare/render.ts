@@ -40,7 +40,7 @@ export const TABLE_HEADER = [
 function rows(scenarios: ScenarioResult[]): string[][] {
   const out: string[][] = [];
   for (const scenario of scenarios) {
-    const label = `${scenario.protocol} ${scenario.connections} conn × ${scenario.concurrency / scenario.connections} in flight`;
+    const label = `${scenario.protocol} ${scenario.connections} conn, ${scenario.concurrency} in flight`;
     for (const g of scenario.generators) out.push(row(label, g, scenario.reference));
     for (const s of scenario.skipped) out.push([label, s.generator, `skipped: ${s.reason}`, '', '', '', '', '', '', '', '']);
   }
