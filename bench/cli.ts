@@ -13,6 +13,8 @@ import { BenchUsageError, resolveBenchOptions, USAGE } from './options.ts';
 import { canPin } from './pinning.ts';
 import { createProgress } from './progress.ts';
 import { renderTable } from './report/table.ts';
+import { hasSweep, renderSweepTable } from './report/sweep.ts';
+import { renderSweepSummary } from './sweep-summary.ts';
 import { BenchSetupError, runBench } from './runner.ts';
 import { buildScenarios } from './scenarios.ts';
 
@@ -42,6 +44,9 @@ async function main(): Promise<number> {
     for (const note of outcome.notes) process.stderr.write(`note: ${note}\n`);
     if (outcome.results.runs.length > 0) {
       process.stdout.write(`\n${renderTable(outcome.results, { color: process.stdout.isTTY === true && !process.env.NO_COLOR })}`);
+      if (hasSweep(outcome.results)) {
+        process.stdout.write(`\npayload sweep (Sum):\n${renderSweepTable(outcome.results)}\n${renderSweepSummary(outcome.results)}`);
+      }
     }
     if (outcome.dir) process.stdout.write(`\nresults: ${outcome.files.join(', ')}\n`);
     if (outcome.failure) process.stderr.write(`error: ${outcome.failure}\n`);

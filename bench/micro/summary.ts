@@ -3,6 +3,7 @@
  * count, ratio and size in these sentences is read from the results, so a
  * change in the encoders or the payloads changes the text.
  */
+import { crossingClause, holdsFromSize } from '../crossing.ts';
 import type { ValueShape } from '../payloads.ts';
 import { formatInt, formatRatio } from './format.ts';
 import type { CaseResult, DirectionResult } from './report.ts';
@@ -33,12 +34,7 @@ function operandsSentence(item: CaseResult): string {
  * measured size too, or null if it does not hold at the largest.
  */
 export function holdsFrom(rows: readonly CaseResult[], smaller: (row: CaseResult) => boolean): number | null {
-  let from: number | null = null;
-  for (const row of [...rows].sort((x, y) => (x.values ?? 0) - (y.values ?? 0))) {
-    if (smaller(row)) from ??= row.values;
-    else from = null;
-  }
-  return from;
+  return holdsFromSize(rows, (row) => row.values ?? 0, smaller);
 }
 
 /** The smallest measured size from which the protobuf body stays smaller than the JSON body, or null. */
@@ -47,22 +43,8 @@ export function protobufSmallerFrom(rows: readonly CaseResult[]): number | null 
 }
 
 function sizeSentence(shape: ValueShape, rows: CaseResult[]): string {
-  const counts = rows.map((row) => row.values ?? 0);
-  const smallest = Math.min(...counts);
-  const range = `${formatInt(smallest)} to ${formatInt(Math.max(...counts))} values`;
-  const pbFrom = protobufSmallerFrom(rows);
-  if (pbFrom === smallest) return `protobuf is smaller than JSON for ${shape} values at every measured size (${range})`;
-  if (pbFrom !== null) return `protobuf is smaller than JSON from ${formatInt(pbFrom)} ${shape} values on`;
-  const jsonFrom = holdsFrom(rows, (row) => row.bytes.json < row.bytes.protobuf);
-  if (jsonFrom === smallest) return `JSON is smaller than protobuf for ${shape} values at every measured size (${range})`;
-  if (jsonFrom !== null) {
-    const pbSizes = rows
-      .filter((row) => (row.values ?? 0) < jsonFrom && row.bytes.protobuf < row.bytes.json)
-      .map((row) => formatInt(row.values ?? 0));
-    const only = pbSizes.length > 0 ? `protobuf is smaller only at ${pbSizes.join(', ')} ${shape} value(s); ` : '';
-    return `${only}JSON is smaller than protobuf from ${formatInt(jsonFrom)} ${shape} values on`;
-  }
-  return `JSON and protobuf are the same size at ${formatInt(Math.max(...counts))} ${shape} values`;
+  const pairs = rows.map((row) => ({ size: row.values ?? 0, a: row.bytes.protobuf, b: row.bytes.json }));
+  return crossingClause(pairs, { a: 'protobuf', b: 'JSON', noun: `${shape} values` });
 }
 
 function shapeSentences(shape: ValueShape, rows: CaseResult[]): string[] {

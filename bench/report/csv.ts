@@ -37,6 +37,9 @@ const COLUMNS: [string, (r: RunRecord) => unknown][] = [
   ['client_cpu_percent', (r) => r.client.cpuPercent],
   ['client_cpu_us_per_call', (r) => r.client.cpuUsPerCall],
   ['client_bound', (r) => r.client.bound],
+  // Added with the payload sweep; last so existing column positions stay put. Older records: double / none.
+  ['value_shape', (r) => (r.operation === 'sum' ? (r.valueShape ?? 'double') : null)],
+  ['compression', (r) => r.compression ?? 'none'],
 ];
 
 /** RFC 4180: quote a field holding a comma, quote or line break; null/undefined = empty. */

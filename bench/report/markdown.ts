@@ -2,6 +2,8 @@
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type Spread } from '../results/summary.ts';
 import { compact, fixed, flags } from './table.ts';
+import { hasSweep, renderSweepMarkdown } from './sweep.ts';
+import { renderSweepSummary } from '../sweep-summary.ts';
 
 const METRIC_COLUMNS: [string, Metric, (v: number) => string][] = [
   ['calls/s', 'rps', compact],
@@ -29,7 +31,8 @@ export function renderMarkdown(results: ResultsFile): string {
   if (policy) out.push(`Connections: gRPC ${policy.grpc}; REST ${policy.rest}.`);
   out.push(
     `Profile ${String(options.profile ?? '?')}: ${String(options.durationS ?? '?')} s measured after ${String(options.warmupS ?? '?')} s warm-up, ` +
-      `${String(options.trials ?? 1)} trial(s), sum values shaped "${String(options.shape ?? '?')}". ` +
+      `${String(options.trials ?? 1)} trial(s), sum values shaped "${(Array.isArray(options.shapes) ? options.shapes : [options.shape ?? '?']).join(', ')}", ` +
+      `compression ${(Array.isArray(options.compression) ? options.compression : ['none']).join(', ')}. ` +
       `Drivers: ${Object.entries((options.drivers as Record<string, string>) ?? {}).map(([p, d]) => `${p} ${d}`).join(', ')}.`,
     '',
   );
@@ -59,6 +62,10 @@ export function renderMarkdown(results: ResultsFile): string {
       (withRange ? ' Cells show the median and (min-max) over trials.' : ''),
     '',
   );
+
+  if (hasSweep(results)) {
+    out.push('## Payload sweep (Sum)', '', renderSweepMarkdown(results).trimEnd(), '', 'Generated from the measured numbers above:', '', renderSweepSummary(results).trimEnd(), '');
+  }
 
   out.push('## Every run', '');
   const cols = ['scenario', 'protocol', 'driver', 'trial', 'conns', 'status', 'calls', 'errors', 'calls/s', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean', 'stdev', 'req B/call', 'req hdr B/call', 'resp B/call', 'resp hdr B/call', 'req body B', 'resp body B', 'srv CPU ms/1k', 'srv peak RSS MiB', 'client CPU %', 'client µs/call', 'client-bound'];
