@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import http2 from 'node:http2';
+import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { Protocol, Target } from './types.ts';
 
@@ -31,8 +32,8 @@ const WATCHDOG_SOURCE = [
 const WATCHDOG_IMPORT = `data:text/javascript,${encodeURIComponent(WATCHDOG_SOURCE)}`;
 
 const READY_LINE: Readonly<Record<Protocol, RegExp>> = {
-  grpc: /gRPC server listening on (\S+):(\d+)/,
-  rest: /REST server listening on (http:\/\/\S+)/,
+  grpc: /gRPC server listening on (\S+):(\d+)( \(TLS\))?/,
+  rest: /REST server listening on (https?:\/\/\S+)/,
 };
 
 export interface ServerProcess {
@@ -59,12 +60,32 @@ export function killAllServerProcesses(): void {
   }
 }
 
+/**
+ * What to run instead of servers/serve.ts --only <protocol> (a contender:
+ * servers/contenders/serve-contender.ts): a script for `node --import tsx`, its
+ * arguments, the line that says it is ready and the target that line names.
+ */
+export interface ServerCommand {
+  script: string;
+  args: string[];
+  ready: RegExp;
+  target(match: RegExpExecArray): Target;
+  /** Who it is in messages: "fastify-h2 server (pid …) exited …". */
+  label: string;
+  /** GET /healthz or grpc.health.v1 once ready (default true); contenders are checked by conformance instead. */
+  healthCheck?: boolean;
+}
+
 export interface StartServerOptions {
   protocol: Protocol;
+  /** Default: servers/serve.ts for `protocol`. */
+  command?: ServerCommand;
   host?: string;
   port?: number;
   /** Command prefix, e.g. ['taskset', '-c', '0']. */
   prefix?: string[];
+  /** Start servers/serve.ts with --tls (a certificate generated at start; the bench's clients accept it explicitly). */
+  tls?: boolean;
   readyTimeoutMs?: number;
 }
 
@@ -72,21 +93,17 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
   const { protocol } = options;
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
-  const command = [
-    ...(options.prefix ?? []),
-    process.execPath,
-    '--import',
-    'tsx',
-    '--import',
-    WATCHDOG_IMPORT,
-    SERVE_SCRIPT,
-    '--only',
-    protocol,
-    '--host',
-    host,
-    `--${protocol}-port`,
-    String(port),
-  ];
+  const serve: ServerCommand = options.command ?? {
+    script: SERVE_SCRIPT,
+    args: ['--only', protocol, '--host', host, `--${protocol}-port`, String(port), ...(options.tls ? ['--tls'] : [])],
+    ready: READY_LINE[protocol],
+    target: (match) =>
+      protocol === 'grpc'
+        ? { protocol: 'grpc', host: match[1]!, port: Number(match[2]), ...(match[3] ? { tls: true } : {}) }
+        : { protocol: 'rest', url: match[1]! },
+    label: `${protocol} server`,
+  };
+  const command = [...(options.prefix ?? []), process.execPath, '--import', 'tsx', '--import', WATCHDOG_IMPORT, serve.script, ...serve.args];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: REPO_ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -104,14 +121,14 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
       live.delete(child);
       const lastError = stderr.trim().split('\n').filter(Boolean).pop();
       resolve(
-        `${protocol} server (pid ${child.pid}) exited${signal ? ` on ${signal}` : ` with code ${code}`}` +
+        `${serve.label} (pid ${child.pid}) exited${signal ? ` on ${signal}` : ` with code ${code}`}` +
           (lastError ? `: ${lastError.replace(/^error:\s*/, '')}` : ''),
       );
     });
     child.once('error', (error) => {
       hasExited = true;
       live.delete(child);
-      resolve(`${protocol} server could not start: ${error.message}`);
+      resolve(`${serve.label} could not start: ${error.message}`);
     });
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -121,6 +138,8 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
   const stop = async (): Promise<void> => {
     if (hasExited) return;
     child.kill('SIGTERM');
+    // A stopped server (SIGSTOP, the stall test) handles SIGTERM only once continued.
+    child.kill('SIGCONT');
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);
@@ -129,10 +148,8 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
   const ready = new Promise<Target>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
-      const match = READY_LINE[protocol].exec(stdout);
-      if (!match) return;
-      if (protocol === 'grpc') resolve({ protocol: 'grpc', host: match[1]!, port: Number(match[2]) });
-      else resolve({ protocol: 'rest', url: match[1]! });
+      const match = serve.ready.exec(stdout);
+      if (match) resolve(serve.target(match));
     });
     void exited.then((reason) => reject(new Error(reason)));
   });
@@ -144,12 +161,12 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
       ready,
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`${protocol} server did not print its listening line within ${readyTimeoutMs} ms`)),
+          () => reject(new Error(`${serve.label} did not print its listening line within ${readyTimeoutMs} ms`)),
           readyTimeoutMs,
         );
       }),
     ]);
-    await waitHealthy(target, readyTimeoutMs);
+    if (serve.healthCheck !== false) await waitHealthy(target, readyTimeoutMs);
     return {
       protocol,
       pid: child.pid!,
@@ -190,12 +207,14 @@ export function describeTarget(target: Target): string {
 
 /** One health check: GET /healthz for REST, grpc.health.v1.Health/Check for gRPC. Rejects with a short reason. */
 export function checkHealth(target: Target, timeoutMs = 2_000): Promise<void> {
-  return target.protocol === 'rest' ? checkRestHealth(target.url, timeoutMs) : checkGrpcHealth(target.host, target.port, timeoutMs);
+  return target.protocol === 'rest' ? checkRestHealth(target.url, timeoutMs) : checkGrpcHealth(target.host, target.port, timeoutMs, target.tls === true);
 }
 
 function checkRestHealth(url: string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const request = http.get(new URL('/healthz', url), { timeout: timeoutMs, agent: false }, (response) => {
+    // https: the bench's own self-signed certificate, accepted for this request only.
+    const get = url.startsWith('https:') ? (u: URL, o: https.RequestOptions, cb: (r: http.IncomingMessage) => void) => https.get(u, { ...o, rejectUnauthorized: false }, cb) : http.get;
+    const request = get(new URL('/healthz', url), { timeout: timeoutMs, agent: false }, (response) => {
       response.resume();
       response.on('end', () =>
         response.statusCode === 200 ? resolve() : reject(new Error(`GET /healthz answered ${response.statusCode}`)),
@@ -207,10 +226,11 @@ function checkRestHealth(url: string, timeoutMs: number): Promise<void> {
 }
 
 /** grpc.health.v1 Check with an empty request; SERVING is field 1 = 1 (bytes 08 01). */
-function checkGrpcHealth(host: string, port: number, timeoutMs: number): Promise<void> {
+function checkGrpcHealth(host: string, port: number, timeoutMs: number, secure = false): Promise<void> {
   return new Promise((resolve, reject) => {
-    const authority = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    const session = http2.connect(authority);
+    const authority = `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    // TLS: h2 over ALPN, the bench's own self-signed certificate accepted for this session only.
+    const session = secure ? http2.connect(authority, { rejectUnauthorized: false }) : http2.connect(authority);
     const timer = setTimeout(() => {
       session.destroy();
       reject(new Error(`no answer within ${timeoutMs} ms`));

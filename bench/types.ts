@@ -14,7 +14,23 @@ export const PROTOCOLS: readonly Protocol[] = ['grpc', 'rest'];
 /** Where the load goes. gRPC is h2c (HTTP/2 over cleartext TCP) unless `tls` is set. */
 export type Target =
   | { protocol: 'grpc'; host: string; port: number; tls?: boolean }
-  | { protocol: 'rest'; url: string };
+  | { protocol: 'rest'; url: string; call?: HttpCall };
+
+/**
+ * How a non-gRPC call is spelled when it is not the design card's REST call
+ * (HTTP/1.1, POST /v1/<op>, application/json): a contender's (servers/contenders/),
+ * e.g. JSON over h2c, a protobuf body, or Connect's unary protocol. Absent = the
+ * design card's. Success is judged by the HTTP status (2xx). bench/http-call.ts
+ * resolves it; drivers that honour it list the wires in Driver.restWires.
+ */
+export interface HttpCall {
+  /** 'http1', or 'h2' (cleartext, prior knowledge). */
+  wire: 'http1' | 'h2';
+  path(operation: Operation): string;
+  contentType: string;
+  /** Which CallPayload body goes out: the JSON text or the protobuf message (no gRPC prefix). */
+  body: 'json' | 'protobuf';
+}
 
 /** What every call of a run sends: the same logical request, encoded for each protocol. */
 export interface CallPayload {
@@ -89,5 +105,10 @@ export interface Driver {
   readonly protocols: readonly Protocol[];
   /** Sends CallPayload.compressed when it is set (the runner refuses --compression gzip otherwise). */
   readonly compression?: boolean;
+  /**
+   * Wires on which it drives REST targets that carry a Target.call (contenders).
+   * Unset: it drives only the design card's REST call, if any.
+   */
+  readonly restWires?: readonly ('http1' | 'h2')[];
   run(options: LoadOptions): Promise<LoadResult>;
 }

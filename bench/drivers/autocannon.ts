@@ -10,6 +10,7 @@
  */
 import autocannon from 'autocannon';
 import { REST_GZIP_HEADERS } from '../compression.ts';
+import { assertDrivable, restBodyOf } from '../http-call.ts';
 import { newLatencyHistogram } from '../results/latency.ts';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 
@@ -21,6 +22,7 @@ export const autocannonDriver: Driver = {
   name: 'autocannon',
   protocols: ['rest'],
   compression: true,
+  restWires: ['http1'],
   run: runAutocannon,
 };
 
@@ -38,7 +40,13 @@ function runAutocannon(options: LoadOptions): Promise<LoadResult> {
     statusCounts[key] = (statusCounts[key] ?? 0) + 1;
   };
 
-  const url = new URL(`/v1/${payload.operation}`, target.url).toString();
+  let call;
+  try {
+    call = assertDrivable('autocannon', autocannonDriver.restWires, target);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const url = new URL(call.path(payload.operation), target.url).toString();
   const requests = options.requests;
   if (requests !== undefined && requests < connections) {
     // autocannon refuses more connections than calls; the caller caps it, but be safe.
@@ -55,8 +63,8 @@ function runAutocannon(options: LoadOptions): Promise<LoadResult> {
           url,
           method: 'POST',
           // A compressed run (--compression gzip) sends the precomputed gzip body and asks for gzip back.
-          headers: { 'content-type': 'application/json', ...(payload.compressed ? REST_GZIP_HEADERS : {}), ...options.metadata },
-          body: payload.compressed?.json ?? payload.json,
+          headers: { 'content-type': call.contentType, ...(payload.compressed ? REST_GZIP_HEADERS : {}), ...options.metadata },
+          body: restBodyOf(call, payload),
           connections,
           pipelining,
           // autocannon's duration is ignored when amount is set.

@@ -18,6 +18,7 @@ import { build, type Histogram } from 'hdr-histogram-js';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { GRPC_GZIP_HEADERS } from '../compression.ts';
 import { grpcMethodPath } from '../../servers/proto.ts';
+import { restBodyOf, restCallOf } from '../http-call.ts';
 import { CallStream, Http2ClientConnection, type ConnectionEvents } from './http2/client-connection.ts';
 
 export interface GrpcEngineOptions extends LoadOptions {
@@ -40,6 +41,8 @@ export const grpcEngine: Driver = {
   name: 'grpc-engine',
   protocols: ['grpc'],
   compression: true,
+  // Also a plain HTTP/2 engine: a REST target whose Target.call is on h2 (JSON over h2c, ...).
+  restWires: ['h2'],
   run: (options: LoadOptions) => new EngineRun(options as GrpcEngineOptions).run(),
 };
 
@@ -78,6 +81,10 @@ class Lane {
 class EngineRun implements ConnectionEvents {
   private readonly options: GrpcEngineOptions;
   private readonly target: { host: string; port: number; tls: boolean };
+  /** 'grpc': outcome = grpc-status name, OK succeeds; 'http' (REST over h2): outcome = :status, 2xx succeeds. */
+  private readonly mode: 'grpc' | 'http';
+  private readonly path: string;
+  private readonly contentType: string | undefined;
   private readonly framedMessage: Buffer;
   private readonly metadata: Array<readonly [string, string]>;
   private readonly histogram = createLatencyHistogram();
@@ -109,20 +116,36 @@ class EngineRun implements ConnectionEvents {
   private readonly onAbort = (): void => this.finish('aborted');
 
   constructor(options: GrpcEngineOptions) {
-    if (options.target.protocol !== 'grpc') throw new Error('grpc-engine drives gRPC targets only');
     if (!(options.concurrency >= 1)) throw new Error('grpc-engine: concurrency must be at least 1');
     if (!(options.connections >= 1)) throw new Error('grpc-engine: connections must be at least 1');
     if (!(options.timeoutMs > 0)) throw new Error('grpc-engine: timeoutMs must be positive');
     if (options.rate !== undefined && !(options.rate > 0)) throw new Error('grpc-engine: rate must be positive');
     this.options = options;
-    this.target = { host: options.target.host, port: options.target.port, tls: options.target.tls === true };
+    const target = options.target;
     // A compressed payload (--compression gzip, bench/compression.ts) goes precomputed, with the compressed flag.
     const compressed = options.payload.compressed;
-    const message = compressed?.protobuf ?? options.payload.protobuf;
-    this.framedMessage = Buffer.allocUnsafe(5 + message.length);
-    this.framedMessage[0] = compressed ? 1 : 0;
-    this.framedMessage.writeUInt32BE(message.length, 1);
-    this.framedMessage.set(message, 5);
+    if (target.protocol === 'rest') {
+      const call = restCallOf(target);
+      if (call.wire !== 'h2') throw new Error('grpc-engine drives gRPC targets and REST targets whose call is on h2 only');
+      if (compressed) throw new Error('grpc-engine: compressed REST calls over h2 are not supported');
+      const url = new URL(target.url);
+      if (url.protocol !== 'http:') throw new Error(`grpc-engine speaks h2c to REST targets, not ${url.protocol}`);
+      this.target = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 80), tls: false };
+      this.mode = 'http';
+      this.path = call.path(options.payload.operation);
+      this.contentType = call.contentType;
+      this.framedMessage = restBodyOf(call, options.payload);
+    } else {
+      this.target = { host: target.host, port: target.port, tls: target.tls === true };
+      this.mode = 'grpc';
+      this.path = grpcMethodPath(options.payload.operation);
+      this.contentType = undefined;
+      const message = compressed?.protobuf ?? options.payload.protobuf;
+      this.framedMessage = Buffer.allocUnsafe(5 + message.length);
+      this.framedMessage[0] = compressed ? 1 : 0;
+      this.framedMessage.writeUInt32BE(message.length, 1);
+      this.framedMessage.set(message, 5);
+    }
     this.metadata = Object.entries(options.metadata ?? {}).map(([name, value]) => [name.toLowerCase(), value] as const);
     for (const [name] of this.metadata) {
       if (!/^[0-9a-z_.-]+$/.test(name) || name.startsWith('grpc-')) {
@@ -262,8 +285,10 @@ class EngineRun implements ConnectionEvents {
         host: this.target.host,
         port: this.target.port,
         tls: this.target.tls,
-        path: grpcMethodPath(this.options.payload.operation),
+        path: this.path,
         framedMessage: this.framedMessage,
+        mode: this.mode,
+        contentType: this.contentType,
         metadata: this.metadata,
         maxStreams: this.options.maxStreamsPerConnection,
         connectTimeoutMs: Math.min(10_000, Math.max(1_000, this.options.timeoutMs)),
@@ -344,11 +369,16 @@ class EngineRun implements ConnectionEvents {
   onCallEnd(stream: CallStream, outcome: string): void {
     const slot = stream as Slot;
     if (this.finished || !slot.inFlight) return;
-    if (this.options.onResponseMessage && outcome === 'OK' && slot.responseChunks !== null) {
+    if (this.options.onResponseMessage && this.succeeded(outcome) && slot.responseChunks !== null) {
       const body = Buffer.concat(slot.responseChunks);
-      if (body.length >= 5) this.options.onResponseMessage(body.subarray(5, 5 + body.readUInt32BE(1)));
+      if (this.mode === 'http') this.options.onResponseMessage(body);
+      else if (body.length >= 5) this.options.onResponseMessage(body.subarray(5, 5 + body.readUInt32BE(1)));
     }
     this.complete(slot, outcome, performance.now());
+  }
+
+  private succeeded(outcome: string): boolean {
+    return this.mode === 'grpc' ? outcome === 'OK' : outcome.length === 3 && outcome[0] === '2';
   }
 
   /** Records a finished call and lets its slot make the next one. */
@@ -356,7 +386,7 @@ class EngineRun implements ConnectionEvents {
     slot.inFlight = false;
     this.inFlight--;
     this.calls++;
-    if (outcome !== 'OK') this.errors++;
+    if (!this.succeeded(outcome)) this.errors++;
     this.statusCounts[outcome] = (this.statusCounts[outcome] ?? 0) + 1;
     const latencyUs = Math.round((nowMs - slot.startMs) * 1000);
     this.histogram.recordValue(latencyUs > 0 ? latencyUs : 1);

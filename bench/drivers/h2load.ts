@@ -48,6 +48,7 @@ import path from 'node:path';
 import type { WireBytesPerCall } from '../results/record.ts';
 import type { Driver, LoadOptions, LoadResult, Protocol } from '../types.ts';
 import { grpcMethodPath } from '../../servers/proto.ts';
+import { restBodyOf, restCallOf } from '../http-call.ts';
 import { abortReason } from './http1-engine.ts';
 import { createLatencyHistogram } from './grpc-engine.ts';
 
@@ -113,9 +114,14 @@ export interface H2loadOptions extends LoadOptions {
 
 /** The h2load binary on PATH, or null. */
 export function findH2load(): string | null {
+  return findExecutable('h2load');
+}
+
+/** An executable called `name` on PATH, or null (also used by the ghz driver). */
+export function findExecutable(name: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
-    const candidate = path.join(dir, 'h2load');
+    const candidate = path.join(dir, name);
     try {
       accessSync(candidate, fsConstants.X_OK);
       return candidate;
@@ -136,6 +142,7 @@ export class H2loadMissingError extends Error {
 export const h2loadDriver: Driver = {
   name: 'h2load',
   protocols: ['grpc', 'rest'],
+  restWires: ['http1', 'h2'],
   run: (options: LoadOptions) => runH2load(options as H2loadOptions),
 };
 
@@ -176,14 +183,23 @@ export function planH2load(options: H2loadOptions, bodyPath: string, logPath: st
   let body: Buffer;
   const headers: string[] = [];
   const args: string[] = [];
-  if (target.protocol === 'rest') {
+  if (target.protocol === 'rest' && restCallOf(target).wire === 'h2') {
+    // A contender's non-gRPC call over h2c (JSON over HTTP/2): multiplexed like gRPC, success by :status.
+    const call = restCallOf(target);
+    connections = Math.min(Math.floor(options.connections), concurrency);
+    streams = Math.ceil(concurrency / connections);
+    url = new URL(call.path(payload.operation), target.url).toString();
+    body = restBodyOf(call, payload);
+    headers.push(`content-type: ${call.contentType}`);
+  } else if (target.protocol === 'rest') {
     // -d limits HTTP/1.1 to one request in flight per connection: one connection per call in flight.
+    const call = restCallOf(target);
     connections = concurrency;
     streams = 1;
-    url = new URL(`/v1/${payload.operation}`, target.url).toString();
-    body = Buffer.from(payload.json);
+    url = new URL(call.path(payload.operation), target.url).toString();
+    body = call.body === 'json' ? Buffer.from(payload.json) : restBodyOf(call, payload);
     args.push('--h1');
-    headers.push('content-type: application/json');
+    headers.push(`content-type: ${call.contentType}`);
   } else {
     connections = Math.min(Math.floor(options.connections), concurrency);
     streams = Math.ceil(concurrency / connections);
@@ -341,7 +357,7 @@ export function childrenCpuUsFromStat(stat: string): number | null {
  * copies its own /proc stat (whose cutime/cstime now hold h2load's CPU time)
  * to a file. `exec "$@"` would lose that; the extra shell costs nothing measurable.
  */
-const WRAPPER = '"$@"; rc=$?; cat /proc/$$/stat > "$CALLBENCH_CPU_FILE" 2>/dev/null; exit $rc';
+export const WRAPPER = '"$@"; rc=$?; cat /proc/$$/stat > "$CALLBENCH_CPU_FILE" 2>/dev/null; exit $rc';
 
 async function runH2load(options: H2loadOptions): Promise<H2loadResult> {
   const binary = options.h2loadPath ?? findH2load();
@@ -417,14 +433,23 @@ function lastLine(text: string): string {
   return text.trim().split('\n').filter(Boolean).pop() ?? '';
 }
 
-interface SpawnOutcome {
+export interface SpawnOutcome {
   stdout: string;
   stderr: string;
   failure?: string;
 }
 
-/** Runs the command in its own process group; abort and overrun kill the group. Reports progress from the log. */
-function spawnAndWait(command: string[], env: NodeJS.ProcessEnv, options: LoadOptions, logPath: string): Promise<SpawnOutcome> {
+/**
+ * Runs the command in its own process group; abort and overrun kill the group. Reports progress from the log
+ * (lines appended to `logPath`; 0 while it does not exist). `label` names the tool in failure texts.
+ */
+export function spawnAndWait(
+  command: string[],
+  env: NodeJS.ProcessEnv,
+  options: LoadOptions,
+  logPath: string,
+  label = 'h2load',
+): Promise<SpawnOutcome> {
   return new Promise<SpawnOutcome>((resolve, reject) => {
     const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
     let stdout = '';
@@ -450,7 +475,7 @@ function spawnAndWait(command: string[], env: NodeJS.ProcessEnv, options: LoadOp
       expectedMs === null
         ? null
         : setTimeout(() => {
-            failure ??= `h2load still running ${OVERRUN_GRACE_MS} ms after the duration ended; killed`;
+            failure ??= `${label} still running ${OVERRUN_GRACE_MS} ms after the duration ended; killed`;
             killGroup('SIGKILL');
           }, expectedMs);
     const started = Date.now();
@@ -478,7 +503,7 @@ function spawnAndWait(command: string[], env: NodeJS.ProcessEnv, options: LoadOp
       done();
       if (failure === undefined && (signal !== null || code !== 0)) {
         const reason = lastLine(stderr) || lastLine(stdout);
-        failure = `h2load exited ${signal !== null ? `on ${signal}` : `with code ${code}`}${reason ? `: ${reason}` : ''}`;
+        failure = `${label} exited ${signal !== null ? `on ${signal}` : `with code ${code}`}${reason ? `: ${reason}` : ''}`;
       }
       resolve({ stdout, stderr, ...(failure !== undefined ? { failure } : {}) });
     });

@@ -20,6 +20,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'hdr-histogram-js';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
+import { assertDrivable, restBodyOf } from '../http-call.ts';
 import { createLatencyHistogram } from './grpc-engine.ts';
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -284,10 +285,15 @@ export function abortReason(signal: AbortSignal | undefined): string {
 // ---------------------------------------------------------------------------
 
 /** The whole request (head + JSON body) as one buffer, written unchanged for every call. */
-export function buildHttp1Request(url: URL, body: Buffer, metadata: Readonly<Record<string, string>> = {}): Buffer {
+export function buildHttp1Request(
+  url: URL,
+  body: Buffer,
+  metadata: Readonly<Record<string, string>> = {},
+  contentType = 'application/json',
+): Buffer {
   const headers: Array<[string, string]> = [
     ['host', url.host],
-    ['content-type', 'application/json'],
+    ['content-type', contentType],
     ['content-length', String(body.length)],
   ];
   for (const [name, value] of Object.entries(metadata)) {
@@ -467,6 +473,7 @@ class Lane {
 export const http1Engine: Driver = {
   name: 'http1-engine',
   protocols: ['rest'],
+  restWires: ['http1'],
   run: (options: LoadOptions) => runHttp1Engine(options),
 };
 
@@ -474,11 +481,12 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
   const { target, payload } = options;
   if (target.protocol !== 'rest') throw new Error('http1-engine drives REST targets only');
   if (!(options.concurrency >= 1)) throw new Error('http1-engine: concurrency must be at least 1');
-  const url = new URL(`/v1/${payload.operation}`, target.url);
+  const call = assertDrivable('http1-engine', http1Engine.restWires, target);
+  const url = new URL(call.path(payload.operation), target.url);
   if (url.protocol !== 'http:') throw new Error(`http1-engine speaks cleartext HTTP/1.1 only, not ${url.protocol}`);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || 80);
-  const request = buildHttp1Request(url, payload.json, options.metadata);
+  const request = buildHttp1Request(url, call.body === 'json' ? payload.json : restBodyOf(call, payload), options.metadata, call.contentType);
   const loop = new CallLoop(options);
   const lanes = Array.from({ length: loop.slots }, (_, slot) => new Lane(slot));
   let bytesSent = 0;

@@ -34,8 +34,14 @@ export class Http2Parser implements WireParser {
   private frame: Frame | null = null;
   private readonly streams = new Map<number, GrpcMessageState>();
 
-  /** @param clientSide whether this direction starts with the client connection preface. */
-  constructor(clientSide: boolean) {
+  /**
+   * @param clientSide whether this direction starts with the client connection preface.
+   * @param grpcFraming false for plain HTTP/2 calls (JSON over h2c): all DATA is body, one message per stream.
+   */
+  constructor(
+    clientSide: boolean,
+    private readonly grpcFraming = true,
+  ) {
     this.prefaceLeft = clientSide ? CLIENT_PREFACE.length : 0;
   }
 
@@ -124,6 +130,11 @@ export class Http2Parser implements WireParser {
     if (!state) {
       state = { prefix: [], remaining: 0 };
       this.streams.set(streamId, state);
+      if (!this.grpcFraming) this.counts.messages += 1;
+    }
+    if (!this.grpcFraming) {
+      this.counts.bodyBytes += length;
+      return;
     }
     let at = offset;
     const end = offset + length;

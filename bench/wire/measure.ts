@@ -7,6 +7,7 @@
 import type { WireBytesPerCall } from '../results/record.ts';
 import type { Driver, LoadOptions, Target } from '../types.ts';
 import { startCountingProxy, type ProxyCounts } from './proxy.ts';
+import { restCallOf } from '../http-call.ts';
 
 /** Lets close frames (GOAWAY, FIN) that follow the last response reach the counters. */
 const SETTLE_MS = 100;
@@ -35,12 +36,13 @@ export async function measureWireBytes(
   calls: number,
 ): Promise<WireSample> {
   const upstream = targetAddress(options.target);
-  const proxy = await startCountingProxy(upstream, options.target.protocol === 'grpc' ? 'http2' : 'http1');
+  const wire = options.target.protocol === 'grpc' ? 'http2' : restCallOf(options.target).wire === 'h2' ? 'http2-plain' : 'http1';
+  const proxy = await startCountingProxy(upstream, wire);
   try {
     const target: Target =
       options.target.protocol === 'grpc'
         ? { ...options.target, host: proxy.host, port: proxy.port }
-        : { protocol: 'rest', url: `http://${proxy.host}:${proxy.port}` };
+        : { ...options.target, url: `http://${proxy.host}:${proxy.port}` };
     const result = await driver.run({
       ...options,
       target,

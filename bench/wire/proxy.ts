@@ -10,7 +10,8 @@ import { addCounts, emptyCounts, type StreamCounts, type WireParser } from './co
 import { Http1Parser } from './http1.ts';
 import { Http2Parser } from './http2.ts';
 
-export type WireProtocol = 'http1' | 'http2';
+/** 'http2' carries gRPC messages; 'http2-plain' any body over h2 (a contender's JSON over h2c). */
+export type WireProtocol = 'http1' | 'http2' | 'http2-plain';
 
 export interface ProxyCounts {
   /** Client -> server. */
@@ -28,7 +29,8 @@ export interface CountingProxy {
 }
 
 export function makeParser(protocol: WireProtocol, direction: 'request' | 'response'): WireParser {
-  return protocol === 'http1' ? new Http1Parser(direction === 'response') : new Http2Parser(direction === 'request');
+  if (protocol === 'http1') return new Http1Parser(direction === 'response');
+  return new Http2Parser(direction === 'request', protocol === 'http2');
 }
 
 export async function startCountingProxy(upstream: { host: string; port: number }, protocol: WireProtocol): Promise<CountingProxy> {

@@ -42,9 +42,26 @@ export function contenderNames(): string[] {
   return CONTENDERS.map((contender) => contender.name);
 }
 
+/**
+ * Contenders defined outside the registry (a test's deliberately broken one, an
+ * experiment): `module` (a path or file: URL) exports it as `contender`, so a
+ * child process can load it (serve-contender.ts --module). Not in contenderNames().
+ */
+const EXTRA = new Map<string, { contender: Contender; module: string }>();
+
+export function registerContender(contender: Contender, module: string): void {
+  if (BY_NAME.has(contender.name)) throw new Error(`contender "${contender.name}" is already in the registry`);
+  EXTRA.set(contender.name, { contender, module });
+}
+
+/** The module a registered extra contender comes from; null for the registry's own. */
+export function contenderModule(name: string): string | null {
+  return EXTRA.get(name)?.module ?? null;
+}
+
 /** The contender called `name`, or an Error that lists the known names. */
 export function getContender(name: string): Contender {
-  const contender = BY_NAME.get(name);
+  const contender = BY_NAME.get(name) ?? EXTRA.get(name)?.contender;
   if (!contender) throw new Error(`unknown contender "${name}"; known: ${contenderNames().join(', ')}`);
   return contender;
 }

@@ -6,15 +6,18 @@
  *   npm run serve:contender -- --contender fastify --host 127.0.0.1 --port 3000
  *   npm run serve:contender -- --list
  */
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST, type RunningServer } from '../server-options.ts';
 import { createSelfSignedTls } from '../tls.ts';
-import { CONTENDERS, contenderNames, getContender } from './index.ts';
+import { CONTENDERS, contenderNames, getContender, registerContender } from './index.ts';
+import type { Contender } from './types.ts';
 
-const USAGE = `usage: serve-contender --contender <name> [--host ${DEFAULT_HOST}] [--port 0] [--tls]
+const USAGE = `usage: serve-contender --contender <name> [--host ${DEFAULT_HOST}] [--port 0] [--tls] [--module <file>]
        serve-contender --list
   contenders: ${contenderNames().join(', ')}
-  port 0 picks a free port; --tls serves over TLS with a certificate generated at start`;
+  port 0 picks a free port; --tls serves over TLS with a certificate generated at start;
+  --module loads a contender from outside the registry (the module exports it as \`contender\`)`;
 
 export class UsageError extends Error {}
 
@@ -24,6 +27,8 @@ export interface ServeContenderOptions {
   host: string;
   port: number;
   tls: boolean;
+  /** A module exporting `contender` (outside the registry), or null. */
+  module: string | null;
 }
 
 export function parseServeContenderArgs(argv: string[]): ServeContenderOptions {
@@ -37,6 +42,7 @@ export function parseServeContenderArgs(argv: string[]): ServeContenderOptions {
         port: { type: 'string', default: '0' },
         tls: { type: 'boolean', default: false },
         list: { type: 'boolean', default: false },
+        module: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -46,12 +52,12 @@ export function parseServeContenderArgs(argv: string[]): ServeContenderOptions {
   }
   if (values.help) throw new UsageError(USAGE);
   if (!values.list && values.contender === undefined) throw new UsageError(`--contender is required\n${USAGE}`);
-  if (values.contender !== undefined && !contenderNames().includes(values.contender)) {
+  if (values.contender !== undefined && values.module === undefined && !contenderNames().includes(values.contender)) {
     throw new UsageError(`unknown contender "${values.contender}"; known: ${contenderNames().join(', ')}`);
   }
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port) || port > 65_535) throw new UsageError(`--port must be a port number from 0 to 65535, got "${values.port}"`);
-  return { list: values.list, contender: values.contender ?? '', host: values.host, port, tls: values.tls };
+  return { list: values.list, contender: values.contender ?? '', host: values.host, port, tls: values.tls, module: values.module ?? null };
 }
 
 /** The registry as a fixed-width table: name, transport, encoding, implementation, client style. */
@@ -72,6 +78,15 @@ async function main(): Promise<void> {
   if (options.list) {
     console.log(formatContenderTable());
     return;
+  }
+  if (options.module !== null) {
+    const url = /^[a-z]+:/i.test(options.module) ? options.module : pathToFileURL(options.module).href;
+    const loaded = (await import(url)) as { contender?: Contender };
+    if (!loaded.contender) throw new Error(`${options.module} does not export \`contender\``);
+    if (loaded.contender.name !== options.contender) {
+      throw new Error(`${options.module} exports contender "${loaded.contender.name}", not "${options.contender}"`);
+    }
+    registerContender(loaded.contender, options.module);
   }
   const contender = getContender(options.contender);
   const tls = options.tls ? await createSelfSignedTls(options.host) : undefined;

@@ -74,10 +74,21 @@ export interface ConnectionOptions {
   host: string;
   port: number;
   tls: boolean;
-  /** The unary method's :path. */
+  /** The unary method's :path (any request path in 'http' mode). */
   path: string;
-  /** The request as it goes on the wire: 5-byte gRPC prefix + protobuf. */
+  /**
+   * The request body as it goes on the wire: 5-byte gRPC prefix + protobuf in
+   * 'grpc' mode; any bytes (JSON text, a protobuf message) in 'http' mode.
+   */
   framedMessage: Buffer;
+  /**
+   * 'grpc' (default): content-type application/grpc, te: trailers, outcome =
+   * grpc-status name. 'http': a plain request over h2 (e.g. JSON over h2c) with
+   * `contentType`; outcome = the response's :status ('200', '400', ...).
+   */
+  mode?: 'grpc' | 'http';
+  /** Request content-type in 'http' mode (default application/json). */
+  contentType?: string;
   metadata: ReadonlyArray<readonly [string, string]>;
   /** Stop opening streams after this many (tests use it to exercise stream-id exhaustion). */
   maxStreams?: number;
@@ -288,13 +299,15 @@ export class Http2ClientConnection implements HeaderSink {
 
   private buildTemplates(announceTableSize: boolean): void {
     const { host, port, tls: secure, path, framedMessage, metadata } = this.options;
+    const grpc = this.options.mode !== 'http';
     const fields: Array<readonly [string, string]> = [
       [':method', 'POST'],
       [':scheme', secure ? 'https' : 'http'],
       [':path', path],
       [':authority', `${host.includes(':') ? `[${host}]` : host}:${port}`],
-      ['content-type', 'application/grpc'],
-      ['te', 'trailers'],
+      ...(grpc
+        ? ([['content-type', 'application/grpc'], ['te', 'trailers']] as const)
+        : ([['content-type', this.options.contentType ?? 'application/json']] as const)),
       ['user-agent', USER_AGENT],
       ...metadata,
     ];
@@ -515,8 +528,9 @@ export class Http2ClientConnection implements HeaderSink {
       }
       stream.responseChunks.push(Buffer.from(buffer.subarray(dataStart, dataEnd)));
     }
-    // A unary response must end with trailers; END_STREAM on DATA means it did not.
-    if (flags & Flag.END_STREAM) this.finish(stream, 'INTERNAL', true);
+    // A unary gRPC response must end with trailers; END_STREAM on DATA means it did not.
+    // A plain HTTP response ends here: its outcome is its :status.
+    if (flags & Flag.END_STREAM) this.finish(stream, this.options.mode === 'http' ? httpOutcomeOf(stream) : 'INTERNAL', true);
   }
 
   private onHeadersFrame(buffer: Buffer, start: number, length: number, flags: number, streamId: number): void {
@@ -564,7 +578,7 @@ export class Http2ClientConnection implements HeaderSink {
     }
     if (stream === null) return;
     stream.headersSeen = true;
-    if (endStream) this.finish(stream, outcomeOf(stream), true);
+    if (endStream) this.finish(stream, this.options.mode === 'http' ? httpOutcomeOf(stream) : outcomeOf(stream), true);
   }
 
   /** HeaderSink: picks out the few fields that decide a call's outcome. */
@@ -701,4 +715,9 @@ function outcomeOf(stream: CallStream): string {
   // Without grpc-status the server broke the protocol; gRPC clients report INTERNAL.
   if (stream.grpcStatus < 0) return 'INTERNAL';
   return grpcStatusName(stream.grpcStatus);
+}
+
+/** 'http' mode: the response's :status as statusCounts keys spell HTTP statuses ('200', '400'). */
+function httpOutcomeOf(stream: CallStream): string {
+  return stream.httpStatus > 0 ? String(stream.httpStatus) : 'no-status';
 }
