@@ -68,6 +68,10 @@ export const DEFAULT_SHAPE: ShapeName = 'double';
 export const DEFAULT_GRPC_CONNECTIONS = 1;
 /** Calls the wire-sampling pass sends per scenario and protocol (fewer for big payloads, see scenarios.ts). */
 export const DEFAULT_WIRE_CALLS = 1_000;
+/** Calls per kind (new connection / kept-alive) of the connection-cost pass (bench/connection-cost.ts). */
+export const DEFAULT_CONNECTION_CALLS = 50;
+/** No call completed for this long: the server stopped answering (bench/stall-watchdog.ts). */
+export const DEFAULT_STALL_TIMEOUT_S = 5;
 export const DEFAULT_DRIVERS: Readonly<Record<Protocol, string>> = { grpc: 'grpc-engine', rest: 'autocannon' };
 export const MAX_CONCURRENCY = 10_000;
 
@@ -126,6 +130,12 @@ export interface BenchOptions {
   pin: boolean;
   /** Progress display: in-place on a TTY unless CI=true, plain lines otherwise, or none. */
   progress: 'auto' | 'plain' | 'none';
+  /** --tls: the started servers (and a --grpc-target) speak TLS; REST targets say https:// themselves. */
+  tls?: boolean;
+  /** Calls per kind of the connection-cost pass (new connection vs kept-alive); 0 skips it. */
+  connectionCalls?: number;
+  /** Seconds without a completed call before a run is failed as "server stopped answering"; 0 disables. */
+  stallTimeoutS?: number;
 }
 
 export class BenchUsageError extends Error {
@@ -152,7 +162,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --out DIR                       results folder (default ${DEFAULT_OUT_DIR}/)
   --timeout MS                    per-call deadline (default ${DEFAULT_TIMEOUT_MS})
   --pin / --no-pin                taskset servers to CPU 0 and the runner to CPU 1
-  --progress auto|plain|none`;
+  --progress auto|plain|none
+  --tls                           both servers over TLS (gRPC h2 via ALPN, REST HTTPS/1.1), self-signed cert
+  --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
+  --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)`;
 
 /** Known load generators per protocol; filled in by the registry so options need not import drivers. */
 export type DriverCatalog = Readonly<Record<string, readonly Protocol[]>>;
@@ -191,6 +204,9 @@ export function resolveBenchOptions(
         pin: { type: 'boolean' },
         'no-pin': { type: 'boolean' },
         progress: { type: 'string' },
+        tls: { type: 'boolean' },
+        'connection-calls': { type: 'string' },
+        'stall-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -260,6 +276,13 @@ export function resolveBenchOptions(
   const restTarget = values['rest-target'] === undefined ? null : parseRestTarget(values['rest-target']);
   const grpcPort = values['grpc-port'] === undefined ? 0 : integer('--grpc-port', values['grpc-port'], 0, 65_535);
   const restPort = values['rest-port'] === undefined ? 0 : integer('--rest-port', values['rest-port'], 0, 65_535);
+  const tls = values.tls === true;
+  if (tls && restTarget !== null && !restTarget.startsWith('https:')) {
+    throw new BenchUsageError(`--tls: --rest-target must then be an https:// origin, got "${restTarget}"`);
+  }
+  const connectionCalls =
+    values['connection-calls'] === undefined ? DEFAULT_CONNECTION_CALLS : integer('--connection-calls', values['connection-calls'], 0, 10_000);
+  const stallTimeoutS = values['stall-timeout'] === undefined ? DEFAULT_STALL_TIMEOUT_S : seconds('--stall-timeout', values['stall-timeout'], 0);
 
   if (values.pin && values['no-pin']) throw new BenchUsageError('--pin and --no-pin: choose one');
   const pin = values['no-pin'] ? false : (values.pin ?? env.canPin);
@@ -292,6 +315,9 @@ export function resolveBenchOptions(
     restTarget,
     grpcPort,
     restPort,
+    tls,
+    connectionCalls,
+    stallTimeoutS,
     pin,
     progress,
   };
@@ -335,7 +361,7 @@ export function parseRestTarget(text: string): string {
   } catch {
     throw new BenchUsageError(`--rest-target must be a URL like http://127.0.0.1:3000, got "${text}"`);
   }
-  if (url.protocol !== 'http:' || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
     throw new BenchUsageError(`--rest-target must be an http:// origin without a path, like http://127.0.0.1:3000, got "${text}"`);
   }
   return url.origin;

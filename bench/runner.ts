@@ -23,6 +23,9 @@ import { measureWireBytes, NULL_WIRE } from './wire/measure.ts';
 import { renderMarkdown } from './report/markdown.ts';
 import { writeHtmlReport } from './report/html.ts';
 import { renderCsv } from './report/csv.ts';
+import { emptyConnectionCost, isTlsTarget, measureConnectionCost, type ConnectionCost } from './connection-cost.ts';
+import { StallWatchdog } from './stall-watchdog.ts';
+import { DEFAULT_CONNECTION_CALLS, DEFAULT_STALL_TIMEOUT_S } from './options.ts';
 
 /** Generator at or above this % of one core while the server is below SERVER_BUSY_PERCENT: client-bound. */
 export const CLIENT_BOUND_PERCENT = 90;
@@ -135,6 +138,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
         ` x ${options.trials} trial(s), ${options.durationS}s runs after ${options.warmupS}s warm-up; results in ${dir}`,
     );
 
+    const connectionCosts = await runConnectionCostPasses(options, setups, progress, bench.signal);
+
     let failure: string | null = null;
     const wireCache = new Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>();
     let index = 0;
@@ -156,6 +161,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
             signal: bench.signal,
             wireCache,
           });
+          // The protocol's connection-cost figures (measured once, before the scenarios) go on each of its rows.
+          record.tls = connectionCosts.get(setup.protocol) ?? null;
           results.runs.push(record);
           writeResultsJson(dir, results);
           progress.log(describeRecord(label, record, index, totalRuns));
@@ -199,7 +206,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
 }
 
 function externalTarget(options: BenchOptions, protocol: Protocol): Target | null {
-  if (protocol === 'grpc' && options.grpcTarget) return { protocol: 'grpc', ...options.grpcTarget };
+  if (protocol === 'grpc' && options.grpcTarget) return { protocol: 'grpc', ...options.grpcTarget, ...(options.tls ? { tls: true } : {}) };
   if (protocol === 'rest' && options.restTarget) return { protocol: 'rest', url: options.restTarget };
   return null;
 }
@@ -220,6 +227,7 @@ async function startServers(
         protocol,
         port: protocol === 'grpc' ? options.grpcPort : options.restPort,
         prefix,
+        tls: options.tls === true,
       });
       servers.set(protocol, server);
       return { protocol, driver, target: server.target, server };
@@ -269,15 +277,18 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   };
   const record = emptyRecord(input, connections);
   const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
+  const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
   if (signal.aborted) return failWith(reasonOf(signal));
 
   // Warm-up: same shape, not recorded.
   if (options.warmupS > 0) {
     progress.phase(`${input.label} warm-up`, options.warmupS);
-    const warm = await runWithWatchdog(setup.driver, { ...base, durationS: options.warmupS }, options.warmupS, signal, (f) => progress.update(f));
+    const warm = await runWithWatchdog(setup.driver, { ...base, durationS: options.warmupS }, options.warmupS, signal, (f) => progress.update(f), stallS);
     warm.latencyUs.destroy?.();
     progress.endPhase();
     if (signal.aborted) return failWith(reasonOf(signal));
+    // A server that stopped answering during the warm-up is not measured.
+    if (warm.stalled) return failWith(warm.failure!);
   }
 
   // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
@@ -287,7 +298,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const serverCpu0 = pid === null ? null : readCpuMs(pid);
   const selfCpu0 = selfCpuUs();
   const wall0 = process.hrtime.bigint();
-  const result = await runWithWatchdog(setup.driver, { ...base, durationS: options.durationS }, options.durationS, signal, (f) => progress.update(f));
+  const result = await runWithWatchdog(setup.driver, { ...base, durationS: options.durationS }, options.durationS, signal, (f) => progress.update(f), stallS);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
   const serverCpu1 = pid === null ? null : readCpuMs(pid);
@@ -325,12 +336,18 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   // Wire sampling: same driver and shape, a fixed number of calls, through the counting proxy.
   const wireKey = `${scenario.key}/${setup.protocol}`;
   let sample = input.wireCache.get(wireKey);
-  const calls = wireCallsFor(options.wireCalls, payload);
+  // TLS: the proxy would see only ciphertext (no header/body split); bytes per handshake are in the connection-cost pass.
+  const calls = isTlsTarget(setup.target) ? 0 : wireCallsFor(options.wireCalls, payload);
   if (!sample && calls > 0) {
     progress.phase(`${input.label} counting bytes (${calls} calls)`, WIRE_PASS_PLANNED_S);
     try {
-      const wire = await measureWireBytes(setup.driver, { ...base, signal }, calls);
-      if (wire.failure || signal.aborted) return { ...measured, status: 'failed', failure: signal.aborted ? reasonOf(signal) : wire.failure! };
+      const stall = new StallWatchdog(stallS);
+      // measureWireBytes passes onProgress on to the driver (its type omits it; the stall watchdog needs it).
+      const wireOptions = { ...base, signal: AbortSignal.any([signal, stall.signal]), onProgress: (p: { calls: number }) => stall.progress(p.calls) };
+      const wire = await measureWireBytes(setup.driver, wireOptions as Parameters<typeof measureWireBytes>[1], calls).finally(() => stall.stop());
+      if (wire.failure || signal.aborted || stall.stalled) {
+        return { ...measured, status: 'failed', failure: signal.aborted ? reasonOf(signal) : (stall.reason ?? wire.failure!) };
+      }
       sample = { wire: wire.wire, responseBodyBytes: wire.responseBodyBytes };
       input.wireCache.set(wireKey, sample);
     } finally {
@@ -354,19 +371,80 @@ async function runWithWatchdog(
   plannedS: number,
   benchSignal: AbortSignal,
   onFraction: (fraction: number) => void,
-): Promise<LoadResult> {
+  stallTimeoutS = 0,
+): Promise<LoadResult & { stalled?: boolean }> {
   const limitS = plannedS + options.timeoutMs / 1000 + RUN_OVERRUN_S;
   const watchdog = AbortSignal.timeout(limitS * 1000);
-  const signal = AbortSignal.any([benchSignal, watchdog]);
-  const result = await driver.run({
-    ...options,
-    signal,
-    onProgress: ({ elapsedS }) => onFraction(plannedS > 0 ? elapsedS / plannedS : 1),
-  });
-  if (watchdog.aborted && !benchSignal.aborted && !result.failure) {
+  // No completed call for stallTimeoutS: the server stopped answering (it may keep its connections open).
+  const stall = new StallWatchdog(stallTimeoutS);
+  const signal = AbortSignal.any([benchSignal, watchdog, stall.signal]);
+  let result: LoadResult & { stalled?: boolean };
+  try {
+    result = await driver.run({
+      ...options,
+      signal,
+      onProgress: ({ calls, elapsedS }) => {
+        stall.progress(calls);
+        onFraction(plannedS > 0 ? elapsedS / plannedS : 1);
+      },
+    });
+  } finally {
+    stall.stop();
+  }
+  if (stall.stalled && !benchSignal.aborted) {
+    result.failure = stall.reason!;
+    result.stalled = true;
+  } else if (watchdog.aborted && !benchSignal.aborted && !result.failure) {
     result.failure = `run did not end within ${Math.round(limitS)} s`;
+  } else if (!result.failure && result.calls > 0 && result.statusCounts.timeout === result.calls) {
+    // Every call ran into its deadline (a --timeout shorter than the stall timeout): the same fault, seen by the driver.
+    result.failure = `server stopped answering: all ${result.calls} calls timed out (${options.timeoutMs} ms each)`;
+    result.stalled = true;
   }
   return result;
+}
+
+/**
+ * The connection-cost pass (bench/connection-cost.ts), once per protocol before
+ * the scenarios: new-connection vs kept-alive calls, handshake ms and bytes.
+ * A failure here is noted, not fatal: the scenarios still run (and a server
+ * that died fails them with its own reason).
+ */
+async function runConnectionCostPasses(
+  options: BenchOptions,
+  setups: ProtocolSetup[],
+  progress: ProgressSink,
+  signal: AbortSignal,
+): Promise<Map<Protocol, ConnectionCost>> {
+  const costs = new Map<Protocol, ConnectionCost>();
+  const calls = options.connectionCalls ?? DEFAULT_CONNECTION_CALLS;
+  const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
+  for (const setup of setups) {
+    const empty = emptyConnectionCost(setup.target);
+    costs.set(setup.protocol, empty);
+    if (calls === 0 || signal.aborted) continue;
+    const label = `connection cost ${setup.protocol}${empty.enabled ? ' (TLS)' : ''}`;
+    progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, 0.5);
+    try {
+      const cost = await measureConnectionCost(setup.target, buildPayload('add', null, options.shape), {
+        calls,
+        // A stopped server is noticed within the stall timeout here too.
+        timeoutMs: stallS > 0 ? Math.min(options.timeoutMs, stallS * 1000) : options.timeoutMs,
+        signal,
+      });
+      costs.set(setup.protocol, cost);
+      const bytes = cost.handshakeBytes ? `, ${Math.round(cost.handshakeBytes.request)}/${Math.round(cost.handshakeBytes.response)} B up/down` : '';
+      progress.log(
+        `${label}${cost.version ? ` ${cost.version}` : ''}: new connection ${cost.newConnectionCallMs} ms/call, kept-alive ${cost.keptAliveCallMs} ms/call, ` +
+          `set-up ${cost.handshakeMs} ms${bytes}`,
+      );
+    } catch (error) {
+      if (!signal.aborted) progress.log(`${label}: not measured: ${(error as Error).message}`);
+    } finally {
+      progress.endPhase();
+    }
+  }
+  return costs;
 }
 
 function emptyRecord(input: RunOneInput, connections: number): RunRecord {

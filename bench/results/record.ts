@@ -58,6 +58,28 @@ export interface WireBytesPerCall {
   countedBy: string | null;
 }
 
+/**
+ * The connection-cost pass (bench/connection-cost.ts), once per protocol and
+ * bench, copied onto each of that protocol's rows: calls on a new connection vs
+ * on one kept-alive connection, sequential, and their difference.
+ */
+export interface ConnectionCostRecord {
+  /** The connections were TLS (--tls: gRPC h2 over ALPN, REST HTTPS/1.1). */
+  enabled: boolean;
+  /** Negotiated TLS version ('TLSv1.3'); null without TLS or when not measured. */
+  version: string | null;
+  /** Timed calls of each kind (0: the pass was skipped). */
+  calls: number;
+  /** Median ms of one call on a new connection: connect, handshake(s), call, response. */
+  newConnectionCallMs: number | null;
+  /** Median ms of one call on a kept-alive connection. */
+  keptAliveCallMs: number | null;
+  /** newConnectionCallMs - keptAliveCallMs: connection set-up (TCP, TLS handshake when enabled, HTTP/2 preface and SETTINGS for gRPC). */
+  handshakeMs: number | null;
+  /** Payload bytes a new connection moves beyond its call, each way (TLS handshake, HTTP/2 preface/SETTINGS/GOAWAY), counted by the proxy. */
+  handshakeBytes: { request: number; response: number } | null;
+}
+
 export interface RunRecord {
   /** Stable key of the scenario (same across runs and trials), e.g. "add/c64". */
   scenario: string;
@@ -88,6 +110,8 @@ export interface RunRecord {
   /** Calls per second: requests / elapsed seconds. */
   rps: number;
   latencyMs: LatencySummaryMs | null;
+  /** Connection set-up vs per-call cost for this protocol (TLS or not); absent in older files, null when not measured. */
+  tls?: ConnectionCostRecord | null;
   /** The HDR histogram read at a ladder of percentiles (50 … 99.999), for latency curves. */
   latencyPercentilesMs?: LatencyPercentileMs[] | null;
   wire: WireBytesPerCall;
