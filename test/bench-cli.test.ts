@@ -60,7 +60,7 @@ describe('bench CLI refuses bad input before any load', () => {
     ['not a number', ['--duration', 'ten'], /--duration must be a number of seconds/],
     ['unknown flag', ['--fast'], /Unknown option '--fast'/],
     ['bad target', ['--grpc-target', 'localhost'], /--grpc-target must be host:port/],
-    ['unknown driver', ['--driver', 'ghz'], /--driver: unknown driver "ghz"/],
+    ['unknown driver', ['--driver', 'wrk'], /--driver: unknown driver "wrk"/],
   ];
   for (const [name, args, message] of cases) {
     test(`${name}: exit 2, one line`, async () => {

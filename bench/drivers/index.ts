@@ -6,6 +6,7 @@
 import type { DriverCatalog } from '../options.ts';
 import type { Driver, Protocol } from '../types.ts';
 import { autocannonDriver } from './autocannon.ts';
+import { ghzDriver } from './ghz.ts';
 import { grpcEngine } from './grpc-engine.ts';
 import { grpcJsClientDriver, undiciClientDriver } from './clients.ts';
 import { h2loadDriver } from './h2load.ts';
@@ -18,6 +19,7 @@ export const DRIVERS: Readonly<Record<string, Driver>> = {
   [http1Engine.name]: http1Engine,
   [grpcJsClientDriver.name]: grpcJsClientDriver,
   [undiciClientDriver.name]: undiciClientDriver,
+  [ghzDriver.name]: ghzDriver,
 };
 
 /** name -> protocols it can drive, for option validation. */
