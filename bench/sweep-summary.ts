@@ -60,10 +60,12 @@ function shapeSentences(shape: ValueShapeName, rows: SweepRow[]): string[] {
       `At ${formatInt(largest.values)} ${noun} ${moreBytes(gTotal, rTotal)} per call ` +
       `(${formatInt(gTotal)} vs ${formatInt(rTotal)} bytes, both directions, gRPC vs REST)`;
     if (g.rps !== null && r.rps !== null && g.serverCpuMsPer1k !== null && r.serverCpuMsPer1k !== null) {
+      const [fast, slow] = g.rps >= r.rps ? (['gRPC', 'REST'] as const) : (['REST', 'gRPC'] as const);
+      const cell = { gRPC: g, REST: r };
       sentence +=
-        `; in this run ${g.rps >= r.rps ? `gRPC completed ${times(g.rps, r.rps)} the calls/s of REST` : `REST completed ${times(r.rps, g.rps)} the calls/s of gRPC`}` +
-        ` and its server used ${formatRatio((g.rps >= r.rps ? g.serverCpuMsPer1k / r.serverCpuMsPer1k : r.serverCpuMsPer1k / g.serverCpuMsPer1k))} the other's CPU per call` +
-        ` (${formatInt(g.serverCpuMsPer1k)} vs ${formatInt(r.serverCpuMsPer1k)} ms per 1,000 calls)`;
+        `; in this run ${fast} completed ${times(cell[fast].rps!, cell[slow].rps!)} the calls/s of ${slow}` +
+        ` with ${formatRatio(cell[fast].serverCpuMsPer1k! / cell[slow].serverCpuMsPer1k!)} the server CPU per call` +
+        ` (${fast} ${formatInt(cell[fast].serverCpuMsPer1k!)} vs ${slow} ${formatInt(cell[slow].serverCpuMsPer1k!)} ms per 1,000 calls)`;
     }
     out.push(`${sentence}.`);
   }
