@@ -40,6 +40,14 @@ const COLUMNS: [string, (r: RunRecord) => unknown][] = [
   // Added with the payload sweep; last so existing column positions stay put. Older records: double / none.
   ['value_shape', (r) => (r.operation === 'sum' ? (r.valueShape ?? 'double') : null)],
   ['compression', (r) => r.compression ?? 'none'],
+  // Added with --tls and the connection-cost pass (RunRecord.tls); last, as above. Older records: empty.
+  ['tls', (r) => r.tls?.enabled ?? null],
+  ['tls_version', (r) => r.tls?.version],
+  ['new_connection_call_ms', (r) => r.tls?.newConnectionCallMs],
+  ['kept_alive_call_ms', (r) => r.tls?.keptAliveCallMs],
+  ['handshake_ms', (r) => r.tls?.handshakeMs],
+  ['handshake_request_bytes', (r) => r.tls?.handshakeBytes?.request],
+  ['handshake_response_bytes', (r) => r.tls?.handshakeBytes?.response],
 ];
 
 /** RFC 4180: quote a field holding a comma, quote or line break; null/undefined = empty. */

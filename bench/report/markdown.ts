@@ -4,6 +4,7 @@ import { ratio, summarize, trialsIn, type Metric, type Spread } from '../results
 import { compact, fixed, flags } from './table.ts';
 import { hasSweep, renderSweepMarkdown } from './sweep.ts';
 import { renderSweepSummary } from '../sweep-summary.ts';
+import { renderConnectionCostMarkdown } from './connection-cost.ts';
 
 const METRIC_COLUMNS: [string, Metric, (v: number) => string][] = [
   ['calls/s', 'rps', compact],
@@ -62,6 +63,8 @@ export function renderMarkdown(results: ResultsFile): string {
       (withRange ? ' Cells show the median and (min-max) over trials.' : ''),
     '',
   );
+
+  out.push(...renderConnectionCostMarkdown(results));
 
   if (hasSweep(results)) {
     out.push('## Payload sweep (Sum)', '', renderSweepMarkdown(results).trimEnd(), '', 'Generated from the measured numbers above:', '', renderSweepSummary(results).trimEnd(), '');

@@ -5,6 +5,7 @@
  */
 import type { ResultsFile } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type ProtocolCell, type ScenarioRow, type Spread } from '../results/summary.ts';
+import { renderConnectionCostLines } from './connection-cost.ts';
 
 export interface TableOptions {
   /** ANSI colour for flags (default: off). */
@@ -100,6 +101,9 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
     'B/call = bytes on the wire per call, headers and framing included (counted by a proxy in a separate pass); conns = TCP connections.',
   );
   lines.push('client-bound = the load generator used >= 90% of a core while the server used < 80%: that row measures the client.');
+  // Connection set-up vs per-call cost (and the TLS note when --tls), measured once per protocol.
+  const connectionCost = renderConnectionCostLines(results);
+  if (connectionCost.length > 0) lines.push('', ...connectionCost);
   return `${lines.join('\n')}\n`;
 }
 

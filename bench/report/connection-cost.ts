@@ -1,0 +1,107 @@
+/**
+ * The connection-cost block under the comparison table (terminal and report.md):
+ * per protocol, a call on a new connection vs a call on a kept-alive one, the
+ * set-up (handshake) cost per connection in ms and bytes, and a TLS note.
+ * The figures are RunRecord.tls (bench/connection-cost.ts), the same on every
+ * row of a protocol; the first measured one is shown.
+ */
+import type { ConnectionCostRecord, ResultsFile } from '../results/record.ts';
+import type { Protocol } from '../types.ts';
+
+const NAMES: Readonly<Record<Protocol, string>> = { grpc: 'gRPC', rest: 'REST' };
+
+interface CostRow {
+  title: string;
+  value: (c: ConnectionCostRecord) => number | null;
+  format: (v: number) => string;
+}
+
+const ROWS: CostRow[] = [
+  { title: 'call on a new connection, ms', value: (c) => c.newConnectionCallMs, format: (v) => v.toFixed(2) },
+  { title: 'call on a kept-alive connection, ms', value: (c) => c.keptAliveCallMs, format: (v) => v.toFixed(2) },
+  { title: 'connection set-up (handshake), ms', value: (c) => c.handshakeMs, format: (v) => v.toFixed(2) },
+  { title: 'set-up bytes client -> server', value: (c) => c.handshakeBytes?.request ?? null, format: (v) => v.toFixed(0) },
+  { title: 'set-up bytes server -> client', value: (c) => c.handshakeBytes?.response ?? null, format: (v) => v.toFixed(0) },
+];
+
+/** Each protocol's connection-cost record (the first one with figures, else the first at all). */
+export function connectionCosts(results: ResultsFile): Partial<Record<Protocol, ConnectionCostRecord>> {
+  const out: Partial<Record<Protocol, ConnectionCostRecord>> = {};
+  for (const run of results.runs) {
+    const cost = run.tls;
+    if (!cost) continue;
+    const seen = out[run.protocol];
+    if (!seen || (seen.calls === 0 && cost.calls > 0)) out[run.protocol] = cost;
+  }
+  return out;
+}
+
+export function tlsEnabled(results: ResultsFile): boolean {
+  return results.runs.some((run) => run.tls?.enabled === true);
+}
+
+function heading(results: ResultsFile, costs: Partial<Record<Protocol, ConnectionCostRecord>>): string {
+  const version = Object.values(costs).find((c) => c?.version)?.version;
+  const calls = Math.max(0, ...Object.values(costs).map((c) => c?.calls ?? 0));
+  const transport = tlsEnabled(results)
+    ? `TLS on${version ? ` (${version})` : ''}: gRPC over h2 via ALPN, REST over HTTPS/1.1`
+    : 'no TLS: gRPC over h2c, REST over HTTP/1.1';
+  return `connection cost, ${transport}; ${calls} sequential calls of each kind, interleaved`;
+}
+
+const NOTE =
+  'set-up = median(call on a new connection) - median(call on a kept-alive one): TCP connect' +
+  ' + TLS handshake (full, no resumption) + HTTP/2 preface and SETTINGS for gRPC; paid once per connection.' +
+  ' Set-up bytes: what a new connection moves beyond its call (TLS handshake, HTTP/2 preface/SETTINGS/GOAWAY), counted by the proxy; TCP SYN/ACKs not included.';
+const TLS_NOTE = 'TLS on: bytes per call are not counted in the table (the proxy would see only ciphertext); run the scenario without --tls for them (TLS adds its record framing, about 22 bytes per record with TLS 1.3 AES-GCM).';
+
+/** Lines for the terminal, or [] when no run carries connection-cost figures. */
+export function renderConnectionCostLines(results: ResultsFile): string[] {
+  const costs = connectionCosts(results);
+  const protocols = (['grpc', 'rest'] as const).filter((p) => costs[p]);
+  if (protocols.length === 0) return [];
+  const lines = [heading(results, costs)];
+  const measured = protocols.some((p) => costs[p]!.calls > 0);
+  if (measured) {
+    const cells = ROWS.map((row) => {
+      const values = protocols.map((p) => row.value(costs[p]!));
+      const g = row.value(costs.grpc ?? emptyish());
+      const r = row.value(costs.rest ?? emptyish());
+      const ratio = g !== null && r !== null && r > 0 && protocols.length === 2 ? `${(g / r).toFixed(2)}x` : '-';
+      return [row.title, ...values.map((v) => (v === null ? '-' : row.format(v))), ...(protocols.length === 2 ? [ratio] : [])];
+    });
+    const head = ['', ...protocols.map((p) => NAMES[p]), ...(protocols.length === 2 ? ['g/r'] : [])];
+    const all = [head, ...cells];
+    const widths = head.map((_, i) => Math.max(...all.map((line) => line[i]!.length)));
+    for (const line of all) lines.push(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ').trimEnd());
+    lines.push(NOTE);
+  } else {
+    lines.push('(not measured: --connection-calls 0, or the pass failed)');
+  }
+  if (tlsEnabled(results)) lines.push(TLS_NOTE);
+  return lines;
+}
+
+/** A report.md section, or [] when no run carries connection-cost figures. */
+export function renderConnectionCostMarkdown(results: ResultsFile): string[] {
+  const costs = connectionCosts(results);
+  const protocols = (['grpc', 'rest'] as const).filter((p) => costs[p]);
+  if (protocols.length === 0) return [];
+  const out = [`## Connection cost${tlsEnabled(results) ? ' (TLS)' : ''}`, '', `${heading(results, costs)}.`, ''];
+  if (protocols.some((p) => costs[p]!.calls > 0)) {
+    out.push(`| | ${protocols.map((p) => NAMES[p]).join(' | ')} |`, `| --- |${protocols.map(() => ' ---: ').join('|')}|`);
+    for (const row of ROWS) {
+      out.push(`| ${row.title} | ${protocols.map((p) => { const v = row.value(costs[p]!); return v === null ? '-' : row.format(v); }).join(' | ')} |`);
+    }
+    out.push('', NOTE);
+  } else {
+    out.push('Not measured (--connection-calls 0, or the pass failed).');
+  }
+  if (tlsEnabled(results)) out.push('', TLS_NOTE);
+  out.push('');
+  return out;
+}
+
+function emptyish(): ConnectionCostRecord {
+  return { enabled: false, version: null, calls: 0, newConnectionCallMs: null, keptAliveCallMs: null, handshakeMs: null, handshakeBytes: null };
+}
