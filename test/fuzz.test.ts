@@ -16,6 +16,7 @@ import { OPERATIONS, type Operation } from '../servers/calculator.ts';
 import { encodeRequest, grpcMethodPath } from '../servers/proto.ts';
 import { callGrpc, callRest, createGrpcClient } from '../scripts/client.ts';
 import { connectH2, grpcFrame, rawGrpc, spawnServe, type ServeChild } from './helpers/servers.ts';
+import { mulberry32 } from '../bench/payloads.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026);
 const DURATION_MS = Number(process.env.FUZZ_MS ?? 10_000);
@@ -24,16 +25,10 @@ const REQUEST_TIMEOUT_MS = 5_000;
 const LEAK = /\bat \S+ \(|node_modules|\/work\/|[\w-]+\.(ts|js):\d+|Error:|\bstack\b/i;
 const KNOWN_CODES = new Set(['INVALID_ARGUMENT', 'OUT_OF_RANGE', 'RESOURCE_EXHAUSTED', 'NOT_FOUND', 'UNIMPLEMENTED', 'DEADLINE_EXCEEDED']);
 
-/** mulberry32: small, fast, good enough to pick mutations; same seed, same sequence. */
+/** Seeded uniform numbers in [0, 1): same seed, same sequence. */
 function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const next = mulberry32(seed);
+  return () => next() / 4_294_967_296;
 }
 
 class Gen {

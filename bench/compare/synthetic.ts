@@ -6,6 +6,7 @@
  */
 import { SCHEMA_VERSION, type Environment, type ResultsFile, type RunRecord } from '../results/record.ts';
 import type { Protocol } from '../types.ts';
+import { mulberry32 } from '../payloads.ts';
 
 export interface SyntheticOptions {
   trials?: number;
@@ -44,16 +45,10 @@ export function syntheticEnvironment(overrides: Partial<Environment> = {}): Envi
   };
 }
 
-/** mulberry32: a tiny seeded PRNG, so fixtures are identical on every run. */
+/** Seeded uniform numbers in [0, 1): same seed, same sequence. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  return () => next() / 4_294_967_296;
 }
 
 export function syntheticResults(options: SyntheticOptions = {}): ResultsFile {
