@@ -13,6 +13,7 @@ import { BenchUsageError, resolveBenchOptions, USAGE } from './options.ts';
 import { canPin } from './pinning.ts';
 import { createProgress } from './progress.ts';
 import { renderTable } from './report/table.ts';
+import { hasContenders, renderFactorial } from './report/factorial.ts';
 import { hasSweep, renderSweepTable } from './report/sweep.ts';
 import { renderSweepSummary } from './sweep-summary.ts';
 import { BenchSetupError, runBench } from './runner.ts';
@@ -37,12 +38,15 @@ async function main(): Promise<number> {
   const perRun = options.warmupS + options.durationS + (options.wireCalls > 0 ? 0.4 : 0);
   const progress = createProgress({
     mode: options.progress,
-    totalPlannedS: scenarios * options.protocols.length * options.trials * perRun,
+    totalPlannedS: scenarios * (options.contenders?.length ?? options.protocols.length) * options.trials * perRun,
   });
   try {
     const outcome = await runBench(options, { progress, handleSignals: true });
     for (const note of outcome.notes) process.stderr.write(`note: ${note}\n`);
-    if (outcome.results.runs.length > 0) {
+    if (hasContenders(outcome.results)) {
+      // --contenders: per scenario the contenders fastest first, the 2x2 table and the attribution sentences.
+      process.stdout.write(`\n${renderFactorial(outcome.results)}`);
+    } else if (outcome.results.runs.length > 0) {
       process.stdout.write(`\n${renderTable(outcome.results, { color: process.stdout.isTTY === true && !process.env.NO_COLOR })}`);
       if (hasSweep(outcome.results)) {
         process.stdout.write(`\npayload sweep (Sum):\n${renderSweepTable(outcome.results)}\n${renderSweepSummary(outcome.results)}`);

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { isOperation, LIMITS, OPERATIONS, type Operation } from '../servers/calculator.ts';
 import { PROTOCOLS, type Protocol } from './types.ts';
 import { COMPRESSIONS, type Compression } from './compression.ts';
+import { contenderNames, getContender } from '../servers/contenders/index.ts';
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -130,6 +131,12 @@ export interface BenchOptions {
   pin: boolean;
   /** Progress display: in-place on a TTY unless CI=true, plain lines otherwise, or none. */
   progress: 'auto' | 'plain' | 'none';
+  /**
+   * --contenders: servers of servers/contenders/ to bench (each started with
+   * serve-contender.ts, conformance-checked, then measured); null = the design
+   * card's two servers (servers/serve.ts), as without the flag.
+   */
+  contenders?: string[] | null;
   /** --tls: the started servers (and a --grpc-target) speak TLS; REST targets say https:// themselves. */
   tls?: boolean;
   /** Calls per kind of the connection-cost pass (new connection vs kept-alive); 0 skips it. */
@@ -159,6 +166,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --grpc-target host:port         bench a running gRPC server (none is started)
   --rest-target http://host:port  bench a running REST server (none is started)
   --grpc-port N --rest-port N     ports of the started servers (default 0 = free)
+  --contenders all|NAME[,NAME]    bench these servers of servers/contenders/ (npm run serve:contender -- --list)
+                                  instead of the design card's pair; 2x2 factorial report (docs/contenders.md)
   --out DIR                       results folder (default ${DEFAULT_OUT_DIR}/)
   --timeout MS                    per-call deadline (default ${DEFAULT_TIMEOUT_MS})
   --pin / --no-pin                taskset servers to CPU 0 and the runner to CPU 1
@@ -204,6 +213,7 @@ export function resolveBenchOptions(
         pin: { type: 'boolean' },
         'no-pin': { type: 'boolean' },
         progress: { type: 'string' },
+        contenders: { type: 'string' },
         tls: { type: 'boolean' },
         'connection-calls': { type: 'string' },
         'stall-timeout': { type: 'string' },
@@ -291,6 +301,18 @@ export function resolveBenchOptions(
   if (outDir.trim() === '') throw new BenchUsageError('--out must name a folder');
 
   if (ops.length === 0) throw new BenchUsageError('--ops: give at least one operation');
+  const contenders = values.contenders === undefined ? null : parseContenders(values.contenders);
+  if (contenders !== null) {
+    const clash = [
+      protocolText !== undefined && '--protocols',
+      grpcTarget !== null && '--grpc-target',
+      restTarget !== null && '--rest-target',
+      compression.includes('gzip') && '--compression gzip',
+    ].filter(Boolean);
+    if (clash.length > 0) {
+      throw new BenchUsageError(`--contenders picks the servers and protocols itself and measures uncompressed calls; drop ${clash.join(', ')}`);
+    }
+  }
 
   return {
     profile: profileName,
@@ -320,7 +342,21 @@ export function resolveBenchOptions(
     stallTimeoutS,
     pin,
     progress,
+    contenders,
   };
+}
+
+/** `all` (the registry), names, or both ("all,my-server"); unknown names are usage errors. */
+function parseContenders(text: string): string[] {
+  const names = parseList('--contenders', text).flatMap((name) => (name === 'all' ? contenderNames() : [name]));
+  for (const name of names) {
+    try {
+      getContender(name);
+    } catch (error) {
+      throw new BenchUsageError(`--contenders: ${(error as Error).message}`);
+    }
+  }
+  return dedupe(names);
 }
 
 function resolveDrivers(text: string | undefined, catalog: DriverCatalog): Record<Protocol, string> {

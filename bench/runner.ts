@@ -23,6 +23,8 @@ import { measureWireBytes, NULL_WIRE } from './wire/measure.ts';
 import { renderMarkdown } from './report/markdown.ts';
 import { writeHtmlReport } from './report/html.ts';
 import { renderCsv } from './report/csv.ts';
+import { startContenders } from './contenders.ts';
+import { restBodyOf } from './http-call.ts';
 import { emptyConnectionCost, isTlsTarget, measureConnectionCost, type ConnectionCost } from './connection-cost.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
 import { DEFAULT_CONNECTION_CALLS, DEFAULT_STALL_TIMEOUT_S } from './options.ts';
@@ -56,7 +58,7 @@ export interface RunnerIo {
   /** Installs SIGINT/SIGTERM handlers (the CLI does; tests calling runBench may not). */
   handleSignals?: boolean;
   /** Called after each run is recorded (tests use it to kill a server mid-bench). */
-  onRunRecorded?: (record: RunRecord, servers: ReadonlyMap<Protocol, ServerProcess>) => void;
+  onRunRecorded?: (record: RunRecord, servers: ReadonlyMap<string, ServerProcess>) => void;
 }
 
 interface ProtocolSetup {
@@ -64,6 +66,10 @@ interface ProtocolSetup {
   driver: Driver;
   target: Target;
   server: ServerProcess | null;
+  /** --contenders (bench/contenders.ts): the server measured, its label (progress, keys) and whose connection count it takes. */
+  contender?: RunRecord['contender'];
+  label?: string;
+  connectionsOf?: Protocol;
 }
 
 export async function runBench(options: BenchOptions, io: RunnerIo): Promise<BenchOutcome> {
@@ -96,7 +102,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     process.on('SIGTERM', onSignal);
   }
 
-  const servers = new Map<Protocol, ServerProcess>();
+  // Keyed by protocol, or by contender name with --contenders.
+  const servers = new Map<string, ServerProcess>();
   let stopping = false;
   const stopServers = async (): Promise<void> => {
     stopping = true;
@@ -117,7 +124,9 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     const { pinning, note } = applyPinning(options.pin);
     if (note) notes.push(note);
 
-    const setups = await startServers(options, pinning, servers, bench.signal);
+    const contenderStart = options.contenders ? await startContenders(options, serverPinPrefix(pinning), servers) : null;
+    if (contenderStart) notes.push(...contenderStart.notes);
+    const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal);
     for (const server of servers.values()) {
       void server.exited.then((reason) => {
         if (!stopping) bench.abort(new Error(reason));
@@ -127,14 +136,14 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
 
     const started = new Date();
     const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
-    const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment, runs: [] };
+    const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
     const dir = createRunFolder(options.outDir, started);
     const files = [writeResultsJson(dir, results)];
     linkLatest(options.outDir, dir);
 
     const totalRuns = scenarios.length * setups.length * options.trials;
     progress.log(
-      `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.protocol} (${s.driver.name})`).join(', ')}` +
+      `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
         ` x ${options.trials} trial(s), ${options.durationS}s runs after ${options.warmupS}s warm-up; results in ${dir}`,
     );
 
@@ -149,7 +158,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
         const order = trial % 2 === 1 ? setups : [...setups].reverse();
         for (const setup of order) {
           index += 1;
-          const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.protocol}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
+          const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
           const record = await runOne({
             options,
             scenario,
@@ -214,7 +223,7 @@ function externalTarget(options: BenchOptions, protocol: Protocol): Target | nul
 async function startServers(
   options: BenchOptions,
   pinning: Pinning | null,
-  servers: Map<Protocol, ServerProcess>,
+  servers: Map<string, ServerProcess>,
   signal: AbortSignal,
 ): Promise<ProtocolSetup[]> {
   const prefix = serverPinPrefix(pinning);
@@ -267,7 +276,7 @@ interface RunOneInput {
 
 async function runOne(input: RunOneInput): Promise<RunRecord> {
   const { options, scenario, payload, setup, progress, signal } = input;
-  const connections = scenario.connections[setup.protocol];
+  const connections = scenario.connections[setup.connectionsOf ?? setup.protocol];
   const base = {
     target: setup.target,
     payload,
@@ -334,7 +343,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   if (result.calls === 0) return { ...measured, status: 'failed', failure: 'no call completed' };
 
   // Wire sampling: same driver and shape, a fixed number of calls, through the counting proxy.
-  const wireKey = `${scenario.key}/${setup.protocol}`;
+  const wireKey = `${scenario.key}/${setup.label ?? setup.protocol}`;
   let sample = input.wireCache.get(wireKey);
   // TLS: the proxy would see only ciphertext (no header/body split); bytes per handshake are in the connection-cost pass.
   const calls = isTlsTarget(setup.target) ? 0 : wireCallsFor(options.wireCalls, payload);
@@ -453,6 +462,7 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     scenario: scenario.key,
     protocol: setup.protocol,
     driver: setup.driver.name,
+    ...(setup.contender ? { contender: setup.contender } : {}),
     operation: scenario.operation,
     payloadValues: scenario.payloadValues,
     valueShape: scenario.valueShape,
@@ -471,7 +481,10 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     latencyMs: null,
     wire: NULL_WIRE,
     // The body as sent: the gzip bytes in a compressed run.
-    body: { requestBytes: wireBody(payload, setup.protocol).length, responseBytes: 0 },
+    body: {
+      requestBytes: (setup.target.protocol === 'rest' && setup.target.call ? restBodyOf(setup.target.call, payload) : wireBody(payload, setup.protocol)).length,
+      responseBytes: 0,
+    },
     server: { cpuMsPer1kCalls: null, peakRssMiB: null },
     client: { cpuPercent: 0, cpuUsPerCall: null, bound: false },
   };

@@ -4,6 +4,7 @@ import { ratio, summarize, trialsIn, type Metric, type Spread } from '../results
 import { compact, fixed, flags } from './table.ts';
 import { hasSweep, renderSweepMarkdown } from './sweep.ts';
 import { renderSweepSummary } from '../sweep-summary.ts';
+import { hasContenders, renderFactorialMarkdown } from './factorial.ts';
 import { renderConnectionCostMarkdown } from './connection-cost.ts';
 
 const METRIC_COLUMNS: [string, Metric, (v: number) => string][] = [
@@ -38,6 +39,7 @@ export function renderMarkdown(results: ResultsFile): string {
     '',
   );
 
+  const comparisonStart = out.length;
   out.push('## Comparison', '');
   const head = ['scenario', 'conns gRPC/REST'];
   for (const [title] of METRIC_COLUMNS) head.push(`${title} gRPC`, `${title} REST`, 'g/r');
@@ -65,6 +67,11 @@ export function renderMarkdown(results: ResultsFile): string {
   );
 
   out.push(...renderConnectionCostMarkdown(results));
+
+  if (hasContenders(results)) {
+    // --contenders: gRPC/REST columns would mix contenders; the per-scenario contender tables, the 2x2 and its sentences replace them.
+    out.splice(comparisonStart, out.length - comparisonStart, '## Contenders: transport × encoding × implementation', '', renderFactorialMarkdown(results).trimEnd(), '');
+  }
 
   if (hasSweep(results)) {
     out.push('## Payload sweep (Sum)', '', renderSweepMarkdown(results).trimEnd(), '', 'Generated from the measured numbers above:', '', renderSweepSummary(results).trimEnd(), '');
@@ -99,7 +106,7 @@ function runCells(run: RunRecord): string[] {
   const l = run.latencyMs;
   return [
     `\`${run.scenario}\``,
-    run.protocol,
+    run.contender ? `${run.protocol} (${run.contender.name})` : run.protocol,
     run.driver,
     String(run.trial),
     String(run.connections),

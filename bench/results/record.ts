@@ -13,6 +13,26 @@ export interface ResultsFile {
   schemaVersion: typeof SCHEMA_VERSION;
   environment: Environment;
   runs: RunRecord[];
+  /** --contenders runs: every contender asked for, with its conformance verdict (a failing one has no runs). Absent otherwise. */
+  contenders?: ContenderReport[];
+}
+
+/** Which server of servers/contenders/ a row measured: the factors issue 8 separates. */
+export interface ContenderInfo {
+  name: string;
+  wire: 'http1' | 'h2';
+  encoding: 'json' | 'protobuf';
+  implementation: string;
+  /** The design-card server of its protocol (express, grpc-js). Absent: false. */
+  isDefault?: boolean;
+}
+
+export interface ContenderReport extends ContenderInfo {
+  /** Passed servers/contenders/conformance.ts and was measured; false: reported, not measured. */
+  measured: boolean;
+  conformance: { passed: boolean; cases: number; failures: string[] };
+  /** Why it was not measured when conformance was not the reason (did not start); null otherwise. */
+  failure: string | null;
 }
 
 export interface Environment {
@@ -86,6 +106,8 @@ export interface RunRecord {
   protocol: Protocol;
   /** Which load generator measured this row. */
   driver: string;
+  /** --contenders runs: the server measured (protocol is then 'grpc' for gRPC-style contenders, 'rest' for the others); null/absent: the design card's server of `protocol`. */
+  contender?: ContenderInfo | null;
   operation: Operation;
   /** Number of values for sum, null for binary operations. */
   payloadValues: number | null;

@@ -1,0 +1,354 @@
+/**
+ * The factorial report of a --contenders run (issue 8: which part of gRPC's
+ * advantage is HTTP/2, which is protobuf, which is the framework?).
+ *
+ * Per scenario:
+ * - the contenders as rows, fastest first (calls/s, p50, p99, bytes/call, server CPU);
+ * - a 2x2 table {HTTP/1.1, HTTP/2} x {JSON, protobuf}: in each cell the best
+ *   contender and the design-card one (express, grpc-js) with calls/s, p99
+ *   and bytes per call (request + response, on the wire);
+ * - sentences that attribute the difference, each with the measured ratio of
+ *   calls/s it rests on: transport (same encoding, same-style implementation,
+ *   HTTP/1.1 vs h2), encoding (same transport and style, JSON vs protobuf) and
+ *   implementation (same cell, framework vs bare), and the design-card gap
+ *   (grpc-js / express) as a chain of those ratios whose product is the gap.
+ * A cell or ratio that was not measured is "—" with the reason; nothing is guessed.
+ * Pure functions over a ResultsFile: printers return strings.
+ */
+import type { ContenderInfo, ContenderReport, ResultsFile, RunRecord } from '../results/record.ts';
+import { spread } from '../results/summary.ts';
+import { compact, fixed } from './table.ts';
+
+export type Factor = 'transport' | 'encoding' | 'implementation';
+export type Wire = 'http1' | 'h2';
+export type Encoding = 'json' | 'protobuf';
+
+/**
+ * One measured ratio: calls/s of `over` / calls/s of `under`, the two
+ * differing in one factor only (as far as the registry allows). Order matters:
+ * the first comparison of a factor whose contenders were both measured is the
+ * one the sentence names; the others follow as "also".
+ */
+export interface Comparison {
+  factor: Factor;
+  over: string;
+  under: string;
+  /** What is held equal, in a few words. */
+  held: string;
+}
+
+export const COMPARISONS: readonly Comparison[] = [
+  { factor: 'transport', over: 'rest-h2', under: 'node-http', held: 'JSON, bare node (node:http2 vs node:http)' },
+  { factor: 'transport', over: 'fastify-h2', under: 'fastify', held: 'JSON, fastify 5' },
+  { factor: 'transport', over: 'connect-grpc', under: 'connect-h1', held: 'protobuf, connect-node (gRPC vs Connect protocol)' },
+  { factor: 'encoding', over: 'rest-protobuf-h1', under: 'node-http', held: 'HTTP/1.1, bare node:http' },
+  { factor: 'encoding', over: 'node-http2-grpc', under: 'rest-h2', held: 'h2, bare node:http2 (protobuf in gRPC framing vs JSON)' },
+  { factor: 'implementation', over: 'node-http', under: 'express', held: 'HTTP/1.1 JSON, bare node:http vs express' },
+  { factor: 'implementation', over: 'node-http', under: 'fastify', held: 'HTTP/1.1 JSON, bare node:http vs fastify' },
+  { factor: 'implementation', over: 'node-http2-grpc', under: 'grpc-js', held: 'h2 protobuf (gRPC), bare node:http2 vs grpc-js' },
+  { factor: 'implementation', over: 'node-http2-grpc', under: 'connect-grpc', held: 'h2 protobuf (gRPC), bare node:http2 vs connect-node' },
+  { factor: 'implementation', over: 'rest-h2', under: 'fastify-h2', held: 'h2 JSON, bare node:http2 vs fastify' },
+];
+
+/**
+ * The design-card gap grpc-js / express as a chain whose ratios multiply to it
+ * exactly: express -> node-http (framework, HTTP/1.1 JSON) -> rest-h2 (transport)
+ * -> node-http2-grpc (encoding + gRPC framing, on h2) -> grpc-js (framework, gRPC).
+ */
+export const DESIGN_CARD_CHAIN: readonly Comparison[] = [
+  { factor: 'implementation', over: 'node-http', under: 'express', held: 'HTTP/1.1 JSON' },
+  { factor: 'transport', over: 'rest-h2', under: 'node-http', held: 'JSON, bare node' },
+  { factor: 'encoding', over: 'node-http2-grpc', under: 'rest-h2', held: 'h2, bare node:http2' },
+  { factor: 'implementation', over: 'grpc-js', under: 'node-http2-grpc', held: 'h2 protobuf (gRPC)' },
+];
+export const DESIGN_CARD_GAP: Comparison = { factor: 'implementation', over: 'grpc-js', under: 'express', held: 'the design card' };
+
+export interface ContenderFigures {
+  contender: ContenderInfo;
+  driver: string;
+  runs: number;
+  /** Medians over completed trials; null when none completed or the figure was not measured. */
+  rps: number | null;
+  p50: number | null;
+  p99: number | null;
+  /** Request + response bytes per call on the wire (headers and framing included). */
+  bytesPerCall: number | null;
+  requestBytes: number | null;
+  responseBytes: number | null;
+  serverCpuMsPer1k: number | null;
+  errors: number;
+  requests: number;
+  failed: string | null;
+}
+
+export interface Cell {
+  wire: Wire;
+  encoding: Encoding;
+  best: ContenderFigures | null;
+  /** The design-card contender of this cell (express, grpc-js), when it is one of them and was measured. */
+  design: ContenderFigures | null;
+  /** Why the cell is empty ("—"); null when it has a best. */
+  missing: string | null;
+}
+
+export interface Ratio {
+  comparison: Comparison;
+  value: number | null;
+  /** Why the ratio is missing; null when measured. */
+  missing: string | null;
+}
+
+export interface FactorialScenario {
+  scenario: string;
+  /** Fastest first; contenders without calls/s last. */
+  contenders: ContenderFigures[];
+  cells: Cell[];
+  ratios: Ratio[];
+  /** grpc-js / express and its chain; null value with a reason when a link is missing. */
+  chain: { total: Ratio; links: Ratio[] };
+}
+
+export const WIRES: readonly Wire[] = ['http1', 'h2'];
+export const ENCODINGS: readonly Encoding[] = ['json', 'protobuf'];
+const WIRE_TITLE: Readonly<Record<Wire, string>> = { http1: 'HTTP/1.1', h2: 'HTTP/2' };
+const ENCODING_TITLE: Readonly<Record<Encoding, string>> = { json: 'JSON', protobuf: 'protobuf' };
+
+export function hasContenders(results: ResultsFile): boolean {
+  return (results.contenders?.length ?? 0) > 0 || results.runs.some((run) => run.contender);
+}
+
+export function buildFactorial(results: ResultsFile): FactorialScenario[] {
+  const reports = results.contenders ?? [];
+  const order: string[] = [];
+  const byScenario = new Map<string, RunRecord[]>();
+  for (const run of results.runs) {
+    if (!run.contender) continue;
+    if (!byScenario.has(run.scenario)) {
+      byScenario.set(run.scenario, []);
+      order.push(run.scenario);
+    }
+    byScenario.get(run.scenario)!.push(run);
+  }
+  return order.map((scenario) => {
+    const runs = byScenario.get(scenario)!;
+    const names = [...new Set(runs.map((run) => run.contender!.name))];
+    const contenders = names
+      .map((name) => figuresOf(runs.filter((run) => run.contender!.name === name)))
+      .sort((a, b) => (b.rps ?? -1) - (a.rps ?? -1));
+    const byName = new Map(contenders.map((figures) => [figures.contender.name, figures]));
+    const cells: Cell[] = [];
+    for (const wire of WIRES) {
+      for (const encoding of ENCODINGS) {
+        const here = contenders.filter((f) => f.contender.wire === wire && f.contender.encoding === encoding);
+        const measured = here.filter((f) => f.rps !== null);
+        const best = measured[0] ?? null;
+        const design = measured.find((f) => f.contender.isDefault === true) ?? null;
+        cells.push({ wire, encoding, best, design, missing: best ? null : cellMissing(wire, encoding, here, reports) });
+      }
+    }
+    const ratio = (comparison: Comparison): Ratio => ratioOf(comparison, byName, reports);
+    return {
+      scenario,
+      contenders,
+      cells,
+      ratios: COMPARISONS.map(ratio),
+      chain: { total: ratio(DESIGN_CARD_GAP), links: DESIGN_CARD_CHAIN.map(ratio) },
+    };
+  });
+}
+
+function figuresOf(runs: RunRecord[]): ContenderFigures {
+  const ok = runs.filter((run) => run.status === 'completed');
+  const median = (values: (number | null | undefined)[]): number | null => spread(values)?.median ?? null;
+  const requestBytes = median(ok.map((r) => r.wire.requestBytesPerCall));
+  const responseBytes = median(ok.map((r) => r.wire.responseBytesPerCall));
+  const failedRun = runs.find((run) => run.status === 'failed');
+  return {
+    contender: runs[0]!.contender!,
+    driver: runs[0]!.driver,
+    runs: runs.length,
+    rps: median(ok.map((r) => (r.requests > 0 ? r.rps : null))),
+    p50: median(ok.map((r) => r.latencyMs?.p50)),
+    p99: median(ok.map((r) => r.latencyMs?.p99)),
+    bytesPerCall: requestBytes !== null && responseBytes !== null ? requestBytes + responseBytes : null,
+    requestBytes,
+    responseBytes,
+    serverCpuMsPer1k: median(ok.map((r) => r.server.cpuMsPer1kCalls)),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    requests: runs.reduce((sum, r) => sum + r.requests, 0),
+    failed: failedRun ? (failedRun.failure ?? 'failed') : null,
+  };
+}
+
+function notMeasured(report: ContenderReport): string {
+  if (report.failure) return `${report.name} ${report.failure}`;
+  return `${report.name} failed conformance (${report.conformance.failures.length} of ${report.conformance.cases} cases)`;
+}
+
+function cellMissing(wire: Wire, encoding: Encoding, here: ContenderFigures[], reports: ContenderReport[]): string {
+  const reasons: string[] = here.map((f) => `${f.contender.name} run failed${f.failed ? `: ${f.failed}` : ''}`);
+  for (const report of reports) {
+    if (!report.measured && report.wire === wire && report.encoding === encoding) reasons.push(notMeasured(report));
+  }
+  return reasons.length > 0 ? reasons.join('; ') : `no ${WIRE_TITLE[wire]} ${ENCODING_TITLE[encoding]} contender in --contenders`;
+}
+
+function ratioOf(comparison: Comparison, byName: ReadonlyMap<string, ContenderFigures>, reports: ContenderReport[]): Ratio {
+  const why = (name: string): string | null => {
+    const figures = byName.get(name);
+    if (figures && figures.rps !== null && figures.rps > 0) return null;
+    if (figures) return `${name} run failed${figures.failed ? `: ${figures.failed}` : ''}`;
+    const report = reports.find((r) => r.name === name);
+    return report && !report.measured ? notMeasured(report) : `${name} not in --contenders`;
+  };
+  const missing = [why(comparison.over), why(comparison.under)].filter((reason): reason is string => reason !== null);
+  if (missing.length > 0) return { comparison, value: null, missing: missing.join('; ') };
+  return { comparison, value: byName.get(comparison.over)!.rps! / byName.get(comparison.under)!.rps!, missing: null };
+}
+
+// ---- text ----
+
+/** 4.93×, 1.09×, 12.4× */
+export function times(value: number): string {
+  return `${value >= 10 ? value.toFixed(1) : value.toFixed(2)}×`;
+}
+
+function ratioText(ratio: Ratio): string {
+  const { over, under } = ratio.comparison;
+  return ratio.value === null ? `${over} / ${under} = — (${ratio.missing})` : `${over} / ${under} = ${times(ratio.value)}`;
+}
+
+/** One line per factor: the first measured comparison, then the others as "also". */
+export function attributionSentences(scenario: FactorialScenario): string[] {
+  const lines: string[] = [];
+  for (const factor of ['transport', 'encoding', 'implementation'] as const) {
+    const mine = scenario.ratios.filter((r) => r.comparison.factor === factor);
+    const headline = mine.find((r) => r.value !== null) ?? mine[0]!;
+    const others = mine.filter((r) => r !== headline && r.value !== null);
+    lines.push(
+      `${factor}: ${ratioText(headline)}` +
+        (headline.value !== null ? ` (${headline.comparison.held})` : '') +
+        (others.length > 0 ? `; also ${others.map(ratioText).join(', ')}` : ''),
+    );
+  }
+  const { total, links } = scenario.chain;
+  if (total.value !== null && links.every((link) => link.value !== null)) {
+    lines.push(
+      `design card: grpc-js / express = ${times(total.value)} = ` +
+        links.map((link) => `${times(link.value!)} (${link.comparison.factor}: ${link.comparison.over} / ${link.comparison.under})`).join(' × '),
+    );
+    const gap = Math.log(total.value);
+    if (Math.abs(gap) > 1e-9) {
+      const byFactor = (['implementation', 'transport', 'encoding'] as const).map((factor) => {
+        const log = links.filter((link) => link.comparison.factor === factor).reduce((sum, link) => sum + Math.log(link.value!), 0);
+        return `${factor} ${Math.round((log / gap) * 100)}%`;
+      });
+      lines.push(`share of the design-card gap (log of the ratios; negative = works against it): ${byFactor.join(', ')}`);
+    }
+  } else {
+    const missing = [total, ...links].find((r) => r.value === null);
+    lines.push(`design card: grpc-js / express = ${total.value === null ? '—' : times(total.value)}; its split into factors: — (${missing?.missing})`);
+  }
+  return lines;
+}
+
+function cellText(cell: Cell): string[] {
+  if (!cell.best) return [`— (${cell.missing})`];
+  const describe = (f: ContenderFigures): string =>
+    `${f.contender.name} ${f.rps === null ? '—' : compact(f.rps)} calls/s, p99 ${f.p99 === null ? '—' : fixed(f.p99)} ms, ${f.bytesPerCall === null ? '—' : Math.round(f.bytesPerCall)} B/call`;
+  const lines = [`best: ${describe(cell.best)}`];
+  if (cell.design && cell.design !== cell.best) lines.push(`design card: ${describe(cell.design)}`);
+  else if (cell.design) lines.push('(the design-card server)');
+  return lines;
+}
+
+function contenderRow(f: ContenderFigures, fastest: number | null): string[] {
+  return [
+    f.contender.name + (f.contender.isDefault ? ' *' : ''),
+    WIRE_TITLE[f.contender.wire],
+    ENCODING_TITLE[f.contender.encoding],
+    f.contender.implementation,
+    f.driver,
+    f.rps === null ? (f.failed ? 'FAILED' : '—') : compact(f.rps),
+    f.rps === null || fastest === null ? '—' : `${Math.round((f.rps / fastest) * 100)}%`,
+    f.p50 === null ? '—' : fixed(f.p50),
+    f.p99 === null ? '—' : fixed(f.p99),
+    f.requestBytes === null || f.responseBytes === null ? '—' : `${Math.round(f.requestBytes)}/${Math.round(f.responseBytes)}`,
+    f.serverCpuMsPer1k === null ? '—' : fixed(f.serverCpuMsPer1k),
+    String(f.errors),
+  ];
+}
+
+const CONTENDER_HEADER = ['contender', 'wire', 'encoding', 'implementation', 'driver', 'calls/s', 'vs fastest', 'p50 ms', 'p99 ms', 'req/resp B/call', 'srv CPU ms/1k', 'errors'];
+
+function notMeasuredLines(results: ResultsFile): string[] {
+  return (results.contenders ?? []).filter((r) => !r.measured).map((r) => {
+    const detail = r.failure ?? r.conformance.failures.slice(0, 5).join('; ') + (r.conformance.failures.length > 5 ? '; …' : '');
+    return `${r.name} (${WIRE_TITLE[r.wire]} ${ENCODING_TITLE[r.encoding]}, ${r.implementation}): NOT MEASURED — ${r.failure ? detail : `failed conformance, ${r.conformance.failures.length} of ${r.conformance.cases} cases: ${detail}`}`;
+  });
+}
+
+/** Terminal form: per scenario the contender table, the 2x2 table and the sentences. */
+export function renderFactorial(results: ResultsFile): string {
+  const out: string[] = [];
+  const scenarios = buildFactorial(results);
+  for (const s of scenarios) {
+    out.push(`${s.scenario}: contenders, fastest first (* = design card)`);
+    const fastest = s.contenders[0]?.rps ?? null;
+    out.push(...grid([CONTENDER_HEADER, ...s.contenders.map((f) => contenderRow(f, fastest))], [0, 1, 2, 3, 4]));
+    out.push('', `${s.scenario}: 2x2 (best contender; design card where it is not the best)`);
+    const rows: string[][] = [['', ...ENCODINGS.map((e) => ENCODING_TITLE[e])]];
+    for (const wire of WIRES) {
+      const cells = ENCODINGS.map((encoding) => cellText(s.cells.find((c) => c.wire === wire && c.encoding === encoding)!));
+      const height = Math.max(...cells.map((c) => c.length));
+      for (let line = 0; line < height; line++) rows.push([line === 0 ? WIRE_TITLE[wire] : '', ...cells.map((c) => c[line] ?? '')]);
+    }
+    out.push(...grid(rows, [0, 1, 2]));
+    out.push('', ...attributionSentences(s).map((line) => `  ${line}`), '');
+  }
+  const skipped = notMeasuredLines(results);
+  if (skipped.length > 0) out.push(...skipped, '');
+  if (scenarios.length > 0) {
+    out.push(
+      'Ratios are calls/s of the first over the second (median over trials); > 1× means the first is faster. B/call = request + response bytes on the wire.',
+      'On a shared or busy machine, differences under ~20% are noise; read the large ratios.',
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** report.md form. */
+export function renderFactorialMarkdown(results: ResultsFile): string {
+  const out: string[] = [];
+  const scenarios = buildFactorial(results);
+  const row = (cells: string[]): string => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  for (const s of scenarios) {
+    out.push(`### \`${s.scenario}\``, '');
+    const fastest = s.contenders[0]?.rps ?? null;
+    out.push(row(CONTENDER_HEADER), `|${CONTENDER_HEADER.map((_, i) => (i < 5 ? ' --- ' : ' ---: ')).join('|')}|`);
+    for (const f of s.contenders) out.push(row(contenderRow(f, fastest)));
+    out.push('', `| ${s.scenario} | JSON | protobuf |`, '| --- | --- | --- |');
+    for (const wire of WIRES) {
+      const cells = ENCODINGS.map((encoding) => cellText(s.cells.find((c) => c.wire === wire && c.encoding === encoding)!).join('<br>'));
+      out.push(row([`**${WIRE_TITLE[wire]}**`, ...cells]));
+    }
+    out.push('', ...attributionSentences(s).map((line) => `- ${line}`), '');
+  }
+  const skipped = notMeasuredLines(results);
+  if (skipped.length > 0) out.push('### Not measured', '', ...skipped.map((line) => `- ${line}`), '');
+  out.push(
+    '\\* = design-card server (express for REST, grpc-js for gRPC). Ratios are calls/s of the first contender over the second ' +
+      '(medians over trials); each holds everything but one factor fixed as far as the registry allows (see docs/contenders.md). ' +
+      'B/call = request + response bytes on the wire, headers and framing included.',
+    '',
+  );
+  return out.join('\n');
+}
+
+/** Left-aligns the columns in `left`, right-aligns the others. */
+function grid(rows: string[][], left: number[]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) =>
+    r.map((cell, i) => (left.includes(i) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd(),
+  );
+}
