@@ -57,6 +57,9 @@ function runAutocannon(options: LoadOptions): Promise<LoadResult> {
     const started = process.hrtime.bigint();
     let lastDone = started;
     let instance: autocannon.Instance;
+    // Declared before autocannon() runs: it calls back synchronously (and returns nothing) when it refuses its options.
+    let progressTimer: NodeJS.Timeout | undefined;
+    let ended = false;
     try {
       instance = autocannon(
         {
@@ -75,6 +78,7 @@ function runAutocannon(options: LoadOptions): Promise<LoadResult> {
           skipAggregateResult: true,
         } as autocannon.Options,
         (error) => {
+          ended = true;
           clearInterval(progressTimer);
           options.signal?.removeEventListener('abort', onAbort);
           if (error) return reject(error);
@@ -86,6 +90,7 @@ function runAutocannon(options: LoadOptions): Promise<LoadResult> {
       reject(error);
       return;
     }
+    if (ended) return;
     instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
       calls += 1;
       lastDone = process.hrtime.bigint();
@@ -101,14 +106,14 @@ function runAutocannon(options: LoadOptions): Promise<LoadResult> {
       const key = /timed out/.test(error.message) ? 'timeout' : 'connection-error';
       bump(key);
     });
-    const progressTimer = setInterval(() => {
+    progressTimer = setInterval(() => {
       options.onProgress?.({ calls, elapsedS: Number(process.hrtime.bigint() - started) / 1e9 });
     }, PROGRESS_INTERVAL_MS);
-    const onAbort = (): void => {
+    function onAbort(): void {
       const reason: unknown = options.signal?.reason;
       failure ??= reason instanceof Error ? reason.message : String(reason ?? 'aborted');
       instance.stop();
-    };
+    }
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
   });
