@@ -10,7 +10,8 @@ import { loadCalculatorService, METHOD_NAMES, SERVICE_NAME } from './proto.ts';
 import type { RunningServer, ServerOptions } from './server-options.ts';
 import { describeListenError } from './server-options.ts';
 
-const GRPC_STATUS: Readonly<Record<ErrorCode, grpc.status>> = {
+/** grpc-status of each calculator error code (the contenders' gRPC transports use this table too). */
+export const GRPC_STATUS: Readonly<Record<ErrorCode, grpc.status>> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
   OUT_OF_RANGE: grpc.status.OUT_OF_RANGE,
   RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,

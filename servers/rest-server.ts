@@ -14,7 +14,8 @@ import { CalcError, type ErrorCode } from './errors.ts';
 import type { RunningServer, ServerOptions } from './server-options.ts';
 import { describeListenError } from './server-options.ts';
 
-const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+/** HTTP status of each calculator error code (the contenders' REST transports use this table too). */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   INVALID_ARGUMENT: 400,
   OUT_OF_RANGE: 400,
   RESOURCE_EXHAUSTED: 413,
@@ -38,6 +39,20 @@ export const REST_SERVER_LIMITS = {
 } as const;
 
 export type RestError = { error: { code: ErrorCode; message: string } };
+
+/**
+ * The app's own error texts, beyond the calculator's and the body limit's
+ * (servers/contenders/rest-protocol.ts answers with the same ones).
+ */
+export const REST_MESSAGES = {
+  notJson: 'request body is not valid JSON',
+  contentType: (type: string) => `content-type must be ${type}`,
+  charset: 'content-type charset must be utf-8',
+  incomplete: 'request body was incomplete',
+  noHost: 'an HTTP/1.1 request must carry a host header',
+  notFound: (method: string, path: string) => `no route for ${method} ${clip(path)}`,
+  wrongMethod: (method: string, path: string) => `method ${clip(method)} is not allowed on ${clip(path)}; use POST`,
+} as const;
 
 /**
  * Responses are gzipped (content-encoding: gzip, vary: accept-encoding) only
@@ -77,7 +92,8 @@ function sendError(res: Response, error: CalcError, status = HTTP_STATUS[error.c
 }
 
 /** Echoed request text is cut short, so an error body never grows with a hostile URL. */
-function clip(text: string, max = 200): string {
+/** Echoed request text is cut short, so an error body never grows with a hostile URL. */
+export function clip(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}...` : text;
 }
 
@@ -91,7 +107,7 @@ export function createRestApp(options: RestAppOptions = {}): express.Express {
   app.use((req, res, next) => {
     if (req.httpVersion === '1.1' && req.headers.host === undefined) {
       res.set('connection', 'close');
-      sendError(res, new CalcError('INVALID_ARGUMENT', 'an HTTP/1.1 request must carry a host header'));
+      sendError(res, new CalcError('INVALID_ARGUMENT', REST_MESSAGES.noHost));
       return;
     }
     next();
@@ -123,11 +139,11 @@ export function createRestApp(options: RestAppOptions = {}): express.Express {
   app.all('/v1/:operation', (req, res, next) => {
     if (!isOperation(req.params.operation as string) || req.method === 'POST') return next();
     res.set('allow', 'POST');
-    sendError(res, new CalcError('UNIMPLEMENTED', `method ${clip(req.method)} is not allowed on ${clip(req.path)}; use POST`));
+    sendError(res, new CalcError('UNIMPLEMENTED', REST_MESSAGES.wrongMethod(req.method, req.path)));
   });
 
   app.use((req, res) => {
-    sendError(res, new CalcError('NOT_FOUND', `no route for ${req.method} ${clip(req.path)}`));
+    sendError(res, new CalcError('NOT_FOUND', REST_MESSAGES.notFound(req.method, req.path)));
   });
 
   // Last resort: whatever reached here is reported without detail (no stack, no paths).
@@ -148,10 +164,10 @@ export const NOT_DECOMPRESSIBLE_MESSAGE = 'request body could not be decompresse
 
 /** Checks the headers of a body before reading a byte of it; returns why it is refused, or null. */
 function refuseBody(req: Request): CalcError | null {
-  if (!req.is('application/json')) return new CalcError('INVALID_ARGUMENT', 'content-type must be application/json');
+  if (!req.is('application/json')) return new CalcError('INVALID_ARGUMENT', REST_MESSAGES.contentType('application/json'));
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    return new CalcError('INVALID_ARGUMENT', 'content-type charset must be utf-8');
+    return new CalcError('INVALID_ARGUMENT', REST_MESSAGES.charset);
   }
   if (bodyEncoding(req) === null) {
     return new CalcError('INVALID_ARGUMENT', 'content-encoding must be identity or gzip (other compressed bodies are not accepted)');
@@ -231,13 +247,13 @@ function readJsonBody(req: Request, res: Response, next: NextFunction): void {
     try {
       text = UTF8.decode(bytes);
     } catch {
-      sendError(res, new CalcError('INVALID_ARGUMENT', 'request body is not valid JSON'));
+      sendError(res, new CalcError('INVALID_ARGUMENT', REST_MESSAGES.notJson));
       return;
     }
     try {
       req.body = text.trim() === '' ? {} : JSON.parse(text);
     } catch {
-      sendError(res, new CalcError('INVALID_ARGUMENT', 'request body is not valid JSON'));
+      sendError(res, new CalcError('INVALID_ARGUMENT', REST_MESSAGES.notJson));
       return;
     }
     next();
@@ -248,7 +264,7 @@ function readJsonBody(req: Request, res: Response, next: NextFunction): void {
     // A broken request stream (client reset, bad chunked encoding): answer if anyone listens.
     if (finished) return;
     stop();
-    if (!res.headersSent && !req.socket.destroyed) sendBodyError(req, res, new CalcError('INVALID_ARGUMENT', 'request body was incomplete'));
+    if (!res.headersSent && !req.socket.destroyed) sendBodyError(req, res, new CalcError('INVALID_ARGUMENT', REST_MESSAGES.incomplete));
   });
 }
 
@@ -272,7 +288,7 @@ function sendBodyError(req: Request, res: Response, error: CalcError, status?: n
  * would answer them with a bare status line; this answers with the same
  * {"error":{"code","message"}} shape as every other error, then closes.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;

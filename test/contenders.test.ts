@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startGrpcServer } from '../servers/grpc-server.ts';
@@ -203,6 +204,28 @@ describe('REST rules outside the table', () => {
         assert.equal(JSON.parse(response.body).error.code, 'RESOURCE_EXHAUSTED');
       } finally {
         await server.close(500);
+      }
+    });
+  }
+});
+
+describe('requests node:http rejects before any handler', () => {
+  for (const name of CONTENDERS.filter((c) => c.wire === 'http1').map((c) => c.name)) {
+    test(`${name} answers a malformed request line with express's JSON error (answerClientError)`, async () => {
+      const server = await getContender(name).start({ host: HOST, port: 0 });
+      try {
+        const { port } = new URL(server.address);
+        const text = await new Promise<string>((resolve) => {
+          const socket = net.connect(Number(port), HOST, () => socket.write('GARBAGE /\r\n\r\n'));
+          let out = '';
+          socket.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+          socket.on('close', () => resolve(out)).on('error', () => resolve(out));
+        });
+        assert.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
+        assert.match(text, /connection: close\r\n/i);
+        assert.ok(text.endsWith('\r\n\r\n{"error":{"code":"INVALID_ARGUMENT","message":"malformed HTTP request"}}'), text);
+      } finally {
+        await server.close(1_000);
       }
     });
   }

@@ -8,7 +8,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { isOperation } from '../calculator.ts';
-import { REST_SERVER_LIMITS } from '../rest-server.ts';
+import { answerClientError, REST_SERVER_LIMITS } from '../rest-server.ts';
 import type { RunningServer, ServerOptions } from '../server-options.ts';
 import { describeListenError } from '../server-options.ts';
 import { formatAddress, H2_SETTINGS } from './listen.ts';
@@ -41,7 +41,12 @@ export function createFastifyApp(options: ServerOptions, http2: boolean): Fastif
   const app = (
     http2
       ? Fastify({ ...common, http2: true, ...(tls ? { https: { ...tls, settings: H2_SETTINGS } } : { http: { settings: H2_SETTINGS } }) } as object)
-      : Fastify({ ...common, ...(tls ? { https: { ...tls, ...HTTP1_OPTIONS } } : { http: HTTP1_OPTIONS }) } as object)
+      : Fastify({
+          ...common,
+          // Requests node's parser rejects get express's JSON error (servers/rest-server.ts), not fastify's.
+          clientErrorHandler: answerClientError,
+          ...(tls ? { https: { ...tls, ...HTTP1_OPTIONS } } : { http: HTTP1_OPTIONS }),
+        } as object)
   ) as unknown as FastifyInstance;
 
   // Leave every body unread for the shared reader (one limit, one set of texts).

@@ -1,28 +1,18 @@
 /**
- * The gRPC side, stated once: status numbers of each CalcError code (as in
- * servers/grpc-server.ts), the 5-byte length-prefixed message framing,
+ * The gRPC side, stated once: status numbers of each CalcError code (re-exported
+ * from servers/grpc-server.ts), the 5-byte length-prefixed message framing,
  * grpc-message percent-encoding, and grpc-js's texts for the failures its
  * transport answers by itself.
  */
 import type { Readable } from 'node:stream';
-import { status } from '@grpc/grpc-js';
 import { LIMITS, OPERATIONS, type Operation } from '../calculator.ts';
-import { CalcError, type ErrorCode } from '../errors.ts';
+import { CalcError } from '../errors.ts';
 import { grpcMethodPath } from '../proto.ts';
 import { EXTRA_MESSAGE } from '../grpc-server.ts';
 import { incomplete, tooLarge } from './http-body.ts';
 
-/** grpc-status of each calculator error code. Mirrors GRPC_STATUS in servers/grpc-server.ts (not exported there). */
-export const GRPC_STATUS: Readonly<Record<ErrorCode, status>> = {
-  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
-  OUT_OF_RANGE: status.OUT_OF_RANGE,
-  RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
-  NOT_FOUND: status.NOT_FOUND,
-  UNIMPLEMENTED: status.UNIMPLEMENTED,
-  UNAVAILABLE: status.UNAVAILABLE,
-  DEADLINE_EXCEEDED: status.DEADLINE_EXCEEDED,
-  INTERNAL: status.INTERNAL,
-};
+/** grpc-status of each calculator error code: servers/grpc-server.ts's table. */
+export { GRPC_STATUS } from '../grpc-server.ts';
 
 /** Content-type of gRPC answers, as grpc-js sends it. */
 export const GRPC_RESPONSE_CONTENT_TYPE = 'application/grpc+proto';

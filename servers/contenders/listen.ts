@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { RunningServer, ServerOptions } from '../server-options.ts';
 import { describeListenError } from '../server-options.ts';
 import { GRPC_SERVER_CHANNEL_OPTIONS } from '../grpc-server.ts';
-import { REST_SERVER_LIMITS } from '../rest-server.ts';
+import { answerClientError, REST_SERVER_LIMITS } from '../rest-server.ts';
 
 /** grpc.max_concurrent_streams of grpc-server.ts, so every h2 contender offers the same concurrency. */
 export const H2_MAX_CONCURRENT_STREAMS = GRPC_SERVER_CHANNEL_OPTIONS['grpc.max_concurrent_streams'] as number;
@@ -30,6 +30,8 @@ export function createHttp1Server(options: ServerOptions, listener: http.Request
   server.keepAliveTimeout = REST_SERVER_LIMITS.keepAliveTimeoutMs;
   server.headersTimeout = REST_SERVER_LIMITS.headersTimeoutMs;
   server.requestTimeout = REST_SERVER_LIMITS.requestTimeoutMs;
+  // What node's parser rejects (malformed request, header overflow, timeout) gets express's JSON error too.
+  server.on('clientError', answerClientError);
   return server;
 }
 

@@ -8,45 +8,21 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { calculate, isOperation, type Operation } from '../calculator.ts';
-import { CalcError, type ErrorCode } from '../errors.ts';
+import { CalcError } from '../errors.ts';
 import { charset, mediaType, readBody } from './http-body.ts';
 import { decodeRequestMessage, encodeResultMessage } from './protobuf-codec.ts';
+import { HTTP_STATUS, REST_MESSAGES as EXPRESS_MESSAGES } from '../rest-server.ts';
 
 /**
- * HTTP status of each calculator error code. Mirrors HTTP_STATUS in
- * servers/rest-server.ts (not exported there); the conformance run of the
- * `express` contender fails if the two ever disagree.
+ * The HTTP status of each error code, the app's texts and clip() are
+ * servers/rest-server.ts's own (imported, not restated). Contenders refuse
+ * compressed bodies, which the express app inflates: that text is theirs.
  */
-export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
-  INVALID_ARGUMENT: 400,
-  OUT_OF_RANGE: 400,
-  RESOURCE_EXHAUSTED: 413,
-  NOT_FOUND: 404,
-  UNIMPLEMENTED: 405,
-  UNAVAILABLE: 503,
-  DEADLINE_EXCEEDED: 504,
-  INTERNAL: 500,
-};
-
-/**
- * Texts express's app (servers/rest-server.ts) answers with, beyond the
- * calculator's own and the body reader's (not exported there; the conformance
- * run of the `express` contender fails if the two ever disagree).
- */
+export { clip, HTTP_STATUS } from '../rest-server.ts';
 export const REST_MESSAGES = {
-  notJson: 'request body is not valid JSON',
-  contentType: (type: string) => `content-type must be ${type}`,
-  charset: 'content-type charset must be utf-8',
+  ...EXPRESS_MESSAGES,
   contentEncoding: 'content-encoding must be identity (compressed bodies are not accepted)',
-  noHost: 'an HTTP/1.1 request must carry a host header',
-  notFound: (method: string, path: string) => `no route for ${method} ${clip(path)}`,
-  wrongMethod: (method: string, path: string) => `method ${clip(method)} is not allowed on ${clip(path)}; use POST`,
 } as const;
-
-/** Echoed request text is cut short, so an error body never grows with a hostile URL. */
-export function clip(text: string, max = 200): string {
-  return text.length > max ? `${text.slice(0, max)}...` : text;
-}
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
