@@ -333,6 +333,8 @@ export function casesFor(contender: Contender): ConformanceCase[] {
  * Runs the table against a running contender at `address` (a URL, or host:port
  * for gRPC). Never rejects: a transport failure is a failed case.
  */
+const TRANSPORT_ATTEMPTS = 3;
+
 export async function checkContenderConformance(contender: Contender, address: string): Promise<ConformanceResult> {
   const style = contender.client.style;
   const cases = casesFor(contender);
@@ -352,15 +354,22 @@ export async function checkContenderConformance(contender: Contender, address: s
   try {
     for (const testCase of cases) {
       const expected = expectedOutcome(testCase, style);
-      let actual: Outcome;
-      try {
-        const request = buildRequest(style, testCase, contender);
-        const response = contender.wire === 'h2' ? await h2Call(h2Session(), request) : await http1Call(address, request);
-        actual = readOutcome(style, response);
-      } catch (reason) {
-        actual = { kind: 'other', detail: `call failed: ${reason instanceof Error ? reason.message : String(reason)}` };
-        // A reset may have taken the connection with it; the next case starts on a fresh one.
-        session?.destroy();
+      let actual: Outcome = { kind: 'other', detail: 'not called' };
+      // A server that answers 413 and closes while a big body is still being sent can make the
+      // client's write fail (EPIPE/ECONNRESET) before it reads the answer, a race of TCP, not of
+      // the server: such a transport failure is retried (twice) before it counts.
+      for (let attempt = 1; attempt <= TRANSPORT_ATTEMPTS; attempt++) {
+        try {
+          const request = buildRequest(style, testCase, contender);
+          const response = contender.wire === 'h2' ? await h2Call(h2Session(), request) : await http1Call(address, request);
+          actual = readOutcome(style, response);
+          break;
+        } catch (reason) {
+          actual = { kind: 'other', detail: `call failed: ${reason instanceof Error ? reason.message : String(reason)}` };
+          // A reset may have taken the connection with it; the next case starts on a fresh one.
+          session?.destroy();
+          if (!/EPIPE|ECONNRESET|socket hang up/.test(actual.detail)) break;
+        }
       }
       if (!sameOutcome(expected, actual)) {
         failures.push(`${contender.name}: ${testCase.name}: expected ${describeOutcome(expected)}, got ${describeOutcome(actual)}`);
