@@ -8,7 +8,7 @@
  *   npm run bench -- --profile quick
  *   npm run bench -- --ops add --concurrency 1,64 --duration 5 --trials 3
  */
-import { driverCatalog } from './drivers/index.ts';
+import { driverCatalog, openLoopDriverNames } from './drivers/index.ts';
 import { BenchUsageError, resolveBenchOptions, USAGE } from './options.ts';
 import { canPin } from './pinning.ts';
 import { createProgress } from './progress.ts';
@@ -22,7 +22,7 @@ import { buildScenarios } from './scenarios.ts';
 async function main(): Promise<number> {
   let options;
   try {
-    options = resolveBenchOptions(process.argv.slice(2), driverCatalog(), { canPin: canPin() });
+    options = resolveBenchOptions(process.argv.slice(2), driverCatalog(), { canPin: canPin(), openLoopDrivers: openLoopDriverNames() });
   } catch (error) {
     if (error instanceof BenchUsageError) {
       if (error.message === USAGE) {
@@ -57,6 +57,11 @@ async function main(): Promise<number> {
     return outcome.exitCode;
   } catch (error) {
     progress.close();
+    // The runner's own checks of the drivers (h2load missing, --rate without an open loop): bad usage, nothing sent.
+    if (error instanceof BenchUsageError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return error.exitCode;
+    }
     if (error instanceof BenchSetupError) {
       process.stderr.write(`error: ${error.message}\n`);
       return error.exitCode;

@@ -74,6 +74,16 @@ export const DEFAULT_CONNECTION_CALLS = 50;
 /** No call completed for this long: the server stopped answering (bench/stall-watchdog.ts). */
 export const DEFAULT_STALL_TIMEOUT_S = 5;
 export const DEFAULT_DRIVERS: Readonly<Record<Protocol, string>> = { grpc: 'grpc-engine', rest: 'autocannon' };
+/**
+ * Defaults with --rate (open loop): autocannon times each call from its actual
+ * send (coordinated omission), so REST gets http1-engine, which times it from its due time.
+ */
+export const OPEN_LOOP_DEFAULT_DRIVERS: Readonly<Record<Protocol, string>> = { grpc: 'grpc-engine', rest: 'http1-engine' };
+/** `--driver clients`: the client libraries an application would use ("what an application's client pays"). */
+export const DRIVER_ALIASES: Readonly<Record<string, Readonly<Record<Protocol, string>>>> = {
+  clients: { grpc: 'grpc-js-client', rest: 'undici-client' },
+};
+export const MAX_RATE = 1_000_000;
 export const MAX_CONCURRENCY = 10_000;
 
 export const SWEEP_NAMES = ['payload'] as const;
@@ -122,6 +132,10 @@ export interface BenchOptions {
   wireCalls: number;
   /** Load generator per protocol (names in bench/drivers/index.ts). */
   drivers: Record<Protocol, string>;
+  /** Open loop: calls/s per protocol on a fixed schedule (latency from each call's due time); null = closed loop. */
+  rate: number | null;
+  /** How the drivers were chosen, when a reader must know (e.g. REST on http1-engine because of --rate). */
+  driverNotes: string[];
   /** Already running servers; a protocol with a target gets no server started. */
   grpcTarget: GrpcTargetOption | null;
   restTarget: string | null;
@@ -162,7 +176,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --sweep payload                 sum at 1..10,000 values (100,000 in full) x every shape, at 16 in flight
   --compression none,gzip         gzip requests (and accept gzip responses); both = a dimension (default none)
   --wire-calls N                  calls of the byte-counting pass (0 = skip)
-  --driver NAME[,NAME]            load generator(s): e.g. autocannon, grpc-engine, or rest=autocannon
+  --driver NAME[,NAME]            load generator(s): h2load (both protocols), clients (grpc-js-client + undici-client),
+                                  http1-engine, or rest=NAME,grpc=NAME (default grpc-engine + autocannon)
+  --rate N                        open loop: N calls/s per protocol, latency from each call's due time
+                                  (--concurrency caps calls in flight; REST defaults to http1-engine)
   --grpc-target host:port         bench a running gRPC server (none is started)
   --rest-target http://host:port  bench a running REST server (none is started)
   --grpc-port N --rest-port N     ports of the started servers (default 0 = free)
@@ -182,7 +199,11 @@ export type DriverCatalog = Readonly<Record<string, readonly Protocol[]>>;
 export function resolveBenchOptions(
   argv: readonly string[],
   catalog: DriverCatalog,
-  env: { canPin: boolean } = { canPin: os.availableParallelism() >= 2 },
+  env: {
+    canPin: boolean;
+    /** Drivers that can run an open loop (bench/drivers/index.ts openLoopDriverNames); given, --rate is checked here (the runner checks again). */
+    openLoopDrivers?: readonly string[];
+  } = { canPin: os.availableParallelism() >= 2 },
 ): BenchOptions {
   let values;
   try {
@@ -204,6 +225,7 @@ export function resolveBenchOptions(
         compression: { type: 'string' },
         'wire-calls': { type: 'string' },
         driver: { type: 'string' },
+        rate: { type: 'string' },
         'grpc-target': { type: 'string' },
         'rest-target': { type: 'string' },
         'grpc-port': { type: 'string' },
@@ -281,7 +303,13 @@ export function resolveBenchOptions(
   const wireCalls = values['wire-calls'] === undefined ? DEFAULT_WIRE_CALLS : integer('--wire-calls', values['wire-calls'], 0, 1_000_000);
   const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : integer('--timeout', values.timeout, 1, 600_000);
 
-  const drivers = resolveDrivers(values.driver, catalog);
+  const rate = values.rate === undefined ? null : positiveNumber('--rate', values.rate, MAX_RATE);
+  const { drivers, notes: driverNotes } = resolveDrivers(values.driver, catalog, rate);
+  if (rate !== null && env.openLoopDrivers !== undefined) {
+    for (const protocol of protocols) {
+      if (!env.openLoopDrivers.includes(drivers[protocol])) throw new BenchUsageError(openLoopRefusal(drivers[protocol], env.openLoopDrivers));
+    }
+  }
   const grpcTarget = values['grpc-target'] === undefined ? null : parseGrpcTarget(values['grpc-target']);
   const restTarget = values['rest-target'] === undefined ? null : parseRestTarget(values['rest-target']);
   const grpcPort = values['grpc-port'] === undefined ? 0 : integer('--grpc-port', values['grpc-port'], 0, 65_535);
@@ -333,6 +361,8 @@ export function resolveBenchOptions(
     sweep,
     wireCalls,
     drivers,
+    rate,
+    driverNotes,
     grpcTarget,
     restTarget,
     grpcPort,
@@ -359,26 +389,62 @@ function parseContenders(text: string): string[] {
   return dedupe(names);
 }
 
-function resolveDrivers(text: string | undefined, catalog: DriverCatalog): Record<Protocol, string> {
-  const drivers: Record<Protocol, string> = { ...DEFAULT_DRIVERS };
-  if (text === undefined) return drivers;
-  const known = Object.keys(catalog);
-  for (const item of parseList('--driver', text)) {
-    const [left, right] = item.includes('=') ? item.split('=', 2) : [undefined, item];
-    const name = right!;
-    const supports = catalog[name];
-    if (!supports) throw new BenchUsageError(`--driver: unknown driver "${name}"; allowed: ${known.join(', ')}`);
-    if (left !== undefined) {
-      const protocol = oneOf('--driver', left, PROTOCOLS);
-      if (!supports.includes(protocol)) {
-        throw new BenchUsageError(`--driver: ${name} cannot drive ${protocol}; it drives ${supports.join(', ')}`);
+function resolveDrivers(
+  text: string | undefined,
+  catalog: DriverCatalog,
+  rate: number | null,
+): { drivers: Record<Protocol, string>; notes: string[] } {
+  const defaults = rate === null ? DEFAULT_DRIVERS : OPEN_LOOP_DEFAULT_DRIVERS;
+  const drivers: Record<Protocol, string> = { ...defaults };
+  const chosen = new Set<Protocol>();
+  if (text !== undefined) {
+    const known = [...Object.keys(catalog), ...Object.keys(DRIVER_ALIASES)];
+    for (const item of parseList('--driver', text)) {
+      const [left, right] = item.includes('=') ? item.split('=', 2) : [undefined, item];
+      const name = right!;
+      const alias = DRIVER_ALIASES[name];
+      if (alias && left === undefined) {
+        for (const protocol of PROTOCOLS) {
+          drivers[protocol] = alias[protocol];
+          chosen.add(protocol);
+        }
+        continue;
       }
-      drivers[protocol] = name;
-    } else {
-      for (const protocol of supports) drivers[protocol] = name;
+      const supports = catalog[name];
+      if (!supports) throw new BenchUsageError(`--driver: unknown driver "${name}"; allowed: ${known.join(', ')}`);
+      if (left !== undefined) {
+        const protocol = oneOf('--driver', left, PROTOCOLS);
+        if (!supports.includes(protocol)) {
+          throw new BenchUsageError(`--driver: ${name} cannot drive ${protocol}; it drives ${supports.join(', ')}`);
+        }
+        drivers[protocol] = name;
+        chosen.add(protocol);
+      } else {
+        for (const protocol of supports) {
+          drivers[protocol] = name;
+          chosen.add(protocol);
+        }
+      }
     }
   }
-  return drivers;
+  const notes: string[] = [];
+  if (rate !== null && !chosen.has('rest') && drivers.rest !== DEFAULT_DRIVERS.rest) {
+    notes.push(
+      `open loop (--rate): REST driven by ${drivers.rest}, not ${DEFAULT_DRIVERS.rest}, which times each call from its actual send and so hides stalls (coordinated omission)`,
+    );
+  }
+  return { drivers, notes };
+}
+
+/** The one line refusing --rate with a driver that has no open loop. */
+export function openLoopRefusal(driver: string, openLoopDrivers: readonly string[]): string {
+  const why =
+    driver === 'h2load'
+      ? 'its --rate paces connections, not calls, and --rps times each call from its actual send: coordinated omission'
+      : driver === 'autocannon'
+        ? 'it times each call from its actual send: coordinated omission'
+        : 'it has no open loop';
+  return `--rate: driver ${driver} cannot run an open loop (${why}); use ${openLoopDrivers.join(', ')}, or drop --rate`;
 }
 
 export function parseGrpcTarget(text: string): GrpcTargetOption {
@@ -438,6 +504,14 @@ function intList(flag: string, text: string, min: number, max: number): number[]
     }
     return value;
   });
+}
+
+function positiveNumber(flag: string, text: string, max: number): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || value > max) {
+    throw new BenchUsageError(`${flag} must be a number of calls per second above 0 and at most ${max}, got "${text}"`);
+  }
+  return value;
 }
 
 function seconds(flag: string, text: string, min: number): number {

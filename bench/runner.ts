@@ -6,14 +6,14 @@
  * is the CLI's job (bench/report/*).
  */
 import path from 'node:path';
-import { getDriver } from './drivers/index.ts';
-import type { BenchOptions } from './options.ts';
+import { canRunOpenLoop, getDriver, openLoopDriverNames } from './drivers/index.ts';
+import { BenchUsageError, openLoopRefusal, type BenchOptions } from './options.ts';
 import { applyPinning, serverPinPrefix, type Pinning } from './pinning.ts';
 import { readCpuMs, readPeakRssMiB, resetPeakRss, selfCpuUs } from './process-stats.ts';
 import type { ProgressSink } from './progress.ts';
 import { collectEnvironment } from './results/environment.ts';
 import { latencyPercentiles, summarizeLatency } from './results/latency.ts';
-import { SCHEMA_VERSION, type ResultsFile, type RunRecord, type WireBytesPerCall } from './results/record.ts';
+import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type WireBytesPerCall } from './results/record.ts';
 import { createRunFolder, linkLatest, writeFileAtomic, writeResultsJson } from './results/write.ts';
 import { buildPayload, buildScenarios, wireCallsFor, type Scenario } from './scenarios.ts';
 import { wireBody, withCompression } from './compression.ts';
@@ -81,6 +81,10 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     if (options.compression.includes('gzip') && driver.compression !== true) {
       throw new BenchSetupError(`--compression gzip: driver ${driver.name} does not send compressed payloads; use --driver ${protocol === 'grpc' ? 'grpc-engine' : 'autocannon'}`);
     }
+    // Usage errors (exit 2), before any server starts: an open loop the driver cannot run, a generator not installed.
+    if (options.rate != null && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames()));
+    const missing = driver.unavailable?.() ?? null;
+    if (missing !== null) throw new BenchUsageError(`--driver ${driver.name}: ${missing}`);
   }
   // Payloads (and their gzip forms) are encoded once, before any load.
   const payloads = new Map(
@@ -169,6 +173,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
             progress,
             signal: bench.signal,
             wireCache,
+            pinning,
           });
           // The protocol's connection-cost figures (measured once, before the scenarios) go on each of its rows.
           record.tls = connectionCosts.get(setup.protocol) ?? null;
@@ -272,6 +277,30 @@ interface RunOneInput {
   progress: ProgressSink;
   signal: AbortSignal;
   wireCache: Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>;
+  /** Drivers that run a child process (h2load) get it pinned to the generator's CPUs. */
+  pinning: Pinning | null;
+}
+
+/**
+ * Client-bound: the load generator used at least CLIENT_BOUND_PERCENT of a core
+ * while the server used less than SERVER_BUSY_PERCENT (or is external, null):
+ * the row then describes the generator, not the server.
+ */
+export function isClientBound(clientCpuPercent: number, serverCpuPercent: number | null): boolean {
+  return clientCpuPercent >= CLIENT_BOUND_PERCENT && (serverCpuPercent === null || serverCpuPercent < SERVER_BUSY_PERCENT);
+}
+
+/** Notes a reader of the row must see: what the driver could not check, how it was chosen. */
+function runNotes(options: BenchOptions, protocol: Protocol, driver: string, result: LoadResult): string[] {
+  const notes: string[] = [];
+  if (protocol === 'grpc' && result.statusChecked === 'http-status-only') {
+    notes.push(`${driver} does not read grpc-status; gRPC errors in trailers are not detected (a failed call counts as HTTP 200)`);
+  }
+  if (result.wireFromDriver && result.wireFromDriver.requestBytesPerCall === null) {
+    notes.push(`${driver} counts received bytes only; wire figures are the counting proxy's, ${driver}'s own are in wire.driverReport`);
+  }
+  if (protocol === 'rest') notes.push(...options.driverNotes.filter((note) => note.includes(driver)));
+  return notes;
 }
 
 async function runOne(input: RunOneInput): Promise<RunRecord> {
@@ -283,7 +312,11 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     concurrency: scenario.concurrency,
     connections,
     timeoutMs: options.timeoutMs,
+    // h2load runs as a child process: pin it where the runner (the generator) is pinned.
+    ...(input.pinning ? { prefix: ['taskset', '-c', input.pinning.client] } : {}),
   };
+  // Open loop for the warm-up and the measured run; the byte-counting pass stays closed (bytes do not depend on pacing).
+  const paced = options.rate != null ? { rate: options.rate } : {};
   const record = emptyRecord(input, connections);
   const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
   const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
@@ -292,7 +325,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   // Warm-up: same shape, not recorded.
   if (options.warmupS > 0) {
     progress.phase(`${input.label} warm-up`, options.warmupS);
-    const warm = await runWithWatchdog(setup.driver, { ...base, durationS: options.warmupS }, options.warmupS, signal, (f) => progress.update(f), stallS);
+    const warm = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: options.warmupS }, options.warmupS, signal, (f) => progress.update(f), stallS);
     warm.latencyUs.destroy?.();
     progress.endPhase();
     if (signal.aborted) return failWith(reasonOf(signal));
@@ -307,7 +340,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const serverCpu0 = pid === null ? null : readCpuMs(pid);
   const selfCpu0 = selfCpuUs();
   const wall0 = process.hrtime.bigint();
-  const result = await runWithWatchdog(setup.driver, { ...base, durationS: options.durationS }, options.durationS, signal, (f) => progress.update(f), stallS);
+  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: options.durationS }, options.durationS, signal, (f) => progress.update(f), stallS);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
   const serverCpu1 = pid === null ? null : readCpuMs(pid);
@@ -315,7 +348,10 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   progress.endPhase();
 
   const serverCpuMs = serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null;
-  const clientCpuPercent = wallMs > 0 ? (selfCpuMs / wallMs) * 100 : 0;
+  // A generator in its own process (h2load) reports its CPU; in-process drivers are the runner's CPU.
+  const driverCpu = typeof result.clientCpuUs === 'number';
+  const clientCpuMs = driverCpu ? result.clientCpuUs! / 1000 : selfCpuMs;
+  const clientCpuPercent = wallMs > 0 ? (clientCpuMs / wallMs) * 100 : 0;
   const serverCpuPercent = serverCpuMs !== null && wallMs > 0 ? (serverCpuMs / wallMs) * 100 : null;
   const measured: RunRecord = {
     ...record,
@@ -332,10 +368,15 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     },
     client: {
       cpuPercent: round(clientCpuPercent, 1),
-      cpuUsPerCall: result.calls > 0 ? round((selfCpuMs * 1000) / result.calls, 1) : null,
-      bound: clientCpuPercent >= CLIENT_BOUND_PERCENT && (serverCpuPercent === null || serverCpuPercent < SERVER_BUSY_PERCENT),
+      cpuUsPerCall: result.calls > 0 ? round((clientCpuMs * 1000) / result.calls, 1) : null,
+      bound: isClientBound(clientCpuPercent, serverCpuPercent),
+      cpuOf: driverCpu ? 'driver-process' : 'runner',
     },
   };
+  if (result.statusChecked) measured.statusChecked = result.statusChecked;
+  const notes = runNotes(options, setup.protocol, setup.driver.name, result);
+  if (notes.length > 0) measured.notes = notes;
+  const driverWire = result.wireFromDriver ?? null;
   result.latencyUs.destroy?.();
   // The bench's own reason (server died, Ctrl-C) says more than a driver's "aborted".
   const failure = signal.aborted ? reasonOf(signal) : (result.failure ?? null);
@@ -363,9 +404,11 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
       progress.endPhase();
     }
   }
+  // Proxy counts when there was a pass (comparable across drivers); else the driver's own, if it counts any.
+  const wire: WireBytesPerCall = sample?.wire ?? (driverWire ? { ...withoutSavings(driverWire) } : NULL_WIRE);
   return {
     ...measured,
-    wire: sample?.wire ?? NULL_WIRE,
+    wire: driverWire ? { ...wire, driverReport: driverWire } : wire,
     body: {
       requestBytes: record.body.requestBytes,
       responseBytes: sample?.responseBodyBytes === null || sample === undefined ? 0 : round(sample.responseBodyBytes, 2),
@@ -469,7 +512,7 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     compression: scenario.compression,
     concurrency: scenario.concurrency,
     connections,
-    rate: null,
+    rate: input.options.rate ?? null,
     trial: input.trial,
     durationS: 0,
     status: 'completed',
@@ -488,6 +531,11 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     server: { cpuMsPer1kCalls: null, peakRssMiB: null },
     client: { cpuPercent: 0, cpuUsPerCall: null, bound: false },
   };
+}
+
+function withoutSavings(report: DriverWireReport): WireBytesPerCall {
+  const { headerSpaceSavingsPercent: _savings, ...wire } = report;
+  return wire;
 }
 
 function reasonOf(signal: AbortSignal): string {

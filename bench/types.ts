@@ -7,6 +7,7 @@
  */
 import type { Histogram } from 'hdr-histogram-js';
 import type { Operation } from '../servers/calculator.ts';
+import type { DriverWireReport } from './results/record.ts';
 
 export type Protocol = 'grpc' | 'rest';
 export const PROTOCOLS: readonly Protocol[] = ['grpc', 'rest'];
@@ -77,6 +78,12 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Called about every 250 ms with the calls completed so far. */
   onProgress?: (progress: { calls: number; elapsedS: number }) => void;
+  /**
+   * Command prefix for drivers that run the load generator as a child process
+   * (h2load), e.g. ['taskset', '-c', '1'] to pin it to the generator's CPU.
+   * In-process drivers ignore it.
+   */
+  prefix?: string[];
 }
 
 export interface LoadResult {
@@ -97,6 +104,25 @@ export interface LoadResult {
   socketBytes: { sent: number; received: number } | null;
   /** Why the run ended early, if it did (server gone, aborted). */
   failure?: string;
+  /**
+   * CPU time (user + system, µs) of the load generator when it is not this
+   * process (h2load runs as a child): the runner then uses it instead of its own
+   * process.cpuUsage() for client CPU and client-bound. Absent/null: the runner's own CPU.
+   */
+  clientCpuUs?: number | null;
+  /**
+   * Bytes per call as the load generator itself counted them (h2load: received
+   * side only, with its HPACK "space savings"). The runner keeps the proxy's
+   * counts as the row's figures (comparable across drivers) and stores this
+   * next to them (wire.driverReport); without a proxy pass it is the row's figures.
+   */
+  wireFromDriver?: DriverWireReport | null;
+  /**
+   * Which status the driver reads. 'http-status-only' for gRPC means grpc-status
+   * (a trailer) is not seen: a failed gRPC call counts as HTTP '200' (h2load).
+   * Absent: the protocol's own status (grpc-status for gRPC, HTTP status for REST).
+   */
+  statusChecked?: 'grpc-status' | 'http-status-only';
 }
 
 export interface Driver {
@@ -105,6 +131,10 @@ export interface Driver {
   readonly protocols: readonly Protocol[];
   /** Sends CallPayload.compressed when it is set (the runner refuses --compression gzip otherwise). */
   readonly compression?: boolean;
+  /** Honours LoadOptions.rate (open loop, latency from each call's due time); the registry sets it for built-in drivers. */
+  readonly openLoop?: boolean;
+  /** Why this driver cannot run on this machine (a binary missing, and how to install it), or null. */
+  unavailable?(): string | null;
   /**
    * Wires on which it drives REST targets that carry a Target.call (contenders).
    * Unset: it drives only the design card's REST call, if any.

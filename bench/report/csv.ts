@@ -40,6 +40,10 @@ const COLUMNS: [string, (r: RunRecord) => unknown][] = [
   // Added with the payload sweep; last so existing column positions stay put. Older records: double / none.
   ['value_shape', (r) => (r.operation === 'sum' ? (r.valueShape ?? 'double') : null)],
   ['compression', (r) => r.compression ?? 'none'],
+  // Added with the driver modes (h2load, clients, --rate); last, as above. Older records: runner / grpc-status.
+  ['client_cpu_of', (r) => r.client.cpuOf ?? 'runner'],
+  ['status_checked', (r) => r.statusChecked ?? (r.protocol === 'grpc' ? 'grpc-status' : 'http-status')],
+  ['notes', (r) => (r.notes ?? []).join('; ')],
   // Added with --tls and the connection-cost pass (RunRecord.tls); last, as above. Older records: empty.
   ['tls', (r) => r.tls?.enabled ?? null],
   ['tls_version', (r) => r.tls?.version],

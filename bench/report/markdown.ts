@@ -1,7 +1,7 @@
 /** report.md: what ran, where, with which connections, the comparison table and every run's figures. */
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type Spread } from '../results/summary.ts';
-import { compact, fixed, flags } from './table.ts';
+import { compact, driverMode, fixed, flags, loadModel, runNotes, sharedDrivers } from './table.ts';
 import { hasSweep, renderSweepMarkdown } from './sweep.ts';
 import { renderSweepSummary } from '../sweep-summary.ts';
 import { hasContenders, renderFactorialMarkdown } from './factorial.ts';
@@ -38,13 +38,18 @@ export function renderMarkdown(results: ResultsFile): string {
       `Drivers: ${Object.entries((options.drivers as Record<string, string>) ?? {}).map(([p, d]) => `${p} ${d}`).join(', ')}.`,
     '',
   );
+  const shared = sharedDrivers(results);
+  const mode = shared ? driverMode(shared) : null;
+  out.push(`Load: ${loadModel(results.runs)}.${mode ? ` Drivers in ${mode}.` : ''}`, '');
+  const notes = runNotes(results);
+  if (notes.length > 0) out.push(...notes.map((note) => `- Note: ${note}.`), '');
 
   const comparisonStart = out.length;
   out.push('## Comparison', '');
   const head = ['scenario', 'conns gRPC/REST'];
   for (const [title] of METRIC_COLUMNS) head.push(`${title} gRPC`, `${title} REST`, 'g/r');
-  head.push('errors gRPC', 'errors REST', 'flags');
-  out.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 || i === head.length - 1 ? ' --- ' : ' ---: ')).join('|')}|`);
+  head.push('errors gRPC', 'errors REST', 'flags', 'drivers gRPC/REST');
+  out.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 || i >= head.length - 2 ? ' --- ' : ' ---: ')).join('|')}|`);
   for (const row of summarize(results)) {
     const g = row.cells.grpc;
     const r = row.cells.rest;
@@ -56,6 +61,7 @@ export function renderMarkdown(results: ResultsFile): string {
     }
     cells.push(g ? (g.failed ? 'FAILED' : String(g.errors)) : '-', r ? (r.failed ? 'FAILED' : String(r.errors)) : '-');
     cells.push(flags(row).map((f) => `**${f}**`).join(', '));
+    cells.push(`${g?.driver ?? '-'}/${r?.driver ?? '-'}`);
     out.push(`| ${cells.join(' | ')} |`);
   }
   out.push(

@@ -3,7 +3,7 @@
  * side for each metric, then the gRPC/REST ratio. Returns a string; printing is
  * the caller's business.
  */
-import type { ResultsFile } from '../results/record.ts';
+import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type ProtocolCell, type ScenarioRow, type Spread } from '../results/summary.ts';
 import { renderConnectionCostLines } from './connection-cost.ts';
 
@@ -31,6 +31,7 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
   const rows = summarize(results);
   if (rows.length === 0) return 'no runs recorded\n';
   const withRange = trialsIn(results) > 1;
+  const mixedDrivers = sharedDrivers(results) === null;
   const paint = (code: string, text: string): string => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
 
   // Cells as text first, then pad to the widest entry per column.
@@ -53,7 +54,7 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
       const x = ratio(row, column.metric);
       cells.push(x === null ? '-' : `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}x`);
     }
-    cells.push(errorCell(g), errorCell(r), flags(row).join(', '));
+    cells.push(errorCell(g), errorCell(r), flags(row, mixedDrivers).join(', '));
     return cells;
   });
 
@@ -69,7 +70,7 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
     const need = COLUMNS[c]!.title.length;
     if (span < need) widths[first + 2]! += need - span;
   }
-  const lines: string[] = [];
+  const lines: string[] = [...describeLoad(results)];
   const render = (line: string[], isHeader: boolean, flagged = false): string => {
     let text = '';
     let i = 0;
@@ -119,7 +120,8 @@ function errorCell(cell: ProtocolCell | undefined): string {
   return cell.errors === 0 ? '0' : `${cell.errors}`;
 }
 
-export function flags(row: ScenarioRow): string[] {
+/** `withDrivers`: name the row's drivers too (when rows do not all share theirs). */
+export function flags(row: ScenarioRow, withDrivers = false): string[] {
   const out: string[] = [];
   for (const protocol of ['grpc', 'rest'] as const) {
     const c = row.cells[protocol];
@@ -129,7 +131,74 @@ export function flags(row: ScenarioRow): string[] {
     if (c.errors > 0) out.push(`${name} ${percent(c.errors, c.requests)} errors`);
     if (c.clientBound) out.push(`${name} client-bound`);
   }
+  // Rows of one file normally share their drivers (said once above the table); otherwise each row names them.
+  if (withDrivers) out.push(`drivers ${row.cells.grpc?.driver ?? '-'}/${row.cells.rest?.driver ?? '-'}`);
   return out;
+}
+
+/** What the load generators are, in a reader's words. */
+const DRIVER_LABELS: Readonly<Record<string, string>> = {
+  'grpc-engine': 'raw HTTP/2 engine',
+  autocannon: 'autocannon',
+  'http1-engine': 'raw HTTP/1.1 engine',
+  h2load: 'nghttp2 h2load, C',
+  'grpc-js-client': '@grpc/grpc-js client library',
+  'undici-client': 'undici client library',
+};
+
+/** The drivers of every row when they are the same throughout, else null. */
+export function sharedDrivers(results: ResultsFile): { grpc: string | null; rest: string | null } | null {
+  const pairs = new Set(summarize(results).map((row) => `${row.cells.grpc?.driver ?? ''}\t${row.cells.rest?.driver ?? ''}`));
+  if (pairs.size !== 1) return null;
+  const [grpc, rest] = [...pairs][0]!.split('\t');
+  return { grpc: grpc || null, rest: rest || null };
+}
+
+/** "neutral mode ...", "client-library mode ..." or null, for the drivers every row shares. */
+export function driverMode(drivers: { grpc: string | null; rest: string | null }): string | null {
+  if (drivers.grpc === 'h2load' && drivers.rest === 'h2load') return 'neutral mode: the same C generator (h2load) drives both protocols';
+  if (drivers.grpc === 'grpc-js-client' && drivers.rest === 'undici-client') return "client-library mode: what an application's client pays";
+  return null;
+}
+
+/** The load model of the runs: open loop at N calls/s, or closed loop. */
+export function loadModel(runs: readonly RunRecord[]): string {
+  const rates = [...new Set(runs.map((run) => run.rate))];
+  if (rates.length === 1 && rates[0] === null) return 'closed loop (each scenario keeps c calls in flight)';
+  const open = rates.filter((rate): rate is number => rate !== null).map((rate) => `${compact(rate)}/s`);
+  return `open loop ${open.join(', ')} per protocol (calls on a fixed schedule, at most c in flight; latency from each call's intended send time)` +
+    (rates.includes(null) ? '; some runs closed loop' : '');
+}
+
+/** Every distinct note of the runs (driver limits, driver choice), in first-seen order. */
+export function runNotes(results: ResultsFile): string[] {
+  const notes = new Set<string>();
+  for (const run of results.runs) for (const note of run.notes ?? []) notes.add(note);
+  return [...notes];
+}
+
+/** The lines above the table: which drivers measured the rows, the load model, the notes. */
+export function describeLoad(results: ResultsFile): string[] {
+  const lines: string[] = [];
+  const shared = sharedDrivers(results);
+  if (shared) {
+    const label = (name: string): string => `${name} (${DRIVER_LABELS[name] ?? 'driver'})`;
+    const names =
+      shared.grpc !== null && shared.grpc === shared.rest
+        ? `${label(shared.grpc)} for gRPC and REST`
+        : (['grpc', 'rest'] as const)
+            .filter((p) => shared[p] !== null)
+            .map((p) => `${p === 'grpc' ? 'gRPC' : 'REST'} ${label(shared[p]!)}`)
+            .join(', ');
+    const mode = driverMode(shared);
+    lines.push(`drivers: ${names}${mode ? ` -- ${mode}` : ''}`);
+  } else {
+    lines.push('drivers: differ between rows (named in the flags column)');
+  }
+  lines.push(`load: ${loadModel(results.runs)}`);
+  for (const note of runNotes(results)) lines.push(`note: ${note}`);
+  lines.push('');
+  return lines;
 }
 
 function percent(part: number, whole: number): string {

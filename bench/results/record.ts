@@ -76,6 +76,26 @@ export interface WireBytesPerCall {
   responseHeaderBytesPerCall: number | null;
   /** How the bytes were counted, e.g. 'counting-proxy' or 'h2load'. */
   countedBy: string | null;
+  /**
+   * The bytes as the load generator itself reported them, next to the proxy's
+   * (h2load: received side only, its header/data split and HPACK saving).
+   * Absent when the driver counts none.
+   */
+  driverReport?: DriverWireReport | null;
+}
+
+/** Bytes per call as a load generator counted them itself (h2load's `traffic:` line). */
+export interface DriverWireReport {
+  /** The driver that counted, e.g. 'h2load'. */
+  countedBy: string;
+  /** null where the driver does not count that direction (h2load counts only what it receives). */
+  requestBytesPerCall: number | null;
+  responseBytesPerCall: number | null;
+  requestHeaderBytesPerCall: number | null;
+  /** Everything but the message body: headers (HPACK-compressed for HTTP/2), framing, gRPC prefix. */
+  responseHeaderBytesPerCall: number | null;
+  /** HPACK's saving on response headers as the driver reports it (0 for HTTP/1.1); null when unknown. */
+  headerSpaceSavingsPercent: number | null;
 }
 
 /**
@@ -119,6 +139,13 @@ export interface RunRecord {
   connections: number;
   /** Open-loop target rate in calls/s; null for closed loop. */
   rate: number | null;
+  /**
+   * 'http-status-only': the driver did not read grpc-status (h2load), so gRPC
+   * errors carried in trailers are not detected. Absent: the protocol's own status was read.
+   */
+  statusChecked?: 'grpc-status' | 'http-status-only';
+  /** What a reader must know about how this row was measured (driver limits, driver choice). Absent: none. */
+  notes?: string[];
   /** 1-based trial number when a scenario is repeated. */
   trial: number;
   durationS: number;
@@ -147,5 +174,7 @@ export interface RunRecord {
     cpuUsPerCall: number | null;
     /** The generator was near a full core while the server was not: the run measures the client. */
     bound: boolean;
+    /** Whose CPU the figures are: the runner process (in-process drivers) or the driver's own process (h2load). Absent in older files: runner. */
+    cpuOf?: 'runner' | 'driver-process';
   };
 }
