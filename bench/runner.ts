@@ -474,7 +474,8 @@ async function runConnectionCostPasses(
   for (const setup of setups) {
     const empty = emptyConnectionCost(setup.target);
     costs.set(setup.protocol, empty);
-    if (calls === 0 || signal.aborted) continue;
+    // Contenders (--contenders) have their own call shapes and conformance; the pass is the design card's pair.
+    if (calls === 0 || signal.aborted || setup.contender) continue;
     const label = `connection cost ${setup.protocol}${empty.enabled ? ' (TLS)' : ''}`;
     progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, 0.5);
     try {
