@@ -49,10 +49,14 @@ function heading(results: ResultsFile, costs: Partial<Record<Protocol, Connectio
   return `connection cost, ${transport}; ${calls} sequential calls of each kind, interleaved`;
 }
 
-const NOTE =
-  'set-up = median(call on a new connection) - median(call on a kept-alive one): TCP connect' +
-  ' + TLS handshake (full, no resumption) + HTTP/2 preface and SETTINGS for gRPC; paid once per connection.' +
-  ' Set-up bytes: what a new connection moves beyond its call (TLS handshake, HTTP/2 preface/SETTINGS/GOAWAY), counted by the proxy; TCP SYN/ACKs not included.';
+function note(withTls: boolean): string {
+  return (
+    'set-up = median(call on a new connection) - median(call on a kept-alive one): TCP connect' +
+    (withTls ? ' + full TLS handshake (no session resumption)' : '') +
+    ' + HTTP/2 preface and SETTINGS for gRPC; paid once per connection.' +
+    ` Set-up bytes: what a new connection moves beyond its call (${withTls ? 'TLS handshake, ' : ''}HTTP/2 preface/SETTINGS/GOAWAY), counted by the proxy; TCP SYN/ACKs not included.`
+  );
+}
 const TLS_NOTE = 'TLS on: bytes per call are not counted in the table (the proxy would see only ciphertext); run the scenario without --tls for them (TLS adds its record framing, about 22 bytes per record with TLS 1.3 AES-GCM).';
 
 /** Lines for the terminal, or [] when no run carries connection-cost figures. */
@@ -74,7 +78,7 @@ export function renderConnectionCostLines(results: ResultsFile): string[] {
     const all = [head, ...cells];
     const widths = head.map((_, i) => Math.max(...all.map((line) => line[i]!.length)));
     for (const line of all) lines.push(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ').trimEnd());
-    lines.push(NOTE);
+    lines.push(note(tlsEnabled(results)));
   } else {
     lines.push('(not measured: --connection-calls 0, or the pass failed)');
   }
@@ -93,7 +97,7 @@ export function renderConnectionCostMarkdown(results: ResultsFile): string[] {
     for (const row of ROWS) {
       out.push(`| ${row.title} | ${protocols.map((p) => { const v = row.value(costs[p]!); return v === null ? '-' : row.format(v); }).join(' | ')} |`);
     }
-    out.push('', NOTE);
+    out.push('', note(tlsEnabled(results)));
   } else {
     out.push('Not measured (--connection-calls 0, or the pass failed).');
   }
