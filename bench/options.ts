@@ -336,9 +336,10 @@ export function resolveBenchOptions(
       grpcTarget !== null && '--grpc-target',
       restTarget !== null && '--rest-target',
       compression.includes('gzip') && '--compression gzip',
+      tls && '--tls',
     ].filter(Boolean);
     if (clash.length > 0) {
-      throw new BenchUsageError(`--contenders picks the servers and protocols itself and measures uncompressed calls; drop ${clash.join(', ')}`);
+      throw new BenchUsageError(`--contenders picks the servers and protocols itself and measures uncompressed cleartext calls; drop ${clash.join(', ')}`);
     }
   }
 

@@ -154,5 +154,6 @@ describe('--contenders usage', () => {
     assert.throws(() => resolve(['--contenders', 'all', '--protocols', 'grpc']), /drop --protocols/);
     assert.throws(() => resolve(['--contenders', 'all', '--rest-target', 'http://127.0.0.1:3000']), /drop --rest-target/);
     assert.throws(() => resolve(['--contenders', 'all', '--compression', 'gzip']), /drop --compression gzip/);
+    assert.throws(() => resolve(['--contenders', 'all', '--tls']), /drop --tls/);
   });
 });
