@@ -41,7 +41,7 @@ describe('bench --contenders all (plus a wrong one)', () => {
     assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
     for (const contender of CONTENDERS) {
       const runs = outcome.results.runs.filter((run) => run.contender?.name === contender.name);
-      assert.equal(runs.length, 1, contender.name);
+      assert.equal(runs.length, 1, `${contender.name}: ${outcome.notes.join('\n')}`);
       const [run] = runs;
       assert.equal(run!.status, 'completed', `${contender.name}: ${run!.failure}`);
       assert.ok(run!.requests > 0, `${contender.name}: no calls`);

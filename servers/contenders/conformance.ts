@@ -197,23 +197,44 @@ function parseAddress(address: string): { host: string; port: number; secure: bo
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), secure: url.protocol === 'https:' };
 }
 
+/**
+ * A body over the limit goes out only after the headers had EARLY_ANSWER_WAIT_MS
+ * to draw the early 413 every contender gives on content-length alone: sending
+ * it at once races the server's answer-and-close (the client's write fails with
+ * EPIPE, and a reset can discard the answer before it is read).
+ */
+const EARLY_ANSWER_WAIT_MS = 500;
+
 function http1Call(address: string, request: RawRequest): Promise<RawResponse> {
   const { host, port } = parseAddress(address);
   return new Promise((resolve, reject) => {
+    let answered = false;
+    let bodyTimer: NodeJS.Timeout | undefined;
     const req = http.request(
       { host, port, method: request.method, path: request.path, headers: request.headers, agent: false, timeout: CALL_TIMEOUT_MS },
       (res) => {
+        answered = true;
+        clearTimeout(bodyTimer);
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, trailers: res.trailers, body: Buffer.concat(chunks) }),
-        );
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, trailers: res.trailers, body: Buffer.concat(chunks) });
+          req.destroy();
+        });
         res.on('error', reject);
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${CALL_TIMEOUT_MS} ms`)));
-    req.on('error', reject);
-    req.end(request.body);
+    // A write that fails after the answer arrived (the server closed early) does not undo the answer.
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    if (request.body && request.body.length > LIMITS.maxBodyBytes) {
+      req.flushHeaders();
+      bodyTimer = setTimeout(() => req.end(request.body), EARLY_ANSWER_WAIT_MS);
+    } else {
+      req.end(request.body);
+    }
   });
 }
 
