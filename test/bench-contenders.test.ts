@@ -87,6 +87,9 @@ describe('bench --contenders all (plus a wrong one)', () => {
     assert.match(md, /## Contenders: transport × encoding × implementation/);
     assert.match(md, /\| \*\*HTTP\/2\*\* \| best: /);
     assert.doesNotMatch(md, /## Comparison/);
+    const csv = readFileSync(path.join(dir, 'results.csv'), 'utf8').trim().split('\r\n');
+    assert.match(csv[0]!, /,contender,contender_wire,contender_encoding,contender_implementation$/);
+    assert.ok(csv.some((line) => /,rest-h2,h2,json,node:http2$/.test(line)), csv.join('\n'));
   });
 });
 

@@ -52,6 +52,11 @@ const COLUMNS: [string, (r: RunRecord) => unknown][] = [
   ['handshake_ms', (r) => r.tls?.handshakeMs],
   ['handshake_request_bytes', (r) => r.tls?.handshakeBytes?.request],
   ['handshake_response_bytes', (r) => r.tls?.handshakeBytes?.response],
+  // Added with --contenders (RunRecord.contender); last, as above. Empty for the design card's runs.
+  ['contender', (r) => r.contender?.name],
+  ['contender_wire', (r) => r.contender?.wire],
+  ['contender_encoding', (r) => r.contender?.encoding],
+  ['contender_implementation', (r) => r.contender?.implementation],
 ];
 
 /** RFC 4180: quote a field holding a comma, quote or line break; null/undefined = empty. */
