@@ -27,13 +27,28 @@ export function readCpuMs(pid: number): number | null {
   } catch {
     return null;
   }
-  // The command name (field 2) is in parentheses and may hold spaces; fields after it are plain.
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const rest = fieldsAfterCommand(text);
   // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
   return ((utime + stime) * 1000) / clockTicksPerSecond();
+}
+
+/** utime+stime of waited-for children (cutime, cstime: fields 16 and 17) from a /proc/<pid>/stat line, in µs. */
+export function childrenCpuUsFromStat(stat: string): number | null {
+  const rest = fieldsAfterCommand(stat);
+  // rest[0] is field 3; cutime is field 16, cstime field 17.
+  const cutime = Number(rest[13]);
+  const cstime = Number(rest[14]);
+  if (!Number.isFinite(cutime) || !Number.isFinite(cstime)) return null;
+  return Math.round(((cutime + cstime) * 1e6) / clockTicksPerSecond());
+}
+
+/** Fields 3 onwards of a /proc/<pid>/stat line. */
+function fieldsAfterCommand(stat: string): string[] {
+  // The command name (field 2) is in parentheses and may hold spaces; fields after it are plain.
+  return stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
 }
 
 /** Peak resident set size (VmHWM) of `pid` in MiB, or null. */

@@ -12,8 +12,6 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import {
-  childrenCpuUsFromStat,
-  clockTicksPerSecond,
   findH2load,
   h2loadDriver,
   h2loadWireBytes,
@@ -23,6 +21,7 @@ import {
   planH2load,
   type H2loadResult,
 } from '../bench/drivers/h2load.ts';
+import { childrenCpuUsFromStat, clockTicksPerSecond } from '../bench/process-stats.ts';
 import { createLatencyHistogram } from '../bench/drivers/grpc-engine.ts';
 import type { CallPayload, LoadOptions, Target } from '../bench/types.ts';
 import type { Operation } from '../servers/calculator.ts';

@@ -57,7 +57,8 @@ import path from 'node:path';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { METHOD_NAMES, PROTO_PATH, SERVICE_NAME } from '../../servers/proto.ts';
 import { createLatencyHistogram } from './grpc-engine.ts';
-import { childrenCpuUsFromStat, findExecutable, spawnAndWait, WRAPPER } from './h2load.ts';
+import { findExecutable, spawnAndWait, WRAPPER } from './h2load.ts';
+import { childrenCpuUsFromStat } from '../process-stats.ts';
 
 export const GHZ_MISSING_MESSAGE =
   'ghz not found on PATH: install it from https://ghz.sh (a Go binary; not packaged by Debian) or use --driver grpc-engine / h2load';

@@ -41,7 +41,7 @@
  * `sh` that waited for it, from /proc), so client-bound detection can use the
  * generator's CPU rather than the runner's.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +51,7 @@ import { grpcMethodPath } from '../../servers/proto.ts';
 import { restBodyOf, restCallOf } from '../http-call.ts';
 import { abortReason } from './http1-engine.ts';
 import { createLatencyHistogram } from './grpc-engine.ts';
+import { childrenCpuUsFromStat } from '../process-stats.ts';
 
 export const H2LOAD_INSTALL_HINT = 'apt-get install nghttp2-client';
 const PROGRESS_INTERVAL_MS = 250;
@@ -326,30 +327,6 @@ export function parseLog(text: string, histogram: LoadResult['latencyUs']): LogT
     if (startUs + latencyUs > tally.lastEndUs) tally.lastEndUs = startUs + latencyUs;
   }
   return tally;
-}
-
-let clockTicks: number | undefined;
-
-/** Kernel clock ticks per second (USER_HZ), the unit of the times in /proc/<pid>/stat. */
-export function clockTicksPerSecond(): number {
-  if (clockTicks === undefined) {
-    try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      clockTicks = 100;
-    }
-  }
-  return clockTicks;
-}
-
-/** utime+stime of waited-for children (cutime, cstime: fields 16 and 17) from a /proc/<pid>/stat line, in µs. */
-export function childrenCpuUsFromStat(stat: string): number | null {
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
-  // rest[0] is field 3; cutime is field 16, cstime field 17.
-  const cutime = Number(rest[13]);
-  const cstime = Number(rest[14]);
-  if (!Number.isFinite(cutime) || !Number.isFinite(cstime)) return null;
-  return Math.round(((cutime + cstime) * 1e6) / clockTicksPerSecond());
 }
 
 /**
