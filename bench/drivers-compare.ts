@@ -9,7 +9,6 @@
  *   npm run bench:drivers -- [--rounds 3] [--duration 3] [--warmup 2] [--no-clients] [--no-pin] [--out results]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +17,7 @@ import { findH2load } from './drivers/h2load.ts';
 import { defaultScenarios, runComparison, SCHEMA, type ServerUnderTest } from './drivers-compare/run.ts';
 import { renderConsoleTable, renderMarkdown, type DriversReport } from './drivers-compare/render.ts';
 import { applyPinning, CLIENT_CPUS, serverPinPrefix } from './pinning.ts';
-import { writeFileAtomic, runFolderName } from './results/write.ts';
+import { createRunFolder, writeFileAtomic } from './results/write.ts';
 import { killAllServerProcesses, startServerProcess, type ServerProcess } from './server-process.ts';
 import type { Protocol } from './types.ts';
 
@@ -80,21 +79,6 @@ function h2loadVersion(binary: string | null): string | null {
     return execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim();
   } catch {
     return 'h2load (version unknown)';
-  }
-}
-
-/** <outDir>/<timestamp>-drivers/, with a numeric suffix if it already exists. */
-function createFolder(outDir: string, date: Date): string {
-  mkdirSync(outDir, { recursive: true });
-  const base = path.join(outDir, `${runFolderName(date)}-drivers`);
-  for (let i = 0; ; i++) {
-    const dir = i === 0 ? base : `${base}-${i}`;
-    try {
-      mkdirSync(dir);
-      return dir;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
   }
 }
 
@@ -170,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
       scenarios: comparison.scenarios,
       notes: [...(note ? [note] : []), ...comparison.notes],
     };
-    const dir = createFolder(options.outDir, date);
+    const dir = createRunFolder(options.outDir, date, '-drivers');
     writeFileAtomic(path.join(dir, 'drivers.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileAtomic(path.join(dir, 'drivers.md'), renderMarkdown(report));
     console.log('');

@@ -18,10 +18,13 @@ export function runFolderName(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
 }
 
-/** Creates <outDir>/<timestamp>/ (with a suffix if it exists) and returns its path. */
-export function createRunFolder(outDir: string, date: Date): string {
+/**
+ * Creates <outDir>/<timestamp><kind>/ (with a numeric suffix if it exists) and
+ * returns its path; `kind` (e.g. "-drivers") tells other run types apart.
+ */
+export function createRunFolder(outDir: string, date: Date, kind = ''): string {
   mkdirSync(outDir, { recursive: true });
-  const base = path.join(outDir, runFolderName(date));
+  const base = path.join(outDir, `${runFolderName(date)}${kind}`);
   for (let i = 0; ; i++) {
     const dir = i === 0 ? base : `${base}-${i}`;
     try {
