@@ -9,6 +9,7 @@ import { CalcError, type ErrorCode } from './errors.ts';
 import { loadCalculatorService, METHOD_NAMES, SERVICE_NAME } from './proto.ts';
 import type { RunningServer, ServerOptions } from './server-options.ts';
 import { describeListenError } from './server-options.ts';
+import { closeGracefully } from './listen.ts';
 
 /** grpc-status of each calculator error code (the contenders' gRPC transports use this table too). */
 export const GRPC_STATUS: Readonly<Record<ErrorCode, grpc.status>> = {
@@ -148,14 +149,12 @@ export async function startGrpcServer(options: ServerOptions): Promise<RunningSe
     port,
     address: `${options.host}:${port}`,
     close: (graceMs = 5_000) =>
-      new Promise<void>((resolve) => {
-        // tryShutdown lets in-flight calls finish; forceShutdown bounds the wait.
-        const timer = setTimeout(() => server.forceShutdown(), graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }),
+      // tryShutdown lets in-flight calls finish; forceShutdown bounds the wait.
+      closeGracefully(
+        graceMs,
+        (done) => server.tryShutdown(() => done()),
+        () => server.forceShutdown(),
+      ),
   };
 }
 

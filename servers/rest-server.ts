@@ -5,14 +5,13 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
 import { calculate, isOperation, LIMITS, type Operation } from './calculator.ts';
 import { CalcError, type ErrorCode } from './errors.ts';
 import type { RunningServer, ServerOptions } from './server-options.ts';
-import { describeListenError } from './server-options.ts';
+import { listenHttp1, type Http1Server } from './listen.ts';
 
 /** HTTP status of each calculator error code (the contenders' REST transports use this table too). */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -309,40 +308,21 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
   );
 }
 
-export async function startRestServer(options: ServerOptions): Promise<RunningServer> {
-  const app = createRestApp();
-  // requireHostHeader off: Node's own 400 for a missing Host has no body; the app answers it instead.
+/** A node:http(s) server with the REST limits; the calculator app and the HTTP/1.1 contenders run on it. */
+export function createHttp1Server(options: ServerOptions, listener: http.RequestListener): Http1Server {
+  // requireHostHeader off: Node's own 400 for a missing Host has no body; the handler answers it instead.
   const serverOptions = { maxHeaderSize: REST_SERVER_LIMITS.maxHeaderBytes, requireHostHeader: false };
   const server = options.tls
-    ? https.createServer({ ...serverOptions, key: options.tls.key, cert: options.tls.cert }, app)
-    : http.createServer(serverOptions, app);
-  server.on('clientError', answerClientError);
+    ? https.createServer({ ...serverOptions, key: options.tls.key, cert: options.tls.cert }, listener)
+    : http.createServer(serverOptions, listener);
   server.keepAliveTimeout = REST_SERVER_LIMITS.keepAliveTimeoutMs;
   server.headersTimeout = REST_SERVER_LIMITS.headersTimeoutMs;
   server.requestTimeout = REST_SERVER_LIMITS.requestTimeoutMs;
+  // What node's parser rejects (malformed request, header overflow, timeout) gets the JSON error body too.
+  server.on('clientError', answerClientError);
+  return server;
+}
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new Error(describeListenError('REST', options, error))));
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const scheme = options.tls ? 'https' : 'http';
-  const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
-  return {
-    protocol: 'rest',
-    host: options.host,
-    port,
-    address: `${scheme}://${hostInUrl}:${port}`,
-    close: (graceMs = 5_000) =>
-      new Promise<void>((resolve) => {
-        // close() waits for in-flight requests and drops idle keep-alive sockets;
-        // after the grace period the remaining ones are cut.
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        server.closeIdleConnections();
-      }),
-  };
+export async function startRestServer(options: ServerOptions): Promise<RunningServer> {
+  return listenHttp1(createHttp1Server(options, createRestApp()), options, 'REST');
 }

@@ -12,12 +12,12 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startGrpcServer } from '../servers/grpc-server.ts';
 import { grpcMethodPath, SERVICE_NAME } from '../servers/proto.ts';
-import { startRestServer } from '../servers/rest-server.ts';
+import { createHttp1Server, startRestServer } from '../servers/rest-server.ts';
 import type { RunningServer } from '../servers/server-options.ts';
 import { casesFor, checkContenderConformance, CONFORMANCE_CASES } from '../servers/contenders/conformance.ts';
 import { frameMessage } from '../servers/contenders/grpc-protocol.ts';
 import { CONTENDERS, getContender, type Contender } from '../servers/contenders/index.ts';
-import { createHttp1Server, listenHttp1 } from '../servers/contenders/listen.ts';
+import { listenHttp1 } from '../servers/listen.ts';
 import { restHttp1Listener } from '../servers/contenders/node-http.ts';
 import { JSON_CODEC } from '../servers/contenders/rest-protocol.ts';
 

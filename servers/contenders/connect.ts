@@ -22,7 +22,9 @@ import { CalcError } from '../errors.ts';
 import { EXTRA_MESSAGE, INCOMPLETE_MESSAGE, NOT_PROTOBUF_MESSAGE, TOO_LARGE_MESSAGE } from '../grpc-server.ts';
 import type { RunningServer, ServerOptions } from '../server-options.ts';
 import { encodeGrpcMessage, GRPC_MESSAGES, GRPC_RESPONSE_CONTENT_TYPE, GRPC_STATUS } from './grpc-protocol.ts';
-import { createH2Server, createHttp1Server, listenH2, listenHttp1 } from './listen.ts';
+import { listenH2, listenHttp1 } from '../listen.ts';
+import { createHttp1Server } from '../rest-server.ts';
+import { createH2Server } from './h2-server.ts';
 
 type CalculatorImpl = ServiceImpl<typeof Calculator>;
 

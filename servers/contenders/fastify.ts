@@ -11,7 +11,8 @@ import { isOperation } from '../calculator.ts';
 import { answerClientError, REST_SERVER_LIMITS } from '../rest-server.ts';
 import type { RunningServer, ServerOptions } from '../server-options.ts';
 import { describeListenError } from '../server-options.ts';
-import { formatAddress, H2_SETTINGS } from './listen.ts';
+import { formatAddress } from '../listen.ts';
+import { H2_SETTINGS } from './h2-server.ts';
 import { callReply, hostReply, http1HasBody, JSON_CODEC, routeReply, type RestReply } from './rest-protocol.ts';
 
 function send(reply: FastifyReply, answer: RestReply, http2: boolean): FastifyReply {

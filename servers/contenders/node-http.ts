@@ -4,7 +4,8 @@
  */
 import type http from 'node:http';
 import type { RunningServer, ServerOptions } from '../server-options.ts';
-import { createHttp1Server, listenHttp1 } from './listen.ts';
+import { listenHttp1 } from '../listen.ts';
+import { createHttp1Server } from '../rest-server.ts';
 import { handleRest, http1HasBody, JSON_CODEC, PROTOBUF_CODEC, type RestCodec, type RestReply } from './rest-protocol.ts';
 
 export function writeHttp1Reply(res: http.ServerResponse, reply: RestReply): void {

@@ -18,7 +18,8 @@ import {
   operationOfGrpcPath,
   readUnaryMessage,
 } from './grpc-protocol.ts';
-import { createH2Server, listenH2 } from './listen.ts';
+import { listenH2 } from '../listen.ts';
+import { createH2Server } from './h2-server.ts';
 import { decodeRequestMessage, encodeResultMessage } from './protobuf-codec.ts';
 
 const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE, HTTP2_HEADER_PATH } = http2.constants;

@@ -4,7 +4,8 @@
  */
 import http2 from 'node:http2';
 import type { RunningServer, ServerOptions } from '../server-options.ts';
-import { createH2Server, listenH2 } from './listen.ts';
+import { listenH2 } from '../listen.ts';
+import { createH2Server } from './h2-server.ts';
 import { handleRest, JSON_CODEC, type RestCodec, type RestReply } from './rest-protocol.ts';
 
 const { HTTP2_HEADER_STATUS, HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH } = http2.constants;

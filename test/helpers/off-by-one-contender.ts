@@ -4,7 +4,8 @@
  * the bench's child process loads it with serve-contender.ts --module.
  */
 import { getContender, type Contender } from '../../servers/contenders/index.ts';
-import { createHttp1Server, listenHttp1 } from '../../servers/contenders/listen.ts';
+import { listenHttp1 } from '../../servers/listen.ts';
+import { createHttp1Server } from '../../servers/rest-server.ts';
 import { restHttp1Listener } from '../../servers/contenders/node-http.ts';
 import { JSON_CODEC } from '../../servers/contenders/rest-protocol.ts';
 
