@@ -9,6 +9,11 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { driverCatalog, openLoopDriverNames } from '../bench/drivers/index.ts';
+import { BenchUsageError, resolveBenchOptions, USAGE } from '../bench/options.ts';
+import { canPin } from '../bench/pinning.ts';
+import { createProgress } from '../bench/progress.ts';
+import { BenchSetupError, runBench } from '../bench/runner.ts';
 import { assertSchemaValid, childPids, isAlive, runBenchCli, spawnBench, tempDir, waitFor } from './helpers/bench.ts';
 
 describe('bench CLI, quick profile end to end', () => {
@@ -62,14 +67,29 @@ describe('bench CLI refuses bad input before any load', () => {
     ['bad target', ['--grpc-target', 'localhost'], /--grpc-target must be host:port/],
     ['unknown driver', ['--driver', 'wrk'], /--driver: unknown driver "wrk"/],
   ];
+  // Two of them as a user runs it (a real spawn: exit 2, one line, nothing on stdout, nothing written); every
+  // case through resolveBenchOptions with the CLI's own arguments, the code path that produces the message
+  // bench/cli.ts prints as `error: <message>` with exit 2 on a BenchUsageError.
+  const spawned = new Set(['unknown profile', 'unknown flag']);
   for (const [name, args, message] of cases) {
-    test(`${name}: exit 2, one line`, async () => {
+    test(`${name}: exit 2, one line${spawned.has(name) ? ' (spawned)' : ''}`, async () => {
       const out = tempDir();
+      let thrown: unknown;
+      try {
+        resolveBenchOptions([...args, '--out', out], driverCatalog(), { canPin: canPin(), openLoopDrivers: openLoopDriverNames() });
+      } catch (error) {
+        thrown = error;
+      }
+      assert.ok(thrown instanceof BenchUsageError, `not a usage error: ${String(thrown)}`);
+      assert.notEqual(thrown.message, USAGE);
+      assert.ok(!thrown.message.includes('\n'), `more than one line: ${thrown.message}`);
+      assert.match(`error: ${thrown.message}`, message);
+      if (!spawned.has(name)) return;
       const run = await runBenchCli([...args, '--out', out]);
       assert.equal(run.code, 2, run.stderr);
       const lines = run.stderr.trim().split('\n');
       assert.equal(lines.length, 1, run.stderr);
-      assert.match(lines[0]!, /^error: /);
+      assert.equal(lines[0], `error: ${thrown.message}`);
       assert.match(lines[0]!, message);
       assert.equal(run.stdout, '');
       assert.ok(!existsSync(path.join(out, 'latest')), 'nothing may be written');
@@ -77,9 +97,18 @@ describe('bench CLI refuses bad input before any load', () => {
   }
 
   test('unreachable target: exit 1, one line naming it', async () => {
-    const run = await runBenchCli(['--protocols', 'rest', '--rest-target', 'http://127.0.0.1:9', '--out', tempDir()]);
-    assert.equal(run.code, 1, run.stderr);
-    assert.equal(run.stderr.trim(), 'error: REST target http://127.0.0.1:9 is unreachable: connection refused');
+    // In process, through the runner bench/cli.ts calls: a BenchSetupError is printed as `error: <message>` with
+    // its exit code (the spawned port-in-use case below proves that path end to end).
+    const out = tempDir();
+    const options = resolveBenchOptions(['--protocols', 'rest', '--rest-target', 'http://127.0.0.1:9', '--out', out, '--progress', 'none'], driverCatalog(), {
+      canPin: canPin(),
+      openLoopDrivers: openLoopDriverNames(),
+    });
+    await assert.rejects(
+      runBench(options, { progress: createProgress({ mode: 'none', totalPlannedS: 1 }) }),
+      (e: unknown) => e instanceof BenchSetupError && e.exitCode === 1 && e.message === 'REST target http://127.0.0.1:9 is unreachable: connection refused',
+    );
+    assert.ok(!existsSync(path.join(out, 'latest')), 'nothing may be written');
   });
 
   test('port in use: exit 1, one line, no load', async () => {
