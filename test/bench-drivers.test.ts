@@ -13,6 +13,7 @@ import { describe, test } from 'node:test';
 import { driverCatalog, openLoopDriverNames } from '../bench/drivers/index.ts';
 import { findH2load } from '../bench/drivers/h2load.ts';
 import { BenchUsageError, resolveBenchOptions } from '../bench/options.ts';
+import { canPin } from '../bench/pinning.ts';
 import type { ResultsFile, RunRecord } from '../bench/results/record.ts';
 import { renderCsv } from '../bench/report/csv.ts';
 import { renderMarkdown } from '../bench/report/markdown.ts';
@@ -20,8 +21,8 @@ import { renderTable } from '../bench/report/table.ts';
 import { CLIENT_BOUND_PERCENT, isClientBound, SERVER_BUSY_PERCENT } from '../bench/runner.ts';
 import { assertSchemaValid, runBenchCli, tempDir } from './helpers/bench.ts';
 
-/** One scenario, short runs, a small byte-counting pass. */
-const TINY = ['--ops', 'add', '--concurrency', '4', '--duration', '0.5', '--warmup', '0.2', '--wire-calls', '100', '--progress', 'plain'];
+/** One scenario, short runs (no warm-up: the figures are not asserted), a small byte-counting pass, no connection-cost pass. */
+const TINY = ['--ops', 'add', '--concurrency', '4', '--duration', '0.3', '--warmup', '0', '--wire-calls', '100', '--connection-calls', '0', '--progress', 'plain'];
 
 interface BenchRun {
   code: number | null;
@@ -55,6 +56,10 @@ function assertMeasured(run: RunRecord): void {
   assert.equal(run.errors, 0, `${what}: errors ${JSON.stringify(run.statusCounts)}`);
   assert.ok(run.latencyMs !== null && run.latencyMs.p50 > 0, `${what}: no latency`);
 }
+
+/** `--driver clients`, run once: its checks below and the client-bound re-classification reuse the same run. */
+let clientsRun: Promise<BenchRun> | undefined;
+const benchClients = (): Promise<BenchRun> => (clientsRun ??= bench(['--driver', 'clients']));
 
 const h2loadMissing = findH2load() === null ? 'h2load not installed (apt-get install nghttp2-client)' : false;
 
@@ -95,7 +100,7 @@ describe('npm run bench with each driver mode', { concurrency: false }, () => {
   });
 
   test("--driver clients: grpc-js-client and undici-client, labelled as what an application's client pays", async () => {
-    const run = await bench(['--driver', 'clients']);
+    const run = await benchClients();
     const { grpc, rest } = byProtocol(run.results);
     assertMeasured(grpc);
     assertMeasured(rest);
@@ -153,10 +158,16 @@ describe('refusals: one line, exit 2, nothing started', () => {
     assert.ok(!existsSync(path.join(out, 'latest')), 'no run folder');
   });
 
-  test('--rate with --driver rest=autocannon', async () => {
-    const run = await runBenchCli(['--profile', 'quick', '--rate', '50', '--driver', 'rest=autocannon', '--out', tempDir()]);
-    assert.equal(run.code, 2);
-    assert.match(run.stderr, /--rate: driver autocannon cannot run an open loop/);
+  test('--rate with --driver rest=autocannon', () => {
+    // The same resolver call bench/cli.ts makes (a BenchUsageError there is `error: <message>`, exit 2); the
+    // spawned refusal above proves that path end to end.
+    assert.throws(
+      () => resolveBenchOptions(['--profile', 'quick', '--rate', '50', '--driver', 'rest=autocannon', '--out', tempDir()], driverCatalog(), {
+        canPin: canPin(),
+        openLoopDrivers: openLoopDriverNames(),
+      }),
+      (e: unknown) => e instanceof BenchUsageError && !e.message.includes('\n') && /--rate: driver autocannon cannot run an open loop/.test(e.message),
+    );
   });
 
   test('--driver h2load without h2load on PATH: how to install it, exit 2', async () => {
@@ -204,8 +215,9 @@ describe('client-bound rows', () => {
   test('a real run re-classified as if its generator had used a full core is flagged in table, markdown and csv', async () => {
     // A real measured grpc-js-client row (cpuPercent and server CPU as measured), then the same row
     // with its generator at 100% of a core: isClientBound decides, the printers flag it.
-    const run = await bench(['--driver', 'clients', '--protocols', 'grpc', '--wire-calls', '0']);
-    const measured = run.results.runs[0]!;
+    const run = await benchClients();
+    const measured = run.results.runs.find((r) => r.protocol === 'grpc')!;
+    assert.equal(measured.driver, 'grpc-js-client');
     assertMeasured(measured);
     assert.ok(measured.client.cpuPercent > 0 && measured.client.cpuUsPerCall! > 0, 'generator CPU measured');
     assert.equal(typeof measured.client.bound, 'boolean');
