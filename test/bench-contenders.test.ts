@@ -30,7 +30,7 @@ describe('bench --contenders all (plus a wrong one)', () => {
   const out = tempDir();
   before(async () => {
     const options = resolveBenchOptions(
-      ['--contenders', 'all,off-by-one', '--ops', 'add', '--concurrency', '8', '--duration', '0.4', '--warmup', '0.1', '--wire-calls', '200', '--out', out, '--progress', 'none'],
+      ['--contenders', 'all,off-by-one', '--ops', 'add', '--concurrency', '8', '--duration', '0.3', '--warmup', '0', '--wire-calls', '100', '--connection-calls', '0', '--out', out, '--progress', 'none'],
       driverCatalog(),
       { canPin: false },
     );
