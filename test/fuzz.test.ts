@@ -1,7 +1,7 @@
 /**
  * Fuzz: random and mutated requests at both servers, running as a child process
- * (servers/serve.ts), for a bounded time each (FUZZ_MS, default 10 s; both
- * protocols run side by side). A seeded PRNG drives everything; the seed is
+ * (servers/serve.ts), for a bounded time each (FUZZ_MS, default 4 s; both
+ * protocols run side by side; raise FUZZ_MS for a longer soak). A seeded PRNG drives everything; the seed is
  * printed, and FUZZ_SEED=<n> replays a run. Asserts: the child never dies, every
  * request is answered or cut within a timeout (no hang), every answer has the
  * documented shape and no internals, no unhandled rejection in this process, and
@@ -19,7 +19,7 @@ import { connectH2, grpcFrame, rawGrpc, spawnServe, type ServeChild } from './he
 import { mulberry32 } from '../bench/payloads.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026);
-const DURATION_MS = Number(process.env.FUZZ_MS ?? 10_000);
+const DURATION_MS = Number(process.env.FUZZ_MS ?? 4_000);
 const WORKERS = 8;
 const REQUEST_TIMEOUT_MS = 5_000;
 const LEAK = /\bat \S+ \(|node_modules|\/work\/|[\w-]+\.(ts|js):\d+|Error:|\bstack\b/i;
