@@ -8,7 +8,7 @@
  * - 'undici-client': an undici Pool with `connections` keep-alive HTTP/1.1
  *   connections, pipelining 1, each answer's JSON body read and parsed.
  *
- * Both run on the same CallLoop as http1-engine: closed loop at `concurrency`
+ * Both run on the same CallLoop (call-loop.ts) as http1-engine: closed loop at `concurrency`
  * calls in flight (open loop if `rate` is set), latency per call into the HDR
  * histogram, a deadline of `timeoutMs` per call (the call is cancelled and
  * counted as 'timeout'). Statuses: gRPC status names ('OK', 'INVALID_ARGUMENT',
@@ -22,7 +22,7 @@ import { Pool } from 'undici';
 import { LIMITS } from '../../servers/calculator.ts';
 import { loadCalculatorService, METHOD_NAMES } from '../../servers/proto.ts';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
-import { CallLoop } from './http1-engine.ts';
+import { CallLoop } from './call-loop.ts';
 import { createLatencyHistogram } from './grpc-engine.ts';
 
 const CONNECT_TIMEOUT_MS = 5_000;

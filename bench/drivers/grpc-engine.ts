@@ -12,6 +12,17 @@
  *   shows up in the percentiles instead of being omitted.
  * Slot i belongs to connection i mod connections (a "lane"); a lane replaces
  * its connection on GOAWAY, stream-id exhaustion or loss, with backoff.
+ *
+ * Why this is not CallLoop (call-loop.ts), which the other Node drivers share:
+ * the two differ in what they do, not only in how, so merging would change
+ * results. Here a call can wait in its lane's queue for a stream; at the end of
+ * the duration queued calls are withdrawn uncounted, and when a lane fails to
+ * connect they end as 'connection-error'. The clock starts only once every lane
+ * is connected. The deadline runs from the latency origin (the due time in the
+ * open loop), CallLoop's from the actual send. Slots are the stream objects
+ * themselves, so the hot path has no hook call or call-id check per call (this
+ * engine must stay within h2load's calls/s and CPU per call). Keep the two
+ * loops' closed/open-loop rules in step.
  */
 import { performance } from 'node:perf_hooks';
 import { build, type Histogram } from 'hdr-histogram-js';

@@ -49,7 +49,7 @@ import type { WireBytesPerCall } from '../results/record.ts';
 import type { Driver, LoadOptions, LoadResult, Protocol } from '../types.ts';
 import { grpcMethodPath } from '../../servers/proto.ts';
 import { restBodyOf, restCallOf } from '../http-call.ts';
-import { abortReason } from './http1-engine.ts';
+import { abortReason } from './call-loop.ts';
 import { createLatencyHistogram } from './grpc-engine.ts';
 import { childrenCpuUsFromStat } from '../process-stats.ts';
 
