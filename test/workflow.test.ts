@@ -7,7 +7,7 @@
  * runs bench:ci end to end on a REAL quick run with 1 trial (~15 s).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -127,10 +127,22 @@ describe('bench:ci output is what the workflow posts (synthetic results)', () =>
     assert.match(none.stdout, /No baseline at/);
   });
 
-  test('bad input: one line on stderr, exit 2', () => {
-    for (const args of [['--trials', 'x'], ['--results', '/nonexistent'], ['extra']]) {
-      const child = spawnSync(process.execPath, ['--import', 'tsx', 'bench/ci.ts', ...args], { encoding: 'utf8' });
-      assert.equal(child.status, 2, child.stderr);
+  test('bad input: one line on stderr, exit 2', async () => {
+    // The three refusals are independent processes that send no load: started side by side, checked one by one.
+    const cases = [['--trials', 'x'], ['--results', '/nonexistent'], ['extra']];
+    const children = await Promise.all(
+      cases.map(
+        (args) =>
+          new Promise<{ status: number | null; stderr: string }>((resolve) => {
+            const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ci.ts', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+            let stderr = '';
+            child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+            child.on('close', (status) => resolve({ status, stderr }));
+          }),
+      ),
+    );
+    for (const [i, child] of children.entries()) {
+      assert.equal(child.status, 2, `${cases[i]!.join(' ')}: ${child.stderr}`);
       assert.equal(child.stderr.trim().split('\n').length, 1, child.stderr);
     }
   });
