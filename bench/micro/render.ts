@@ -3,13 +3,11 @@
  * and CSV (one row per case × direction × format, for spreadsheets).
  * micro.json is the report itself.
  */
+import { csvField } from '../report/csv.ts';
+import { escapePipes, markdownRow } from '../report/markdown-table.ts';
 import { formatInt, formatNs, formatOps, formatPct, formatRatio } from './format.ts';
 import type { MicroReport, TimingStats } from './report.ts';
 import { DIRECTIONS, FORMATS } from './suites.ts';
-
-function escapeMd(text: string): string {
-  return text.replaceAll('|', '\\|');
-}
 
 /** "3.10M ops/s, 322 ns (p99 410 ns, ±0.52%)" */
 function timingCell(stats: TimingStats): string {
@@ -34,23 +32,21 @@ export function renderMarkdown(report: MicroReport): string {
   ];
   for (const item of report.cases) {
     lines.push(
-      '| ' +
-        [
-          escapeMd(item.label),
-          formatInt(item.bytes.json),
-          formatInt(item.bytes.protobuf),
-          formatRatio(item.bytes.jsonToProtobuf),
-          timingCell(item.encode.json),
-          timingCell(item.encode.protobuf),
-          formatRatio(item.encode.jsonToProtobufTime),
-          timingCell(item.decode.json),
-          timingCell(item.decode.protobuf),
-          formatRatio(item.decode.jsonToProtobufTime),
-        ].join(' | ') +
-        ' |',
+      markdownRow([
+        item.label,
+        formatInt(item.bytes.json),
+        formatInt(item.bytes.protobuf),
+        formatRatio(item.bytes.jsonToProtobuf),
+        timingCell(item.encode.json),
+        timingCell(item.encode.protobuf),
+        formatRatio(item.encode.jsonToProtobufTime),
+        timingCell(item.decode.json),
+        timingCell(item.decode.protobuf),
+        formatRatio(item.decode.jsonToProtobufTime),
+      ]),
     );
   }
-  lines.push('', ...report.summary.map((sentence) => `- ${escapeMd(sentence)}`), '');
+  lines.push('', ...report.summary.map((sentence) => `- ${escapePipes(sentence)}`), '');
   return lines.join('\n');
 }
 
@@ -71,12 +67,6 @@ export const CSV_COLUMNS = [
   'bytes_json_to_protobuf',
   'time_json_to_protobuf',
 ] as const;
-
-function csvCell(value: string | number | null): string {
-  if (value === null) return '';
-  const text = String(value);
-  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
 
 export function renderCsv(report: MicroReport): string {
   const rows: (string | number | null)[][] = [];
@@ -104,5 +94,5 @@ export function renderCsv(report: MicroReport): string {
       }
     }
   }
-  return [CSV_COLUMNS.join(','), ...rows.map((row) => row.map(csvCell).join(','))].join('\n') + '\n';
+  return [CSV_COLUMNS.join(','), ...rows.map((row) => row.map(csvField).join(','))].join('\n') + '\n';
 }

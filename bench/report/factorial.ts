@@ -18,6 +18,7 @@
 import type { ContenderInfo, ContenderReport, ResultsFile, RunRecord } from '../results/record.ts';
 import { spread } from '../results/summary.ts';
 import { compact, fixed } from './table.ts';
+import { markdownRow, markdownTable } from './markdown-table.ts';
 
 export type Factor = 'transport' | 'encoding' | 'implementation';
 export type Wire = 'http1' | 'h2';
@@ -321,16 +322,14 @@ export function renderFactorial(results: ResultsFile): string {
 export function renderFactorialMarkdown(results: ResultsFile): string {
   const out: string[] = [];
   const scenarios = buildFactorial(results);
-  const row = (cells: string[]): string => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   for (const s of scenarios) {
     out.push(`### \`${s.scenario}\``, '');
     const fastest = s.contenders[0]?.rps ?? null;
-    out.push(row(CONTENDER_HEADER), `|${CONTENDER_HEADER.map((_, i) => (i < 5 ? ' --- ' : ' ---: ')).join('|')}|`);
-    for (const f of s.contenders) out.push(row(contenderRow(f, fastest)));
+    out.push(...markdownTable(CONTENDER_HEADER, s.contenders.map((f) => contenderRow(f, fastest)), (i) => i < 5));
     out.push('', `| ${s.scenario} | JSON | protobuf |`, '| --- | --- | --- |');
     for (const wire of WIRES) {
       const cells = ENCODINGS.map((encoding) => cellText(s.cells.find((c) => c.wire === wire && c.encoding === encoding)!).join('<br>'));
-      out.push(row([`**${WIRE_TITLE[wire]}**`, ...cells]));
+      out.push(markdownRow([`**${WIRE_TITLE[wire]}**`, ...cells]));
     }
     out.push('', ...attributionSentences(s).map((line) => `- ${line}`), '');
   }

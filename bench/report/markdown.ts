@@ -6,6 +6,7 @@ import { hasSweep, renderSweepMarkdown } from './sweep.ts';
 import { renderSweepSummary } from '../sweep-summary.ts';
 import { hasContenders, renderFactorialMarkdown } from './factorial.ts';
 import { renderConnectionCostMarkdown } from './connection-cost.ts';
+import { alignmentRow, markdownRow, markdownTable } from './markdown-table.ts';
 
 const METRIC_COLUMNS: [string, Metric, (v: number) => string][] = [
   ['calls/s', 'rps', compact],
@@ -49,7 +50,7 @@ export function renderMarkdown(results: ResultsFile): string {
   const head = ['scenario', 'conns gRPC/REST'];
   for (const [title] of METRIC_COLUMNS) head.push(`${title} gRPC`, `${title} REST`, 'g/r');
   head.push('errors gRPC', 'errors REST', 'flags', 'drivers gRPC/REST');
-  out.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 || i >= head.length - 2 ? ' --- ' : ' ---: ')).join('|')}|`);
+  out.push(markdownRow(head), alignmentRow(head.length, (i) => i === 0 || i >= head.length - 2));
   for (const row of summarize(results)) {
     const g = row.cells.grpc;
     const r = row.cells.rest;
@@ -62,7 +63,7 @@ export function renderMarkdown(results: ResultsFile): string {
     cells.push(g ? (g.failed ? 'FAILED' : String(g.errors)) : '-', r ? (r.failed ? 'FAILED' : String(r.errors)) : '-');
     cells.push(flags(row).map((f) => `**${f}**`).join(', '));
     cells.push(`${g?.driver ?? '-'}/${r?.driver ?? '-'}`);
-    out.push(`| ${cells.join(' | ')} |`);
+    out.push(markdownRow(cells));
   }
   out.push(
     '',
@@ -85,8 +86,7 @@ export function renderMarkdown(results: ResultsFile): string {
 
   out.push('## Every run', '');
   const cols = ['scenario', 'protocol', 'driver', 'trial', 'conns', 'status', 'calls', 'errors', 'calls/s', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean', 'stdev', 'req B/call', 'req hdr B/call', 'resp B/call', 'resp hdr B/call', 'req body B', 'resp body B', 'srv CPU ms/1k', 'srv peak RSS MiB', 'client CPU %', 'client µs/call', 'client-bound'];
-  out.push(`| ${cols.join(' | ')} |`, `|${cols.map(() => ' --- ').join('|')}|`);
-  for (const run of results.runs) out.push(`| ${runCells(run).join(' | ')} |`);
+  out.push(...markdownTable(cols, results.runs.map(runCells), () => true));
   const failed = results.runs.filter((run) => run.status === 'failed');
   if (failed.length > 0) {
     out.push('', '## Failures', '');
@@ -116,7 +116,7 @@ function runCells(run: RunRecord): string[] {
     run.driver,
     String(run.trial),
     String(run.connections),
-    run.status === 'failed' ? `**failed**: ${run.failure ?? ''}`.replace(/\|/g, '\\|') : 'completed',
+    run.status === 'failed' ? `**failed**: ${run.failure ?? ''}` : 'completed',
     String(run.requests),
     String(run.errors),
     n(run.rps, 0),

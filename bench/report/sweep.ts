@@ -9,6 +9,7 @@ import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { spread } from '../results/summary.ts';
 import type { Protocol } from '../types.ts';
 import { compact, fixed } from './table.ts';
+import { markdownTable } from './markdown-table.ts';
 
 export type ValueShapeName = 'int' | 'money' | 'double';
 const SHAPE_ORDER: readonly ValueShapeName[] = ['int', 'money', 'double'];
@@ -251,8 +252,7 @@ export function renderSweepMarkdown(results: ResultsFile): string {
     if (groups[i]) current = groups[i]!;
     return h === 'g/r' ? 'g/r' : `${current} ${h}`;
   });
-  const out = [`| ${titles.join(' | ')} |`, `|${titles.map((_, i) => (i < labelCount || i === titles.length - 1 ? ' --- ' : ' ---: ')).join('|')}|`];
-  for (const line of body) out.push(`| ${line.join(' | ')} |`);
+  const out = markdownTable(titles, body, (i) => i < labelCount || i === titles.length - 1);
   out.push('', LEGEND);
   return `${out.join('\n')}\n`;
 }
