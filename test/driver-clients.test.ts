@@ -6,37 +6,12 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { grpcJsClientDriver, grpcStatusName, undiciClientDriver } from '../bench/drivers/clients.ts';
-import type { CallPayload, LoadOptions, Target } from '../bench/types.ts';
-import type { Operation } from '../servers/calculator.ts';
-import { encodeRequest } from '../servers/proto.ts';
+import type { Target } from '../bench/types.ts';
 import { startServers, type Servers } from './helpers/servers.ts';
-
-function payloadOf(operation: Operation, input: { a: number | string; b: number }): CallPayload {
-  return {
-    operation,
-    payloadValues: null,
-    input,
-    json: Buffer.from(JSON.stringify(input)),
-    protobuf: typeof input.a === 'number' ? encodeRequest(operation, input) : new Uint8Array(),
-  };
-}
-const ADD = payloadOf('add', { a: 20, b: 10 });
-
-function options(target: Target, extra: Partial<LoadOptions> = {}): LoadOptions {
-  return { target, payload: ADD, concurrency: 8, connections: 2, durationS: 1, timeoutMs: 5_000, ...extra };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort, loadOptions, payloadOf } from './helpers/drivers.ts';
 
 describe('client-library drivers against the real servers', () => {
   let servers: Servers;
@@ -61,7 +36,7 @@ describe('client-library drivers against the real servers', () => {
   });
 
   test('grpc-js client: exact count, all OK, a latency per call', async () => {
-    const result = await grpcJsClientDriver.run(options(grpcTarget, { requests: 300 }));
+    const result = await grpcJsClientDriver.run(loadOptions(grpcTarget, { requests: 300 }));
     assert.equal(result.failure, undefined);
     assert.equal(result.calls, 300);
     assert.equal(result.errors, 0);
@@ -72,18 +47,18 @@ describe('client-library drivers against the real servers', () => {
   });
 
   test('grpc-js client: gRPC errors count by status name', async () => {
-    const result = await grpcJsClientDriver.run(options(grpcTarget, { requests: 40, payload: payloadOf('divide', { a: 1, b: 0 }) }));
+    const result = await grpcJsClientDriver.run(loadOptions(grpcTarget, { requests: 40, payload: payloadOf('divide', { a: 1, b: 0 }) }));
     assert.deepEqual(result.statusCounts, { INVALID_ARGUMENT: 40 });
     assert.equal(result.errors, 40);
   });
 
   test('grpc-js client: open loop with `requests`', async () => {
-    const result = await grpcJsClientDriver.run(options(grpcTarget, { rate: 500, requests: 100 }));
+    const result = await grpcJsClientDriver.run(loadOptions(grpcTarget, { rate: 500, requests: 100 }));
     assert.deepEqual(result.statusCounts, { OK: 100 });
   });
 
   test('undici client: exact count, all 200', async () => {
-    const result = await undiciClientDriver.run(options(restTarget, { requests: 300 }));
+    const result = await undiciClientDriver.run(loadOptions(restTarget, { requests: 300 }));
     assert.equal(result.failure, undefined);
     assert.equal(result.calls, 300);
     assert.deepEqual(result.statusCounts, { '200': 300 });
@@ -92,13 +67,13 @@ describe('client-library drivers against the real servers', () => {
   });
 
   test('undici client: HTTP errors count by status', async () => {
-    const result = await undiciClientDriver.run(options(restTarget, { requests: 40, payload: payloadOf('add', { a: 'x', b: 1 }) }));
+    const result = await undiciClientDriver.run(loadOptions(restTarget, { requests: 40, payload: payloadOf('add', { a: 'x', b: 1 }) }));
     assert.deepEqual(result.statusCounts, { '400': 40 });
     assert.equal(result.errors, 40);
   });
 
   test('undici client: duration mode ends on time', async () => {
-    const result = await undiciClientDriver.run(options(restTarget, { durationS: 0.5 }));
+    const result = await undiciClientDriver.run(loadOptions(restTarget, { durationS: 0.5 }));
     assert.ok(result.calls > 0);
     assert.equal(result.errors, 0);
     assert.ok(result.elapsedS < 3);
@@ -115,7 +90,7 @@ describe('client-library drivers against hostile servers', () => {
     const { port } = server.address() as AddressInfo;
     try {
       const result = await grpcJsClientDriver.run(
-        options({ protocol: 'grpc', host: '127.0.0.1', port }, { durationS: 0.6, timeoutMs: 150, concurrency: 2, connections: 1 }),
+        loadOptions({ protocol: 'grpc', host: '127.0.0.1', port }, { durationS: 0.6, timeoutMs: 150, concurrency: 2, connections: 1 }),
       );
       assert.deepEqual(Object.keys(result.statusCounts), ['timeout']);
       assert.ok(result.statusCounts.timeout! >= 4, JSON.stringify(result.statusCounts));
@@ -127,7 +102,7 @@ describe('client-library drivers against hostile servers', () => {
 
   test('grpc-js client: nothing listening fails with a reason', async () => {
     const port = await freePort();
-    const result = await grpcJsClientDriver.run(options({ protocol: 'grpc', host: '127.0.0.1', port }, { requests: 5 }));
+    const result = await grpcJsClientDriver.run(loadOptions({ protocol: 'grpc', host: '127.0.0.1', port }, { requests: 5 }));
     assert.equal(result.calls, 0);
     assert.match(result.failure ?? '', /cannot connect/);
   });
@@ -143,16 +118,16 @@ describe('client-library drivers against hostile servers', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const hung = await undiciClientDriver.run(options({ protocol: 'rest', url }, { durationS: 0.6, timeoutMs: 150, concurrency: 2 }));
+      const hung = await undiciClientDriver.run(loadOptions({ protocol: 'rest', url }, { durationS: 0.6, timeoutMs: 150, concurrency: 2 }));
       assert.deepEqual(Object.keys(hung.statusCounts), ['timeout']);
       assert.ok(hung.statusCounts.timeout! >= 4);
 
       mode = 'drop';
-      const dropped = await undiciClientDriver.run(options({ protocol: 'rest', url }, { requests: 10, concurrency: 2 }));
+      const dropped = await undiciClientDriver.run(loadOptions({ protocol: 'rest', url }, { requests: 10, concurrency: 2 }));
       assert.deepEqual(dropped.statusCounts, { 'connection-error': 10 });
 
       mode = 'header';
-      const withMetadata = await undiciClientDriver.run(options({ protocol: 'rest', url }, { requests: 10, metadata: { 'x-run': 'r1' } }));
+      const withMetadata = await undiciClientDriver.run(loadOptions({ protocol: 'rest', url }, { requests: 10, metadata: { 'x-run': 'r1' } }));
       assert.deepEqual(withMetadata.statusCounts, { '200': 10 });
     } finally {
       server.closeAllConnections();
@@ -162,7 +137,7 @@ describe('client-library drivers against hostile servers', () => {
 
   test('undici client: nothing listening fails with a reason', async () => {
     const port = await freePort();
-    const result = await undiciClientDriver.run(options({ protocol: 'rest', url: `http://127.0.0.1:${port}` }, { requests: 5 }));
+    const result = await undiciClientDriver.run(loadOptions({ protocol: 'rest', url: `http://127.0.0.1:${port}` }, { requests: 5 }));
     assert.equal(result.calls, 0);
     assert.match(result.failure ?? '', /cannot connect.*refused/);
   });

@@ -23,28 +23,12 @@ import {
 } from '../bench/drivers/h2load.ts';
 import { childrenCpuUsFromStat, clockTicksPerSecond } from '../bench/process-stats.ts';
 import { createLatencyHistogram } from '../bench/drivers/grpc-engine.ts';
-import type { CallPayload, LoadOptions, Target } from '../bench/types.ts';
-import type { Operation } from '../servers/calculator.ts';
-import { encodeRequest } from '../servers/proto.ts';
+import type { LoadOptions, Target } from '../bench/types.ts';
 import { startServers, type Servers } from './helpers/servers.ts';
+import { ADD, loadOptions, payloadOf } from './helpers/drivers.ts';
 
 const H2LOAD = findH2load();
 const skip = H2LOAD === null ? 'h2load not on PATH (apt-get install nghttp2-client)' : false;
-
-function payloadOf(operation: Operation, input: { a: unknown; b: unknown }): CallPayload {
-  return {
-    operation,
-    payloadValues: null,
-    input,
-    json: Buffer.from(JSON.stringify(input)),
-    protobuf: typeof input.a === 'number' ? encodeRequest(operation, input) : new Uint8Array(),
-  };
-}
-const ADD = payloadOf('add', { a: 20, b: 10 });
-
-function options(target: Target, extra: Partial<LoadOptions> = {}): LoadOptions {
-  return { target, payload: ADD, concurrency: 8, connections: 2, durationS: 1, timeoutMs: 5_000, ...extra };
-}
 
 const run = (o: LoadOptions): Promise<H2loadResult> => h2loadDriver.run(o) as Promise<H2loadResult>;
 
@@ -62,7 +46,7 @@ describe('h2load driver against the real servers', { skip }, () => {
   });
 
   test('gRPC, `requests`: exact count, latency per call, response bytes, h2load CPU', async () => {
-    const result = await run(options(grpc, { requests: 300 }));
+    const result = await run(loadOptions(grpc, { requests: 300 }));
     assert.equal(result.failure, undefined);
     assert.equal(result.calls, 300);
     assert.equal(result.errors, 0);
@@ -85,7 +69,7 @@ describe('h2load driver against the real servers', { skip }, () => {
   });
 
   test('REST over --h1: exact count, one connection per call in flight, JSON bytes', async () => {
-    const result = await run(options(rest, { requests: 200 }));
+    const result = await run(loadOptions(rest, { requests: 200 }));
     assert.equal(result.calls, 200);
     assert.deepEqual(result.statusCounts, { '200': 200 });
     assert.deepEqual(result.effective, { connections: 8, streamsPerConnection: 1 });
@@ -96,13 +80,13 @@ describe('h2load driver against the real servers', { skip }, () => {
   });
 
   test('REST errors count by HTTP status', async () => {
-    const result = await run(options(rest, { requests: 40, payload: payloadOf('add', { a: 'x', b: 1 }) }));
+    const result = await run(loadOptions(rest, { requests: 40, payload: payloadOf('add', { a: 'x', b: 1 }) }));
     assert.deepEqual(result.statusCounts, { '400': 40 });
     assert.equal(result.errors, 40);
   });
 
   test('LIMITATION: a gRPC error (grpc-status in trailers) is invisible to h2load and counts as 200', async () => {
-    const result = await run(options(grpc, { requests: 40, payload: payloadOf('divide', { a: 1, b: 0 }) }));
+    const result = await run(loadOptions(grpc, { requests: 40, payload: payloadOf('divide', { a: 1, b: 0 }) }));
     // The server answered INVALID_ARGUMENT to every call; h2load only sees HTTP 200.
     assert.deepEqual(result.statusCounts, { '200': 40 });
     assert.equal(result.errors, 0);
@@ -111,7 +95,7 @@ describe('h2load driver against the real servers', { skip }, () => {
 
   test('duration mode runs for the duration and reports progress', async () => {
     const progress: number[] = [];
-    const result = await run(options(grpc, { durationS: 0.8, onProgress: (p) => progress.push(p.calls) }));
+    const result = await run(loadOptions(grpc, { durationS: 0.8, onProgress: (p) => progress.push(p.calls) }));
     assert.equal(result.failure, undefined);
     assert.ok(result.calls > 0);
     assert.ok(result.elapsedS > 0.4 && result.elapsedS < 2, `elapsed ${result.elapsedS}`);
@@ -123,7 +107,7 @@ describe('h2load driver against the real servers', { skip }, () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
     const started = Date.now();
-    const result = await run(options(grpc, { durationS: 30, signal: controller.signal }));
+    const result = await run(loadOptions(grpc, { durationS: 30, signal: controller.signal }));
     assert.equal(result.failure, 'aborted');
     assert.ok(Date.now() - started < 5_000);
   });
@@ -140,7 +124,7 @@ describe('h2load driver against hostile targets', { skip }, () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     try {
-      const result = await run(options({ protocol: 'rest', url: `http://127.0.0.1:${port}` }, { requests: 4, concurrency: 2, timeoutMs: 300 }));
+      const result = await run(loadOptions({ protocol: 'rest', url: `http://127.0.0.1:${port}` }, { requests: 4, concurrency: 2, timeoutMs: 300 }));
       assert.deepEqual(result.statusCounts, { timeout: 2 });
       assert.equal(result.calls, 2);
       assert.equal(result.errors, 2);
@@ -155,7 +139,7 @@ describe('h2load driver against hostile targets', { skip }, () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     await new Promise((resolve) => server.close(resolve));
-    const result = await run(options({ protocol: 'grpc', host: '127.0.0.1', port }, { requests: 10 }));
+    const result = await run(loadOptions({ protocol: 'grpc', host: '127.0.0.1', port }, { requests: 10 }));
     assert.equal(result.calls, 0);
     assert.match(result.failure ?? '', /could not connect/);
   });
@@ -168,7 +152,7 @@ describe('h2load driver without h2load and with what it cannot do', () => {
     process.env.PATH = empty;
     try {
       assert.equal(findH2load(), null);
-      await assert.rejects(run(options({ protocol: 'rest', url: 'http://127.0.0.1:1' }, { requests: 1 })), /apt-get install nghttp2-client/);
+      await assert.rejects(run(loadOptions({ protocol: 'rest', url: 'http://127.0.0.1:1' }, { requests: 1 })), /apt-get install nghttp2-client/);
     } finally {
       process.env.PATH = saved;
       rmSync(empty, { recursive: true, force: true });
@@ -177,14 +161,14 @@ describe('h2load driver without h2load and with what it cannot do', () => {
 
   test('a `rate` (open loop) is refused with the reason', () => {
     assert.throws(
-      () => planH2load(options({ protocol: 'rest', url: 'http://127.0.0.1:1' }, { rate: 100 }), 'b', 'l'),
+      () => planH2load(loadOptions({ protocol: 'rest', url: 'http://127.0.0.1:1' }, { rate: 100 }), 'b', 'l'),
       /cannot run an open loop.*connections per period.*coordinated omission/s,
     );
   });
 
   test('plan: gRPC shape, headers, -n with -N, h2load needs -c <= -n', () => {
     const plan = planH2load(
-      options({ protocol: 'grpc', host: '::1', port: 5 }, { concurrency: 256, connections: 4, requests: 2, metadata: { 'x-run': 'a' } }),
+      loadOptions({ protocol: 'grpc', host: '::1', port: 5 }, { concurrency: 256, connections: 4, requests: 2, metadata: { 'x-run': 'a' } }),
       '/b',
       '/l',
     );
