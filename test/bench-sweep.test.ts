@@ -22,10 +22,9 @@ import { buildPayload, buildScenarios } from '../bench/scenarios.ts';
 import { summarizeSweep } from '../bench/sweep-summary.ts';
 import { holdsFromSize } from '../bench/crossing.ts';
 import { measureWireBytes } from '../bench/wire/measure.ts';
-import { startGrpcServer } from '../servers/grpc-server.ts';
-import { startRestServer } from '../servers/rest-server.ts';
 import type { RunningServer } from '../servers/server-options.ts';
 import { assertSchemaValid, tempDir } from './helpers/bench.ts';
+import { startServers, type Servers } from './helpers/servers.ts';
 
 const quiet: ProgressSink = { phase() {}, update() {}, endPhase() {}, log() {}, close() {} };
 const resolve = (...args: string[]) => resolveBenchOptions([...args, '--no-pin', '--progress', 'none'], driverCatalog());
@@ -80,16 +79,14 @@ describe('sweep options and scenario keys', () => {
 });
 
 describe('wire counts through the proxy equal the encoded bodies', () => {
+  let servers: Servers;
   let grpc: RunningServer;
   let rest: RunningServer;
   before(async () => {
-    grpc = await startGrpcServer({ host: '127.0.0.1', port: 0 });
-    rest = await startRestServer({ host: '127.0.0.1', port: 0 });
+    servers = await startServers();
+    ({ grpc, rest } = servers);
   });
-  after(async () => {
-    await grpc.close(500);
-    await rest.close(500);
-  });
+  after(() => servers.close());
 
   for (const shape of ['int', 'money', 'double'] as ValueShape[]) {
     test(`${shape}: request body bytes per call from the proxy = 1 tag + varint + 8n (protobuf) and JSON.stringify length`, async () => {

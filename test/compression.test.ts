@@ -18,11 +18,10 @@ import type { ProgressSink } from '../bench/progress.ts';
 import { runBench } from '../bench/runner.ts';
 import { buildPayload } from '../bench/scenarios.ts';
 import { LIMITS } from '../servers/calculator.ts';
-import { startGrpcServer } from '../servers/grpc-server.ts';
-import { createRestApp, REST_GZIP_MIN_BYTES, startRestServer } from '../servers/rest-server.ts';
+import { createRestApp, REST_GZIP_MIN_BYTES } from '../servers/rest-server.ts';
 import type { RunningServer } from '../servers/server-options.ts';
 import { assertSchemaValid, tempDir } from './helpers/bench.ts';
-import { GRPC_DEFAULT_HEADERS } from './helpers/servers.ts';
+import { GRPC_DEFAULT_HEADERS, startServers, type Servers } from './helpers/servers.ts';
 
 const quiet: ProgressSink = { phase() {}, update() {}, endPhase() {}, log() {}, close() {} };
 const TOO_LARGE = `request body is larger than the limit of ${LIMITS.maxBodyBytes} bytes`;
@@ -79,16 +78,14 @@ describe('grpc-engine sends compressed frames', () => {
 });
 
 describe('servers and compression', () => {
+  let servers: Servers;
   let grpc: RunningServer;
   let rest: RunningServer;
   before(async () => {
-    grpc = await startGrpcServer({ host: '127.0.0.1', port: 0 });
-    rest = await startRestServer({ host: '127.0.0.1', port: 0 });
+    servers = await startServers();
+    ({ grpc, rest } = servers);
   });
-  after(async () => {
-    await grpc.close(500);
-    await rest.close(500);
-  });
+  after(() => servers.close());
 
   test('grpc-js inflates a gzip request but answers uncompressed even when gzip is accepted (grpc-js 1.14 has no response compression)', async () => {
     const payload = withCompression(buildPayload('sum', 100, 'int'), 'gzip');
