@@ -151,11 +151,14 @@ describe('bench:ci output is what the workflow posts (synthetic results)', () =>
 describe('bench:ci on a REAL quick run', () => {
   test('runs the bench, renders report.html and prints the report', { timeout: 120_000 }, async () => {
     const out = path.join(dir, 'ci-real');
+    const started = Date.now();
     const child = spawnSync(process.execPath, ['--import', 'tsx', 'bench/ci.ts', '--out', out, '--trials', '1', '--baseline', path.join(dir, 'none')], {
       encoding: 'utf8',
       timeout: 110_000,
     });
     assert.equal(child.status, 0, child.stderr.slice(-2000));
+    // The quick profile at its real lengths stays quick (the check test/bench-cli.test.ts made before it cut its runs).
+    assert.ok(Date.now() - started < 30_000, `bench:ci on the quick profile took ${Date.now() - started} ms`);
     assert.match(child.stdout, /^# callbench: gRPC vs REST/);
     assert.match(child.stdout, /: (gRPC|REST) [\d.]+× (REST|gRPC) calls\/s \(trials 1, no spread\)|within 10% calls\/s/);
     assert.match(child.stdout, /No baseline at/);
