@@ -27,6 +27,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
+import { frameGrpcMessage } from '../servers/grpc-frame.ts';
 import { grpcMethodPath } from '../servers/proto.ts';
 import { CallStream, Http2ClientConnection, type ConnectionEvents } from './drivers/http2/client-connection.ts';
 import type { ConnectionCostRecord } from './results/record.ts';
@@ -200,10 +201,7 @@ function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string, o
 }
 
 function openGrpc(address: Address, payload: CallPayload, timeoutMs: number): Promise<OneCallClient> {
-  const message = payload.protobuf;
-  const framedMessage = Buffer.alloc(5 + message.length);
-  framedMessage.writeUInt32BE(message.length, 1);
-  framedMessage.set(message, 5);
+  const framedMessage = frameGrpcMessage(payload.protobuf);
   let ready!: () => void;
   let notReady!: (error: Error) => void;
   const readyPromise = new Promise<void>((resolve, reject) => {

@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { frameGrpcMessage } from '../servers/grpc-frame.ts';
 import { encodeRequest } from '../servers/proto.ts';
 import { grpcEngine } from '../bench/drivers/grpc-engine.ts';
 
@@ -72,11 +73,7 @@ const port = await new Promise<number>((resolve, reject) => {
 });
 
 const dataFile = path.join(mkdtempSync(path.join(tmpdir(), 'engine-vs-h2load-')), 'add.bin');
-const message = encodeRequest('add', INPUT);
-const framed = Buffer.alloc(5 + message.length);
-framed.writeUInt32BE(message.length, 1);
-framed.set(message, 5);
-writeFileSync(dataFile, framed);
+writeFileSync(dataFile, frameGrpcMessage(encodeRequest('add', INPUT)));
 
 interface Sample {
   rps: number;

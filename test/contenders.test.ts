@@ -15,7 +15,7 @@ import { grpcMethodPath, SERVICE_NAME } from '../servers/proto.ts';
 import { createHttp1Server, startRestServer } from '../servers/rest-server.ts';
 import type { RunningServer } from '../servers/server-options.ts';
 import { casesFor, checkContenderConformance, CONFORMANCE_CASES } from '../servers/contenders/conformance.ts';
-import { frameMessage } from '../servers/contenders/grpc-protocol.ts';
+import { frameGrpcMessage } from '../servers/grpc-frame.ts';
 import { CONTENDERS, getContender, type Contender } from '../servers/contenders/index.ts';
 import { listenHttp1 } from '../servers/listen.ts';
 import { restHttp1Listener } from '../servers/contenders/node-http.ts';
@@ -153,7 +153,7 @@ describe('gRPC rules outside the table', () => {
       const unknown = await h2Request(
         address,
         { ':method': 'POST', ':path': `/${SERVICE_NAME}/Power`, 'content-type': 'application/grpc', te: 'trailers' },
-        frameMessage(new Uint8Array()),
+        frameGrpcMessage(new Uint8Array()),
       );
       const status = unknown.trailers['grpc-status'] ?? unknown.headers['grpc-status'];
       assert.equal(status, '12');
@@ -173,7 +173,7 @@ describe('gRPC rules outside the table', () => {
       const none = await h2Request(address, headers, Buffer.alloc(0));
       assert.equal(none.trailers['grpc-status'] ?? none.headers['grpc-status'], '3');
       assert.equal(decodeURIComponent(String(none.trailers['grpc-message'] ?? none.headers['grpc-message'])), 'request body was incomplete');
-      const message = frameMessage(new Uint8Array([0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]));
+      const message = frameGrpcMessage(new Uint8Array([0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]));
       const two = await h2Request(address, headers, Buffer.concat([message, message]));
       assert.equal(two.trailers['grpc-status'] ?? two.headers['grpc-status'], '3');
       assert.equal(decodeURIComponent(String(two.trailers['grpc-message'] ?? two.headers['grpc-message'])), 'request body must hold exactly one message');

@@ -28,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { build, type Histogram } from 'hdr-histogram-js';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { GRPC_GZIP_HEADERS } from '../compression.ts';
+import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
 import { grpcMethodPath } from '../../servers/proto.ts';
 import { restBodyOf, restCallOf } from '../http-call.ts';
 import { CallStream, Http2ClientConnection, type ConnectionEvents } from './http2/client-connection.ts';
@@ -152,10 +153,7 @@ class EngineRun implements ConnectionEvents {
       this.path = grpcMethodPath(options.payload.operation);
       this.contentType = undefined;
       const message = compressed?.protobuf ?? options.payload.protobuf;
-      this.framedMessage = Buffer.allocUnsafe(5 + message.length);
-      this.framedMessage[0] = compressed ? 1 : 0;
-      this.framedMessage.writeUInt32BE(message.length, 1);
-      this.framedMessage.set(message, 5);
+      this.framedMessage = frameGrpcMessage(message, compressed !== undefined);
     }
     this.metadata = Object.entries(options.metadata ?? {}).map(([name, value]) => [name.toLowerCase(), value] as const);
     for (const [name] of this.metadata) {

@@ -47,6 +47,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { WireBytesPerCall } from '../results/record.ts';
 import type { Driver, LoadOptions, LoadResult, Protocol } from '../types.ts';
+import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
 import { grpcMethodPath } from '../../servers/proto.ts';
 import { restBodyOf, restCallOf } from '../http-call.ts';
 import { abortReason } from './call-loop.ts';
@@ -147,15 +148,6 @@ export const h2loadDriver: Driver = {
   run: (options: LoadOptions) => runH2load(options as H2loadOptions),
 };
 
-/** The gRPC request body: 5-byte prefix (uncompressed, big-endian length) + the protobuf message. */
-export function grpcFrame(message: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(5 + message.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
-}
-
 export interface H2loadPlan {
   args: string[];
   body: Buffer;
@@ -206,7 +198,7 @@ export function planH2load(options: H2loadOptions, bodyPath: string, logPath: st
     streams = Math.ceil(concurrency / connections);
     const host = target.host.includes(':') && !target.host.startsWith('[') ? `[${target.host}]` : target.host;
     url = `${target.tls ? 'https' : 'http'}://${host}:${target.port}${grpcMethodPath(payload.operation)}`;
-    body = grpcFrame(payload.protobuf);
+    body = frameGrpcMessage(payload.protobuf);
     headers.push('content-type: application/grpc', 'te: trailers');
   }
   if (requests !== undefined) connections = Math.min(connections, requests); // h2load wants -n >= -c

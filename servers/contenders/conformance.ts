@@ -18,7 +18,8 @@ import { CalcError, type ErrorCode } from '../errors.ts';
 import { NOT_PROTOBUF_MESSAGE } from '../grpc-server.ts';
 import { decodeResult, encodeRequest } from '../proto.ts';
 import { TOO_LARGE_MESSAGE } from '../rest-server.ts';
-import { decodeGrpcMessage, frameMessage, GRPC_STATUS } from './grpc-protocol.ts';
+import { frameGrpcMessage } from '../grpc-frame.ts';
+import { decodeGrpcMessage, GRPC_STATUS } from './grpc-protocol.ts';
 import { HTTP_STATUS, REST_MESSAGES } from './rest-protocol.ts';
 import type { ClientStyle, Contender, Encoding } from './types.ts';
 
@@ -268,7 +269,7 @@ function buildRequest(style: ClientStyle, testCase: ConformanceCase, contender: 
     if (testCase.rawBody) body = testCase.rawBody;
     else if (style === 'rest-json') body = Buffer.from(jsonTextOf(testCase));
     else body = Buffer.from(encodeRequest(testCase.operation, testCase.input ?? {}));
-    if (style === 'grpc') body = frameMessage(body);
+    if (style === 'grpc') body = frameGrpcMessage(body);
   }
   const headers: Record<string, string> = {};
   if (sendsBody) {

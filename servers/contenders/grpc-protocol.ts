@@ -34,15 +34,6 @@ export function operationOfGrpcPath(path: string): Operation | undefined {
   return OPERATION_BY_PATH.get(path);
 }
 
-/** One gRPC length-prefixed message: flag 0 (uncompressed), 4-byte big-endian length, the bytes. */
-export function frameMessage(message: Uint8Array): Buffer {
-  const framed = Buffer.allocUnsafe(5 + message.byteLength);
-  framed[0] = 0;
-  framed.writeUInt32BE(message.byteLength, 1);
-  framed.set(message, 5);
-  return framed;
-}
-
 /**
  * grpc-message is percent-encoded: bytes outside printable ASCII (0x20-0x7E)
  * and '%' itself (gRPC over HTTP/2, "Responses").

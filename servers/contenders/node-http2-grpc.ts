@@ -7,10 +7,10 @@
 import http2 from 'node:http2';
 import { calculate } from '../calculator.ts';
 import { CalcError } from '../errors.ts';
+import { frameGrpcMessage } from '../grpc-frame.ts';
 import type { RunningServer, ServerOptions } from '../server-options.ts';
 import {
   encodeGrpcMessage,
-  frameMessage,
   GRPC_MESSAGES,
   GRPC_RESPONSE_CONTENT_TYPE,
   GRPC_STATUS,
@@ -29,7 +29,7 @@ function sendMessage(stream: http2.ServerHttp2Stream, message: Buffer): void {
   if (stream.destroyed || stream.closed) return;
   stream.respond({ [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: GRPC_RESPONSE_CONTENT_TYPE }, { waitForTrailers: true });
   stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-  stream.end(frameMessage(message));
+  stream.end(frameGrpcMessage(message));
 }
 
 /** Trailers-only response: status and message in the one HEADERS frame, END_STREAM set. */
