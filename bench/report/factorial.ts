@@ -16,7 +16,7 @@
  * Pure functions over a ResultsFile: printers return strings.
  */
 import type { ContenderInfo, ContenderReport, ResultsFile, RunRecord } from '../results/record.ts';
-import { spread } from '../results/summary.ts';
+import { runsByScenario, spread } from '../results/summary.ts';
 import { compact, fixed } from './table.ts';
 import { markdownRow, markdownTable } from './markdown-table.ts';
 
@@ -120,18 +120,7 @@ export function hasContenders(results: ResultsFile): boolean {
 
 export function buildFactorial(results: ResultsFile): FactorialScenario[] {
   const reports = results.contenders ?? [];
-  const order: string[] = [];
-  const byScenario = new Map<string, RunRecord[]>();
-  for (const run of results.runs) {
-    if (!run.contender) continue;
-    if (!byScenario.has(run.scenario)) {
-      byScenario.set(run.scenario, []);
-      order.push(run.scenario);
-    }
-    byScenario.get(run.scenario)!.push(run);
-  }
-  return order.map((scenario) => {
-    const runs = byScenario.get(scenario)!;
+  return [...runsByScenario(results.runs.filter((run) => run.contender))].map(([scenario, runs]) => {
     const names = [...new Set(runs.map((run) => run.contender!.name))];
     const contenders = names
       .map((name) => figuresOf(runs.filter((run) => run.contender!.name === name)))

@@ -67,19 +67,20 @@ function cellOf(runs: RunRecord[]): ProtocolCell {
   };
 }
 
+/** Runs grouped by scenario, scenarios in the order they first appear (a Map iterates in insertion order). */
+export function runsByScenario(runs: Iterable<RunRecord>): Map<string, RunRecord[]> {
+  const groups = new Map<string, RunRecord[]>();
+  for (const run of runs) {
+    const group = groups.get(run.scenario);
+    if (group) group.push(run);
+    else groups.set(run.scenario, [run]);
+  }
+  return groups;
+}
+
 /** One row per scenario, in the order scenarios first appear in the file. */
 export function summarize(results: ResultsFile): ScenarioRow[] {
-  const order: string[] = [];
-  const groups = new Map<string, RunRecord[]>();
-  for (const run of results.runs) {
-    if (!groups.has(run.scenario)) {
-      groups.set(run.scenario, []);
-      order.push(run.scenario);
-    }
-    groups.get(run.scenario)!.push(run);
-  }
-  return order.map((scenario) => {
-    const runs = groups.get(scenario)!;
+  return [...runsByScenario(results.runs)].map(([scenario, runs]) => {
     const cells: Partial<Record<Protocol, ProtocolCell>> = {};
     for (const protocol of ['grpc', 'rest'] as const) {
       const mine = runs.filter((run) => run.protocol === protocol);
