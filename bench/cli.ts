@@ -8,6 +8,8 @@
  *   npm run bench -- --profile quick
  *   npm run bench -- --ops add --concurrency 1,64 --duration 5 --trials 3
  */
+import path from 'node:path';
+import { headline } from './compare/protocols.ts';
 import { driverCatalog, openLoopDriverNames } from './drivers/index.ts';
 import { BenchUsageError, resolveBenchOptions, USAGE } from './options.ts';
 import { canPin } from './pinning.ts';
@@ -51,8 +53,14 @@ async function main(): Promise<number> {
       if (hasSweep(outcome.results)) {
         process.stdout.write(`\npayload sweep (Sum):\n${renderSweepTable(outcome.results)}\n${renderSweepSummary(outcome.results)}`);
       }
+      // The answer in one line per scenario, generated from the same numbers as the table.
+      const answers = headline(outcome.results);
+      if (answers.length > 0) process.stdout.write(`\nin short:\n${answers.map((line) => `  ${line}`).join('\n')}\n`);
     }
-    if (outcome.dir) process.stdout.write(`\nresults: ${outcome.files.join(', ')}\n`);
+    if (outcome.dir) {
+      const names = outcome.files.map((file) => path.relative(outcome.dir as string, file));
+      process.stdout.write(`\nresults in ${outcome.dir}/: ${names.join(', ')}\n`);
+    }
     if (outcome.failure) process.stderr.write(`error: ${outcome.failure}\n`);
     return outcome.exitCode;
   } catch (error) {
