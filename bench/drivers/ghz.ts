@@ -57,7 +57,7 @@ import path from 'node:path';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { METHOD_NAMES, PROTO_PATH, SERVICE_NAME } from '../../servers/proto.ts';
 import { createLatencyHistogram } from './grpc-engine.ts';
-import { findExecutable, spawnAndWait, WRAPPER } from './h2load.ts';
+import { closedLoopShape, findExecutable, spawnAndWait, WRAPPER } from './h2load.ts';
 import { childrenCpuUsFromStat } from '../process-stats.ts';
 
 export const GHZ_MISSING_MESSAGE =
@@ -137,12 +137,9 @@ export function planGhz(options: LoadOptions, binaryPath: string, outputPath: st
         '(coordinated omission). Use grpc-engine for a `rate`.',
     );
   }
-  let concurrency = Math.floor(options.concurrency);
-  if (!(concurrency >= 1)) throw new Error('ghz: concurrency must be at least 1');
-  if (!(options.connections >= 1)) throw new Error('ghz: connections must be at least 1');
-  const requests = options.requests !== undefined ? Math.floor(options.requests) : undefined;
-  if (requests !== undefined && !(requests >= 1)) throw new Error('ghz: requests must be at least 1');
-  if (requests !== undefined) concurrency = Math.min(concurrency, requests); // ghz wants -n >= -c
+  const shape = closedLoopShape('ghz', options);
+  const requests = shape.requests;
+  const concurrency = requests !== undefined ? Math.min(shape.concurrency, requests) : shape.concurrency; // ghz wants -n >= -c
   const connections = Math.min(Math.floor(options.connections), concurrency); // and --connections <= -c
   const metadata = options.metadata ?? {};
   for (const [name, value] of Object.entries(metadata)) {

@@ -119,6 +119,19 @@ export function findH2load(): string | null {
   return findExecutable('h2load');
 }
 
+/**
+ * The closed-loop shape an external load generator is given (also used by the
+ * ghz driver): whole numbers, concurrency, connections and requests at least 1.
+ */
+export function closedLoopShape(tool: string, options: LoadOptions): { concurrency: number; requests: number | undefined } {
+  const concurrency = Math.floor(options.concurrency);
+  if (!(concurrency >= 1)) throw new Error(`${tool}: concurrency must be at least 1`);
+  if (!(options.connections >= 1)) throw new Error(`${tool}: connections must be at least 1`);
+  const requests = options.requests !== undefined ? Math.floor(options.requests) : undefined;
+  if (requests !== undefined && !(requests >= 1)) throw new Error(`${tool}: requests must be at least 1`);
+  return { concurrency, requests };
+}
+
 /** An executable called `name` on PATH, or null (also used by the ghz driver). */
 export function findExecutable(name: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -164,11 +177,7 @@ export function planH2load(options: H2loadOptions, bodyPath: string, logPath: st
         'request from its actual send (coordinated omission). Use grpc-engine or http1-engine for a `rate`.',
     );
   }
-  const concurrency = Math.floor(options.concurrency);
-  if (!(concurrency >= 1)) throw new Error('h2load: concurrency must be at least 1');
-  if (!(options.connections >= 1)) throw new Error('h2load: connections must be at least 1');
-  const requests = options.requests !== undefined ? Math.floor(options.requests) : undefined;
-  if (requests !== undefined && !(requests >= 1)) throw new Error('h2load: requests must be at least 1');
+  const { concurrency, requests } = closedLoopShape('h2load', options);
 
   let connections: number;
   let streams: number;
