@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Ajv from 'ajv';
 import type { ResultsFile } from '../../bench/results/record.ts';
+import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -75,10 +76,7 @@ const RESULT_MESSAGE = (() => {
   const message = Buffer.alloc(9);
   message[0] = 0x09;
   message.writeDoubleLE(3, 1);
-  const framed = Buffer.alloc(5 + message.length);
-  framed.writeUInt32BE(message.length, 1);
-  message.copy(framed, 5);
-  return framed;
+  return frameGrpcMessage(message);
 })();
 /** HealthCheckResponse { status: SERVING }. */
 const SERVING_MESSAGE = Buffer.from([0, 0, 0, 0, 2, 0x08, 0x01]);
