@@ -22,7 +22,6 @@ import { buildPayload, buildScenarios } from '../bench/scenarios.ts';
 import { summarizeSweep } from '../bench/sweep-summary.ts';
 import { holdsFromSize } from '../bench/crossing.ts';
 import { measureWireBytes } from '../bench/wire/measure.ts';
-import type { RunningServer } from '../servers/server-options.ts';
 import { assertSchemaValid, tempDir } from './helpers/bench.ts';
 import { startServers, type Servers } from './helpers/servers.ts';
 
@@ -80,11 +79,8 @@ describe('sweep options and scenario keys', () => {
 
 describe('wire counts through the proxy equal the encoded bodies', () => {
   let servers: Servers;
-  let grpc: RunningServer;
-  let rest: RunningServer;
   before(async () => {
     servers = await startServers();
-    ({ grpc, rest } = servers);
   });
   after(() => servers.close());
 
@@ -93,8 +89,8 @@ describe('wire counts through the proxy equal the encoded bodies', () => {
       for (const size of [1, 100, 10_000]) {
         const payload = buildPayload('sum', size, shape);
         const base = { payload, concurrency: 4, connections: 1, timeoutMs: 10_000 };
-        const g = await measureWireBytes(grpcEngine, { ...base, target: { protocol: 'grpc', host: grpc.host, port: grpc.port } }, 20);
-        const r = await measureWireBytes(autocannonDriver, { ...base, connections: 4, target: { protocol: 'rest', url: rest.address } }, 20);
+        const g = await measureWireBytes(grpcEngine, { ...base, target: { protocol: 'grpc', host: servers.grpc.host, port: servers.grpcPort } }, 20);
+        const r = await measureWireBytes(autocannonDriver, { ...base, connections: 4, target: { protocol: 'rest', url: servers.restUrl } }, 20);
         assert.equal(g.errors, 0);
         assert.equal(r.errors, 0);
         assert.equal(g.counts.request.messages, 20);

@@ -19,7 +19,6 @@ import { runBench } from '../bench/runner.ts';
 import { buildPayload } from '../bench/scenarios.ts';
 import { LIMITS } from '../servers/calculator.ts';
 import { createRestApp, REST_GZIP_MIN_BYTES } from '../servers/rest-server.ts';
-import type { RunningServer } from '../servers/server-options.ts';
 import { assertSchemaValid, tempDir } from './helpers/bench.ts';
 import { GRPC_DEFAULT_HEADERS, startServers, type Servers } from './helpers/servers.ts';
 
@@ -79,17 +78,14 @@ describe('grpc-engine sends compressed frames', () => {
 
 describe('servers and compression', () => {
   let servers: Servers;
-  let grpc: RunningServer;
-  let rest: RunningServer;
   before(async () => {
     servers = await startServers();
-    ({ grpc, rest } = servers);
   });
   after(() => servers.close());
 
   test('grpc-js inflates a gzip request but answers uncompressed even when gzip is accepted (grpc-js 1.14 has no response compression)', async () => {
     const payload = withCompression(buildPayload('sum', 100, 'int'), 'gzip');
-    const session = http2.connect(`http://127.0.0.1:${grpc.port}`);
+    const session = http2.connect(`http://127.0.0.1:${servers.grpcPort}`);
     try {
       const message = Buffer.from(payload.compressed!.protobuf);
       const frame = Buffer.concat([Buffer.from([1, 0, 0, 0, 0]), message]);
@@ -121,7 +117,7 @@ describe('servers and compression', () => {
     const body = zlib.gzipSync(JSON.stringify({ a: 20, b: 10 }));
     const gzipHeaders = { 'content-type': 'application/json', ...REST_GZIP_HEADERS };
     // Default threshold: a 13-byte result is not worth compressing.
-    const small = await post(rest.port, '/v1/add', body, gzipHeaders);
+    const small = await post(servers.restPort, '/v1/add', body, gzipHeaders);
     assert.equal(small.status, 200);
     assert.equal(small.headers['content-encoding'], undefined);
     assert.deepEqual(JSON.parse(small.body.toString()), { value: 30 });
@@ -129,16 +125,16 @@ describe('servers and compression', () => {
 
     // A response over the threshold (a long 404 message) is gzipped when accepted, plain otherwise.
     const longPath = `/v1/${'x'.repeat(300)}`;
-    const accepted = await post(rest.port, longPath, Buffer.from('{}'), { 'content-type': 'application/json', 'accept-encoding': 'gzip' });
+    const accepted = await post(servers.restPort, longPath, Buffer.from('{}'), { 'content-type': 'application/json', 'accept-encoding': 'gzip' });
     assert.equal(accepted.status, 404);
     assert.equal(accepted.headers['content-encoding'], 'gzip');
     assert.equal(accepted.headers.vary, 'accept-encoding');
     const inflated = JSON.parse(zlib.gunzipSync(accepted.body).toString()) as { error: { code: string } };
     assert.equal(inflated.error.code, 'NOT_FOUND');
     assert.ok(accepted.body.length < Buffer.byteLength(JSON.stringify(inflated)));
-    const plain = await post(rest.port, longPath, Buffer.from('{}'), { 'content-type': 'application/json' });
+    const plain = await post(servers.restPort, longPath, Buffer.from('{}'), { 'content-type': 'application/json' });
     assert.equal(plain.headers['content-encoding'], undefined);
-    const refused = await post(rest.port, longPath, Buffer.from('{}'), { 'content-type': 'application/json', 'accept-encoding': 'gzip;q=0, identity' });
+    const refused = await post(servers.restPort, longPath, Buffer.from('{}'), { 'content-type': 'application/json', 'accept-encoding': 'gzip;q=0, identity' });
     assert.equal(refused.headers['content-encoding'], undefined);
   });
 
@@ -163,16 +159,16 @@ describe('servers and compression', () => {
     const bomb = zlib.gzipSync(Buffer.alloc(LIMITS.maxBodyBytes * 16, 0x20));
     assert.ok(bomb.length < LIMITS.maxBodyBytes / 10);
     const gz = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
-    const big = await post(rest.port, '/v1/sum', bomb, gz);
+    const big = await post(servers.restPort, '/v1/sum', bomb, gz);
     assert.equal(big.status, 413);
     assert.deepEqual(JSON.parse(big.body.toString()), { error: { code: 'RESOURCE_EXHAUSTED', message: TOO_LARGE } });
-    const bad = await post(rest.port, '/v1/add', Buffer.from('{"a":1,"b":2}'), gz);
+    const bad = await post(servers.restPort, '/v1/add', Buffer.from('{"a":1,"b":2}'), gz);
     assert.equal(bad.status, 400);
     assert.deepEqual(JSON.parse(bad.body.toString()), { error: { code: 'INVALID_ARGUMENT', message: 'request body could not be decompressed' } });
-    const br = await post(rest.port, '/v1/add', Buffer.from('{"a":1,"b":2}'), { 'content-type': 'application/json', 'content-encoding': 'br' });
+    const br = await post(servers.restPort, '/v1/add', Buffer.from('{"a":1,"b":2}'), { 'content-type': 'application/json', 'content-encoding': 'br' });
     assert.equal(br.status, 415);
     // The server is still fine.
-    const ok = await post(rest.port, '/v1/add', Buffer.from('{"a":1,"b":2}'), { 'content-type': 'application/json' });
+    const ok = await post(servers.restPort, '/v1/add', Buffer.from('{"a":1,"b":2}'), { 'content-type': 'application/json' });
     assert.deepEqual(JSON.parse(ok.body.toString()), { value: 3 });
   });
 });
