@@ -57,8 +57,7 @@ import path from 'node:path';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { METHOD_NAMES, PROTO_PATH, SERVICE_NAME } from '../../servers/proto.ts';
 import { createLatencyHistogram } from './grpc-engine.ts';
-import { closedLoopShape, findExecutable, spawnAndWait, WRAPPER } from './h2load.ts';
-import { childrenCpuUsFromStat } from '../process-stats.ts';
+import { closedLoopShape, findExecutable, spawnMeasured } from './h2load.ts';
 
 export const GHZ_MISSING_MESSAGE =
   'ghz not found on PATH: install it from https://ghz.sh (a Go binary; not packaged by Debian) or use --driver grpc-engine / h2load';
@@ -356,19 +355,10 @@ async function runGhz(options: GhzOptions): Promise<GhzResult> {
   try {
     const binaryPath = path.join(dir, 'request.bin');
     const outputPath = path.join(dir, 'report.json');
-    const cpuPath = path.join(dir, 'cpu.stat');
     const plan = planGhz(options, binaryPath, outputPath);
     writeFileSync(binaryPath, plan.binary);
-    const command = [...(options.prefix ?? []), 'sh', '-c', WRAPPER, 'ghz-wrapper', binary, ...plan.args];
     // ghz writes no per-call log: the progress path never exists, so progress stays at 0 calls.
-    const outcome = await spawnAndWait(command, { ...process.env, CALLBENCH_CPU_FILE: cpuPath }, options, path.join(dir, 'no-progress-log'), 'ghz');
-
-    let clientCpuUs: number | null = null;
-    try {
-      clientCpuUs = childrenCpuUsFromStat(readFileSync(cpuPath, 'latin1'));
-    } catch {
-      // no /proc, or ghz killed before the wrapper could write it
-    }
+    const outcome = await spawnMeasured('ghz', binary, plan.args, dir, options, path.join(dir, 'no-progress-log'));
 
     let parsed: ParsedGhzReport | null = null;
     let failure = outcome.failure;
@@ -389,7 +379,7 @@ async function runGhz(options: GhzOptions): Promise<GhzResult> {
       latencyUs: parsed?.latencyUs ?? createLatencyHistogram(),
       socketBytes: null,
       ...(failure !== undefined ? { failure } : {}),
-      clientCpuUs,
+      clientCpuUs: outcome.clientCpuUs,
       latencySource: parsed?.latencySource ?? 'none',
       ...(parsed?.endReason ? { endReason: parsed.endReason } : {}),
       command: [binary, ...plan.args],

@@ -331,11 +331,40 @@ export function parseLog(text: string, histogram: LoadResult['latencyUs']): LogT
 }
 
 /**
- * Runs h2load under `sh`, which, once h2load has exited and been waited for,
- * copies its own /proc stat (whose cutime/cstime now hold h2load's CPU time)
- * to a file. `exec "$@"` would lose that; the extra shell costs nothing measurable.
+ * Runs the tool (h2load, ghz) under `sh`, which, once the tool has exited and been
+ * waited for, copies its own /proc stat (whose cutime/cstime now hold the tool's
+ * CPU time) to a file. `exec "$@"` would lose that; the extra shell costs nothing measurable.
  */
-export const WRAPPER = '"$@"; rc=$?; cat /proc/$$/stat > "$CALLBENCH_CPU_FILE" 2>/dev/null; exit $rc';
+const WRAPPER = '"$@"; rc=$?; cat /proc/$$/stat > "$CALLBENCH_CPU_FILE" 2>/dev/null; exit $rc';
+
+export interface MeasuredOutcome extends SpawnOutcome {
+  /** CPU the tool used, µs; null without /proc, or when it was killed before the wrapper could write it. */
+  clientCpuUs: number | null;
+}
+
+/**
+ * Runs `binary args` (after options.prefix, e.g. taskset) under WRAPPER, its CPU
+ * file in `dir`, and reads the CPU time it used (h2load and ghz alike).
+ */
+export async function spawnMeasured(
+  label: string,
+  binary: string,
+  args: string[],
+  dir: string,
+  options: LoadOptions & { prefix?: string[] },
+  logPath: string,
+): Promise<MeasuredOutcome> {
+  const cpuPath = path.join(dir, 'cpu.stat');
+  const command = [...(options.prefix ?? []), 'sh', '-c', WRAPPER, `${label}-wrapper`, binary, ...args];
+  const outcome = await spawnAndWait(command, { ...process.env, CALLBENCH_CPU_FILE: cpuPath }, options, logPath, label);
+  let clientCpuUs: number | null = null;
+  try {
+    clientCpuUs = childrenCpuUsFromStat(readFileSync(cpuPath, 'latin1'));
+  } catch {
+    // no /proc, or the tool killed before the wrapper could write it
+  }
+  return { ...outcome, clientCpuUs };
+}
 
 async function runH2load(options: H2loadOptions): Promise<H2loadResult> {
   const binary = options.h2loadPath ?? findH2load();
@@ -344,12 +373,10 @@ async function runH2load(options: H2loadOptions): Promise<H2loadResult> {
   try {
     const bodyPath = path.join(dir, 'body');
     const logPath = path.join(dir, 'requests.log');
-    const cpuPath = path.join(dir, 'cpu.stat');
     const plan = planH2load(options, bodyPath, logPath);
     writeFileSync(bodyPath, plan.body);
     writeFileSync(logPath, ''); // h2load appends to an existing log: start from an empty one
-    const command = [...(options.prefix ?? []), 'sh', '-c', WRAPPER, 'h2load-wrapper', binary, ...plan.args];
-    const outcome = await spawnAndWait(command, { ...process.env, CALLBENCH_CPU_FILE: cpuPath }, options, logPath);
+    const outcome = await spawnMeasured('h2load', binary, plan.args, dir, options, logPath);
 
     const histogram = createLatencyHistogram();
     const tally = parseLog(readFileSync(logPath, 'latin1'), histogram);
@@ -375,13 +402,6 @@ async function runH2load(options: H2loadOptions): Promise<H2loadResult> {
       failure = `h2load printed no summary${outcome.stderr ? `: ${lastLine(outcome.stderr)}` : ''}`;
     }
 
-    let clientCpuUs: number | null = null;
-    try {
-      clientCpuUs = childrenCpuUsFromStat(readFileSync(cpuPath, 'latin1'));
-    } catch {
-      // no /proc, or h2load killed before the wrapper could write it
-    }
-
     return {
       calls,
       errors,
@@ -391,7 +411,7 @@ async function runH2load(options: H2loadOptions): Promise<H2loadResult> {
       // h2load counts received bytes only, not sent: see h2loadTraffic.
       socketBytes: null,
       ...(failure !== undefined ? { failure } : {}),
-      clientCpuUs,
+      clientCpuUs: outcome.clientCpuUs,
       h2loadTraffic: summary ? parseTraffic(outcome.stdout, summary.done) : null,
       grpcStatusChecked: options.target.protocol !== 'grpc',
       command: [binary, ...plan.args],
@@ -421,7 +441,7 @@ export interface SpawnOutcome {
  * Runs the command in its own process group; abort and overrun kill the group. Reports progress from the log
  * (lines appended to `logPath`; 0 while it does not exist). `label` names the tool in failure texts.
  */
-export function spawnAndWait(
+function spawnAndWait(
   command: string[],
   env: NodeJS.ProcessEnv,
   options: LoadOptions,
