@@ -34,6 +34,23 @@ function trackSockets(server: { on(event: 'connection', fn: (socket: Socket) => 
   return () => sockets.reduce((sum, s) => ({ read: sum.read + s.bytesRead, written: sum.written + s.bytesWritten }), { read: 0, written: 0 });
 }
 
+/** Listens on a free loopback port; close() first cuts what `dropConnections` cuts, so it never waits on a client. */
+async function listenFake(server: http.Server | http2.Http2Server, calls: () => number, dropConnections: () => void): Promise<FakeServer> {
+  const socketBytes = trackSockets(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    host: '127.0.0.1',
+    port: (server.address() as AddressInfo).port,
+    socketBytes,
+    calls,
+    close: () =>
+      new Promise((resolve) => {
+        dropConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 const later = (ms: number, fn: () => void): void => {
   if (ms > 0) setTimeout(fn, ms);
   else fn();
@@ -56,19 +73,7 @@ export async function startFakeRestServer(delayMs = 0): Promise<FakeServer> {
     });
   });
   server.keepAliveTimeout = 60_000;
-  const socketBytes = trackSockets(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    host: '127.0.0.1',
-    port: (server.address() as AddressInfo).port,
-    socketBytes,
-    calls: () => calls,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenFake(server, () => calls, () => server.closeAllConnections());
 }
 
 /** Result { value: 3 } as a gRPC message: tag 0x09 (field 1, fixed64) + the double. */
@@ -98,24 +103,14 @@ export async function startFakeGrpcServer(delayMs = 0): Promise<FakeServer> {
       });
     });
   });
-  const socketBytes = trackSockets(server);
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    host: '127.0.0.1',
-    port: (server.address() as AddressInfo).port,
-    socketBytes,
-    calls: () => calls,
-    close: () =>
-      new Promise((resolve) => {
-        for (const session of sessions) session.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return listenFake(server, () => calls, () => {
+    for (const session of sessions) session.destroy();
+  });
 }
 
 let validate: ((data: unknown) => boolean) & { errors?: unknown } | undefined;
