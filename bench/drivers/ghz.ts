@@ -344,6 +344,12 @@ function recordFromPercentiles(
     let ns: number;
     if (rank * 100 === b.p * count || b.p === a.p) ns = b.ns;
     else ns = a.ns + ((b.ns - a.ns) * ((rank * 100) / count - a.p)) / (b.p - a.p);
+    if (j === 1) {
+      // ghz measured the fastest call exactly: it is the first rank, not a point interpolated towards the next percentile.
+      histogram.recordValue(nsToUs(points[0]!.ns));
+      if (n > 1) histogram.recordValueWithCount(nsToUs(ns), n - 1);
+      continue;
+    }
     histogram.recordValueWithCount(nsToUs(ns), n);
   }
 }
