@@ -4,9 +4,20 @@ import type { Protocol } from '../types.ts';
 
 export const PROTOCOL_LABEL: Readonly<Record<Protocol, string>> = { grpc: 'gRPC', rest: 'REST' };
 
-/** "add, 64 in flight", "sum of 1,000 values, 16 in flight", "add, open loop at 5,000/s". */
-export function scenarioLabel(run: Pick<RunRecord, 'operation' | 'payloadValues' | 'concurrency' | 'rate'>): string {
-  const what = run.operation === 'sum' && run.payloadValues !== null ? `sum of ${integer(run.payloadValues)} values` : run.operation;
+/**
+ * What a scenario does apart from its load: "add", "sum of 1,000 double values",
+ * "sum of 10 int values, gzip". The shape and compression are part of it because
+ * the standard profile runs the same size in several shapes, and each answers differently.
+ */
+export function workloadLabel(run: Pick<RunRecord, 'operation' | 'payloadValues' | 'valueShape' | 'compression'>): string {
+  const shape = run.valueShape ? `${run.valueShape} ` : '';
+  const what = run.operation === 'sum' && run.payloadValues !== null ? `sum of ${integer(run.payloadValues)} ${shape}values` : run.operation;
+  return run.compression === 'gzip' ? `${what}, gzip` : what;
+}
+
+/** "add, 64 in flight", "sum of 1,000 double values, 16 in flight", "add, open loop at 5,000/s". */
+export function scenarioLabel(run: Pick<RunRecord, 'operation' | 'payloadValues' | 'valueShape' | 'compression' | 'concurrency' | 'rate'>): string {
+  const what = workloadLabel(run);
   const load = run.rate === null ? `${integer(run.concurrency)} in flight` : `open loop at ${integer(run.rate)}/s (≤${integer(run.concurrency)} in flight)`;
   return `${what}, ${load}`;
 }

@@ -17,7 +17,7 @@ import path from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { wireBytesPerCall } from '../compare/compare.ts';
-import { integer, PROTOCOL_LABEL, scenarioLabel } from '../compare/labels.ts';
+import { PROTOCOL_LABEL, scenarioLabel, workloadLabel } from '../compare/labels.ts';
 import { max, median, min } from '../compare/stats.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 
@@ -79,11 +79,6 @@ function seriesColors(domain: readonly string[]): string[] {
 function colorEncoding(runs: readonly RunRecord[]) {
   const domain = seriesDomain(runs);
   return { field: 'series', type: 'nominal' as const, title: 'protocol · load generator', scale: { domain, range: seriesColors(domain) } };
-}
-
-/** What a scenario does apart from its concurrency: "add", "sum of 1,000 values". */
-function workload(run: RunRecord): string {
-  return run.operation === 'sum' && run.payloadValues !== null ? `sum of ${integer(run.payloadValues)} values` : run.operation;
 }
 
 /** −log10(1 − p): 50% → 0.3, 90% → 1, 99% → 2, 99.9% → 3. */
@@ -187,7 +182,7 @@ interface Aggregate {
 function aggregateByConcurrency(runs: readonly RunRecord[], value: (r: RunRecord) => number | null): Aggregate[] {
   const groups = new Map<string, RunRecord[]>();
   for (const run of runs) {
-    const key = `${workload(run)}|${series(run)}|${run.concurrency}`;
+    const key = `${workloadLabel(run)}|${series(run)}|${run.concurrency}`;
     groups.set(key, [...(groups.get(key) ?? []), run]);
   }
   const out: Aggregate[] = [];
@@ -195,7 +190,7 @@ function aggregateByConcurrency(runs: readonly RunRecord[], value: (r: RunRecord
     const values = group.map(value).filter((v): v is number => v !== null && Number.isFinite(v));
     if (values.length === 0) continue;
     out.push({
-      workload: workload(group[0]!),
+      workload: workloadLabel(group[0]!),
       series: series(group[0]!),
       concurrency: group[0]!.concurrency,
       median: median(values),
