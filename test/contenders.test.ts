@@ -1,10 +1,12 @@
 /**
  * Every contender passes the conformance table over real sockets (the
  * calculator is the oracle), the runner does catch a contender that answers
- * differently, and the few protocol rules outside the table hold.
+ * differently, the few protocol rules outside the table hold, and
+ * docs/contenders.md's example contender is the file it says it is.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -58,6 +60,13 @@ describe('registry', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', script, '--list'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(result.status, 0, result.stderr);
     for (const contender of CONTENDERS) assert.match(result.stdout, new RegExp(`^${contender.name}\\b.*\\b${contender.wire}\\b.*\\b${contender.encoding}\\b`, 'm'));
+  });
+
+  test("docs/contenders.md's example is test/fixtures/example-contender.ts, byte for byte", () => {
+    const doc = readFileSync(new URL('../docs/contenders.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Add your own server\n'));
+    const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.equal(block, readFileSync(new URL('./fixtures/example-contender.ts', import.meta.url), 'utf8'));
   });
 });
 

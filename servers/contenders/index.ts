@@ -2,26 +2,17 @@
  * The contender registry: one line per contender. Adding one = one module + one line.
  * Keys are the --contender names of serve-contender.ts and of the bench.
  */
-import { grpcMethodPath } from '../proto.ts';
 import { startGrpcServer } from '../grpc-server.ts';
 import { startRestServer } from '../rest-server.ts';
-import type { Operation } from '../calculator.ts';
+import { CLIENTS } from './clients.ts';
 import { startConnectGrpc, startConnectH1 } from './connect.ts';
 import { startFastifyH1, startFastifyH2 } from './fastify.ts';
 import { startNodeHttp, startRestProtobufH1 } from './node-http.ts';
 import { startNodeHttp2Grpc } from './node-http2-grpc.ts';
 import { startRestH2 } from './rest-h2.ts';
-import type { ClientStyle, Contender, ContenderClient } from './types.ts';
+import type { Contender } from './types.ts';
 
 export type { ClientStyle, Contender, ContenderClient, Encoding, WireProtocol } from './types.ts';
-
-const restPath = (operation: Operation): string => `/v1/${operation}`;
-const CLIENTS: Readonly<Record<ClientStyle, ContenderClient>> = {
-  'rest-json': { style: 'rest-json', path: restPath, contentType: 'application/json' },
-  'rest-protobuf': { style: 'rest-protobuf', path: restPath, contentType: 'application/x-protobuf' },
-  grpc: { style: 'grpc', path: grpcMethodPath, contentType: 'application/grpc' },
-  'connect-proto': { style: 'connect-proto', path: grpcMethodPath, contentType: 'application/proto' },
-};
 
 export const CONTENDERS: readonly Contender[] = [
   { name: 'express', wire: 'http1', encoding: 'json', implementation: 'express 5', isDefault: true, client: CLIENTS['rest-json'], start: startRestServer },
