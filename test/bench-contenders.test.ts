@@ -1,8 +1,10 @@
 /**
  * npm run bench -- --contenders: every contender of the registry measured end
  * to end (in-process runBench, real child servers), a deliberately wrong one
- * reported and not measured, the h2 engine's plain-HTTP mode against rest-h2,
- * and the flag's usage rules. No speed assertions.
+ * reported and not measured, docs/contenders.md's example contender registered
+ * and benched, an HTTP/1.1 and an h2 contender through h2load, the h2 engine's
+ * plain-HTTP mode against rest-h2, and the flag's usage rules. No speed
+ * assertions, except that the example is the best of its 2x2 cell (node:http vs express).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,37 +14,49 @@ import { fileURLToPath } from 'node:url';
 import { CONTENDERS, getContender, registerContender } from '../servers/contenders/index.ts';
 import type { RunningServer } from '../servers/server-options.ts';
 import { driverCatalog } from '../bench/drivers/index.ts';
+import { findH2load } from '../bench/drivers/h2load.ts';
 import { grpcEngine } from '../bench/drivers/grpc-engine.ts';
 import { BenchUsageError, resolveBenchOptions } from '../bench/options.ts';
 import { createProgress } from '../bench/progress.ts';
-import { renderFactorial } from '../bench/report/factorial.ts';
+import { buildFactorial, renderFactorial } from '../bench/report/factorial.ts';
 import { runBench, type BenchOutcome } from '../bench/runner.ts';
+import type { RunRecord } from '../bench/results/record.ts';
 import { buildPayload } from '../bench/scenarios.ts';
 import { contenderCall } from '../bench/contenders.ts';
 import type { LoadOptions } from '../bench/types.ts';
 import { contender as offByOne } from './helpers/off-by-one-contender.ts';
+import { contender as example } from './fixtures/example-contender.ts';
 import { assertSchemaValid, tempDir } from './helpers/bench.ts';
 
 registerContender(offByOne, fileURLToPath(new URL('./helpers/off-by-one-contender.ts', import.meta.url)));
+registerContender(example, fileURLToPath(new URL('./fixtures/example-contender.ts', import.meta.url)));
+
+/** A tiny --contenders run in process: 0.3 s, no warm-up, 100 wire calls, no connection-cost pass. */
+function benchContenders(contenders: string, extra: string[] = []): Promise<BenchOutcome> {
+  const options = resolveBenchOptions(
+    ['--contenders', contenders, '--ops', 'add', '--concurrency', '8', '--duration', '0.3', '--warmup', '0', '--wire-calls', '100', '--connection-calls', '0', '--out', tempDir(), '--progress', 'none', ...extra],
+    driverCatalog(),
+    { canPin: false },
+  );
+  return runBench(options, { progress: createProgress({ mode: 'none', totalPlannedS: 1 }) });
+}
+
+function runOf(outcome: BenchOutcome, name: string): RunRecord {
+  const runs = outcome.results.runs.filter((run) => run.contender?.name === name);
+  assert.equal(runs.length, 1, `${name}: ${outcome.notes.join('\n')}`);
+  return runs[0]!;
+}
 
 describe('bench --contenders all (plus a wrong one)', () => {
   let outcome: BenchOutcome;
-  const out = tempDir();
   before(async () => {
-    const options = resolveBenchOptions(
-      ['--contenders', 'all,off-by-one', '--ops', 'add', '--concurrency', '8', '--duration', '0.3', '--warmup', '0', '--wire-calls', '100', '--connection-calls', '0', '--out', out, '--progress', 'none'],
-      driverCatalog(),
-      { canPin: false },
-    );
-    outcome = await runBench(options, { progress: createProgress({ mode: 'none', totalPlannedS: 1 }) });
+    outcome = await benchContenders('all,off-by-one');
   });
 
   test('every registry contender is measured: calls, no errors, its own row', () => {
     assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
     for (const contender of CONTENDERS) {
-      const runs = outcome.results.runs.filter((run) => run.contender?.name === contender.name);
-      assert.equal(runs.length, 1, `${contender.name}: ${outcome.notes.join('\n')}`);
-      const [run] = runs;
+      const run = runOf(outcome, contender.name);
       assert.equal(run!.status, 'completed', `${contender.name}: ${run!.failure}`);
       assert.ok(run!.requests > 0, `${contender.name}: no calls`);
       assert.equal(run!.errors, 0, `${contender.name}: ${JSON.stringify(run!.statusCounts)}`);
@@ -90,6 +104,57 @@ describe('bench --contenders all (plus a wrong one)', () => {
     const csv = readFileSync(path.join(dir, 'results.csv'), 'utf8').trim().split('\r\n');
     assert.match(csv[0]!, /,contender,contender_wire,contender_encoding,contender_implementation$/);
     assert.ok(csv.some((line) => /,rest-h2,h2,json,node:http2$/.test(line)), csv.join('\n'));
+  });
+});
+
+describe("docs/contenders.md's example contender, registered at run time", () => {
+  let outcome: BenchOutcome;
+  before(async () => {
+    outcome = await benchContenders(`${example.name},express`);
+  });
+
+  test('passes conformance and is measured: calls, no errors, bytes counted', () => {
+    assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
+    const report = outcome.results.contenders!.find((c) => c.name === example.name)!;
+    assert.deepEqual(report.conformance.failures, []);
+    assert.equal(report.measured, true);
+    const run = runOf(outcome, example.name);
+    assert.equal(run.status, 'completed', run.failure ?? '');
+    assert.ok(run.rps > 0, 'no calls/s');
+    assert.equal(run.errors, 0, JSON.stringify(run.statusCounts));
+    assert.equal(run.driver, 'autocannon');
+    assert.ok((run.wire.requestBytesPerCall ?? 0) > 0 && (run.wire.responseBytesPerCall ?? 0) > 0, 'bytes not counted');
+  });
+
+  test('is a row of the ranked table and the best of the HTTP/1.1 JSON cell', () => {
+    const text = renderFactorial(outcome.results);
+    assert.match(text, /^my-node-http +HTTP\/1\.1 +JSON +node:http \(defaults\) +autocannon +\S+ +\d+%/m, text);
+    const [scenario] = buildFactorial(outcome.results);
+    const cell = scenario!.cells.find((c) => c.wire === 'http1' && c.encoding === 'json')!;
+    // Bare node:http against express: about 2x apart even in these 0.3 s runs on the loaded 2-core VM (5x in longer runs).
+    const rps = scenario!.contenders.map((f) => `${f.contender.name} ${f.rps}`).join(', ');
+    assert.equal(cell.best?.contender.name, example.name, rps);
+    assert.equal(cell.design?.contender.name, 'express');
+    assert.match(text, /^HTTP\/1\.1 +best: my-node-http \S+ calls\/s, p99 .* ms, \d+ B\/call/m, text);
+    assert.match(text, /^ +design card: express /m, text);
+  });
+});
+
+const h2loadMissing = findH2load() === null ? 'h2load not installed (apt-get install nghttp2-client)' : false;
+
+describe('bench --contenders --driver h2load (neutral mode)', { skip: h2loadMissing }, () => {
+  test('an HTTP/1.1 and an h2 contender are both loaded by h2load and measured', async () => {
+    const outcome = await benchContenders('node-http,rest-h2', ['--driver', 'h2load']);
+    assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
+    for (const name of ['node-http', 'rest-h2']) {
+      const run = runOf(outcome, name);
+      assert.equal(run.status, 'completed', `${name}: ${run.failure}`);
+      assert.equal(run.driver, 'h2load', name);
+      assert.ok(run.rps > 0, `${name}: no calls/s`);
+      assert.equal(run.errors, 0, `${name}: ${JSON.stringify(run.statusCounts)}`);
+      assert.equal(run.connections, run.contender!.wire === 'h2' ? 1 : 8, name);
+      assert.ok((run.wire.requestBytesPerCall ?? 0) > 0, `${name}: bytes not counted`);
+    }
   });
 });
 
