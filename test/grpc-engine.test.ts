@@ -640,6 +640,36 @@ describe('grpc-engine against scripted HTTP/2 servers', () => {
   });
 });
 
+describe('grpc-engine at the end of a run against a server that stops answering', () => {
+  // The deadline (5 s) is longer than the drain grace (1 s): only the end of the run can settle the stuck calls.
+  const stopsAfter = (answered: number): Script => ({
+    onRequest: (conn, request) => (request.index < answered ? answerCorrectly(conn, request) : undefined),
+  });
+
+  it('closed loop: every call still unanswered after the drain grace is a timeout, its age the latency', async () => {
+    await withServer(stopsAfter(200), async (server) => {
+      const result = await run(options(server.port, { concurrency: 8, durationS: 0.4 }));
+      assert.deepEqual(result.statusCounts, { OK: 200, timeout: 8 });
+      assert.equal(result.calls, 208);
+      assert.equal(result.errors, 8);
+      assert.equal(result.latencyUs.totalCount, 208);
+      // Stuck from early in the run until the grace ran out: at least the grace itself.
+      assert.ok(result.latencyUs.maxValue >= 1_000_000, `max ${result.latencyUs.maxValue} µs`);
+      assert.ok(result.elapsedS >= 1.3, `elapsed ${result.elapsedS} s`);
+    });
+  });
+
+  it('open loop: calls sent and unanswered are timeouts; calls due but never sent are not counted', async () => {
+    await withServer(stopsAfter(40), async (server) => {
+      // 200 calls/s for 1 s and 50 slots: the 50 slots fill up once the server goes quiet, ~100 more come due unsent.
+      const result = await run(options(server.port, { concurrency: 50, rate: 200, durationS: 1 }));
+      assert.deepEqual(result.statusCounts, { OK: 40, timeout: 50 });
+      assert.equal(result.errors, 50);
+      assert.equal(server.connections[0].requests, 90);
+    });
+  });
+});
+
 // ---------- open vs closed loop ----------
 
 describe('open loop measures from the intended send time', () => {

@@ -205,6 +205,47 @@ describe('http1-engine against hostile servers', () => {
   });
 });
 
+describe('http1-engine at the end of a run against a server that stops answering', () => {
+  /** Answers the first `answered` requests, then holds every later one open without a word. */
+  async function stopsAfter(answered: number): Promise<{ url: string; close: () => Promise<void>; requests: () => number }> {
+    let requests = 0;
+    const server = await httpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (requests++ < answered) res.writeHead(200, { 'content-length': '12' }).end('{"value":30}');
+      });
+    });
+    return { ...server, requests: () => requests };
+  }
+
+  // The deadline (5 s) is longer than the drain grace (1 s): only the end of the run can settle the stuck calls.
+  test('closed loop: every call still unanswered after the drain grace is a timeout, its age the latency', async () => {
+    const server = await stopsAfter(100);
+    try {
+      const result = await http1Engine.run(options(server.url, { concurrency: 4, durationS: 0.4 }));
+      assert.deepEqual(result.statusCounts, { '200': 100, timeout: 4 });
+      assert.equal(result.errors, 4);
+      assert.equal(result.latencyUs.totalCount, 104);
+      assert.ok(result.latencyUs.maxValue >= 1_000_000, `max ${result.latencyUs.maxValue} µs`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('open loop: calls sent and unanswered are timeouts; calls due but never sent are not counted', async () => {
+    const server = await stopsAfter(40);
+    try {
+      // 200 calls/s for 1 s and 16 slots: the slots fill up once the server goes quiet, ~140 more come due unsent.
+      const result = await http1Engine.run(options(server.url, { rate: 200, durationS: 1, concurrency: 16 }));
+      assert.deepEqual(result.statusCounts, { '200': 40, timeout: 16 });
+      assert.equal(result.errors, 16);
+      assert.equal(server.requests(), 56);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('Http1ResponseParser', () => {
   test('finds every response when fed one byte at a time', () => {
     const wire = Buffer.from(

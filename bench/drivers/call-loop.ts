@@ -19,7 +19,6 @@ const PROGRESS_INTERVAL_MS = 250;
 /** After the duration ends, calls still in flight get this long (at most) to finish and be counted. */
 const DRAIN_GRACE_MAX_MS = 1_000;
 
-
 export interface CallLoopOptions {
   concurrency: number;
   durationS: number;
@@ -174,7 +173,7 @@ export class CallLoop {
     this.finish(reason);
   }
 
-  private record(slot: number, outcome: string, isError: boolean, nowMs: number): void {
+  private count(slot: number, outcome: string, isError: boolean, nowMs: number): void {
     this.slotCall[slot] = 0;
     this.inFlight--;
     this.calls++;
@@ -183,7 +182,11 @@ export class CallLoop {
     const latencyUs = Math.round((nowMs - this.slotStart[slot]!) * 1000);
     this.histogram.recordValue(latencyUs > 0 ? latencyUs : 1);
     if (nowMs > this.lastEndMs) this.lastEndMs = nowMs;
+  }
 
+  /** Counts a finished call and lets its slot make the next one. */
+  private record(slot: number, outcome: string, isError: boolean, nowMs: number): void {
+    this.count(slot, outcome, isError, nowMs);
     if (this.openLoop) {
       this.freeSlots.push(slot);
       this.pumpSchedule();
@@ -222,7 +225,21 @@ export class CallLoop {
     this.scheduleTimer = null;
     // Calls due but never sent (open loop, all slots busy) are not calls, as in the gRPC engine.
     if (this.inFlight === 0) return this.finish();
-    this.timers.push(setTimeout(() => this.finish(), Math.min(DRAIN_GRACE_MAX_MS, this.options.timeoutMs + 50)));
+    this.timers.push(setTimeout(() => this.expireInFlight(), Math.min(DRAIN_GRACE_MAX_MS, this.options.timeoutMs + 50)));
+  }
+
+  /**
+   * The drain grace is over and some calls are still unanswered. Dropping them
+   * would hide a server that stalls at the end of a run, so each is a
+   * 'timeout', with its age so far as its latency (a lower bound), as a call cut
+   * at its deadline is (the gRPC engine's rule too). The driver abandons them in
+   * onFinish.
+   */
+  private expireInFlight(): void {
+    if (this.finished) return;
+    const now = performance.now();
+    for (let slot = 0; slot < this.concurrency; slot++) if (this.slotCall[slot] !== 0) this.count(slot, 'timeout', true, now);
+    this.finish();
   }
 
   private sweepDeadlines(): void {

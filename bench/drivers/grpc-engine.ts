@@ -246,7 +246,20 @@ class EngineRun implements ConnectionEvents {
       return;
     }
     const graceMs = Math.min(DRAIN_GRACE_MAX_MS, this.options.timeoutMs + 50);
-    this.timers.push(setTimeout(() => this.finish(), graceMs));
+    this.timers.push(setTimeout(() => this.expireInFlight(), graceMs));
+  }
+
+  /**
+   * The drain grace is over and some calls are still unanswered. Dropping them
+   * would hide a server that stalls at the end of a run, so each is a
+   * 'timeout', with its age so far as its latency (a lower bound), as a call cut
+   * at its deadline is.
+   */
+  private expireInFlight(): void {
+    if (this.finished) return;
+    const now = performance.now();
+    for (const slot of this.slots) if (slot.inFlight) this.record(slot, 'timeout', now);
+    this.finish();
   }
 
   private finish(failure?: string): void {
@@ -390,8 +403,7 @@ class EngineRun implements ConnectionEvents {
     return this.mode === 'grpc' ? outcome === 'OK' : outcome.length === 3 && outcome[0] === '2';
   }
 
-  /** Records a finished call and lets its slot make the next one. */
-  private complete(slot: Slot, outcome: string, nowMs: number): void {
+  private record(slot: Slot, outcome: string, nowMs: number): void {
     slot.inFlight = false;
     this.inFlight--;
     this.calls++;
@@ -400,7 +412,11 @@ class EngineRun implements ConnectionEvents {
     const latencyUs = Math.round((nowMs - slot.startMs) * 1000);
     this.histogram.recordValue(latencyUs > 0 ? latencyUs : 1);
     if (nowMs > this.lastEndMs) this.lastEndMs = nowMs;
+  }
 
+  /** Records a finished call and lets its slot make the next one. */
+  private complete(slot: Slot, outcome: string, nowMs: number): void {
+    this.record(slot, outcome, nowMs);
     if (this.openLoop) {
       this.freeSlots.push(slot);
       this.pumpSchedule();
