@@ -10,7 +10,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { LoadResult } from '../bench/types.ts';
 import { grpcEngine, type GrpcEngineOptions } from '../bench/drivers/grpc-engine.ts';
-import { CONNECTION_PREFACE, encodeFrame, Flag, FrameType, Setting } from '../bench/drivers/http2/frame.ts';
+import { CONNECTION_PREFACE, encodeFrame, ErrorCode, Flag, FrameType, Setting } from '../bench/drivers/http2/frame.ts';
 import { HpackDecoder } from '../bench/drivers/http2/hpack-decoder.ts';
 import { huffmanEncode } from '../bench/drivers/http2/huffman.ts';
 import { writeInteger } from '../bench/drivers/http2/hpack-request-encoder.ts';
@@ -103,6 +103,8 @@ interface Script {
   settings?: Array<[number, number]>;
   /** Answer one complete request (END_STREAM received). Default: a correct Add/Sum answer. */
   onRequest?: (conn: ScriptedConnection, request: ScriptedRequest) => void;
+  /** Called once the server's SETTINGS are sent. */
+  onConnect?: (conn: ScriptedConnection) => void;
 }
 
 class ScriptedConnection {
@@ -113,6 +115,9 @@ class ScriptedConnection {
   maxOpenStreams = 0;
   maxDataFrame = 0;
   resets: number[] = [];
+  /** Error code of each RST_STREAM in `resets`, and of each GOAWAY the client sent. */
+  resetCodes: number[] = [];
+  goawayCodes: number[] = [];
   flowViolation = false;
   settingsAcked = false;
   pingAcks: Buffer[] = [];
@@ -136,6 +141,7 @@ class ScriptedConnection {
     this.send(encodeFrame(FrameType.SETTINGS, 0, 0, settings));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => {});
+    script.onConnect?.(this);
   }
 
   send(frame: Buffer): void {
@@ -234,10 +240,14 @@ class ScriptedConnection {
       }
       case FrameType.RST_STREAM:
         this.resets.push(id);
+        this.resetCodes.push(body.readUInt32BE(0));
         if (this.bodies.delete(id) || this.headers.has(id)) this.closeStream();
         break;
       case FrameType.PING:
         if (flags & Flag.ACK) this.pingAcks.push(Buffer.from(body));
+        break;
+      case FrameType.GOAWAY:
+        this.goawayCodes.push(body.readUInt32BE(4));
         break;
       default:
         break;
@@ -635,6 +645,102 @@ describe('grpc-engine against scripted HTTP/2 servers', () => {
         assert.ok(result.latencyUs.maxValue >= 150_000);
         await new Promise((resolve) => setTimeout(resolve, 50));
         assert.ok(server.connections[0].resets.length >= 30, `RST_STREAM sent: ${server.connections[0].resets.length}`);
+      },
+    );
+  });
+});
+
+describe('grpc-engine against servers that break frame rules (RFC 9113)', () => {
+  const u32 = (...values: number[]): Buffer => {
+    const bytes = Buffer.alloc(4 * values.length);
+    values.forEach((value, i) => bytes.writeUInt32BE(value, 4 * i));
+    return bytes;
+  };
+  const settingsPayload = (id: number, value: number): Buffer => {
+    const bytes = Buffer.alloc(6);
+    bytes.writeUInt16BE(id, 0);
+    bytes.writeUInt32BE(value, 2);
+    return bytes;
+  };
+
+  /** On the first connection, request 10 gets `frame` instead of an answer; every other request is answered. */
+  const breaksOnce = (frame: (streamId: number) => Buffer): Script => {
+    let sent = false;
+    return {
+      onRequest: (conn, request) => {
+        if (!sent && request.index === 10) {
+          sent = true;
+          conn.send(frame(request.streamId));
+        } else answerCorrectly(conn, request);
+      },
+    };
+  };
+
+  const connectionErrors: Array<[string, (streamId: number) => Buffer, number]> = [
+    ['RST_STREAM of 3 bytes', (id) => encodeFrame(FrameType.RST_STREAM, 0, id, Buffer.alloc(3)), ErrorCode.FRAME_SIZE_ERROR],
+    ['PING of 7 bytes', () => encodeFrame(FrameType.PING, 0, 0, Buffer.from('pingpon')), ErrorCode.FRAME_SIZE_ERROR],
+    ['WINDOW_UPDATE of 5 bytes', () => encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, Buffer.alloc(5, 1)), ErrorCode.FRAME_SIZE_ERROR],
+    ['GOAWAY of 4 bytes', () => encodeFrame(FrameType.GOAWAY, 0, 0, u32(0)), ErrorCode.FRAME_SIZE_ERROR],
+    ['SETTINGS of 7 bytes', () => encodeFrame(FrameType.SETTINGS, 0, 0, Buffer.alloc(7)), ErrorCode.FRAME_SIZE_ERROR],
+    ['SETTINGS ACK with a payload', () => encodeFrame(FrameType.SETTINGS, Flag.ACK, 0, Buffer.alloc(6)), ErrorCode.FRAME_SIZE_ERROR],
+    ['connection WINDOW_UPDATE of 0', () => encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32(0)), ErrorCode.PROTOCOL_ERROR],
+    ['connection window past 2^31-1', () => encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32(2 ** 31 - 1)), ErrorCode.FLOW_CONTROL_ERROR],
+  ];
+  for (const [name, frame, code] of connectionErrors) {
+    it(`${name}: connection error ${code} in its GOAWAY, calls on it fail, the run goes on on a new connection`, async () => {
+      await withServer(breaksOnce(frame), async (server) => {
+        const result = await run(options(server.port, { requests: 100, concurrency: 4 }));
+        assert.equal(result.calls, 100);
+        assert.equal(sumOf(result.statusCounts), 100);
+        assert.ok((result.statusCounts['connection-error'] ?? 0) >= 1, JSON.stringify(result.statusCounts));
+        assert.ok(result.statusCounts.OK >= 90, JSON.stringify(result.statusCounts));
+        assert.ok(server.connections.length >= 2, 'reconnected');
+        assert.deepEqual(server.connections[0].goawayCodes, [code]);
+      });
+    });
+  }
+
+  const streamErrors: Array<[string, number, number]> = [
+    ['stream WINDOW_UPDATE of 0', 0, ErrorCode.PROTOCOL_ERROR],
+    ['stream window past 2^31-1', 2 ** 31 - 1, ErrorCode.FLOW_CONTROL_ERROR],
+  ];
+  for (const [name, increment, code] of streamErrors) {
+    it(`${name}: stream error ${code}, that call is a stream-reset, the connection carries on`, async () => {
+      await withServer(
+        {
+          onRequest: (conn, request) => {
+            if (request.index % 10 === 0) conn.send(encodeFrame(FrameType.WINDOW_UPDATE, 0, request.streamId, u32(increment)));
+            else answerCorrectly(conn, request);
+          },
+        },
+        async (server) => {
+          const result = await run(options(server.port, { requests: 100, concurrency: 4 }));
+          assert.deepEqual(result.statusCounts, { OK: 90, 'stream-reset': 10 });
+          assert.equal(server.connections.length, 1);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          assert.deepEqual(server.connections[0].resetCodes, Array(10).fill(code));
+          assert.deepEqual(server.connections[0].goawayCodes, [ErrorCode.NO_ERROR]);
+        },
+      );
+    });
+  }
+
+  it('a SETTINGS that raises MAX_CONCURRENT_STREAMS from 0 lets the waiting calls start', async () => {
+    await withServer(
+      {
+        settings: [[Setting.MAX_CONCURRENT_STREAMS, 0]],
+        // Answered a moment later, so the streams the client opens together are open together here.
+        onRequest: (conn, request) => setImmediate(() => answerCorrectly(conn, request)),
+        onConnect: (conn) => {
+          setTimeout(() => conn.send(encodeFrame(FrameType.SETTINGS, 0, 0, settingsPayload(Setting.MAX_CONCURRENT_STREAMS, 4))), 100);
+        },
+      },
+      async (server) => {
+        // Nothing ends on its own while no stream may open: only the new SETTINGS can start the calls.
+        const result = await run(options(server.port, { requests: 200, concurrency: 16, timeoutMs: 2_000 }));
+        assert.deepEqual(result.statusCounts, { OK: 200 });
+        assert.equal(server.connections.length, 1);
+        assert.equal(server.connections[0].maxOpenStreams, 4);
       },
     );
   });

@@ -329,6 +329,10 @@ class EngineRun implements ConnectionEvents {
     else this.drain(lane);
   }
 
+  onMoreStreams(connection: Http2ClientConnection): void {
+    if (!this.finished) this.drain(laneOf.get(connection)!);
+  }
+
   onRetiring(connection: Http2ClientConnection): void {
     const lane = laneOf.get(connection)!;
     if (lane.connection === connection && !this.finished) this.connect(lane);

@@ -62,6 +62,11 @@ export class CallStream {
 export interface ConnectionEvents {
   /** The server's SETTINGS arrived: streams may start. */
   onReady(connection: Http2ClientConnection): void;
+  /**
+   * A later SETTINGS raised MAX_CONCURRENT_STREAMS: calls waiting for a stream
+   * may start. Optional for users that start one stream at a time.
+   */
+  onMoreStreams?(connection: Http2ClientConnection): void;
   /** A call ended; `outcome` is a gRPC status name or a transport failure key. */
   onCallEnd(stream: CallStream, outcome: string): void;
   /** GOAWAY received or stream ids used up: start no more streams here. */
@@ -464,25 +469,33 @@ export class Http2ClientConnection implements HeaderSink {
         this.onContinuation(buffer, start, length, flags, streamId);
         break;
       case FrameType.RST_STREAM: {
+        if (length !== 4) throw new ConnectionError(`RST_STREAM of ${length} bytes`, ErrorCode.FRAME_SIZE_ERROR);
         const stream = this.streams.get(streamId);
         if (stream !== undefined) this.finish(stream, 'stream-reset', false);
         break;
       }
       case FrameType.SETTINGS:
         if ((flags & Flag.ACK) === 0) this.onSettings(buffer, start, length);
+        else if (length !== 0) throw new ConnectionError(`SETTINGS ACK of ${length} bytes`, ErrorCode.FRAME_SIZE_ERROR);
         break;
       case FrameType.PING:
+        if (length !== 8) throw new ConnectionError(`PING of ${length} bytes`, ErrorCode.FRAME_SIZE_ERROR);
         if ((flags & Flag.ACK) === 0) {
           this.out.push(encodeFrame(FrameType.PING, Flag.ACK, 0, buffer.subarray(start, start + length)));
           this.scheduleFlush();
         }
         break;
       case FrameType.GOAWAY:
+        if (length < 8) throw new ConnectionError(`GOAWAY of ${length} bytes`, ErrorCode.FRAME_SIZE_ERROR);
         this.onGoaway(buffer.readUInt32BE(start) & 0x7fffffff);
         break;
       case FrameType.WINDOW_UPDATE: {
+        if (length !== 4) throw new ConnectionError(`WINDOW_UPDATE of ${length} bytes`, ErrorCode.FRAME_SIZE_ERROR);
         const increment = buffer.readUInt32BE(start) & 0x7fffffff;
+        // RFC 9113 section 6.9: an increment of 0 or a window past 2^31-1 is an error of the
+        // connection or of the one stream whose window it names.
         if (streamId === 0) {
+          if (increment === 0) throw new ConnectionError('connection WINDOW_UPDATE of 0', ErrorCode.PROTOCOL_ERROR);
           this.connectionSendWindow += increment;
           if (this.connectionSendWindow > MAX_WINDOW_SIZE) {
             throw new ConnectionError('connection window overflow', ErrorCode.FLOW_CONTROL_ERROR);
@@ -490,7 +503,15 @@ export class Http2ClientConnection implements HeaderSink {
         } else {
           const stream = this.streams.get(streamId);
           if (stream === undefined) break;
+          if (increment === 0) {
+            this.streamError(stream, ErrorCode.PROTOCOL_ERROR);
+            break;
+          }
           stream.sendWindow += increment;
+          if (stream.sendWindow > MAX_WINDOW_SIZE) {
+            this.streamError(stream, ErrorCode.FLOW_CONTROL_ERROR);
+            break;
+          }
         }
         this.resumeBlocked();
         break;
@@ -604,6 +625,7 @@ export class Http2ClientConnection implements HeaderSink {
   private onSettings(buffer: Buffer, start: number, length: number): void {
     if (length % 6 !== 0) throw new ConnectionError('SETTINGS length not a multiple of 6', ErrorCode.FRAME_SIZE_ERROR);
     let tableSizeChanged = false;
+    const maxConcurrentBefore = this.peerMaxConcurrent;
     for (let at = start; at < start + length; at += 6) {
       const id = buffer.readUInt16BE(at);
       const value = buffer.readUInt32BE(at + 2);
@@ -644,6 +666,8 @@ export class Http2ClientConnection implements HeaderSink {
       this.buildTemplates(tableSizeChanged);
       this.needFirstHeaders = needFirst || tableSizeChanged;
       this.resumeBlocked();
+      // Waiting calls cannot count on an ending call to start them: with a limit of 0 none is open.
+      if (this.peerMaxConcurrent > maxConcurrentBefore && this.canStart()) this.events.onMoreStreams?.(this);
     }
   }
 
@@ -673,6 +697,13 @@ export class Http2ClientConnection implements HeaderSink {
     this.forget(stream);
     this.events.onCallEnd(stream, outcome);
     if (this.retiring && this.active === 0 && !this.closed) this.close();
+  }
+
+  /** A stream error (RFC 9113 section 5.4.2): the stream is reset and its call fails; the connection carries on. */
+  private streamError(stream: CallStream, code: number): void {
+    this.out.push(encodeRstStream(stream.streamId, code));
+    this.scheduleFlush();
+    this.finish(stream, 'stream-reset', false);
   }
 
   private forget(stream: CallStream): void {
