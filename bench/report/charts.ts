@@ -12,7 +12,7 @@
  *   bytes-per-call       bytes per call against values per sum call: wire (counted
  *                        on the socket) and body (message encoding alone)
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -20,6 +20,7 @@ import { wireBytesPerCall } from '../compare/compare.ts';
 import { PROTOCOL_LABEL, scenarioLabel, workloadLabel } from '../compare/labels.ts';
 import { max, median, min } from '../compare/stats.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
+import { writeFileAtomic } from '../results/write.ts';
 
 /**
  * Optional, compatible extension of RunRecord: the full percentile
@@ -367,10 +368,14 @@ export async function renderCharts(results: ResultsFile): Promise<RenderedChart[
   return out;
 }
 
-/** Writes already rendered charts to <runDir>/charts/; returns their paths relative to runDir. */
+/**
+ * Writes already rendered charts to <runDir>/charts/ (each to a temporary name,
+ * then renamed: a re-render over an existing run never leaves half an SVG);
+ * returns their paths relative to runDir.
+ */
 export async function saveCharts(runDir: string, charts: readonly RenderedChart[]): Promise<string[]> {
   await mkdir(path.join(runDir, CHARTS_DIR), { recursive: true });
-  for (const chart of charts) await writeFile(path.join(runDir, chart.file), `${chart.svg}\n`);
+  for (const chart of charts) writeFileAtomic(path.join(runDir, chart.file), `${chart.svg}\n`);
   return charts.map((c) => c.file);
 }
 

@@ -4,13 +4,14 @@
  * at all; a Content-Security-Policy forbids any fetch, so the file opens from
  * disk, offline, the same everywhere.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { groupRuns, wireBytesPerCall } from '../compare/compare.ts';
 import { compact, integer, machineLabel, ms, PROTOCOL_LABEL, ratio, scenarioLabel } from '../compare/labels.ts';
 import { compareProtocols, headline, ratioRange } from '../compare/protocols.ts';
 import { max, median, min } from '../compare/stats.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
+import { writeFileAtomic } from '../results/write.ts';
 import { renderCharts, saveCharts, type RenderedChart } from './charts.ts';
 
 export const HTML_FILE = 'report.html';
@@ -195,12 +196,13 @@ export function withoutChartsSection(markdown: string): string {
 export async function writeHtmlReport(runDir: string, results: ResultsFile): Promise<{ html: string; charts: string[]; markdown: string | null }> {
   const charts = await renderCharts(results);
   const files = await saveCharts(runDir, charts);
-  await writeFile(path.join(runDir, HTML_FILE), renderHtmlReport(results, charts));
+  // By rename, like every file of a run folder: a crash or a reader mid-write (a re-render of a finished run) never sees half a file.
+  writeFileAtomic(path.join(runDir, HTML_FILE), renderHtmlReport(results, charts));
   let markdown: string | null = null;
   const mdPath = path.join(runDir, 'report.md');
   try {
     const text = await readFile(mdPath, 'utf8');
-    await writeFile(mdPath, withChartsSection(text, chartsMarkdown(charts)));
+    writeFileAtomic(mdPath, withChartsSection(text, chartsMarkdown(charts)));
     markdown = 'report.md';
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
