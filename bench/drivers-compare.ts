@@ -4,6 +4,8 @@
  * pinned to CPU 1), unary Add:
  * - gRPC at 1 connection × 64 in flight and 4 × 256: grpc-engine vs h2load (+ grpc-js client);
  * - REST at 64 connections × 1: autocannon vs h2load --h1 vs http1-engine (+ undici client).
+ * Under the table, one line per gRPC scenario says whether grpc-engine meets
+ * its target against h2load (target.ts).
  * Writes results/<timestamp>-drivers/drivers.json and drivers.md (temp + rename).
  *
  *   npm run bench:drivers -- [--rounds 3] [--duration 3] [--warmup 2] [--no-clients] [--no-pin] [--out results]
@@ -15,7 +17,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findH2load } from './drivers/h2load.ts';
 import { defaultScenarios, runComparison, SCHEMA, type ServerUnderTest } from './drivers-compare/run.ts';
-import { renderConsoleTable, renderMarkdown, type DriversReport } from './drivers-compare/render.ts';
+import { renderConsoleTable, renderMarkdown, renderTargetLines, type DriversReport } from './drivers-compare/render.ts';
+import { engineTarget } from './drivers-compare/target.ts';
 import { applyPinning, CLIENT_CPUS, serverPinPrefix } from './pinning.ts';
 import { createRunFolder, writeFileAtomic } from './results/write.ts';
 import { killAllServerProcesses, startServerProcess, type ServerProcess } from './server-process.ts';
@@ -152,6 +155,7 @@ export async function main(argv: string[]): Promise<number> {
       },
       pinning,
       scenarios: comparison.scenarios,
+      target: engineTarget(comparison.scenarios),
       notes: [...(note ? [note] : []), ...comparison.notes],
     };
     const dir = createRunFolder(options.outDir, date, '-drivers');
@@ -159,6 +163,8 @@ export async function main(argv: string[]): Promise<number> {
     writeFileAtomic(path.join(dir, 'drivers.md'), renderMarkdown(report));
     console.log('');
     console.log(renderConsoleTable(report.scenarios));
+    console.log('');
+    for (const line of renderTargetLines(report)) console.log(line);
     console.log('');
     console.log(`wrote ${path.join(dir, 'drivers.json')} and drivers.md`);
     return 0;

@@ -11,8 +11,9 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseDriversArgs } from '../bench/drivers-compare.ts';
-import { H2LOAD_MISSING_LINE, median, runComparison, type ScenarioResult } from '../bench/drivers-compare/run.ts';
-import { renderMarkdownTable, TABLE_HEADER } from '../bench/drivers-compare/render.ts';
+import { H2LOAD_MISSING_LINE, median, runComparison, type GeneratorSummary, type ScenarioResult } from '../bench/drivers-compare/run.ts';
+import { renderMarkdownTable, renderTargetLines, TABLE_HEADER } from '../bench/drivers-compare/render.ts';
+import { engineTarget, targetVerdict } from '../bench/drivers-compare/target.ts';
 import { findH2load } from '../bench/drivers/h2load.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -83,7 +84,26 @@ test('a one-round run writes drivers.json and drivers.md with every scenario and
     if (!hasH2load) assert.deepEqual(scenario.skipped, [{ generator: 'h2load', reason: 'h2load not on PATH' }]);
   }
 
+  // One verdict per gRPC scenario, in the JSON, in drivers.md and under the printed table.
+  assert.deepEqual(
+    report.target.verdicts.map((v: { scenario: string }) => v.scenario),
+    ['grpc/add/conn1-inflight64', 'grpc/add/conn4-inflight256'],
+  );
+  assert.equal(report.target.minRpsRatio, 0.95);
+  assert.equal(report.target.maxCpuPerCallRatio, 2);
+  const verdictLines = renderTargetLines(report);
+  assert.equal(verdictLines.length, 3);
+  for (const line of verdictLines.slice(1)) {
+    // In 0.3 s h2load may use less CPU than its 10 ms clock tick: then there is no ratio and no verdict.
+    const judged = /: target (met|NOT met): [\d.]+x calls\/s, [\d.]+x CPU\/call \(>= 0\.95x, <= 2x\)$/;
+    assert.match(line, hasH2load ? new RegExp(`${judged.source}|: no verdict on the target .*: no round measured`) : /: no verdict .*: h2load not on PATH$/);
+  }
+
   const markdown = readFileSync(path.join(dir, 'drivers.md'), 'utf8');
+  for (const line of verdictLines.slice(1)) {
+    assert.ok(markdown.includes(`- ${line}`), line);
+    assert.ok(result.stdout.includes(`${line}\n`), line);
+  }
   assert.ok(markdown.includes(`| ${TABLE_HEADER.join(' | ')} |`));
   for (const id of ['grpc-engine', 'autocannon', 'http1-engine', 'grpc-js-client', 'undici-client']) assert.ok(markdown.includes(id));
   assert.match(markdown, /npm run bench:drivers -- --rounds 1/);
@@ -138,4 +158,80 @@ test('without h2load: one line saying so, and its rows are skipped', async () =>
   assert.deepEqual(result.notes, [H2LOAD_MISSING_LINE]);
   assert.deepEqual(result.scenarios[0]!.generators, []);
   assert.deepEqual(result.scenarios[0]!.skipped, [{ generator: 'h2load', reason: 'h2load not on PATH' }]);
+});
+
+/** A gRPC scenario with grpc-engine's ratios against h2load as given. */
+function grpcScenario(
+  connections: number,
+  concurrency: number,
+  rpsRatio: number | null,
+  cpuPerCallRatio: number | null,
+  h2load: 'measured' | 'skipped' = 'measured',
+): ScenarioResult {
+  const summary = (generator: GeneratorSummary['generator'], ratios: [number | null, number | null]): GeneratorSummary => ({
+    generator,
+    kind: generator === 'h2load' ? 'neutral' : 'engine',
+    rounds: [],
+    medianRps: 10_000,
+    medianClientCpuUsPerCall: 5,
+    medianClientCpuPercent: 5,
+    medianServerCpuUsPerCall: 50,
+    medianServerCpuPercent: 50,
+    medianP50Ms: 1,
+    medianP99Ms: 5,
+    rpsRatio: ratios[0],
+    cpuPerCallRatio: ratios[1],
+    errors: 0,
+  });
+  return {
+    id: `grpc/add/conn${connections}-inflight${concurrency}`,
+    protocol: 'grpc',
+    connections,
+    concurrency,
+    reference: 'h2load',
+    generators: [
+      summary('grpc-engine', h2load === 'measured' ? [rpsRatio, cpuPerCallRatio] : [null, null]),
+      ...(h2load === 'measured' ? [summary('h2load', [null, null])] : []),
+    ],
+    skipped: h2load === 'skipped' ? [{ generator: 'h2load', reason: 'h2load not on PATH' }] : [],
+  };
+}
+
+test('target verdict: >= 0.95x calls/s and <= 2x CPU/call against h2load, on hand-made figures', () => {
+  assert.deepEqual(targetVerdict(grpcScenario(1, 64, 0.99, 0.69)), {
+    scenario: 'grpc/add/conn1-inflight64',
+    met: true,
+    rpsRatio: 0.99,
+    cpuPerCallRatio: 0.69,
+    reason: null,
+  });
+  // The bounds themselves pass.
+  assert.equal(targetVerdict(grpcScenario(1, 64, 0.95, 2)).met, true);
+  assert.equal(targetVerdict(grpcScenario(1, 64, 0.949, 0.5)).met, false);
+  assert.equal(targetVerdict(grpcScenario(1, 64, 1.2, 2.001)).met, false);
+  assert.deepEqual(targetVerdict(grpcScenario(1, 64, 1, 1, 'skipped')), {
+    scenario: 'grpc/add/conn1-inflight64',
+    met: null,
+    rpsRatio: null,
+    cpuPerCallRatio: null,
+    reason: 'h2load not on PATH',
+  });
+  const unmeasured = targetVerdict(grpcScenario(1, 64, 1.01, null));
+  assert.equal(unmeasured.met, null);
+  assert.match(unmeasured.reason!, /no round measured both calls\/s and CPU per call/);
+
+  const rest: ScenarioResult = { ...grpcScenario(64, 64, 0.5, 3), id: 'rest/add/conn64-inflight64', protocol: 'rest' };
+  const scenarios = [grpcScenario(1, 64, 0.99, 0.69), grpcScenario(4, 256, 0.949, 2.004), rest];
+  const target = engineTarget(scenarios);
+  assert.deepEqual(target.verdicts.map((v) => v.met), [true, false], 'REST scenarios have no verdict line');
+  assert.deepEqual(renderTargetLines({ scenarios, target }), [
+    'Target: grpc-engine vs h2load, median of per-round ratios:',
+    'grpc 1 conn, 64 in flight: target met: 0.99x calls/s, 0.69x CPU/call (>= 0.95x, <= 2x)',
+    // Three decimals where two would round onto the bound.
+    'grpc 4 conn, 256 in flight: target NOT met: 0.949x calls/s, 2.004x CPU/call (>= 0.95x, <= 2x)',
+  ]);
+  const missing = [grpcScenario(1, 64, null, null, 'skipped')];
+  assert.deepEqual(renderTargetLines({ scenarios: missing, target: engineTarget(missing) }).slice(1), [
+    'grpc 1 conn, 64 in flight: no verdict on the target (>= 0.95x calls/s, <= 2x CPU/call): h2load not on PATH',
+  ]);
 });

@@ -1,5 +1,6 @@
 /** Formats a drivers comparison (drivers.json) as Markdown and as a console table. No I/O. */
 import type { GeneratorSummary, ScenarioResult } from './run.ts';
+import type { TargetReport, TargetVerdict } from './target.ts';
 
 export interface DriversReport {
   schema: string;
@@ -9,6 +10,7 @@ export interface DriversReport {
   options: { rounds: number; durationS: number; warmupS: number; timeoutMs: number; withClients: boolean };
   pinning: { server: string; client: string } | null;
   scenarios: ScenarioResult[];
+  target: TargetReport;
   notes: string[];
 }
 
@@ -37,10 +39,14 @@ export const TABLE_HEADER = [
   'errors',
 ];
 
+function scenarioLabel(scenario: ScenarioResult): string {
+  return `${scenario.protocol} ${scenario.connections} conn, ${scenario.concurrency} in flight`;
+}
+
 function rows(scenarios: ScenarioResult[]): string[][] {
   const out: string[][] = [];
   for (const scenario of scenarios) {
-    const label = `${scenario.protocol} ${scenario.connections} conn, ${scenario.concurrency} in flight`;
+    const label = scenarioLabel(scenario);
     for (const g of scenario.generators) out.push(row(label, g, scenario.reference));
     for (const s of scenario.skipped) out.push([label, s.generator, `skipped: ${s.reason}`, '', '', '', '', '', '', '', '']);
   }
@@ -64,6 +70,37 @@ function row(label: string, g: GeneratorSummary, reference: string): string[] {
   ];
 }
 
+/**
+ * Two decimals, or three when two would round onto the bound and hide which
+ * side of it the figure is (0.949 is not 0.95).
+ */
+function boundedRatio(value: number, bound: number): string {
+  const short = value.toFixed(2);
+  return Number(short) === bound && value !== bound ? value.toFixed(3) : short;
+}
+
+function verdictLine(target: TargetReport, verdict: TargetVerdict, label: string): string {
+  const bounds = `>= ${target.minRpsRatio}x calls/s, <= ${target.maxCpuPerCallRatio}x CPU/call`;
+  if (verdict.met === null) return `${label}: no verdict on the target (${bounds}): ${verdict.reason}`;
+  const rps = boundedRatio(verdict.rpsRatio!, target.minRpsRatio);
+  const cpu = boundedRatio(verdict.cpuPerCallRatio!, target.maxCpuPerCallRatio);
+  return (
+    `${label}: target ${verdict.met ? 'met' : 'NOT met'}: ${rps}x calls/s, ${cpu}x CPU/call ` +
+    `(>= ${target.minRpsRatio}x, <= ${target.maxCpuPerCallRatio}x)`
+  );
+}
+
+/** A heading line and one line per gRPC scenario: does grpc-engine keep up with h2load? */
+export function renderTargetLines(report: Pick<DriversReport, 'scenarios' | 'target'>): string[] {
+  const { target } = report;
+  const lines = [`Target: ${target.generator} vs ${target.reference}, ${target.statistic}:`];
+  for (const verdict of target.verdicts) {
+    const scenario = report.scenarios.find((s) => s.id === verdict.scenario);
+    lines.push(verdictLine(target, verdict, scenario ? scenarioLabel(scenario) : verdict.scenario));
+  }
+  return lines;
+}
+
 export function renderMarkdownTable(scenarios: ScenarioResult[]): string {
   const lines = [`| ${TABLE_HEADER.join(' | ')} |`, `|${TABLE_HEADER.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
   for (const cells of rows(scenarios)) lines.push(`| ${cells.join(' | ')} |`);
@@ -84,6 +121,8 @@ export function renderMarkdown(report: DriversReport): string {
     `Unary Add {a: 20, b: 10}; ${options.rounds} rounds × ${options.durationS} s per generator, order rotated each round; ${options.warmupS} s server warm-up.`,
     '',
     renderMarkdownTable(report.scenarios),
+    '',
+    ...renderTargetLines(report).map((line, i) => (i === 0 ? line : `- ${line}`)),
     '',
     'Medians over rounds. "vs ref": median of per-round ratios against the reference generator (h2load) of the same scenario and round.',
     'Client CPU: process CPU time (user + system) of the generator over its whole run — `process.cpuUsage()` for in-process drivers,',
