@@ -382,6 +382,9 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const failure = signal.aborted ? reasonOf(signal) : (result.failure ?? null);
   if (failure) return { ...measured, status: 'failed', failure };
   if (result.calls === 0) return { ...measured, status: 'failed', failure: 'no call completed' };
+  // A call that lost its connection measured the network, not the server: the run fails with its reason, its figures kept.
+  const lost = result.statusCounts['connection-error'] ?? 0;
+  if (lost > 0) return { ...measured, status: 'failed', failure: `network error: ${lost} of ${result.calls} calls lost their connection` };
 
   // Wire sampling: same driver and shape, a fixed number of calls, through the counting proxy.
   const wireKey = `${scenario.key}/${setup.label ?? setup.protocol}`;

@@ -59,7 +59,7 @@ describe('a server that stops answering but keeps its connections open (SIGSTOP)
       let pids: number[] = [];
       const outcome = await runBench(
         options([
-          '--protocols', protocol, '--ops', 'add', '--concurrency', '4,8', '--duration', '2', '--warmup', '0',
+          '--protocols', protocol, '--ops', 'add', '--concurrency', '4,8', '--duration', '4', '--warmup', '0',
           '--wire-calls', '0', '--connection-calls', '0', '--stall-timeout', '1.5', '--out', out,
         ]),
         {
@@ -68,7 +68,8 @@ describe('a server that stops answering but keeps its connections open (SIGSTOP)
             if (record.scenario !== 'add/c4') return;
             const server = servers.get(protocol)!;
             pids = [...servers.values()].map((s) => s.pid);
-            // Lands in add/c8's measured run (no warm-up, 2 s).
+            // Lands early in add/c8's measured run (no warm-up, 4 s): well over the 1.5 s stall timeout
+            // is left even when a busy machine delays the timer (with 2 s runs the run sometimes ended first).
             setTimeout(() => {
               stoppedAt = Date.now();
               process.kill(server.pid, 'SIGSTOP');
