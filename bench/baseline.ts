@@ -6,7 +6,7 @@
  * baseline must be real, complete measurements.
  * Exit codes: 0 done, 1 the bench failed, 2 bad input.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +14,7 @@ import { DEFAULT_BASELINE, DEFAULT_CI_TRIALS, runBench } from './ci.ts';
 import { isMain, reportCliError } from './compare/cli.ts';
 import { loadResults, ResultsInputError } from './compare/load.ts';
 import { headline } from './compare/protocols.ts';
+import { writeFileAtomic } from './results/write.ts';
 
 export const BASELINE_USAGE = `usage: npm run bench:baseline -- [options]
   --profile NAME   bench profile (default quick, as bench:ci)
@@ -57,10 +58,10 @@ export async function runBaseline(argv: readonly string[]): Promise<string> {
     if (failed > 0) throw new ResultsInputError(`${run.file}: ${failed} failed run(s); a baseline must be complete`);
     if (run.results.runs.length === 0) throw new ResultsInputError(`${run.file}: no runs`);
     mkdirSync(values.dir, { recursive: true });
-    copyFileSync(run.file, path.join(values.dir, 'results.json'));
+    writeFileAtomic(path.join(values.dir, 'results.json'), readFileSync(run.file, 'utf8'));
     const md = path.join(run.dir, 'report.md');
-    if (existsSync(md)) copyFileSync(md, path.join(values.dir, 'report.md'));
-    else writeFileSync(path.join(values.dir, 'report.md'), `# Baseline\n\n${headline(run.results).map((s) => `- ${s}`).join('\n')}\n`);
+    if (existsSync(md)) writeFileAtomic(path.join(values.dir, 'report.md'), readFileSync(md, 'utf8'));
+    else writeFileAtomic(path.join(values.dir, 'report.md'), `# Baseline\n\n${headline(run.results).map((s) => `- ${s}`).join('\n')}\n`);
     const env = run.results.environment;
     return (
       `Baseline ${values.dir} <- ${run.file}\n` +
