@@ -4,37 +4,21 @@
  * drivers.json + drivers.md. Asserts structure and counts, never speeds.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseDriversArgs } from '../bench/drivers-compare.ts';
 import { H2LOAD_MISSING_LINE, median, runComparison, type GeneratorSummary, type ScenarioResult } from '../bench/drivers-compare/run.ts';
 import { renderMarkdownTable, renderTargetLines, TABLE_HEADER } from '../bench/drivers-compare/render.ts';
 import { engineTarget, targetVerdict } from '../bench/drivers-compare/target.ts';
 import { findH2load } from '../bench/drivers/h2load.ts';
+import { spawnScript } from './helpers/bench.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const CLI = path.join(REPO_ROOT, 'bench/drivers-compare.ts');
 const out = mkdtempSync(path.join(os.tmpdir(), 'callbench-drivers-'));
 after(() => rmSync(out, { recursive: true, force: true }));
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runCli = (args: string[]) => spawnScript('bench/drivers-compare.ts', args).done;
 
 test('a one-round run writes drivers.json and drivers.md with every scenario and generator', { timeout: 35_000 }, async () => {
   const result = await runCli(['--rounds', '1', '--duration', '0.3', '--warmup', '0', '--no-pin', '--out', out]);

@@ -4,31 +4,14 @@
  * counts (the engine runs for real against the grpc-js calculator).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseGhzReport } from '../bench/drivers/ghz.ts';
 import { parseCli } from '../scripts/grpc-load.ts';
 import { startGrpcServer } from '../servers/grpc-server.ts';
+import { spawnScript } from './helpers/bench.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SCRIPT = path.join(REPO_ROOT, 'scripts/grpc-load.ts');
 
-function grpcLoad(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NODE_OPTIONS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const grpcLoad = (args: string[]) => spawnScript('scripts/grpc-load.ts', args).done;
 
 describe('grpc-load --format', () => {
   test('parses --format ghz (and -O ghz) with the ghz-style load flags', () => {

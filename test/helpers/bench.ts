@@ -137,10 +137,10 @@ export interface CliRun {
   ms: number;
 }
 
-/** Spawns `node --import tsx bench/cli.ts ...args` (the runner is the spawned process itself). */
-export function spawnBench(args: string[], env: NodeJS.ProcessEnv = {}) {
+/** Spawns `node --import tsx <script> ...args` from the repository root, as CI would (CI=true, no colour), collecting its output. */
+export function spawnScript(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/cli.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -153,6 +153,11 @@ export function spawnBench(args: string[], env: NodeJS.ProcessEnv = {}) {
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started }));
   });
   return { child, done, stderr: () => stderr, stdout: () => stdout };
+}
+
+/** Spawns `node --import tsx bench/cli.ts ...args` (the runner is the spawned process itself). */
+export function spawnBench(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnScript('bench/cli.ts', args, env);
 }
 
 export function runBenchCli(args: string[], env?: NodeJS.ProcessEnv): Promise<CliRun> {
