@@ -19,6 +19,11 @@ export function max(values: readonly number[]): number {
   return values.length === 0 ? Number.NaN : Math.max(...values);
 }
 
+/** Whether a trial of one side lies inside (or on) the min–max range of the other. */
+export function rangesOverlap(a: readonly number[], b: readonly number[]): boolean {
+  return min(a) <= max(b) && min(b) <= max(a);
+}
+
 /** Half of the min–max range: how far trials stray from their middle. */
 export function halfRange(values: readonly number[]): number {
   return values.length < 2 ? 0 : (max(values) - min(values)) / 2;
