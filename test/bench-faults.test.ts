@@ -57,23 +57,29 @@ describe('a server that stops answering but keeps its connections open (SIGSTOP)
       const out = tempDir();
       let stoppedAt = 0;
       let pids: number[] = [];
+      let servers: ReadonlyMap<string, ServerProcess> | null = null;
+      // The server is stopped the moment add/c8's measured run starts, so the whole 2.5 s run (over the
+      // 1.5 s stall timeout) is left for the watchdog, however busy the machine.
+      const stopAtMeasuring: ProgressSink = {
+        ...quiet,
+        phase(label) {
+          if (stoppedAt > 0 || servers === null || !label.includes('add/c8') || !label.endsWith('measuring')) return;
+          stoppedAt = Date.now();
+          process.kill(servers.get(protocol)!.pid, 'SIGSTOP');
+        },
+      };
       const outcome = await runBench(
         options([
-          '--protocols', protocol, '--ops', 'add', '--concurrency', '4,8', '--duration', '4', '--warmup', '0',
+          '--protocols', protocol, '--ops', 'add', '--concurrency', '4,8', '--duration', '2.5', '--warmup', '0',
           '--wire-calls', '0', '--connection-calls', '0', '--stall-timeout', '1.5', '--out', out,
         ]),
         {
-          progress: quiet,
-          onRunRecorded: (record: RunRecord, servers: ReadonlyMap<string, ServerProcess>) => {
-            if (record.scenario !== 'add/c4') return;
-            const server = servers.get(protocol)!;
-            pids = [...servers.values()].map((s) => s.pid);
-            // Lands early in add/c8's measured run (no warm-up, 4 s): well over the 1.5 s stall timeout
-            // is left even when a busy machine delays the timer (with 2 s runs the run sometimes ended first).
-            setTimeout(() => {
-              stoppedAt = Date.now();
-              process.kill(server.pid, 'SIGSTOP');
-            }, 300);
+          progress: stopAtMeasuring,
+          onRunRecorded: (_record: RunRecord, running: ReadonlyMap<string, ServerProcess>) => {
+            // Taken once, from add/c4's record: the servers that must all be gone at the end.
+            if (servers !== null) return;
+            servers = running;
+            pids = [...running.values()].map((s) => s.pid);
           },
         },
       );

@@ -778,6 +778,43 @@ describe('grpc-engine at the end of a run against a server that stops answering'
 
 // ---------- open vs closed loop ----------
 
+describe('grpc-engine aborted while connecting', () => {
+  it('a server that answers SETTINGS only after the abort does not restart the run', async () => {
+    // Accepts TCP and says nothing (a stopped server) until the engine gives up and hangs up; then
+    // sends its SETTINGS, as a server woken up at that moment would. The late SETTINGS must not start
+    // the run's clock and timers: before the fix they did, and the process never exited.
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.resume();
+      // The engine's close() sends GOAWAY and then ends its side.
+      socket.on('end', () => socket.end(encodeFrame(FrameType.SETTINGS, 0, 0)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error('stalled')), 300);
+      let progressAfterEnd = 0;
+      let ended = false;
+      const result = await run({
+        ...options((server.address() as net.AddressInfo).port, { durationS: 5, signal: controller.signal }),
+        onProgress: () => {
+          if (ended) progressAfterEnd += 1;
+        },
+      });
+      ended = true;
+      assert.equal(result.calls, 0);
+      assert.equal(result.failure, 'aborted');
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      assert.equal(progressAfterEnd, 0, 'the run reported progress after it had ended');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('open loop measures from the intended send time', () => {
   /**
    * A server that answers each call after `serviceMs` and holds every response
