@@ -22,7 +22,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { driverCatalog } from '../bench/drivers/index.ts';
 import { resolveBenchOptions } from '../bench/options.ts';
 import type { ProgressSink } from '../bench/progress.ts';
@@ -35,11 +35,9 @@ import {
   childPids,
   isAlive,
   spawnBench,
-  startFakeGrpcServer,
-  startFakeRestServer,
+  fakeServersPerSuite,
   tempDir,
   waitFor,
-  type FakeServer,
 } from './helpers/bench.ts';
 
 const quiet: ProgressSink = { phase() {}, update() {}, endPhase() {}, log() {}, close() {} };
@@ -191,23 +189,14 @@ async function startResettingProxy(upstreamPort: number, resetEveryBytes: number
 }
 
 describe('connections reset mid-call', () => {
-  let rest: FakeServer;
-  let grpc: FakeServer;
-  before(async () => {
-    rest = await startFakeRestServer(5);
-    grpc = await startFakeGrpcServer(5);
-  });
-  after(async () => {
-    await rest.close();
-    await grpc.close();
-  });
+  const fakes = fakeServersPerSuite(5);
 
   // Issue 7 counts a network error mid-call among the faults: a run whose calls lost their connection measured
   // a broken network, so it fails with its reason (its figures kept) and the bench exits 1, as for a dead server.
   // One protocol per bench: the first failed run ends the bench, and each proxy must see its protocol's traffic.
   for (const protocol of ['grpc', 'rest'] as const) {
     test(`${protocol}: the run fails with the count of calls that lost their connection; exit 1; results kept; no hang`, async () => {
-      const upstream = protocol === 'grpc' ? grpc : rest;
+      const upstream = protocol === 'grpc' ? fakes.grpc : fakes.rest;
       const proxy = await startResettingProxy(upstream.port, protocol === 'grpc' ? 3_000 : 6_000);
       try {
         const started = Date.now();
@@ -246,18 +235,10 @@ function filesUnder(dir: string): string[] {
 const TEMPORARY = /(^|\/)\.[^/]+\.\d+\.tmp$/;
 
 describe('the files of a run folder', () => {
-  let rest: FakeServer;
-  let grpc: FakeServer;
-  before(async () => {
-    rest = await startFakeRestServer();
-    grpc = await startFakeGrpcServer();
-  });
-  after(async () => {
-    await rest.close();
-    await grpc.close();
-  });
+  const fakes = fakeServersPerSuite();
 
   test('each is whole, none is a temporary file, and re-rendering the reports replaces each by a rename', async () => {
+    const { rest, grpc } = fakes;
     const outcome = await runBench(
       options([
         '--grpc-target', `${grpc.host}:${grpc.port}`, '--rest-target', `http://${rest.host}:${rest.port}`, '--ops', 'add',

@@ -5,11 +5,11 @@
  * body split against the known message sizes.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { getDriver } from '../bench/drivers/index.ts';
 import { buildPayload } from '../bench/scenarios.ts';
 import { measureWireBytes } from '../bench/wire/measure.ts';
-import { startFakeGrpcServer, startFakeRestServer, type FakeServer } from './helpers/bench.ts';
+import { fakeServersPerSuite } from './helpers/bench.ts';
 
 const CALLS = 400;
 
@@ -19,19 +19,11 @@ function assertClose(actual: number, expected: number, what: string): void {
 }
 
 describe('wire bytes per call match the server socket counts', () => {
-  let rest: FakeServer;
-  let grpc: FakeServer;
-  before(async () => {
-    rest = await startFakeRestServer();
-    grpc = await startFakeGrpcServer();
-  });
-  after(async () => {
-    await rest.close();
-    await grpc.close();
-  });
+  const fakes = fakeServersPerSuite();
 
   for (const [operation, values] of [['add', null], ['sum', 1_000]] as const) {
     test(`REST (autocannon) ${operation}`, async () => {
+      const { rest } = fakes;
       const payload = buildPayload(operation, values, 'double');
       const before = rest.socketBytes();
       const sample = await measureWireBytes(
@@ -51,6 +43,7 @@ describe('wire bytes per call match the server socket counts', () => {
     });
 
     test(`gRPC (grpc-engine) ${operation}`, async () => {
+      const { grpc } = fakes;
       const payload = buildPayload(operation, values, 'double');
       const before = grpc.socketBytes();
       const sample = await measureWireBytes(

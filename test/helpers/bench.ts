@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import Ajv from 'ajv';
 import type { ResultsFile } from '../../bench/results/record.ts';
 import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
@@ -114,6 +115,32 @@ export async function startFakeGrpcServer(delayMs = 0): Promise<FakeServer> {
 }
 
 let validate: ((data: unknown) => boolean) & { errors?: unknown } | undefined;
+
+/**
+ * A fake REST and a fake gRPC server (answering after `delayMs`) for the tests of
+ * one describe(): started before them, closed after them. Read them inside a
+ * test, not at describe time.
+ */
+export function fakeServersPerSuite(delayMs = 0): { readonly rest: FakeServer; readonly grpc: FakeServer } {
+  let rest: FakeServer | undefined;
+  let grpc: FakeServer | undefined;
+  before(async () => {
+    rest = await startFakeRestServer(delayMs);
+    grpc = await startFakeGrpcServer(delayMs);
+  });
+  after(async () => {
+    await rest?.close();
+    await grpc?.close();
+  });
+  return {
+    get rest() {
+      return rest!;
+    },
+    get grpc() {
+      return grpc!;
+    },
+  };
+}
 
 /** Validates a results file against results/schema.json; throws with ajv's errors. */
 export function assertSchemaValid(data: unknown): asserts data is ResultsFile {
