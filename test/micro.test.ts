@@ -143,7 +143,7 @@ describe('micro-benchmark: quick run', () => {
   });
 
   it('writes micro.json, micro.md and micro.csv that parse, and no temporary files', async () => {
-    const files = await writeMicroReport(report, dir);
+    const files = writeMicroReport(report, dir);
     assert.match(path.basename(files.dir), /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z-micro$/);
     assert.deepEqual((await readdir(files.dir)).sort(), ['micro.csv', 'micro.json', 'micro.md']);
 
@@ -164,7 +164,7 @@ describe('micro-benchmark: quick run', () => {
     assert.equal(md.split('\n').filter((line) => line.startsWith('| ')).length, 1 + report.cases.length);
 
     // A second write in the same second gets its own folder.
-    const again = await writeMicroReport(report, dir);
+    const again = writeMicroReport(report, dir);
     assert.notEqual(again.dir, files.dir);
   });
 });

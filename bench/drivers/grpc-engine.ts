@@ -265,8 +265,6 @@ class EngineRun implements ConnectionEvents {
   private finish(failure?: string): void {
     if (this.finished) return;
     this.finished = true;
-    // A lane that becomes ready after the run ended (aborted while connecting) must not start it.
-    this.readyWaiter = null;
     if (failure !== undefined) this.failure = failure;
     // Every lane down and failing to reconnect at the end: the server went away mid-run.
     const down = this.lanes.filter((lane) => lane.connection === null || !lane.connection.ready);
@@ -325,6 +323,7 @@ class EngineRun implements ConnectionEvents {
   }
 
   onReady(connection: Http2ClientConnection): void {
+    // A lane that becomes ready after the run ended (aborted while connecting) must not start it.
     if (this.finished) return;
     const lane = laneOf.get(connection)!;
     lane.failures = 0;

@@ -34,7 +34,7 @@ async function main(): Promise<number> {
 
   process.stdout.write(printMicro(report));
   if (args.write) {
-    const files = await writeMicroReport(report, args.resultsDir);
+    const files = writeMicroReport(report, args.resultsDir);
     process.stdout.write(`\nWrote ${files.json}, ${files.markdown}, ${files.csv}\n`);
   }
   return 0;

@@ -16,7 +16,7 @@ export interface WrittenFiles {
 }
 
 /** Creates a new <timestamp>-micro folder under `resultsDir` (suffixed if it exists) and writes the three files. */
-export async function writeMicroReport(report: MicroReport, resultsDir: string): Promise<WrittenFiles> {
+export function writeMicroReport(report: MicroReport, resultsDir: string): WrittenFiles {
   const dir = createRunFolder(resultsDir, new Date(report.environment.date), '-micro');
   const files: WrittenFiles = {
     dir,
