@@ -5,33 +5,15 @@
  * protocols), bad command-line input to stderr before any call (exit 2).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from './helpers/drivers.ts';
-import { REPO_ROOT, startServers, type Servers } from './helpers/servers.ts';
+import { spawnScript } from './helpers/bench.ts';
+import { startServers, type Servers } from './helpers/servers.ts';
 
-const CLIENT_SCRIPT = fileURLToPath(new URL('../scripts/client.ts', import.meta.url));
-
-interface ClientRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runClient(args: string[]): Promise<ClientRun> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', CLIENT_SCRIPT, ...args],
-      { cwd: REPO_ROOT, timeout: 30_000, env: { ...process.env, NODE_OPTIONS: '' } },
-      (error, stdout, stderr) => {
-        // A non-zero exit is an answer here; only a process that could not run (or was killed) is not.
-        if (error && typeof error.code !== 'number') reject(new Error(`client ${args.join(' ')}: ${error.message}; stderr: ${stderr}`));
-        else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-      },
-    );
-  });
+/** The client's exit code and output (spawnScript: node --import tsx from the repository root). */
+async function runClient(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await spawnScript('scripts/client.ts', args).done;
+  return { code, stdout, stderr };
 }
 
 // Each run starts node and tsx (about a second of CPU): a few side by side, not all at once on 2 cores.
