@@ -5,7 +5,7 @@
  * side by side (about 16 s).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import { compareProtocols, headline } from '../bench/compare/protocols.ts';
 import { mannWhitneyFloor, mannWhitneyP, median } from '../bench/compare/stats.ts';
 import { syntheticResults } from '../bench/compare/synthetic.ts';
 import type { ResultsFile, RunRecord } from '../bench/results/record.ts';
+import { spawnBench } from './helpers/bench.ts';
 
 let dir: string;
 async function save(name: string, results: ResultsFile): Promise<string> {
@@ -211,19 +212,14 @@ describe('headline (synthetic results)', () => {
   });
 });
 
-/** Starts a small real bench (add at 16 in flight, 5 trials of 0.5 s) writing to `out`; resolves to its run folder. */
-function smallBench(out: string): Promise<string> {
-  const args = [
-    ...['--import', 'tsx', 'bench/cli.ts', '--profile', 'quick', '--ops', 'add', '--concurrency', '16', '--trials', '5'],
+/** Runs a small real bench (add at 16 in flight, 5 trials of 0.5 s) writing to `out`; resolves to its run folder. */
+async function smallBench(out: string): Promise<string> {
+  const run = await spawnBench([
+    ...['--profile', 'quick', '--ops', 'add', '--concurrency', '16', '--trials', '5'],
     ...['--duration', '0.5', '--warmup', '0.3', '--connection-calls', '0', '--progress', 'none', '--out', out],
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(path.join(out, 'latest')) : reject(new Error(`bench exited ${code}: ${stderr.slice(-2000)}`))));
-  });
+  ]).done;
+  if (run.code !== 0) throw new Error(`bench exited ${run.code}: ${run.stderr.slice(-2000)}`);
+  return path.join(out, 'latest');
 }
 
 describe('two REAL runs of the same code, side by side', () => {
