@@ -21,7 +21,7 @@ export type Target =
  * How a non-gRPC call is spelled when it is not the design card's REST call
  * (HTTP/1.1, POST /v1/<op>, application/json): a contender's (servers/contenders/),
  * e.g. JSON over h2c, a protobuf body, or Connect's unary protocol. Absent = the
- * design card's. Success is judged by the HTTP status (2xx). bench/http-call.ts
+ * design card's. Success is judged by the HTTP status (2xx). bench/scenario/http-call.ts
  * resolves it; drivers that honour it list the wires in Driver.restWires.
  */
 export interface HttpCall {
@@ -45,7 +45,7 @@ export interface CallPayload {
   /** gRPC request message: protobuf bytes, without the 5-byte gRPC length prefix. */
   protobuf: Uint8Array;
   /**
-   * Set for compressed runs (bench/compression.ts): the bodies as sent, gzipped
+   * Set for compressed runs (bench/scenario/compression.ts): the bodies as sent, gzipped
    * once before the run. gRPC sends `protobuf` here with the compressed flag and
    * grpc-encoding; REST sends `json` here with content-encoding. Both also ask
    * for compressed responses. Only drivers with `compression: true` honour it.

@@ -30,7 +30,7 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, grpc.status>> = {
  * grpc-accept-encoding says: its serializeMessage always writes flag 0 and the
  * response headers say grpc-encoding: identity. 'grpc.default_compression_algorithm'
  * is read only by the client channel's compression filter, so it is not set here
- * (it would do nothing). test/compression.test.ts pins this behaviour.
+ * (it would do nothing). test/bench/compression.test.ts pins this behaviour.
  *
  * Limits set deliberately rather than left to library defaults (see README, "Limits").
  * Streams per connection are capped so one client cannot make the server hold
@@ -103,7 +103,7 @@ export function rewriteTransportStatus(status: PartialStatus): PartialStatus {
  * its own `this.sendStatus`), so they never pass down through an interceptor's
  * responder. Being first in the chain, this interceptor receives that innermost
  * object and wraps `sendStatus` on the instance, which the internal call site
- * then uses. test/hostile-input.test.ts pins the result, so a grpc-js upgrade
+ * then uses. test/servers/hostile-input.test.ts pins the result, so a grpc-js upgrade
  * that changes this path shows up as a failing test, not as silently different text.
  */
 const statusRewriter: grpc.ServerInterceptor = (_method, call) => {

@@ -6,7 +6,7 @@
  */
 import { SCHEMA_VERSION, type Environment, type ResultsFile, type RunRecord } from '../results/record.ts';
 import type { Protocol } from '../types.ts';
-import { mulberry32 } from '../payloads.ts';
+import { mulberry32 } from '../scenario/payloads.ts';
 
 export interface SyntheticOptions {
   trials?: number;

@@ -6,7 +6,7 @@
  * ratios are medians of per-round ratios against the scenario's reference
  * (h2load, the neutral generator) so a slow round does not skew them.
  *
- * No printing here: the CLI (bench/drivers-compare.ts) prints and writes,
+ * No printing here: the CLI (bench/cli/drivers.ts) prints and writes,
  * render.ts formats.
  */
 import { performance } from 'node:perf_hooks';
@@ -15,7 +15,7 @@ import { grpcJsClientDriver, undiciClientDriver } from '../drivers/clients.ts';
 import { grpcEngine } from '../drivers/grpc-engine.ts';
 import { findH2load, h2loadDriver, type H2loadOptions, type H2loadResult } from '../drivers/h2load.ts';
 import { http1Engine } from '../drivers/http1-engine.ts';
-import { readCpuMs } from '../process-stats.ts';
+import { readCpuMs } from '../host/process-stats.ts';
 import type { CallPayload, Driver, LoadOptions, LoadResult, Protocol, Target } from '../types.ts';
 import { encodeRequest } from '../../servers/proto.ts';
 

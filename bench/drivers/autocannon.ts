@@ -9,8 +9,8 @@
  * engine samples its calls; autocannon's own aggregate is skipped.
  */
 import autocannon from 'autocannon';
-import { REST_GZIP_HEADERS } from '../compression.ts';
-import { assertDrivable, restBodyOf } from '../http-call.ts';
+import { REST_GZIP_HEADERS } from '../scenario/compression.ts';
+import { assertDrivable, restBodyOf } from '../scenario/http-call.ts';
 import { newLatencyHistogram } from '../results/latency.ts';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 

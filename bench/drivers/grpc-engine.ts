@@ -27,10 +27,10 @@
 import { performance } from 'node:perf_hooks';
 import { build, type Histogram } from 'hdr-histogram-js';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
-import { GRPC_GZIP_HEADERS } from '../compression.ts';
+import { GRPC_GZIP_HEADERS } from '../scenario/compression.ts';
 import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
 import { grpcMethodPath } from '../../servers/proto.ts';
-import { restBodyOf, restCallOf } from '../http-call.ts';
+import { restBodyOf, restCallOf } from '../scenario/http-call.ts';
 import { CallStream, Http2ClientConnection, type ConnectionEvents } from './http2/client-connection.ts';
 
 export interface GrpcEngineOptions extends LoadOptions {
@@ -134,7 +134,7 @@ class EngineRun implements ConnectionEvents {
     if (options.rate !== undefined && !(options.rate > 0)) throw new Error('grpc-engine: rate must be positive');
     this.options = options;
     const target = options.target;
-    // A compressed payload (--compression gzip, bench/compression.ts) goes precomputed, with the compressed flag.
+    // A compressed payload (--compression gzip, bench/scenario/compression.ts) goes precomputed, with the compressed flag.
     const compressed = options.payload.compressed;
     if (target.protocol === 'rest') {
       const call = restCallOf(target);

@@ -49,10 +49,10 @@ import type { WireBytesPerCall } from '../results/record.ts';
 import type { Driver, LoadOptions, LoadResult, Protocol } from '../types.ts';
 import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
 import { grpcMethodPath } from '../../servers/proto.ts';
-import { restBodyOf, restCallOf } from '../http-call.ts';
+import { restBodyOf, restCallOf } from '../scenario/http-call.ts';
 import { abortReason } from './call-loop.ts';
 import { createLatencyHistogram } from './grpc-engine.ts';
-import { childrenCpuUsFromStat } from '../process-stats.ts';
+import { childrenCpuUsFromStat } from '../host/process-stats.ts';
 
 export const H2LOAD_INSTALL_HINT = 'apt-get install nghttp2-client';
 const PROGRESS_INTERVAL_MS = 250;

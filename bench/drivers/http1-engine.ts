@@ -18,7 +18,7 @@
  */
 import net from 'node:net';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
-import { assertDrivable, restBodyOf } from '../http-call.ts';
+import { assertDrivable, restBodyOf } from '../scenario/http-call.ts';
 import { CallLoop } from './call-loop.ts';
 import { createLatencyHistogram } from './grpc-engine.ts';
 

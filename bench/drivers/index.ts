@@ -3,7 +3,7 @@
  * here and nowhere else, so adding one (h2load, ghz, a grpc-js client) is one
  * import and one line below.
  */
-import type { DriverCatalog } from '../options.ts';
+import type { DriverCatalog } from '../options/options.ts';
 import type { Driver, Protocol } from '../types.ts';
 import { autocannonDriver } from './autocannon.ts';
 import { ghzDriver } from './ghz.ts';

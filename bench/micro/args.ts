@@ -1,5 +1,5 @@
 /** Command-line flags of `npm run bench:micro`, parsed and validated. */
-import { parseShapes, parseSizes, type ValueShape } from '../payloads.ts';
+import { parseShapes, parseSizes, type ValueShape } from '../scenario/payloads.ts';
 
 export interface MicroArgs {
   quick: boolean;

@@ -3,7 +3,7 @@
  * renderer (terminal, Markdown, CSV, micro.json) reads. Numbers stay numbers;
  * formatting happens only in the renderers.
  */
-import type { ValueShape } from '../payloads.ts';
+import type { ValueShape } from '../scenario/payloads.ts';
 import type { Direction, Format, MessageName } from './suites.ts';
 
 /** Bump when a field changes meaning or is removed. */

@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Bench, type FnReturnedObject, type Task } from 'tinybench';
-import { PAYLOAD_SIZES, VALUE_SHAPES, type ValueShape } from '../payloads.ts';
+import { PAYLOAD_SIZES, VALUE_SHAPES, type ValueShape } from '../scenario/payloads.ts';
 import { collectEnvironment } from './environment.ts';
 import {
   MICRO_SCHEMA_VERSION,

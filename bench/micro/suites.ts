@@ -18,7 +18,7 @@
 import type protobuf from 'protobufjs';
 import { parseNumbers, parseOperands } from '../../servers/calculator.ts';
 import { LOADER_OPTIONS, messageTypes } from '../../servers/proto.ts';
-import { makeNumbers, type ValueShape } from '../payloads.ts';
+import { makeNumbers, type ValueShape } from '../scenario/payloads.ts';
 
 export type MessageName = 'Operands' | 'Result' | 'Numbers';
 export type Format = 'json' | 'protobuf';

@@ -3,8 +3,8 @@
  * count, ratio and size in these sentences is read from the results, so a
  * change in the encoders or the payloads changes the text.
  */
-import { crossingClause, holdsFromSize } from '../crossing.ts';
-import type { ValueShape } from '../payloads.ts';
+import { crossingClause, holdsFromSize } from '../report/crossing.ts';
+import type { ValueShape } from '../scenario/payloads.ts';
 import { formatInt, formatRatio } from './format.ts';
 import type { CaseResult, DirectionResult } from './report.ts';
 

@@ -2,7 +2,7 @@
  * The connection-cost block under the comparison table (terminal and report.md):
  * per protocol, a call on a new connection vs a call on a kept-alive one, the
  * set-up (handshake) cost per connection in ms and bytes, and a TLS note.
- * The figures are RunRecord.tls (bench/connection-cost.ts), the same on every
+ * The figures are RunRecord.tls (bench/run/connection-cost.ts), the same on every
  * row of a protocol; the first measured one is shown.
  */
 import type { ConnectionCostRecord, ResultsFile } from '../results/record.ts';

@@ -3,7 +3,7 @@ import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type Spread } from '../results/summary.ts';
 import { compact, driverMode, fixed, flags, loadModel, runNotes, sharedDrivers } from './table.ts';
 import { hasSweep, renderSweepMarkdown } from './sweep.ts';
-import { renderSweepSummary } from '../sweep-summary.ts';
+import { renderSweepSummary } from './sweep-summary.ts';
 import { hasContenders, renderFactorialMarkdown } from './factorial.ts';
 import { renderConnectionCostMarkdown } from './connection-cost.ts';
 import { alignmentRow, markdownRow, markdownTable } from './markdown-table.ts';

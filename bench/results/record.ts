@@ -99,7 +99,7 @@ export interface DriverWireReport {
 }
 
 /**
- * The connection-cost pass (bench/connection-cost.ts), once per protocol and
+ * The connection-cost pass (bench/run/connection-cost.ts), once per protocol and
  * bench, copied onto each of that protocol's rows: calls on a new connection vs
  * on one kept-alive connection, sequential, and their difference.
  */
@@ -131,9 +131,9 @@ export interface RunRecord {
   operation: Operation;
   /** Number of values for sum, null for binary operations. */
   payloadValues: number | null;
-  /** Shape of the sum values (bench/payloads.ts); null for binary operations; absent in older files (double). */
+  /** Shape of the sum values (bench/scenario/payloads.ts); null for binary operations; absent in older files (double). */
   valueShape?: 'int' | 'money' | 'double' | null;
-  /** 'gzip': requests sent gzipped, gzip responses accepted (bench/compression.ts); absent in older files (none). */
+  /** 'gzip': requests sent gzipped, gzip responses accepted (bench/scenario/compression.ts); absent in older files (none). */
   compression?: 'none' | 'gzip';
   concurrency: number;
   connections: number;

@@ -182,9 +182,9 @@ export function spawnScript(script: string, args: string[], env: NodeJS.ProcessE
   return { child, done, stderr: () => stderr, stdout: () => stdout };
 }
 
-/** Spawns `node --import tsx bench/cli.ts ...args` (the runner is the spawned process itself). */
+/** Spawns `node --import tsx bench/cli/bench.ts ...args` (the runner is the spawned process itself). */
 export function spawnBench(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnScript('bench/cli.ts', args, env);
+  return spawnScript('bench/cli/bench.ts', args, env);
 }
 
 export function runBenchCli(args: string[], env?: NodeJS.ProcessEnv): Promise<CliRun> {

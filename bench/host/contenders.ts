@@ -1,0 +1,174 @@
+/**
+ * `npm run bench -- --contenders all|name,...`: the servers of servers/contenders/
+ * instead of the design card's pair. Each contender runs in its own (pinned)
+ * child process (servers/contenders/serve-contender.ts through
+ * bench/host/server-process.ts), passes the conformance table
+ * (servers/contenders/conformance.ts) or is reported and not measured, and is
+ * then loaded like any other target:
+ * - gRPC contenders (grpc-js, connect-grpc, node-http2-grpc) as gRPC targets,
+ *   with the gRPC driver (grpc-engine by default);
+ * - every other contender as a REST target carrying its call (Target.call:
+ *   wire, path, content-type, JSON or protobuf body): HTTP/1.1 ones with the
+ *   REST driver (autocannon by default), h2 ones (JSON over h2c) with our
+ *   HTTP/2 engine in its plain-HTTP mode (grpc-engine), unless the REST driver
+ *   speaks h2 itself (h2load, `--driver h2load` runs everything through h2load).
+ * Connections follow the wire: an h2 contender gets the gRPC side's (one
+ * connection, streams multiplexed), an HTTP/1.1 one the REST side's (one per
+ * call in flight).
+ */
+import { fileURLToPath } from 'node:url';
+import { contenderModule, getContender, type Contender } from '../../servers/contenders/index.ts';
+import { checkContenderConformance } from '../../servers/contenders/conformance.ts';
+import { DRIVERS } from '../drivers/index.ts';
+import type { BenchOptions } from '../options/options.ts';
+import type { ContenderInfo, ContenderReport } from '../results/record.ts';
+import { startServerProcess, type ServerProcess } from './server-process.ts';
+import type { Driver, HttpCall, Protocol, Target } from '../types.ts';
+
+const SERVE_CONTENDER = fileURLToPath(new URL('../../servers/contenders/serve-contender.ts', import.meta.url));
+
+/** One measured contender: what the runner needs to load it. */
+export interface ContenderSetup {
+  protocol: Protocol;
+  driver: Driver;
+  target: Target;
+  server: ServerProcess;
+  contender: ContenderInfo;
+  /** Shown in progress lines and used as the server's key. */
+  label: string;
+  /** Whose connection count of the scenario it uses: 'grpc' (h2, multiplexed) or 'rest' (HTTP/1.1, one per call in flight). */
+  connectionsOf: Protocol;
+}
+
+export function contenderInfo(contender: Contender): ContenderInfo {
+  return {
+    name: contender.name,
+    wire: contender.wire,
+    encoding: contender.encoding,
+    implementation: contender.implementation,
+    ...(contender.isDefault ? { isDefault: true } : {}),
+  };
+}
+
+/** gRPC-style contenders are gRPC targets; the rest are REST targets with their own call. */
+export function contenderProtocol(contender: Contender): Protocol {
+  return contender.client.style === 'grpc' ? 'grpc' : 'rest';
+}
+
+export function contenderCall(contender: Contender): HttpCall {
+  return { wire: contender.wire, path: contender.client.path, contentType: contender.client.contentType, body: contender.encoding };
+}
+
+/** The load generator for a contender, and a note when it is not the one --driver asked for. */
+export function contenderDriver(options: Pick<BenchOptions, 'drivers'>, contender: Contender): { driver: Driver; note: string | null } {
+  const protocol = contenderProtocol(contender);
+  const asked = DRIVERS[options.drivers[protocol]];
+  if (!asked) throw new Error(`unknown driver "${options.drivers[protocol]}"`);
+  if (protocol === 'grpc') return { driver: asked, note: null };
+  const wire = contender.wire;
+  if ((asked.restWires ?? []).includes(wire)) return { driver: asked, note: null };
+  const fallback = wire === 'h2' ? DRIVERS['grpc-engine']! : DRIVERS.autocannon!;
+  return {
+    driver: fallback,
+    note: `${contender.name} (${wire === 'h2' ? 'HTTP/2' : 'HTTP/1.1'}, ${contender.client.contentType}) runs on ${fallback.name}: ${asked.name} cannot send that call`,
+  };
+}
+
+/** The target a contender's ready line names (`<name> server listening on <address>`). */
+export function contenderTarget(contender: Contender, address: string): Target {
+  const url = new URL(/^[a-z]+:\/\//i.test(address) ? address : `http://${address}`);
+  if (contenderProtocol(contender) === 'grpc') {
+    return { protocol: 'grpc', host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) };
+  }
+  return { protocol: 'rest', url: url.origin, call: contenderCall(contender) };
+}
+
+export interface ContenderStart {
+  setups: ContenderSetup[];
+  /** Every contender asked for, measured or not. */
+  reports: ContenderReport[];
+  notes: string[];
+}
+
+/**
+ * Starts every contender (in parallel, each in its own process), checks its
+ * conformance, stops the ones that fail and returns the others ready to load.
+ * A contender that does not start is reported like one that fails conformance.
+ */
+export async function startContenders(
+  options: Pick<BenchOptions, 'drivers' | 'contenders'>,
+  prefix: string[],
+  servers: Map<string, ServerProcess>,
+  host = '127.0.0.1',
+): Promise<ContenderStart> {
+  const contenders = (options.contenders ?? []).map(getContender);
+  const notes: string[] = [];
+  const results = await Promise.all(
+    contenders.map(async (contender): Promise<{ report: ContenderReport; setup: ContenderSetup | null }> => {
+      const info = contenderInfo(contender);
+      const notMeasured = (failure: string | null, conformance: ContenderReport['conformance']) => ({
+        report: { ...info, measured: false, conformance, failure },
+        setup: null,
+      });
+      const { driver, note } = contenderDriver(options, contender);
+      if (note) notes.push(note);
+      const module = contenderModule(contender.name);
+      let server: ServerProcess;
+      try {
+        server = await startServerProcess({
+          protocol: contenderProtocol(contender),
+          prefix,
+          command: {
+            script: SERVE_CONTENDER,
+            args: ['--contender', contender.name, '--host', host, '--port', '0', ...(module ? ['--module', module] : [])],
+            ready: new RegExp(`^${escapeRegExp(contender.name)} server listening on (\\S+)`, 'm'),
+            target: (match) => contenderTarget(contender, match[1]!),
+            label: `${contender.name} server`,
+            healthCheck: false,
+          },
+        });
+      } catch (error) {
+        return notMeasured(`did not start: ${(error as Error).message}`, { passed: false, cases: 0, failures: [] });
+      }
+      const target = server.target;
+      const address = target.protocol === 'grpc' ? `${target.host}:${target.port}` : target.url;
+      const conformance = await checkContenderConformance(contender, address);
+      if (!conformance.passed) {
+        await server.stop();
+        return notMeasured(null, conformance);
+      }
+      servers.set(contender.name, server);
+      return {
+        report: { ...info, measured: true, conformance, failure: null },
+        setup: {
+          protocol: contenderProtocol(contender),
+          driver,
+          target,
+          server,
+          contender: info,
+          label: contender.name,
+          connectionsOf: contender.wire === 'h2' ? 'grpc' : 'rest',
+        },
+      };
+    }),
+  );
+  for (const { report } of results) {
+    if (!report.measured) notes.push(`contender ${report.name} not measured: ${notMeasuredReason(report)}`);
+  }
+  return {
+    setups: results.flatMap(({ setup }) => (setup ? [setup] : [])),
+    reports: results.map(({ report }) => report),
+    notes,
+  };
+}
+
+/** Why a contender was not measured, in one line (reports). */
+export function notMeasuredReason(report: ContenderReport): string {
+  if (report.failure) return report.failure;
+  const { failures, cases } = report.conformance;
+  return `failed conformance, ${failures.length} of ${cases} cases: ${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; …' : ''}`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

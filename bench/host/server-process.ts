@@ -1,0 +1,275 @@
+/**
+ * A calculator server in its own child process (servers/serve.ts --only <protocol>),
+ * so its CPU time and memory are its own and it cannot share an event loop with
+ * the load generator. Ready = its "listening" line + a passing health check.
+ *
+ * No orphans: the child watches its stdin (a pipe from the runner) and its
+ * parent pid, and exits when either goes away; stop() sends SIGTERM then SIGKILL;
+ * killAllServerProcesses() runs from the runner's exit handler.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import { fileURLToPath } from 'node:url';
+import type { Protocol, Target } from '../types.ts';
+
+const SERVE_SCRIPT = fileURLToPath(new URL('../../servers/serve.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export const READY_TIMEOUT_MS = 20_000;
+export const STOP_GRACE_MS = 2_000;
+
+/**
+ * Preloaded into the child: exit when the runner's end of the stdin pipe closes
+ * (runner exited or was killed) or when the child is re-parented.
+ */
+const WATCHDOG_SOURCE = [
+  'const parent = process.ppid;',
+  'setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 500).unref();',
+  'process.stdin.on("end", () => process.exit(0)).on("error", () => process.exit(0)).resume();',
+].join('');
+const WATCHDOG_IMPORT = `data:text/javascript,${encodeURIComponent(WATCHDOG_SOURCE)}`;
+
+const READY_LINE: Readonly<Record<Protocol, RegExp>> = {
+  grpc: /gRPC server listening on (\S+):(\d+)( \(TLS\))?/,
+  rest: /REST server listening on (https?:\/\/\S+)/,
+};
+
+export interface ServerProcess {
+  protocol: Protocol;
+  pid: number;
+  target: Target;
+  /** Resolves with a description once the process has exited (for any reason). */
+  readonly exited: Promise<string>;
+  readonly hasExited: boolean;
+  /** SIGTERM, then SIGKILL after STOP_GRACE_MS; resolves once the process is gone. */
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+
+/** Synchronous last resort for process 'exit' handlers: SIGKILL every server still running. */
+export function killAllServerProcesses(): void {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * What to run instead of servers/serve.ts --only <protocol> (a contender:
+ * servers/contenders/serve-contender.ts): a script for `node --import tsx`, its
+ * arguments, the line that says it is ready and the target that line names.
+ */
+export interface ServerCommand {
+  script: string;
+  args: string[];
+  ready: RegExp;
+  target(match: RegExpExecArray): Target;
+  /** Who it is in messages: "fastify-h2 server (pid …) exited …". */
+  label: string;
+  /** GET /healthz or grpc.health.v1 once ready (default true); contenders are checked by conformance instead. */
+  healthCheck?: boolean;
+}
+
+export interface StartServerOptions {
+  protocol: Protocol;
+  /** Default: servers/serve.ts for `protocol`. */
+  command?: ServerCommand;
+  host?: string;
+  port?: number;
+  /** Command prefix, e.g. ['taskset', '-c', '0']. */
+  prefix?: string[];
+  /** Start servers/serve.ts with --tls (a certificate generated at start; the bench's clients accept it explicitly). */
+  tls?: boolean;
+  readyTimeoutMs?: number;
+}
+
+export async function startServerProcess(options: StartServerOptions): Promise<ServerProcess> {
+  const { protocol } = options;
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 0;
+  const serve: ServerCommand = options.command ?? {
+    script: SERVE_SCRIPT,
+    args: ['--only', protocol, '--host', host, `--${protocol}-port`, String(port), ...(options.tls ? ['--tls'] : [])],
+    ready: READY_LINE[protocol],
+    target: (match) =>
+      protocol === 'grpc'
+        ? { protocol: 'grpc', host: match[1]!, port: Number(match[2]), ...(match[3] ? { tls: true } : {}) }
+        : { protocol: 'rest', url: match[1]! },
+    label: `${protocol} server`,
+  };
+  const command = [...(options.prefix ?? []), process.execPath, '--import', 'tsx', '--import', WATCHDOG_IMPORT, serve.script, ...serve.args];
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd: REPO_ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own process group: Ctrl-C reaches the runner only, which stops the servers in order.
+    detached: true,
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  live.add(child);
+  let stderr = '';
+  let stdout = '';
+  let hasExited = false;
+  const exited = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      hasExited = true;
+      live.delete(child);
+      const lastError = stderr.trim().split('\n').filter(Boolean).pop();
+      resolve(
+        `${serve.label} (pid ${child.pid}) exited${signal ? ` on ${signal}` : ` with code ${code}`}` +
+          (lastError ? `: ${lastError.replace(/^error:\s*/, '')}` : ''),
+      );
+    });
+    child.once('error', (error) => {
+      hasExited = true;
+      live.delete(child);
+      resolve(`${serve.label} could not start: ${error.message}`);
+    });
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4_000);
+  });
+
+  const stop = async (): Promise<void> => {
+    if (hasExited) return;
+    child.kill('SIGTERM');
+    // A stopped server (SIGSTOP, the stall test) handles SIGTERM only once continued.
+    child.kill('SIGCONT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const ready = new Promise<Target>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const match = serve.ready.exec(stdout);
+      if (match) resolve(serve.target(match));
+    });
+    void exited.then((reason) => reject(new Error(reason)));
+  });
+
+  const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const target = await Promise.race([
+      ready,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${serve.label} did not print its listening line within ${readyTimeoutMs} ms`)),
+          readyTimeoutMs,
+        );
+      }),
+    ]);
+    if (serve.healthCheck !== false) await waitHealthy(target, readyTimeoutMs);
+    return {
+      protocol,
+      pid: child.pid!,
+      target,
+      exited,
+      get hasExited() {
+        return hasExited;
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls the health check until it passes or `timeoutMs` runs out. */
+export async function waitHealthy(target: Target, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      await checkHealth(target, Math.min(2_000, deadline - Date.now()));
+      return;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${describeTarget(target)} is not healthy: ${last}`);
+}
+
+export function describeTarget(target: Target): string {
+  return target.protocol === 'grpc' ? `gRPC target ${target.host}:${target.port}` : `REST target ${target.url}`;
+}
+
+/** One health check: GET /healthz for REST, grpc.health.v1.Health/Check for gRPC. Rejects with a short reason. */
+export function checkHealth(target: Target, timeoutMs = 2_000): Promise<void> {
+  return target.protocol === 'rest' ? checkRestHealth(target.url, timeoutMs) : checkGrpcHealth(target.host, target.port, timeoutMs, target.tls === true);
+}
+
+function checkRestHealth(url: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // https: the bench's own self-signed certificate, accepted for this request only.
+    const get = url.startsWith('https:') ? (u: URL, o: https.RequestOptions, cb: (r: http.IncomingMessage) => void) => https.get(u, { ...o, rejectUnauthorized: false }, cb) : http.get;
+    const request = get(new URL('/healthz', url), { timeout: timeoutMs, agent: false }, (response) => {
+      response.resume();
+      response.on('end', () =>
+        response.statusCode === 200 ? resolve() : reject(new Error(`GET /healthz answered ${response.statusCode}`)),
+      );
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', (error) => reject(new Error(shortError(error))));
+  });
+}
+
+/** grpc.health.v1 Check with an empty request; SERVING is field 1 = 1 (bytes 08 01). */
+function checkGrpcHealth(host: string, port: number, timeoutMs: number, secure = false): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const authority = `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    // TLS: h2 over ALPN, the bench's own self-signed certificate accepted for this session only.
+    const session = secure ? http2.connect(authority, { rejectUnauthorized: false }) : http2.connect(authority);
+    const timer = setTimeout(() => {
+      session.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = (error?: Error): void => {
+      clearTimeout(timer);
+      session.close();
+      if (error) reject(error);
+      else resolve();
+    };
+    session.on('error', (error) => done(new Error(shortError(error))));
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/grpc.health.v1.Health/Check',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    const chunks: Buffer[] = [];
+    let status: string | undefined;
+    stream.on('response', (headers) => {
+      if (headers['grpc-status'] !== undefined) status = String(headers['grpc-status']);
+    });
+    stream.on('trailers', (trailers) => {
+      status = String(trailers['grpc-status']);
+    });
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('error', (error) => done(new Error(shortError(error))));
+    stream.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (status !== '0') return done(new Error(`health check answered grpc-status ${status ?? 'none'}`));
+      const serving = body.length >= 7 && body[5] === 0x08 && body[6] === 0x01;
+      done(serving ? undefined : new Error('health check answered NOT_SERVING'));
+    });
+    stream.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
+}
+
+function shortError(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return code === 'ECONNREFUSED' ? 'connection refused' : message;
+}

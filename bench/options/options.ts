@@ -1,0 +1,528 @@
+/**
+ * `npm run bench` options: the one place where command-line input is checked.
+ * Everything past resolveBenchOptions() works with typed, validated values;
+ * a bad flag becomes a BenchUsageError naming the flag and what it accepts
+ * (the CLI prints its message on one line and exits 2, before any load).
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { isOperation, LIMITS, OPERATIONS, type Operation } from '../../servers/calculator.ts';
+import { PROTOCOLS, type Protocol } from '../types.ts';
+import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
+import { contenderNames, getContender } from '../../servers/contenders/index.ts';
+
+export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+export const VALUE_SHAPE_NAMES = ['int', 'money', 'double'] as const;
+export type ShapeName = (typeof VALUE_SHAPE_NAMES)[number];
+
+/** A profile: the dimensions of its scenario matrix and how long each run lasts. */
+export interface Profile {
+  /** Operations; `sum` expands over `sizes`. */
+  ops: readonly Operation[];
+  /** Number of values per Sum call. */
+  sizes: readonly number[];
+  /** In-flight calls for the binary operations. */
+  concurrency: readonly number[];
+  /** In-flight calls for sum (a payload sweep needs fewer points); defaults to `concurrency`. */
+  sumConcurrency?: readonly number[];
+  /** Value shapes for sum (every size x every shape); defaults to [DEFAULT_SHAPE]. */
+  shapes?: readonly ShapeName[];
+  durationS: number;
+  warmupS: number;
+}
+
+export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
+  /** CI and tests: two scenarios, about 10 s of wall time in all. */
+  quick: { ops: ['add', 'sum'], sizes: [1_000], concurrency: [16], durationS: 1.5, warmupS: 0.5 },
+  /**
+   * The default: the concurrency sweep on add and four points of the payload
+   * sweep on sum (small and big bodies, JSON-friendly ints and full doubles),
+   * about 75 s. `--sweep payload` runs the whole sweep.
+   */
+  standard: {
+    ops: ['add', 'sum'],
+    sizes: [10, 10_000],
+    shapes: ['int', 'double'],
+    concurrency: [1, 16, 64, 256],
+    sumConcurrency: [16],
+    durationS: 3,
+    warmupS: 1,
+  },
+  /** Every operation at every concurrency, the payload sweep at every concurrency, longer runs. */
+  full: {
+    ops: ['add', 'subtract', 'multiply', 'divide', 'sum'],
+    sizes: [10, 1_000, 10_000],
+    concurrency: [1, 16, 64, 256],
+    durationS: 10,
+    warmupS: 2,
+  },
+};
+
+export const DEFAULT_PROFILE: ProfileName = 'standard';
+export const DEFAULT_OUT_DIR = 'results';
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_TRIALS = 1;
+export const DEFAULT_SHAPE: ShapeName = 'double';
+/** gRPC multiplexes every in-flight call on this many connections unless --connections says otherwise. */
+export const DEFAULT_GRPC_CONNECTIONS = 1;
+/** Calls the wire-sampling pass sends per scenario and protocol (fewer for big payloads, see scenarios.ts). */
+export const DEFAULT_WIRE_CALLS = 1_000;
+/** Calls per kind (new connection / kept-alive) of the connection-cost pass (bench/run/connection-cost.ts). */
+export const DEFAULT_CONNECTION_CALLS = 50;
+/** No call completed for this long: the server stopped answering (bench/run/stall-watchdog.ts). */
+export const DEFAULT_STALL_TIMEOUT_S = 5;
+export const DEFAULT_DRIVERS: Readonly<Record<Protocol, string>> = { grpc: 'grpc-engine', rest: 'autocannon' };
+/**
+ * Defaults with --rate (open loop): autocannon times each call from its actual
+ * send (coordinated omission), so REST gets http1-engine, which times it from its due time.
+ */
+export const OPEN_LOOP_DEFAULT_DRIVERS: Readonly<Record<Protocol, string>> = { grpc: 'grpc-engine', rest: 'http1-engine' };
+/** `--driver clients`: the client libraries an application would use ("what an application's client pays"). */
+export const DRIVER_ALIASES: Readonly<Record<string, Readonly<Record<Protocol, string>>>> = {
+  clients: { grpc: 'grpc-js-client', rest: 'undici-client' },
+};
+export const MAX_RATE = 1_000_000;
+export const MAX_CONCURRENCY = 10_000;
+
+export const SWEEP_NAMES = ['payload'] as const;
+export type SweepName = (typeof SWEEP_NAMES)[number];
+/**
+ * `--sweep payload`: Sum over both protocols at these sizes x every shape, at
+ * one concurrency; the full profile adds 100,000 values. Flags still override
+ * (--sizes, --shape, --concurrency, --compression).
+ */
+export const PAYLOAD_SWEEP = {
+  sizes: [1, 10, 100, 1_000, 10_000] as readonly number[],
+  fullExtraSizes: [100_000] as readonly number[],
+  shapes: VALUE_SHAPE_NAMES as readonly ShapeName[],
+  concurrency: 16,
+};
+export const MAX_TRIALS = 100;
+
+export interface GrpcTargetOption {
+  host: string;
+  port: number;
+}
+
+export interface BenchOptions {
+  profile: ProfileName;
+  protocols: Protocol[];
+  ops: Operation[];
+  sizes: number[];
+  concurrency: number[];
+  sumConcurrency: number[];
+  durationS: number;
+  warmupS: number;
+  /** TCP connections for both protocols; null = per-protocol defaults (gRPC 1, REST one per in-flight call). */
+  connections: number | null;
+  trials: number;
+  outDir: string;
+  timeoutMs: number;
+  /** DEFAULT_SHAPE when among `shapes`, else the first of them (kept for readers of older option records). */
+  shape: ShapeName;
+  /** Sum value shapes: every sum size runs with each. */
+  shapes: ShapeName[];
+  /** Request/response compression per scenario: 'none', 'gzip' or both (a dimension). */
+  compression: Compression[];
+  /** 'payload' when --sweep payload chose the scenario set; null otherwise. */
+  sweep: SweepName | null;
+  /** Calls of the wire-sampling pass; 0 skips it. */
+  wireCalls: number;
+  /** Load generator per protocol (names in bench/drivers/index.ts). */
+  drivers: Record<Protocol, string>;
+  /** Open loop: calls/s per protocol on a fixed schedule (latency from each call's due time); null = closed loop. */
+  rate: number | null;
+  /** How the drivers were chosen, when a reader must know (e.g. REST on http1-engine because of --rate). */
+  driverNotes: string[];
+  /** Already running servers; a protocol with a target gets no server started. */
+  grpcTarget: GrpcTargetOption | null;
+  restTarget: string | null;
+  /** Ports for the servers the bench starts (0 = a free port). */
+  grpcPort: number;
+  restPort: number;
+  pin: boolean;
+  /** Progress display: in-place on a TTY unless CI=true, plain lines otherwise, or none. */
+  progress: 'auto' | 'plain' | 'none';
+  /**
+   * --contenders: servers of servers/contenders/ to bench (each started with
+   * serve-contender.ts, conformance-checked, then measured); null = the design
+   * card's two servers (servers/serve.ts), as without the flag.
+   */
+  contenders?: string[] | null;
+  /** --tls: the started servers (and a --grpc-target) speak TLS; REST targets say https:// themselves. */
+  tls?: boolean;
+  /** Calls per kind of the connection-cost pass (new connection vs kept-alive); 0 skips it. */
+  connectionCalls?: number;
+  /** Seconds without a completed call before a run is failed as "server stopped answering"; 0 disables. */
+  stallTimeoutS?: number;
+}
+
+export class BenchUsageError extends Error {
+  readonly exitCode = 2;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+  --profile quick|standard|full   scenario set (default ${DEFAULT_PROFILE})
+  --protocols grpc,rest           protocols to run
+  --ops add,subtract,multiply,divide,sum
+  --sizes 10,1000,10000           values per sum call
+  --concurrency 1,16,64           calls in flight
+  --duration S  --warmup S        seconds per measured run / warm-up
+  --connections N                 TCP connections for both protocols (default: gRPC ${DEFAULT_GRPC_CONNECTIONS}, REST one per call in flight)
+  --trials N                      repeat every scenario N times, protocols interleaved
+  --shape int,money,double        sum value shape(s) (default: profile, else ${DEFAULT_SHAPE})
+  --sweep payload                 sum at 1..10,000 values (100,000 in full) x every shape, at 16 in flight
+  --compression none,gzip         gzip requests (and accept gzip responses); both = a dimension (default none)
+  --wire-calls N                  calls of the byte-counting pass (0 = skip)
+  --driver NAME[,NAME]            load generator(s): h2load (both protocols), clients (grpc-js-client + undici-client),
+                                  http1-engine, or rest=NAME,grpc=NAME (default grpc-engine + autocannon)
+  --rate N                        open loop: N calls/s per protocol, latency from each call's due time
+                                  (--concurrency caps calls in flight; REST defaults to http1-engine)
+  --grpc-target host:port         bench a running gRPC server (none is started)
+  --rest-target http://host:port  bench a running REST server (none is started)
+  --grpc-port N --rest-port N     ports of the started servers (default 0 = free)
+  --contenders all|NAME[,NAME]    bench these servers of servers/contenders/ (npm run serve:contender -- --list)
+                                  instead of the design card's pair; 2x2 factorial report (docs/contenders.md)
+  --out DIR                       results folder (default ${DEFAULT_OUT_DIR}/)
+  --timeout MS                    per-call deadline (default ${DEFAULT_TIMEOUT_MS})
+  --pin / --no-pin                taskset servers to CPU 0 and the runner to CPU 1
+  --progress auto|plain|none
+  --tls                           both servers over TLS (gRPC h2 via ALPN, REST HTTPS/1.1), self-signed cert
+  --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
+  --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)`;
+
+/** Known load generators per protocol; filled in by the registry so options need not import drivers. */
+export type DriverCatalog = Readonly<Record<string, readonly Protocol[]>>;
+
+export function resolveBenchOptions(
+  argv: readonly string[],
+  catalog: DriverCatalog,
+  env: {
+    canPin: boolean;
+    /** Drivers that can run an open loop (bench/drivers/index.ts openLoopDriverNames); given, --rate is checked here (the runner checks again). */
+    openLoopDrivers?: readonly string[];
+  } = { canPin: os.availableParallelism() >= 2 },
+): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        profile: { type: 'string' },
+        protocols: { type: 'string' },
+        protocol: { type: 'string' },
+        ops: { type: 'string' },
+        sizes: { type: 'string' },
+        concurrency: { type: 'string' },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        connections: { type: 'string' },
+        trials: { type: 'string' },
+        shape: { type: 'string' },
+        sweep: { type: 'string' },
+        compression: { type: 'string' },
+        'wire-calls': { type: 'string' },
+        driver: { type: 'string' },
+        rate: { type: 'string' },
+        'grpc-target': { type: 'string' },
+        'rest-target': { type: 'string' },
+        'grpc-port': { type: 'string' },
+        'rest-port': { type: 'string' },
+        out: { type: 'string' },
+        timeout: { type: 'string' },
+        pin: { type: 'boolean' },
+        'no-pin': { type: 'boolean' },
+        progress: { type: 'string' },
+        contenders: { type: 'string' },
+        tls: { type: 'boolean' },
+        'connection-calls': { type: 'string' },
+        'stall-timeout': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    // parseArgs' messages are long; keep the first sentence and point at --help.
+    const text = error instanceof Error ? error.message.split('\n')[0]!.split('. ')[0]! : String(error);
+    throw new BenchUsageError(`${text.replace(/\.$/, '')} (see --help)`);
+  }
+  if (values.help) throw new BenchUsageError(USAGE);
+
+  const profileName = oneOf('--profile', values.profile ?? DEFAULT_PROFILE, PROFILE_NAMES);
+  const profile = PROFILES[profileName];
+
+  const protocolText = values.protocols ?? values.protocol;
+  const protocols = protocolText === undefined ? [...PROTOCOLS] : listOf('--protocols', protocolText, PROTOCOLS);
+
+  const sweep = values.sweep === undefined ? null : oneOf('--sweep', values.sweep, SWEEP_NAMES);
+  if (sweep !== null && values.ops !== undefined) {
+    throw new BenchUsageError('--sweep payload runs sum only; drop --ops (or drop --sweep and choose --ops, --sizes, --shape)');
+  }
+  const sweepSizes = profileName === 'full' ? [...PAYLOAD_SWEEP.sizes, ...PAYLOAD_SWEEP.fullExtraSizes] : [...PAYLOAD_SWEEP.sizes];
+  const ops =
+    sweep !== null
+      ? (['sum'] as Operation[])
+      : values.ops === undefined
+      ? [...profile.ops]
+      : parseList('--ops', values.ops).map((op) => {
+          if (!isOperation(op)) throw new BenchUsageError(`--ops: unknown operation "${op}"; allowed: ${OPERATIONS.join(', ')}`);
+          return op;
+        });
+  const sizes =
+    values.sizes === undefined
+      ? sweep !== null
+        ? sweepSizes
+        : [...profile.sizes]
+      : intList('--sizes', values.sizes, 1, LIMITS.maxValues);
+  const concurrency =
+    values.concurrency === undefined
+      ? [...profile.concurrency]
+      : intList('--concurrency', values.concurrency, 1, MAX_CONCURRENCY);
+  const sumConcurrency =
+    values.concurrency !== undefined
+      ? concurrency
+      : sweep !== null
+        ? [PAYLOAD_SWEEP.concurrency]
+        : [...(profile.sumConcurrency ?? profile.concurrency)];
+
+  const durationS = values.duration === undefined ? profile.durationS : seconds('--duration', values.duration, 0.1);
+  const warmupS = values.warmup === undefined ? profile.warmupS : seconds('--warmup', values.warmup, 0);
+  const connections = values.connections === undefined ? null : integer('--connections', values.connections, 1, MAX_CONCURRENCY);
+  const trials = values.trials === undefined ? DEFAULT_TRIALS : integer('--trials', values.trials, 1, MAX_TRIALS);
+  const shapes =
+    values.shape !== undefined
+      ? listOf('--shape', values.shape, VALUE_SHAPE_NAMES)
+      : sweep !== null
+        ? [...PAYLOAD_SWEEP.shapes]
+        : [...(profile.shapes ?? [DEFAULT_SHAPE])];
+  const shape = shapes.includes(DEFAULT_SHAPE) ? DEFAULT_SHAPE : shapes[0]!;
+  const compression = values.compression === undefined ? (['none'] as Compression[]) : listOf('--compression', values.compression, COMPRESSIONS);
+  const wireCalls = values['wire-calls'] === undefined ? DEFAULT_WIRE_CALLS : integer('--wire-calls', values['wire-calls'], 0, 1_000_000);
+  const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : integer('--timeout', values.timeout, 1, 600_000);
+
+  const rate = values.rate === undefined ? null : positiveNumber('--rate', values.rate, MAX_RATE);
+  const { drivers, notes: driverNotes } = resolveDrivers(values.driver, catalog, rate);
+  if (rate !== null && env.openLoopDrivers !== undefined) {
+    for (const protocol of protocols) {
+      if (!env.openLoopDrivers.includes(drivers[protocol])) throw new BenchUsageError(openLoopRefusal(drivers[protocol], env.openLoopDrivers));
+    }
+  }
+  const grpcTarget = values['grpc-target'] === undefined ? null : parseGrpcTarget(values['grpc-target']);
+  const restTarget = values['rest-target'] === undefined ? null : parseRestTarget(values['rest-target']);
+  const grpcPort = values['grpc-port'] === undefined ? 0 : integer('--grpc-port', values['grpc-port'], 0, 65_535);
+  const restPort = values['rest-port'] === undefined ? 0 : integer('--rest-port', values['rest-port'], 0, 65_535);
+  const tls = values.tls === true;
+  if (tls && restTarget !== null && !restTarget.startsWith('https:')) {
+    throw new BenchUsageError(`--tls: --rest-target must then be an https:// origin, got "${restTarget}"`);
+  }
+  const connectionCalls =
+    values['connection-calls'] === undefined ? DEFAULT_CONNECTION_CALLS : integer('--connection-calls', values['connection-calls'], 0, 10_000);
+  const stallTimeoutS = values['stall-timeout'] === undefined ? DEFAULT_STALL_TIMEOUT_S : seconds('--stall-timeout', values['stall-timeout'], 0);
+
+  if (values.pin && values['no-pin']) throw new BenchUsageError('--pin and --no-pin: choose one');
+  const pin = values['no-pin'] ? false : (values.pin ?? env.canPin);
+  const progress = oneOf('--progress', values.progress ?? 'auto', ['auto', 'plain', 'none'] as const);
+  const outDir = values.out ?? DEFAULT_OUT_DIR;
+  if (outDir.trim() === '') throw new BenchUsageError('--out must name a folder');
+
+  if (ops.length === 0) throw new BenchUsageError('--ops: give at least one operation');
+  const contenders = values.contenders === undefined ? null : parseContenders(values.contenders);
+  if (contenders !== null) {
+    const clash = [
+      protocolText !== undefined && '--protocols',
+      grpcTarget !== null && '--grpc-target',
+      restTarget !== null && '--rest-target',
+      compression.includes('gzip') && '--compression gzip',
+      tls && '--tls',
+    ].filter(Boolean);
+    if (clash.length > 0) {
+      throw new BenchUsageError(`--contenders picks the servers and protocols itself and measures uncompressed cleartext calls; drop ${clash.join(', ')}`);
+    }
+  }
+
+  return {
+    profile: profileName,
+    protocols,
+    ops: dedupe(ops),
+    sizes: dedupe(sizes),
+    concurrency: dedupe(concurrency),
+    sumConcurrency: dedupe(sumConcurrency),
+    durationS,
+    warmupS,
+    connections,
+    trials,
+    outDir,
+    timeoutMs,
+    shape,
+    shapes,
+    compression,
+    sweep,
+    wireCalls,
+    drivers,
+    rate,
+    driverNotes,
+    grpcTarget,
+    restTarget,
+    grpcPort,
+    restPort,
+    tls,
+    connectionCalls,
+    stallTimeoutS,
+    pin,
+    progress,
+    contenders,
+  };
+}
+
+/** `all` (the registry), names, or both ("all,my-server"); unknown names are usage errors. */
+function parseContenders(text: string): string[] {
+  const names = parseList('--contenders', text).flatMap((name) => (name === 'all' ? contenderNames() : [name]));
+  for (const name of names) {
+    try {
+      getContender(name);
+    } catch (error) {
+      throw new BenchUsageError(`--contenders: ${(error as Error).message}`);
+    }
+  }
+  return dedupe(names);
+}
+
+function resolveDrivers(
+  text: string | undefined,
+  catalog: DriverCatalog,
+  rate: number | null,
+): { drivers: Record<Protocol, string>; notes: string[] } {
+  const defaults = rate === null ? DEFAULT_DRIVERS : OPEN_LOOP_DEFAULT_DRIVERS;
+  const drivers: Record<Protocol, string> = { ...defaults };
+  const chosen = new Set<Protocol>();
+  if (text !== undefined) {
+    const known = [...Object.keys(catalog), ...Object.keys(DRIVER_ALIASES)];
+    for (const item of parseList('--driver', text)) {
+      const [left, right] = item.includes('=') ? item.split('=', 2) : [undefined, item];
+      const name = right!;
+      const alias = DRIVER_ALIASES[name];
+      if (alias && left === undefined) {
+        for (const protocol of PROTOCOLS) {
+          drivers[protocol] = alias[protocol];
+          chosen.add(protocol);
+        }
+        continue;
+      }
+      const supports = catalog[name];
+      if (!supports) throw new BenchUsageError(`--driver: unknown driver "${name}"; allowed: ${known.join(', ')}`);
+      if (left !== undefined) {
+        const protocol = oneOf('--driver', left, PROTOCOLS);
+        if (!supports.includes(protocol)) {
+          throw new BenchUsageError(`--driver: ${name} cannot drive ${protocol}; it drives ${supports.join(', ')}`);
+        }
+        drivers[protocol] = name;
+        chosen.add(protocol);
+      } else {
+        for (const protocol of supports) {
+          drivers[protocol] = name;
+          chosen.add(protocol);
+        }
+      }
+    }
+  }
+  const notes: string[] = [];
+  if (rate !== null && !chosen.has('rest') && drivers.rest !== DEFAULT_DRIVERS.rest) {
+    notes.push(
+      `open loop (--rate): REST driven by ${drivers.rest}, not ${DEFAULT_DRIVERS.rest}, which times each call from its actual send and so hides stalls (coordinated omission)`,
+    );
+  }
+  return { drivers, notes };
+}
+
+/** The one line refusing --rate with a driver that has no open loop. */
+export function openLoopRefusal(driver: string, openLoopDrivers: readonly string[]): string {
+  const why =
+    driver === 'h2load'
+      ? 'its --rate paces connections, not calls, and --rps times each call from its actual send: coordinated omission'
+      : driver === 'autocannon'
+        ? 'it times each call from its actual send: coordinated omission'
+        : 'it has no open loop';
+  return `--rate: driver ${driver} cannot run an open loop (${why}); use ${openLoopDrivers.join(', ')}, or drop --rate`;
+}
+
+export function parseGrpcTarget(text: string): GrpcTargetOption {
+  const match = /^(?:\[([^\]]+)\]|([^:/\s]+)):(\d+)$/.exec(text.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || !(port >= 1 && port <= 65_535)) {
+    throw new BenchUsageError(`--grpc-target must be host:port (e.g. 127.0.0.1:50051), got "${text}"`);
+  }
+  return { host: (match[1] ?? match[2])!, port };
+}
+
+export function parseRestTarget(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new BenchUsageError(`--rest-target must be a URL like http://127.0.0.1:3000, got "${text}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new BenchUsageError(`--rest-target must be an http:// origin without a path, like http://127.0.0.1:3000, got "${text}"`);
+  }
+  return url.origin;
+}
+
+function parseList(flag: string, text: string): string[] {
+  const items = text.split(',').map((item) => item.trim());
+  if (items.length === 0 || items.some((item) => item === '')) {
+    throw new BenchUsageError(`${flag} must be a comma-separated list without empty items, got "${text}"`);
+  }
+  return items;
+}
+
+function listOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
+  return dedupe(parseList(flag, text).map((item) => oneOf(flag, item, allowed)));
+}
+
+function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw new BenchUsageError(`${flag}: unknown value "${text}"; allowed: ${allowed.join(', ')}`);
+  }
+  return text as T;
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+    throw new BenchUsageError(`${flag} must be a whole number from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+function intList(flag: string, text: string, min: number, max: number): number[] {
+  return parseList(flag, text).map((item) => {
+    const value = Number(item);
+    if (!/^\d+$/.test(item) || value < min || value > max) {
+      throw new BenchUsageError(`${flag} must be a comma-separated list of whole numbers from ${min} to ${max}, got "${text}"`);
+    }
+    return value;
+  });
+}
+
+function positiveNumber(flag: string, text: string, max: number): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || value > max) {
+    throw new BenchUsageError(`${flag} must be a number of calls per second above 0 and at most ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+function seconds(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > 3_600) {
+    throw new BenchUsageError(`${flag} must be a number of seconds from ${min} to 3600, got "${text}"`);
+  }
+  return value;
+}
+
+function dedupe<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}

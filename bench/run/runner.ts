@@ -1,0 +1,560 @@
+/**
+ * The bench runner: starts the servers (each in its own process), runs every
+ * scenario for each protocol in turn (warm-up, measured run, wire-sampling
+ * pass), records each run, writes the results after every scenario, and stops
+ * the servers at the end, on failure and on Ctrl-C. It returns data; printing
+ * is the CLI's job (bench/report/*).
+ */
+import path from 'node:path';
+import { canRunOpenLoop, getDriver, openLoopDriverNames } from '../drivers/index.ts';
+import { BenchUsageError, openLoopRefusal, type BenchOptions } from '../options/options.ts';
+import { applyPinning, serverPinPrefix, type Pinning } from '../host/pinning.ts';
+import { readCpuMs, readPeakRssMiB, resetPeakRss, selfCpuUs } from '../host/process-stats.ts';
+import type { ProgressSink } from './progress.ts';
+import { collectEnvironment } from '../results/environment.ts';
+import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
+import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type WireBytesPerCall } from '../results/record.ts';
+import { createRunFolder, linkLatest, writeFileAtomic, writeResultsJson } from '../results/write.ts';
+import { buildPayload, buildScenarios, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
+import { wireBody, withCompression } from '../scenario/compression.ts';
+import { checkHealth, describeTarget, killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
+import type { CallPayload, Driver, LoadResult, Protocol, Target } from '../types.ts';
+import { measureWireBytes, NULL_WIRE } from '../wire/measure.ts';
+import { renderMarkdown } from '../report/markdown.ts';
+import { writeHtmlReport } from '../report/html.ts';
+import { renderCsv } from '../report/csv.ts';
+import { startContenders } from '../host/contenders.ts';
+import { restBodyOf } from '../scenario/http-call.ts';
+import { emptyConnectionCost, isTlsTarget, measureConnectionCost, type ConnectionCost } from './connection-cost.ts';
+import { StallWatchdog } from './stall-watchdog.ts';
+import { DEFAULT_CONNECTION_CALLS, DEFAULT_STALL_TIMEOUT_S } from '../options/options.ts';
+
+/** Generator at or above this % of one core while the server is below SERVER_BUSY_PERCENT: client-bound. */
+export const CLIENT_BOUND_PERCENT = 90;
+export const SERVER_BUSY_PERCENT = 80;
+/** A run that has not ended this long after its planned end is aborted. */
+const RUN_OVERRUN_S = 15;
+/** Rough seconds a wire pass takes, for the ETA only. */
+const WIRE_PASS_PLANNED_S = 0.4;
+
+export class BenchSetupError extends Error {
+  readonly exitCode = 1;
+}
+
+export interface BenchOutcome {
+  results: ResultsFile;
+  /** The run folder, or null when the bench stopped before creating it. */
+  dir: string | null;
+  files: string[];
+  /** 0 all done; 1 a scenario failed (server died, ...); 130 interrupted. */
+  exitCode: number;
+  failure: string | null;
+  /** Notes for the user (pinning skipped, ...). */
+  notes: string[];
+}
+
+export interface RunnerIo {
+  progress: ProgressSink;
+  /** Installs SIGINT/SIGTERM handlers (the CLI does; tests calling runBench may not). */
+  handleSignals?: boolean;
+  /** Called after each run is recorded (tests use it to kill a server mid-bench). */
+  onRunRecorded?: (record: RunRecord, servers: ReadonlyMap<string, ServerProcess>) => void;
+}
+
+interface ProtocolSetup {
+  protocol: Protocol;
+  driver: Driver;
+  target: Target;
+  server: ServerProcess | null;
+  /** --contenders (bench/host/contenders.ts): the server measured, its label (progress, keys) and whose connection count it takes. */
+  contender?: RunRecord['contender'];
+  label?: string;
+  connectionsOf?: Protocol;
+}
+
+export async function runBench(options: BenchOptions, io: RunnerIo): Promise<BenchOutcome> {
+  const { progress } = io;
+  const notes: string[] = [];
+  const scenarios = buildScenarios(options);
+  for (const protocol of options.protocols) {
+    const driver = getDriver(options.drivers[protocol], protocol);
+    if (options.compression.includes('gzip') && driver.compression !== true) {
+      throw new BenchSetupError(`--compression gzip: driver ${driver.name} does not send compressed payloads; use --driver ${protocol === 'grpc' ? 'grpc-engine' : 'autocannon'}`);
+    }
+    // Usage errors (exit 2), before any server starts: an open loop the driver cannot run, a generator not installed.
+    if (options.rate != null && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames()));
+    const missing = driver.unavailable?.() ?? null;
+    if (missing !== null) throw new BenchUsageError(`--driver ${driver.name}: ${missing}`);
+  }
+  // Payloads (and their gzip forms) are encoded once, before any load.
+  const payloads = new Map(
+    scenarios.map((s) => [s.key, withCompression(buildPayload(s.operation, s.payloadValues, s.valueShape ?? options.shape), s.compression)] as const),
+  );
+
+  // One abort for the whole bench: Ctrl-C, SIGTERM or a server that died.
+  const bench = new AbortController();
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    // A second Ctrl-C does not wait for the orderly stop; the exit handler still kills the servers.
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    bench.abort(new Error(`interrupted (${signal})`));
+  };
+  process.on('exit', killAllServerProcesses);
+  if (io.handleSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+
+  // Keyed by protocol, or by contender name with --contenders.
+  const servers = new Map<string, ServerProcess>();
+  let stopping = false;
+  const stopServers = async (): Promise<void> => {
+    stopping = true;
+    await Promise.all([...servers.values()].map((server) => server.stop()));
+  };
+
+  try {
+    // Everything that can be wrong with the setup is found before any load is sent.
+    for (const protocol of options.protocols) {
+      const target = externalTarget(options, protocol);
+      if (!target) continue;
+      try {
+        await checkHealth(target, 3_000);
+      } catch (error) {
+        throw new BenchSetupError(`${describeTarget(target)} is unreachable: ${(error as Error).message}`);
+      }
+    }
+    const { pinning, note } = applyPinning(options.pin);
+    if (note) notes.push(note);
+
+    const contenderStart = options.contenders ? await startContenders(options, serverPinPrefix(pinning), servers) : null;
+    if (contenderStart) notes.push(...contenderStart.notes);
+    const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal);
+    for (const server of servers.values()) {
+      void server.exited.then((reason) => {
+        if (!stopping) bench.abort(new Error(reason));
+      });
+    }
+    if (bench.signal.aborted) throw bench.signal.reason;
+
+    const started = new Date();
+    const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
+    const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
+    const dir = createRunFolder(options.outDir, started);
+    const files = [writeResultsJson(dir, results)];
+    linkLatest(options.outDir, dir);
+
+    const totalRuns = scenarios.length * setups.length * options.trials;
+    progress.log(
+      `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
+        ` x ${options.trials} trial(s), ${options.durationS}s runs after ${options.warmupS}s warm-up; results in ${dir}`,
+    );
+
+    const connectionCosts = await runConnectionCostPasses(options, setups, progress, bench.signal);
+
+    let failure: string | null = null;
+    const wireCache = new Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>();
+    let index = 0;
+    outer: for (const [i, scenario] of scenarios.entries()) {
+      for (let trial = 1; trial <= options.trials; trial++) {
+        // Alternate which protocol goes first, so neither always runs on a warmer machine.
+        const order = trial % 2 === 1 ? setups : [...setups].reverse();
+        for (const setup of order) {
+          index += 1;
+          const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
+          const record = await runOne({
+            options,
+            scenario,
+            payload: payloads.get(scenario.key)!,
+            setup,
+            trial,
+            label,
+            progress,
+            signal: bench.signal,
+            wireCache,
+            pinning,
+          });
+          // The protocol's connection-cost figures (measured once, before the scenarios) go on each of its rows.
+          record.tls = connectionCosts.get(setup.protocol) ?? null;
+          results.runs.push(record);
+          writeResultsJson(dir, results);
+          progress.log(describeRecord(label, record, index, totalRuns));
+          io.onRunRecorded?.(record, servers);
+          if (record.status === 'failed') {
+            failure = record.failure;
+            break outer;
+          }
+        }
+      }
+    }
+    progress.close();
+    await stopServers();
+
+    writeResultsJson(dir, results);
+    const md = path.join(dir, 'report.md');
+    writeFileAtomic(md, renderMarkdown(results));
+    const csv = path.join(dir, 'results.csv');
+    writeFileAtomic(csv, renderCsv(results));
+    files.push(md, csv);
+    const html = await writeHtmlReport(dir, results);
+    files.push(path.join(dir, html.html), ...html.charts.map((chart) => path.join(dir, chart)));
+    linkLatest(options.outDir, dir);
+    const exitCode = failure === null ? 0 : interrupted ? 130 : 1;
+    return { results, dir, files, exitCode, failure, notes };
+  } catch (error) {
+    progress.close();
+    await stopServers();
+    if (interrupted) {
+      const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment: collectEnvironment({}, null), runs: [] };
+      return { results, dir: null, files: [], exitCode: 130, failure: 'interrupted before the first run', notes };
+    }
+    throw error;
+  } finally {
+    if (io.handleSignals) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    process.off('exit', killAllServerProcesses);
+  }
+}
+
+function externalTarget(options: BenchOptions, protocol: Protocol): Target | null {
+  if (protocol === 'grpc' && options.grpcTarget) return { protocol: 'grpc', ...options.grpcTarget, ...(options.tls ? { tls: true } : {}) };
+  if (protocol === 'rest' && options.restTarget) return { protocol: 'rest', url: options.restTarget };
+  return null;
+}
+
+async function startServers(
+  options: BenchOptions,
+  pinning: Pinning | null,
+  servers: Map<string, ServerProcess>,
+  signal: AbortSignal,
+): Promise<ProtocolSetup[]> {
+  const prefix = serverPinPrefix(pinning);
+  const started = await Promise.allSettled(
+    options.protocols.map(async (protocol): Promise<ProtocolSetup> => {
+      const driver = getDriver(options.drivers[protocol], protocol);
+      const target = externalTarget(options, protocol);
+      if (target) return { protocol, driver, target, server: null };
+      const server = await startServerProcess({
+        protocol,
+        port: protocol === 'grpc' ? options.grpcPort : options.restPort,
+        prefix,
+        tls: options.tls === true,
+      });
+      servers.set(protocol, server);
+      return { protocol, driver, target: server.target, server };
+    }),
+  );
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    if (signal.aborted) throw signal.reason;
+    throw new BenchSetupError((failed.reason as Error).message);
+  }
+  return started.map((s) => (s as PromiseFulfilledResult<ProtocolSetup>).value);
+}
+
+/** The options as recorded in environment.options: plain JSON, connections spelled out per scenario. */
+function recordedOptions(options: BenchOptions, scenarios: Scenario[]): Record<string, unknown> {
+  return {
+    ...options,
+    connectionsPolicy:
+      options.connections === null
+        ? { grpc: 'one HTTP/2 connection, all calls multiplexed', rest: 'one HTTP/1.1 keep-alive connection per call in flight' }
+        : { grpc: `${options.connections} connection(s)`, rest: `${options.connections} connection(s), pipelined when fewer than calls in flight` },
+    scenarios: scenarios.map((s) => ({ key: s.key, connections: s.connections, restPipelining: s.restPipelining })),
+  };
+}
+
+interface RunOneInput {
+  options: BenchOptions;
+  scenario: Scenario;
+  payload: CallPayload;
+  setup: ProtocolSetup;
+  trial: number;
+  label: string;
+  progress: ProgressSink;
+  signal: AbortSignal;
+  wireCache: Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>;
+  /** Drivers that run a child process (h2load) get it pinned to the generator's CPUs. */
+  pinning: Pinning | null;
+}
+
+/**
+ * Client-bound: the load generator used at least CLIENT_BOUND_PERCENT of a core
+ * while the server used less than SERVER_BUSY_PERCENT (or is external, null):
+ * the row then describes the generator, not the server.
+ */
+export function isClientBound(clientCpuPercent: number, serverCpuPercent: number | null): boolean {
+  return clientCpuPercent >= CLIENT_BOUND_PERCENT && (serverCpuPercent === null || serverCpuPercent < SERVER_BUSY_PERCENT);
+}
+
+/** Notes a reader of the row must see: what the driver could not check, how it was chosen. */
+function runNotes(options: BenchOptions, protocol: Protocol, driver: string, result: LoadResult): string[] {
+  const notes: string[] = [];
+  if (protocol === 'grpc' && result.statusChecked === 'http-status-only') {
+    notes.push(`${driver} does not read grpc-status; gRPC errors in trailers are not detected (a failed call counts as HTTP 200)`);
+  }
+  if (result.wireFromDriver && result.wireFromDriver.requestBytesPerCall === null) {
+    notes.push(`${driver} counts received bytes only; wire figures are the counting proxy's, ${driver}'s own are in wire.driverReport`);
+  }
+  if (protocol === 'rest') notes.push(...options.driverNotes.filter((note) => note.includes(driver)));
+  return notes;
+}
+
+async function runOne(input: RunOneInput): Promise<RunRecord> {
+  const { options, scenario, payload, setup, progress, signal } = input;
+  const connections = scenario.connections[setup.connectionsOf ?? setup.protocol];
+  const base = {
+    target: setup.target,
+    payload,
+    concurrency: scenario.concurrency,
+    connections,
+    timeoutMs: options.timeoutMs,
+    // h2load runs as a child process: pin it where the runner (the generator) is pinned.
+    ...(input.pinning ? { prefix: ['taskset', '-c', input.pinning.client] } : {}),
+  };
+  // Open loop for the warm-up and the measured run; the byte-counting pass stays closed (bytes do not depend on pacing).
+  const paced = options.rate != null ? { rate: options.rate } : {};
+  const record = emptyRecord(input, connections);
+  const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
+  const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
+  if (signal.aborted) return failWith(reasonOf(signal));
+
+  // Warm-up: same shape, not recorded.
+  if (options.warmupS > 0) {
+    progress.phase(`${input.label} warm-up`, options.warmupS);
+    const warm = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: options.warmupS }, options.warmupS, signal, (f) => progress.update(f), stallS);
+    warm.latencyUs.destroy?.();
+    progress.endPhase();
+    if (signal.aborted) return failWith(reasonOf(signal));
+    // A server that stopped answering during the warm-up is not measured.
+    if (warm.stalled) return failWith(warm.failure!);
+  }
+
+  // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
+  progress.phase(`${input.label} measuring`, options.durationS);
+  const pid = setup.server?.pid ?? null;
+  if (pid !== null) resetPeakRss(pid);
+  const serverCpu0 = pid === null ? null : readCpuMs(pid);
+  const selfCpu0 = selfCpuUs();
+  const wall0 = process.hrtime.bigint();
+  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: options.durationS }, options.durationS, signal, (f) => progress.update(f), stallS);
+  const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
+  const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
+  const serverCpu1 = pid === null ? null : readCpuMs(pid);
+  const peakRssMiB = pid === null ? null : readPeakRssMiB(pid);
+  progress.endPhase();
+
+  const serverCpuMs = serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null;
+  // A generator in its own process (h2load) reports its CPU; in-process drivers are the runner's CPU.
+  const driverCpu = typeof result.clientCpuUs === 'number';
+  const clientCpuMs = driverCpu ? result.clientCpuUs! / 1000 : selfCpuMs;
+  const clientCpuPercent = wallMs > 0 ? (clientCpuMs / wallMs) * 100 : 0;
+  const serverCpuPercent = serverCpuMs !== null && wallMs > 0 ? (serverCpuMs / wallMs) * 100 : null;
+  const measured: RunRecord = {
+    ...record,
+    durationS: round(result.elapsedS, 3),
+    requests: result.calls,
+    errors: result.errors,
+    statusCounts: result.statusCounts,
+    rps: result.elapsedS > 0 ? round(result.calls / result.elapsedS, 1) : 0,
+    latencyMs: summarizeLatency(result.latencyUs),
+    latencyPercentilesMs: latencyPercentiles(result.latencyUs),
+    server: {
+      cpuMsPer1kCalls: serverCpuMs !== null && result.calls > 0 ? round((serverCpuMs / result.calls) * 1000, 2) : null,
+      peakRssMiB: peakRssMiB === null ? null : round(peakRssMiB, 1),
+    },
+    client: {
+      cpuPercent: round(clientCpuPercent, 1),
+      cpuUsPerCall: result.calls > 0 ? round((clientCpuMs * 1000) / result.calls, 1) : null,
+      bound: isClientBound(clientCpuPercent, serverCpuPercent),
+      cpuOf: driverCpu ? 'driver-process' : 'runner',
+    },
+  };
+  if (result.statusChecked) measured.statusChecked = result.statusChecked;
+  const notes = runNotes(options, setup.protocol, setup.driver.name, result);
+  if (notes.length > 0) measured.notes = notes;
+  const driverWire = result.wireFromDriver ?? null;
+  result.latencyUs.destroy?.();
+  // The bench's own reason (server died, Ctrl-C) says more than a driver's "aborted".
+  const failure = signal.aborted ? reasonOf(signal) : (result.failure ?? null);
+  if (failure) return { ...measured, status: 'failed', failure };
+  if (result.calls === 0) return { ...measured, status: 'failed', failure: 'no call completed' };
+  // A call that lost its connection measured the network, not the server: the run fails with its reason, its figures kept.
+  const lost = result.statusCounts['connection-error'] ?? 0;
+  if (lost > 0) return { ...measured, status: 'failed', failure: `network error: ${lost} of ${result.calls} calls lost their connection` };
+
+  // Wire sampling: same driver and shape, a fixed number of calls, through the counting proxy.
+  const wireKey = `${scenario.key}/${setup.label ?? setup.protocol}`;
+  let sample = input.wireCache.get(wireKey);
+  // TLS: the proxy would see only ciphertext (no header/body split); bytes per handshake are in the connection-cost pass.
+  const calls = isTlsTarget(setup.target) ? 0 : wireCallsFor(options.wireCalls, payload);
+  if (!sample && calls > 0) {
+    progress.phase(`${input.label} counting bytes (${calls} calls)`, WIRE_PASS_PLANNED_S);
+    try {
+      const stall = new StallWatchdog(stallS);
+      // measureWireBytes passes onProgress on to the driver (its type omits it; the stall watchdog needs it).
+      const wireOptions = { ...base, signal: AbortSignal.any([signal, stall.signal]), onProgress: (p: { calls: number }) => stall.progress(p.calls) };
+      const wire = await measureWireBytes(setup.driver, wireOptions as Parameters<typeof measureWireBytes>[1], calls).finally(() => stall.stop());
+      if (wire.failure || signal.aborted || stall.stalled) {
+        return { ...measured, status: 'failed', failure: signal.aborted ? reasonOf(signal) : (stall.reason ?? wire.failure!) };
+      }
+      sample = { wire: wire.wire, responseBodyBytes: wire.responseBodyBytes };
+      input.wireCache.set(wireKey, sample);
+    } finally {
+      progress.endPhase();
+    }
+  }
+  // Proxy counts when there was a pass (comparable across drivers); else the driver's own, if it counts any.
+  const wire: WireBytesPerCall = sample?.wire ?? (driverWire ? { ...withoutSavings(driverWire) } : NULL_WIRE);
+  return {
+    ...measured,
+    wire: driverWire ? { ...wire, driverReport: driverWire } : wire,
+    body: {
+      requestBytes: record.body.requestBytes,
+      responseBytes: sample?.responseBodyBytes === null || sample === undefined ? 0 : round(sample.responseBodyBytes, 2),
+    },
+  };
+}
+
+/** Runs a driver with the bench's abort signal plus a deadline well past the planned end. */
+async function runWithWatchdog(
+  driver: Driver,
+  options: Omit<Parameters<Driver['run']>[0], 'signal' | 'onProgress'>,
+  plannedS: number,
+  benchSignal: AbortSignal,
+  onFraction: (fraction: number) => void,
+  stallTimeoutS = 0,
+): Promise<LoadResult & { stalled?: boolean }> {
+  const limitS = plannedS + options.timeoutMs / 1000 + RUN_OVERRUN_S;
+  const watchdog = AbortSignal.timeout(limitS * 1000);
+  // No completed call for stallTimeoutS: the server stopped answering (it may keep its connections open).
+  const stall = new StallWatchdog(stallTimeoutS);
+  const signal = AbortSignal.any([benchSignal, watchdog, stall.signal]);
+  let result: LoadResult & { stalled?: boolean };
+  try {
+    result = await driver.run({
+      ...options,
+      signal,
+      onProgress: ({ calls, elapsedS }) => {
+        stall.progress(calls);
+        onFraction(plannedS > 0 ? elapsedS / plannedS : 1);
+      },
+    });
+  } finally {
+    stall.stop();
+  }
+  if (stall.stalled && !benchSignal.aborted) {
+    result.failure = stall.reason!;
+    result.stalled = true;
+  } else if (watchdog.aborted && !benchSignal.aborted && !result.failure) {
+    result.failure = `run did not end within ${Math.round(limitS)} s`;
+  } else if (!result.failure && result.calls > 0 && result.statusCounts.timeout === result.calls) {
+    // Every call ran into its deadline (a --timeout shorter than the stall timeout): the same fault, seen by the driver.
+    result.failure = `server stopped answering: all ${result.calls} calls timed out (${options.timeoutMs} ms each)`;
+    result.stalled = true;
+  }
+  return result;
+}
+
+/**
+ * The connection-cost pass (bench/run/connection-cost.ts), once per protocol before
+ * the scenarios: new-connection vs kept-alive calls, handshake ms and bytes.
+ * A failure here is noted, not fatal: the scenarios still run (and a server
+ * that died fails them with its own reason).
+ */
+async function runConnectionCostPasses(
+  options: BenchOptions,
+  setups: ProtocolSetup[],
+  progress: ProgressSink,
+  signal: AbortSignal,
+): Promise<Map<Protocol, ConnectionCost>> {
+  const costs = new Map<Protocol, ConnectionCost>();
+  const calls = options.connectionCalls ?? DEFAULT_CONNECTION_CALLS;
+  const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
+  for (const setup of setups) {
+    const empty = emptyConnectionCost(setup.target);
+    costs.set(setup.protocol, empty);
+    // Contenders (--contenders) have their own call shapes and conformance; the pass is the design card's pair.
+    if (calls === 0 || signal.aborted || setup.contender) continue;
+    const label = `connection cost ${setup.protocol}${empty.enabled ? ' (TLS)' : ''}`;
+    progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, 0.5);
+    try {
+      const cost = await measureConnectionCost(setup.target, buildPayload('add', null, options.shape), {
+        calls,
+        // A stopped server is noticed within the stall timeout here too.
+        timeoutMs: stallS > 0 ? Math.min(options.timeoutMs, stallS * 1000) : options.timeoutMs,
+        signal,
+      });
+      costs.set(setup.protocol, cost);
+      const bytes = cost.handshakeBytes ? `, ${Math.round(cost.handshakeBytes.request)}/${Math.round(cost.handshakeBytes.response)} B up/down` : '';
+      progress.log(
+        `${label}${cost.version ? ` ${cost.version}` : ''}: new connection ${cost.newConnectionCallMs} ms/call, kept-alive ${cost.keptAliveCallMs} ms/call, ` +
+          `set-up ${cost.handshakeMs} ms${bytes}`,
+      );
+    } catch (error) {
+      if (!signal.aborted) progress.log(`${label}: not measured: ${(error as Error).message}`);
+    } finally {
+      progress.endPhase();
+    }
+  }
+  return costs;
+}
+
+function emptyRecord(input: RunOneInput, connections: number): RunRecord {
+  const { scenario, payload, setup } = input;
+  return {
+    scenario: scenario.key,
+    protocol: setup.protocol,
+    driver: setup.driver.name,
+    ...(setup.contender ? { contender: setup.contender } : {}),
+    operation: scenario.operation,
+    payloadValues: scenario.payloadValues,
+    valueShape: scenario.valueShape,
+    compression: scenario.compression,
+    concurrency: scenario.concurrency,
+    connections,
+    rate: input.options.rate ?? null,
+    trial: input.trial,
+    durationS: 0,
+    status: 'completed',
+    failure: null,
+    requests: 0,
+    errors: 0,
+    statusCounts: {},
+    rps: 0,
+    latencyMs: null,
+    wire: NULL_WIRE,
+    // The body as sent: the gzip bytes in a compressed run.
+    body: {
+      requestBytes: (setup.target.protocol === 'rest' && setup.target.call ? restBodyOf(setup.target.call, payload) : wireBody(payload, setup.protocol)).length,
+      responseBytes: 0,
+    },
+    server: { cpuMsPer1kCalls: null, peakRssMiB: null },
+    client: { cpuPercent: 0, cpuUsPerCall: null, bound: false },
+  };
+}
+
+function withoutSavings(report: DriverWireReport): WireBytesPerCall {
+  const { headerSpaceSavingsPercent: _savings, ...wire } = report;
+  return wire;
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : String(reason ?? 'aborted');
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function describeRecord(label: string, r: RunRecord, index: number, total: number): string {
+  if (r.status === 'failed') return `${label}: FAILED: ${r.failure}`;
+  const p50 = r.latencyMs ? `${r.latencyMs.p50} ms` : '-';
+  const bytes = r.wire.requestBytesPerCall === null ? '' : `, ${Math.round(r.wire.requestBytesPerCall)}/${Math.round(r.wire.responseBytesPerCall ?? 0)} B/call`;
+  return `${label}: ${Math.round(r.rps)} calls/s, p50 ${p50}${bytes}${r.errors ? `, ${r.errors} errors` : ''} (${index}/${total})`;
+}
