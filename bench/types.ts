@@ -18,10 +18,10 @@ export type Target =
   | { protocol: 'rest'; url: string; call?: HttpCall };
 
 /**
- * How a non-gRPC call is spelled when it is not the design card's REST call
+ * How a non-gRPC call is spelled when it is not the default REST call
  * (HTTP/1.1, POST /v1/<op>, application/json): a contender's (servers/contenders/),
  * e.g. JSON over h2c, a protobuf body, or Connect's unary protocol. Absent = the
- * design card's. Success is judged by the HTTP status (2xx). bench/scenario/http-call.ts
+ * default REST call. Success is judged by the HTTP status (2xx). bench/scenario/http-call.ts
  * resolves it; drivers that honour it list the wires in Driver.restWires.
  */
 export interface HttpCall {
@@ -137,7 +137,7 @@ export interface Driver {
   unavailable?(): string | null;
   /**
    * Wires on which it drives REST targets that carry a Target.call (contenders).
-   * Unset: it drives only the design card's REST call, if any.
+   * Unset: it drives only the default REST call, if any.
    */
   readonly restWires?: readonly ('http1' | 'h2')[];
   run(options: LoadOptions): Promise<LoadResult>;

@@ -1,6 +1,6 @@
 /**
- * The calculator's .proto, loaded at run time (no generated stubs), as the
- * article's Node client does. One set of loader options for every caller, so
+ * The calculator's .proto, loaded at run time (no generated stubs), as
+ * grpc-js's own Node examples do with @grpc/proto-loader. One set of loader options for every caller, so
  * servers, clients and benchmarks decode messages the same way.
  */
 import { fileURLToPath } from 'node:url';

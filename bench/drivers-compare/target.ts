@@ -1,5 +1,5 @@
 /**
- * Whether our gRPC engine keeps up with h2load, by the bar issue 4 set: at
+ * Whether our gRPC engine keeps up with h2load, by the bar it is held to: at
  * least 0.95× h2load's calls/s and at most 2× its CPU time per call, both taken
  * as the median of per-round ratios (the ratios run.ts computes), in every gRPC
  * scenario (1 connection × 64 in flight, 4 × 256). Pure: figures in, verdicts out.

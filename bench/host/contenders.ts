@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --contenders all|name,...`: the servers of servers/contenders/
- * instead of the design card's pair. Each contender runs in its own (pinned)
+ * instead of the default pair (grpc-js, express). Each contender runs in its own (pinned)
  * child process (servers/contenders/serve-contender.ts through
  * bench/host/server-process.ts), passes the conformance table
  * (servers/contenders/conformance.ts) or is reported and not measured, and is

@@ -187,7 +187,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --rest-target http://host:port  bench a running REST server (none is started)
   --grpc-port N --rest-port N     ports of the started servers (default 0 = free)
   --contenders all|NAME[,NAME]    bench these servers of servers/contenders/ (npm run serve:contender -- --list)
-                                  instead of the design card's pair; 2x2 factorial report (docs/contenders.md)
+                                  instead of the default pair (grpc-js, express); 2x2 factorial report (docs/contenders.md)
   --out DIR                       results folder (default ${DEFAULT_OUT_DIR}/)
   --timeout MS                    per-call deadline (default ${DEFAULT_TIMEOUT_MS})
   --pin / --no-pin                taskset servers to CPU 0 and the runner to CPU 1

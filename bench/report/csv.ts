@@ -52,7 +52,7 @@ const COLUMNS: [string, (r: RunRecord) => unknown][] = [
   ['handshake_ms', (r) => r.tls?.handshakeMs],
   ['handshake_request_bytes', (r) => r.tls?.handshakeBytes?.request],
   ['handshake_response_bytes', (r) => r.tls?.handshakeBytes?.response],
-  // Added with --contenders (RunRecord.contender); last, as above. Empty for the design card's runs.
+  // Added with --contenders (RunRecord.contender); last, as above. Empty for the default pair's runs.
   ['contender', (r) => r.contender?.name],
   ['contender_wire', (r) => r.contender?.wire],
   ['contender_encoding', (r) => r.contender?.encoding],

@@ -1,16 +1,16 @@
 /**
- * The factorial report of a --contenders run (issue 8: which part of gRPC's
- * advantage is HTTP/2, which is protobuf, which is the framework?).
+ * The factorial report of a --contenders run: which part of gRPC's advantage
+ * over REST is HTTP/2, which is protobuf, which is the framework?
  *
  * Per scenario:
  * - the contenders as rows, fastest first (calls/s, p50, p99, bytes/call, server CPU);
  * - a 2x2 table {HTTP/1.1, HTTP/2} x {JSON, protobuf}: in each cell the best
- *   contender and the design-card one (express, grpc-js) with calls/s, p99
+ *   contender and the default one (express, grpc-js) with calls/s, p99
  *   and bytes per call (request + response, on the wire);
  * - sentences that attribute the difference, each with the measured ratio of
  *   calls/s it rests on: transport (same encoding, same-style implementation,
  *   HTTP/1.1 vs h2), encoding (same transport and style, JSON vs protobuf) and
- *   implementation (same cell, framework vs bare), and the design-card gap
+ *   implementation (same cell, framework vs bare), and the default pair's gap
  *   (grpc-js / express) as a chain of those ratios whose product is the gap.
  * A cell or ratio that was not measured is "—" with the reason; nothing is guessed.
  * Pure functions over a ResultsFile: printers return strings.
@@ -52,17 +52,17 @@ export const COMPARISONS: readonly Comparison[] = [
 ];
 
 /**
- * The design-card gap grpc-js / express as a chain whose ratios multiply to it
+ * The default pair's gap grpc-js / express as a chain whose ratios multiply to it
  * exactly: express -> node-http (framework, HTTP/1.1 JSON) -> rest-h2 (transport)
  * -> node-http2-grpc (encoding + gRPC framing, on h2) -> grpc-js (framework, gRPC).
  */
-export const DESIGN_CARD_CHAIN: readonly Comparison[] = [
+export const DEFAULT_PAIR_CHAIN: readonly Comparison[] = [
   { factor: 'implementation', over: 'node-http', under: 'express', held: 'HTTP/1.1 JSON' },
   { factor: 'transport', over: 'rest-h2', under: 'node-http', held: 'JSON, bare node' },
   { factor: 'encoding', over: 'node-http2-grpc', under: 'rest-h2', held: 'h2, bare node:http2' },
   { factor: 'implementation', over: 'grpc-js', under: 'node-http2-grpc', held: 'h2 protobuf (gRPC)' },
 ];
-export const DESIGN_CARD_GAP: Comparison = { factor: 'implementation', over: 'grpc-js', under: 'express', held: 'the design card' };
+export const DEFAULT_PAIR_GAP: Comparison = { factor: 'implementation', over: 'grpc-js', under: 'express', held: 'the default pair' };
 
 export interface ContenderFigures {
   contender: ContenderInfo;
@@ -86,8 +86,8 @@ export interface Cell {
   wire: Wire;
   encoding: Encoding;
   best: ContenderFigures | null;
-  /** The design-card contender of this cell (express, grpc-js), when it is one of them and was measured. */
-  design: ContenderFigures | null;
+  /** The default server of this cell (express, grpc-js), when it is one of them and was measured. */
+  defaultServer: ContenderFigures | null;
   /** Why the cell is empty ("—"); null when it has a best. */
   missing: string | null;
 }
@@ -132,8 +132,8 @@ export function buildFactorial(results: ResultsFile): FactorialScenario[] {
         const here = contenders.filter((f) => f.contender.wire === wire && f.contender.encoding === encoding);
         const measured = here.filter((f) => f.rps !== null);
         const best = measured[0] ?? null;
-        const design = measured.find((f) => f.contender.isDefault === true) ?? null;
-        cells.push({ wire, encoding, best, design, missing: best ? null : cellMissing(wire, encoding, here, reports) });
+        const defaultServer = measured.find((f) => f.contender.isDefault === true) ?? null;
+        cells.push({ wire, encoding, best, defaultServer, missing: best ? null : cellMissing(wire, encoding, here, reports) });
       }
     }
     const ratio = (comparison: Comparison): Ratio => ratioOf(comparison, byName, reports);
@@ -142,7 +142,7 @@ export function buildFactorial(results: ResultsFile): FactorialScenario[] {
       contenders,
       cells,
       ratios: COMPARISONS.map(ratio),
-      chain: { total: ratio(DESIGN_CARD_GAP), links: DESIGN_CARD_CHAIN.map(ratio) },
+      chain: { total: ratio(DEFAULT_PAIR_GAP), links: DEFAULT_PAIR_CHAIN.map(ratio) },
     };
   });
 }
@@ -224,7 +224,7 @@ export function attributionSentences(scenario: FactorialScenario): string[] {
   const { total, links } = scenario.chain;
   if (total.value !== null && links.every((link) => link.value !== null)) {
     lines.push(
-      `design card: grpc-js / express = ${times(total.value)} = ` +
+      `default pair: grpc-js / express = ${times(total.value)} = ` +
         links.map((link) => `${times(link.value!)} (${link.comparison.factor}: ${link.comparison.over} / ${link.comparison.under})`).join(' × '),
     );
     const gap = Math.log(total.value);
@@ -233,11 +233,11 @@ export function attributionSentences(scenario: FactorialScenario): string[] {
         const log = links.filter((link) => link.comparison.factor === factor).reduce((sum, link) => sum + Math.log(link.value!), 0);
         return `${factor} ${Math.round((log / gap) * 100)}%`;
       });
-      lines.push(`share of the design-card gap (log of the ratios; negative = works against it): ${byFactor.join(', ')}`);
+      lines.push(`share of the default pair's gap (log of the ratios; negative = works against it): ${byFactor.join(', ')}`);
     }
   } else {
     const missing = [total, ...links].find((r) => r.value === null);
-    lines.push(`design card: grpc-js / express = ${total.value === null ? '—' : times(total.value)}; its split into factors: — (${missing?.missing})`);
+    lines.push(`default pair: grpc-js / express = ${total.value === null ? '—' : times(total.value)}; its split into factors: — (${missing?.missing})`);
   }
   return lines;
 }
@@ -247,8 +247,8 @@ function cellText(cell: Cell): string[] {
   const describe = (f: ContenderFigures): string =>
     `${f.contender.name} ${f.rps === null ? '—' : compact(f.rps)} calls/s, p99 ${f.p99 === null ? '—' : fixed(f.p99)} ms, ${f.bytesPerCall === null ? '—' : Math.round(f.bytesPerCall)} B/call`;
   const lines = [`best: ${describe(cell.best)}`];
-  if (cell.design && cell.design !== cell.best) lines.push(`design card: ${describe(cell.design)}`);
-  else if (cell.design) lines.push('(the design-card server)');
+  if (cell.defaultServer && cell.defaultServer !== cell.best) lines.push(`default: ${describe(cell.defaultServer)}`);
+  else if (cell.defaultServer) lines.push('(the default server)');
   return lines;
 }
 
@@ -283,10 +283,10 @@ export function renderFactorial(results: ResultsFile): string {
   const out: string[] = [];
   const scenarios = buildFactorial(results);
   for (const s of scenarios) {
-    out.push(`${s.scenario}: contenders, fastest first (* = design card)`);
+    out.push(`${s.scenario}: contenders, fastest first (* = the default pair)`);
     const fastest = s.contenders[0]?.rps ?? null;
     out.push(...grid([CONTENDER_HEADER, ...s.contenders.map((f) => contenderRow(f, fastest))], [0, 1, 2, 3, 4]));
-    out.push('', `${s.scenario}: 2x2 (best contender; design card where it is not the best)`);
+    out.push('', `${s.scenario}: 2x2 (best contender; the default server where it is not the best)`);
     const rows: string[][] = [['', ...ENCODINGS.map((e) => ENCODING_TITLE[e])]];
     for (const wire of WIRES) {
       const cells = ENCODINGS.map((encoding) => cellText(s.cells.find((c) => c.wire === wire && c.encoding === encoding)!));
@@ -325,7 +325,7 @@ export function renderFactorialMarkdown(results: ResultsFile): string {
   const skipped = notMeasuredLines(results);
   if (skipped.length > 0) out.push('### Not measured', '', ...skipped.map((line) => `- ${line}`), '');
   out.push(
-    '\\* = design-card server (express for REST, grpc-js for gRPC). Ratios are calls/s of the first contender over the second ' +
+    '\\* = the default pair (express for REST, grpc-js for gRPC). Ratios are calls/s of the first contender over the second ' +
       '(medians over trials); each holds everything but one factor fixed as far as the registry allows (see docs/contenders.md). ' +
       'B/call = request + response bytes on the wire, headers and framing included.',
     '',

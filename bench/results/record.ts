@@ -17,13 +17,13 @@ export interface ResultsFile {
   contenders?: ContenderReport[];
 }
 
-/** Which server of servers/contenders/ a row measured: the factors issue 8 separates. */
+/** Which server of servers/contenders/ a row measured, by the factors the factorial report separates (wire, encoding, implementation). */
 export interface ContenderInfo {
   name: string;
   wire: 'http1' | 'h2';
   encoding: 'json' | 'protobuf';
   implementation: string;
-  /** The design-card server of its protocol (express, grpc-js). Absent: false. */
+  /** The default server of its protocol (express for REST, grpc-js for gRPC). Absent: false. */
   isDefault?: boolean;
 }
 
@@ -126,7 +126,7 @@ export interface RunRecord {
   protocol: Protocol;
   /** Which load generator measured this row. */
   driver: string;
-  /** --contenders runs: the server measured (protocol is then 'grpc' for gRPC-style contenders, 'rest' for the others); null/absent: the design card's server of `protocol`. */
+  /** --contenders runs: the server measured (protocol is then 'grpc' for gRPC-style contenders, 'rest' for the others); null/absent: the default server of `protocol` (express, grpc-js). */
   contender?: ContenderInfo | null;
   operation: Operation;
   /** Number of values for sum, null for binary operations. */

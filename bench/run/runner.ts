@@ -454,7 +454,7 @@ async function runConnectionCostPasses(
   for (const setup of setups) {
     const empty = emptyConnectionCost(setup.target);
     costs.set(setup.protocol, empty);
-    // Contenders (--contenders) have their own call shapes and conformance; the pass is the design card's pair.
+    // Contenders (--contenders) have their own call shapes and conformance; the pass is the default pair's.
     if (calls === 0 || signal.aborted || setup.contender) continue;
     const label = `connection cost ${setup.protocol}${empty.enabled ? ' (TLS)' : ''}`;
     progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, CONNECTION_COST_PLANNED_S);

@@ -6,7 +6,7 @@
 import type { Operation } from '../../servers/calculator.ts';
 import type { CallPayload, HttpCall, Target } from '../types.ts';
 
-/** The design card's REST call: HTTP/1.1, POST /v1/<op>, JSON. */
+/** The default REST call (express's API): HTTP/1.1, POST /v1/<op>, JSON. */
 export const DEFAULT_REST_CALL: HttpCall = {
   wire: 'http1',
   path: (operation: Operation) => `/v1/${operation}`,
@@ -24,7 +24,7 @@ export function restBodyOf(call: HttpCall, payload: CallPayload): Buffer {
   return payload.compressed?.json ?? payload.json;
 }
 
-/** True when the call is the design card's, so a driver without restWires may drive it. */
+/** True when the call is the default REST call, so a driver without restWires may drive it. */
 export function isDefaultRestCall(call: HttpCall): boolean {
   return call === DEFAULT_REST_CALL || (call.wire === 'http1' && call.body === 'json' && call.contentType === 'application/json' && call.path('add') === '/v1/add');
 }

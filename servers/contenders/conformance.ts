@@ -75,7 +75,7 @@ function expectError(code: ErrorCode, message: string, restStatus?: number): (st
 
 /** The table. Expected outcomes come from calculate() unless a case says otherwise. */
 export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
-  // The article's example: 20 and 10.
+  // The calculator's worked example: 20 and 10 (also the README's payload-size example).
   { name: 'add 20,10', operation: 'add', input: { a: 20, b: 10 } },
   { name: 'subtract 20,10', operation: 'subtract', input: { a: 20, b: 10 } },
   { name: 'multiply 20,10', operation: 'multiply', input: { a: 20, b: 10 } },

@@ -69,7 +69,7 @@ export function formatContenderTable(): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((width) => '-'.repeat(width)).join('  '));
-  lines.push('', '* the design-card servers (servers/rest-server.ts, servers/grpc-server.ts)');
+  lines.push('', '* the default pair (servers/rest-server.ts, servers/grpc-server.ts)');
   return lines.join('\n');
 }
 

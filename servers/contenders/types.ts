@@ -1,6 +1,6 @@
 /**
  * A contender: one way of serving the calculator, described by the factors
- * issue 8 separates (wire protocol, encoding, implementation) plus what a
+ * the factorial report separates (wire protocol, encoding, implementation) plus what a
  * client needs to call it. Every contender calls servers/calculator.ts; none
  * re-implements an operation or a validation rule.
  */
@@ -37,7 +37,7 @@ export interface Contender {
   encoding: Encoding;
   /** The library or module that speaks the protocol: 'express 5', 'node:http2', '@grpc/grpc-js', ... */
   implementation: string;
-  /** The existing design-card server of its protocol (express for REST, grpc-js for gRPC). */
+  /** The default server of its protocol (express for REST, grpc-js for gRPC), the one the bench starts without --contenders. */
   isDefault?: boolean;
   client: ContenderClient;
   start(options: ServerOptions): Promise<RunningServer>;

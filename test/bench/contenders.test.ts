@@ -91,11 +91,11 @@ describe('bench --contenders all (plus a wrong one)', () => {
     assert.match(text, /add\/c8: 2x2/);
     assert.match(text, /^HTTP\/1\.1 +best: \S+ .*calls\/s, p99 .* ms, \d+ B\/call +best: /m);
     assert.match(text, /^HTTP\/2 +best: /m);
-    assert.match(text, /design card: express /);
+    assert.match(text, /default: express /);
     assert.match(text, /transport: rest-h2 \/ node-http = \d+\.\d+×/);
     assert.match(text, /encoding: rest-protobuf-h1 \/ node-http = \d+\.\d+×/);
     assert.match(text, /implementation: node-http \/ express = \d+\.\d+×/);
-    assert.match(text, /design card: grpc-js \/ express = \d+\.\d+× = /);
+    assert.match(text, /default pair: grpc-js \/ express = \d+\.\d+× = /);
     assert.match(text, /off-by-one .*NOT MEASURED — failed conformance/);
     const md = readFileSync(path.join(dir, 'report.md'), 'utf8');
     assert.match(md, /## Contenders: transport × encoding × implementation/);

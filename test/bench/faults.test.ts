@@ -179,7 +179,7 @@ async function startResettingProxy(upstreamPort: number, resetEveryBytes: number
 describe('connections reset mid-call', () => {
   const fakes = fakeServersPerSuite(5);
 
-  // Issue 7 counts a network error mid-call among the faults: a run whose calls lost their connection measured
+  // A network error mid-call is one of the faults: a run whose calls lost their connection measured
   // a broken network, so it fails with its reason (its figures kept) and the bench exits 1, as for a dead server.
   // One protocol per bench: the first failed run ends the bench, and each proxy must see its protocol's traffic.
   for (const protocol of ['grpc', 'rest'] as const) {

@@ -1,6 +1,6 @@
 /**
  * The factorial report from fixture records: the ratios behind each
- * attribution sentence, the 2x2 cells (best + design card), and "—" with the
+ * attribution sentence, the 2x2 cells (best + default server), and "—" with the
  * reason for a cell or ratio that was not measured. Pure functions, no I/O.
  */
 import assert from 'node:assert/strict';
@@ -97,14 +97,14 @@ describe('factorial report', () => {
     assert.equal(lines[0], 'transport: rest-h2 / node-http = 1.10× (JSON, bare node (node:http2 vs node:http)); also fastify-h2 / fastify = 1.17×, connect-grpc / connect-h1 = 0.60×');
     assert.equal(lines[1], 'encoding: rest-protobuf-h1 / node-http = 0.97× (HTTP/1.1, bare node:http); also node-http2-grpc / rest-h2 = 0.91×');
     assert.match(lines[2]!, /^implementation: node-http \/ express = 4\.00× \(HTTP\/1\.1 JSON, bare node:http vs express\); also node-http \/ fastify = 1\.11×, node-http2-grpc \/ grpc-js = 1\.11×, node-http2-grpc \/ connect-grpc = 6\.67×, rest-h2 \/ fastify-h2 = 1\.05×$/);
-    // The chain multiplies to the design-card gap: 4.00 x 1.10 x 0.909 x 0.90 = 3.60.
-    assert.equal(lines[3], 'design card: grpc-js / express = 3.60× = 4.00× (implementation: node-http / express) × 1.10× (transport: rest-h2 / node-http) × 0.91× (encoding: node-http2-grpc / rest-h2) × 0.90× (implementation: grpc-js / node-http2-grpc)');
+    // The chain multiplies to the default pair's gap: 4.00 x 1.10 x 0.909 x 0.90 = 3.60.
+    assert.equal(lines[3], 'default pair: grpc-js / express = 3.60× = 4.00× (implementation: node-http / express) × 1.10× (transport: rest-h2 / node-http) × 0.91× (encoding: node-http2-grpc / rest-h2) × 0.90× (implementation: grpc-js / node-http2-grpc)');
     const product = scenario!.chain.links.reduce((p, link) => p * link.value!, 1);
     assert.ok(Math.abs(product - scenario!.chain.total.value!) < 1e-9);
-    assert.match(lines[4]!, /^share of the design-card gap .*: implementation \d+%, transport \d+%, encoding -\d+%$/);
+    assert.match(lines[4]!, /^share of the default pair's gap .*: implementation \d+%, transport \d+%, encoding -\d+%$/);
   });
 
-  test('2x2 cells: best contender, and the design card where it is not the best', () => {
+  test('2x2 cells: best contender, and the default server where it is not the best', () => {
     const file = results(
       Object.entries(FULL).map(([name, rps]) => run(name, rps)),
       Object.keys(FULL).map((name) => report(name)),
@@ -112,21 +112,21 @@ describe('factorial report', () => {
     const [scenario] = buildFactorial(file);
     const cell = (wire: string, encoding: string) => scenario!.cells.find((c) => c.wire === wire && c.encoding === encoding)!;
     assert.equal(cell('http1', 'json').best!.contender.name, 'node-http');
-    assert.equal(cell('http1', 'json').design!.contender.name, 'express');
+    assert.equal(cell('http1', 'json').defaultServer!.contender.name, 'express');
     assert.equal(cell('h2', 'json').best!.contender.name, 'rest-h2');
-    assert.equal(cell('h2', 'json').design, null);
+    assert.equal(cell('h2', 'json').defaultServer, null);
     assert.equal(cell('http1', 'protobuf').best!.contender.name, 'rest-protobuf-h1');
     assert.equal(cell('h2', 'protobuf').best!.contender.name, 'node-http2-grpc');
-    assert.equal(cell('h2', 'protobuf').design!.contender.name, 'grpc-js');
+    assert.equal(cell('h2', 'protobuf').defaultServer!.contender.name, 'grpc-js');
     assert.equal(scenario!.contenders[0]!.contender.name, 'rest-h2', 'fastest first');
     const text = renderFactorial(file);
     assert.match(text, /^HTTP\/1\.1 +best: node-http 20\.0k calls\/s, p99 50\.0 ms, 250 B\/call +best: rest-protobuf-h1 19\.4k calls\/s, p99 51\.5 ms, 150 B\/call$/m);
-    assert.match(text, /^ +design card: express 5000 calls\/s, p99 200 ms, 250 B\/call$/m);
-    assert.match(renderFactorialMarkdown(file), /^\| \*\*HTTP\/2\*\* \| best: rest-h2 22\.0k calls\/s.* \| best: node-http2-grpc 20\.0k calls\/s.*<br>design card: grpc-js 18\.0k calls\/s/m);
+    assert.match(text, /^ +default: express 5000 calls\/s, p99 200 ms, 250 B\/call$/m);
+    assert.match(renderFactorialMarkdown(file), /^\| \*\*HTTP\/2\*\* \| best: rest-h2 22\.0k calls\/s.* \| best: node-http2-grpc 20\.0k calls\/s.*<br>default: grpc-js 18\.0k calls\/s/m);
   });
 
   test('missing cells and ratios are "—" with why, never guessed', () => {
-    // Only the design card pair ran, plus node-http; fastify-h2 failed conformance; rest-protobuf-h1's run failed.
+    // Only the default pair ran, plus node-http; fastify-h2 failed conformance; rest-protobuf-h1's run failed.
     const file = results(
       [
         run('express', 5_000),
@@ -146,7 +146,7 @@ describe('factorial report', () => {
     assert.equal(lines[0], 'transport: rest-h2 / node-http = — (rest-h2 not in --contenders)');
     assert.equal(lines[1], 'encoding: rest-protobuf-h1 / node-http = — (rest-protobuf-h1 run failed: server exited)');
     assert.match(lines[2]!, /^implementation: node-http \/ express = 4\.00× /);
-    assert.equal(lines[3], 'design card: grpc-js / express = 3.60×; its split into factors: — (rest-h2 not in --contenders)');
+    assert.equal(lines[3], 'default pair: grpc-js / express = 3.60×; its split into factors: — (rest-h2 not in --contenders)');
     const text = renderFactorial(file);
     assert.match(text, /^HTTP\/2 +— \(fastify-h2 failed conformance \(1 of 30 cases\)\) +best: grpc-js 18\.0k/m);
     assert.match(text, /fastify-h2 \(HTTP\/2 JSON, fastify 5 \(http2\)\): NOT MEASURED — failed conformance, 1 of 30 cases: fastify-h2: add 20,10/);

@@ -41,7 +41,7 @@ const notFinite = (field: string): Expected => ({ code: 'INVALID_ARGUMENT', mess
 const OVERFLOW: Expected = { code: 'OUT_OF_RANGE', message: 'result is outside the range of a double (overflow)' };
 
 export const CASES: Case[] = [
-  // The article's example.
+  // The calculator's worked example: 20 and 10.
   { name: 'add 20 10', op: 'add', input: { a: 20, b: 10 }, expect: { value: 30 } },
   { name: 'subtract 20 10', op: 'subtract', input: { a: 20, b: 10 }, expect: { value: 10 } },
   { name: 'multiply 20 10', op: 'multiply', input: { a: 20, b: 10 }, expect: { value: 200 } },

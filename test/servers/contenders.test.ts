@@ -37,7 +37,7 @@ describe('registry', () => {
     }
   });
 
-  test('the defaults are the design-card servers', () => {
+  test('the defaults are the default pair (express, grpc-js)', () => {
     assert.equal(getContender('express').start, startRestServer);
     assert.equal(getContender('grpc-js').start, startGrpcServer);
     assert.deepEqual(CONTENDERS.filter((c) => c.isDefault).map((c) => c.name), ['express', 'grpc-js']);
