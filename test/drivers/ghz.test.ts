@@ -35,31 +35,20 @@ import {
 import { toGhzReport } from '../../bench/drivers/ghz-report.ts';
 import { createLatencyHistogram } from '../../bench/results/histogram.ts';
 import { grpcEngine } from '../../bench/drivers/grpc-engine.ts';
-import type { CallPayload, LoadOptions, LoadResult, Target } from '../../bench/types.ts';
+import type { LoadOptions, LoadResult, Target } from '../../bench/types.ts';
 import type { Operation } from '../../servers/calculator.ts';
 import { startGrpcServer } from '../../servers/grpc-server.ts';
-import { encodeRequest, loadCalculatorService, messageTypes, METHOD_NAMES, PROTO_PATH } from '../../servers/proto.ts';
+import { loadCalculatorService, messageTypes, METHOD_NAMES, PROTO_PATH } from '../../servers/proto.ts';
 import type { RunningServer } from '../../servers/server-options.ts';
+import { ADD, loadOptions, payloadOf } from '../helpers/drivers.ts';
 
 const GHZ = findGhz();
 const skipReal = GHZ === null ? 'ghz not on PATH (install from https://ghz.sh; not packaged by Debian)' : false;
 
-function payloadOf(operation: Operation, input: object): CallPayload {
-  return {
-    operation,
-    payloadValues: operation === 'sum' ? (input as { values: number[] }).values.length : null,
-    input,
-    json: Buffer.from(JSON.stringify(input)),
-    protobuf: encodeRequest(operation, input),
-  };
-}
-const ADD = payloadOf('add', { a: 20, b: 10 });
 const DIVIDE_BY_ZERO = payloadOf('divide', { a: 1, b: 0 });
 const GRPC_TARGET: Target = { protocol: 'grpc', host: '127.0.0.1', port: 50051 };
 
-function options(extra: Partial<LoadOptions> = {}): LoadOptions {
-  return { target: GRPC_TARGET, payload: ADD, concurrency: 8, connections: 2, durationS: 1, timeoutMs: 5_000, ...extra };
-}
+const options = (extra: Partial<LoadOptions> = {}): LoadOptions => loadOptions(GRPC_TARGET, extra);
 
 /** Flags from ghz's options reference (www/docs/options.md) that this driver may use. */
 const DOCUMENTED_FLAGS = new Set([
@@ -209,6 +198,26 @@ describe('parsing a ghz report made from real measurements', () => {
     const report = JSON.parse(JSON.stringify(toGhzReport(result, runOptions, { call: 'calculator.v1.Calculator.Add' }))) as GhzJsonReport;
     return { result, runOptions, report };
   };
+
+  test('toGhzReport turns a LoadResult into ghz --format json fields (durations in ns)', async () => {
+    const runOptions = options({ target, requests: 500, metadata: { 'x-k': 'v' } });
+    const result = await grpcEngine.run(runOptions);
+    const report = toGhzReport(result, runOptions, { call: 'calculator.v1.Calculator.Add', date: new Date(0) });
+    assert.equal(report.count, 500);
+    assert.deepEqual(report.statusCodeDistribution, { OK: 500 });
+    assert.deepEqual(report.errorDistribution, {});
+    assert.equal(report.total, Math.round(result.elapsedS * 1e9));
+    assert.ok(report.fastest > 0 && report.fastest <= report.average && report.average <= report.slowest);
+    assert.deepEqual(report.latencyDistribution.map((d) => d.percentage), [10, 25, 50, 75, 90, 95, 99]);
+    assert.equal(report.histogram.length, 11);
+    assert.equal(report.histogram.reduce((sum, b) => sum + b.count, 0), 500);
+    assert.equal(report.options.host, `127.0.0.1:${server.port}`);
+    assert.equal(report.options.total, 500);
+    assert.equal(report.options.timeout, 5_000_000_000);
+    assert.match(report.date, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/);
+    const failed = toGhzReport({ ...result, statusCounts: { OK: 400, timeout: 60, INVALID_ARGUMENT: 40 } }, runOptions);
+    assert.deepEqual(failed.statusCodeDistribution, { OK: 400, DeadlineExceeded: 60, InvalidArgument: 40 });
+  });
 
   test('grpc-engine, 2,000 Add calls -> toGhzReport -> parser: counts, elapsed, percentiles', async () => {
     const { result, report } = await engine({ requests: 2_000 });

@@ -10,24 +10,13 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { buildHttp1Request, http1Engine, Http1ResponseParser } from '../../bench/drivers/http1-engine.ts';
-import type { CallPayload, LoadOptions } from '../../bench/types.ts';
-import { encodeRequest } from '../../servers/proto.ts';
+import type { LoadOptions } from '../../bench/types.ts';
+import { ADD, loadOptions, payloadOf } from '../helpers/drivers.ts';
 import { startServers, type Servers } from '../helpers/servers.ts';
 
-function payloadOf(input: object): CallPayload {
-  return {
-    operation: 'add',
-    payloadValues: null,
-    input,
-    json: Buffer.from(JSON.stringify(input)),
-    protobuf: encodeRequest('add', { a: 1, b: 2 }),
-  };
-}
-
-const ADD = payloadOf({ a: 20, b: 10 });
-
+/** Add against `url`, 4 in flight on 4 connections (HTTP/1.1 has one call in flight per connection). */
 function options(url: string, extra: Partial<LoadOptions> = {}): LoadOptions {
-  return { target: { protocol: 'rest', url }, payload: ADD, concurrency: 4, connections: 4, durationS: 1, timeoutMs: 5_000, ...extra };
+  return loadOptions({ protocol: 'rest', url }, { concurrency: 4, connections: 4, ...extra });
 }
 
 /** A raw TCP server for misbehaving peers; returns its URL and a close function. */
@@ -89,7 +78,7 @@ describe('http1-engine against the REST server', () => {
   });
 
   test('a request the server rejects counts as its HTTP status and as an error', async () => {
-    const result = await http1Engine.run(options(servers.restUrl, { requests: 50, payload: payloadOf({ a: 'x', b: 1 }) }));
+    const result = await http1Engine.run(options(servers.restUrl, { requests: 50, payload: payloadOf('add', { a: 'x', b: 1 }) }));
     assert.deepEqual(result.statusCounts, { '400': 50 });
     assert.equal(result.errors, 50);
   });
