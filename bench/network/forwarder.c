@@ -12,9 +12,14 @@
  *   loss    dropped at random (xorshift64*, seeded: a run repeats its drops);
  *   rate    serialized at `rate` bit/s behind the packets before it; a packet
  *           that finds more than `queue` bytes waiting is dropped (tail drop);
- *   delay   held for `delay` ns +- a uniform share of `jitter` ns after it has
- *           been serialized; never delivered before the packet ahead of it
- *           (no reordering), so each direction is one FIFO.
+ *   delay   held for `delay` ns plus the jitter offset after it has been
+ *           serialized. The offset wanders: every 4 x `jitter` ns a new target
+ *           is drawn uniformly from [-jitter, +jitter] and the offset moves to
+ *           it in a straight line. Packets close together see nearly the same
+ *           delay (as on a real path, where jitter is queueing), the offset
+ *           never changes faster than half the clock, so a later packet is
+ *           never due before an earlier one (no reordering, no clamping that
+ *           would bias the mean), and its time average is zero.
  *
  * The device fds stay valid when the Node side moves a device into another
  * network namespace (ip link set DEV netns NS). Commands on stdin, one a line:
@@ -66,6 +71,9 @@ typedef struct {
   uint64_t delay_ns, jitter_ns, rate_bps, loss_ppb, queue_bytes;
   /* state */
   uint64_t tx_free_at, last_due;
+  /* jitter: the offset moves from jitter_from to jitter_to over [jitter_t0, jitter_t0 + 4 x jitter] */
+  uint64_t jitter_t0;
+  int64_t jitter_from, jitter_to;
   packet_t *ring;
   size_t cap, head, count;
   /* counters */
@@ -158,6 +166,28 @@ static void flush(direction_t *d) {
   }
 }
 
+static int64_t jitter_target(direction_t *d) {
+  return (int64_t)(rng_next() % (2 * d->jitter_ns + 1)) - (int64_t)d->jitter_ns;
+}
+
+/* The wandering jitter offset at time t (see the header). */
+static int64_t jitter_offset(direction_t *d, uint64_t t) {
+  uint64_t period = 4 * d->jitter_ns;
+  if (d->jitter_t0 == 0 || t >= d->jitter_t0 + 2 * period) {
+    /* first packet, or idle for a while: start a new segment here */
+    d->jitter_t0 = t;
+    d->jitter_from = jitter_target(d);
+    d->jitter_to = jitter_target(d);
+  }
+  while (t >= d->jitter_t0 + period) {
+    d->jitter_t0 += period;
+    d->jitter_from = d->jitter_to;
+    d->jitter_to = jitter_target(d);
+  }
+  double share = (double)(t - d->jitter_t0) / (double)period;
+  return d->jitter_from + (int64_t)((double)(d->jitter_to - d->jitter_from) * share);
+}
+
 static void accept_packet(direction_t *d, const unsigned char *data, uint32_t len, uint64_t now) {
   d->packets++;
   d->bytes += len;
@@ -180,8 +210,7 @@ static void accept_packet(direction_t *d, const unsigned char *data, uint32_t le
   }
   uint64_t due = sent + d->delay_ns;
   if (d->jitter_ns > 0) {
-    /* uniform in [-jitter, +jitter], never below the serialization time */
-    int64_t offset = (int64_t)(rng_next() % (2 * d->jitter_ns + 1)) - (int64_t)d->jitter_ns;
+    int64_t offset = jitter_offset(d, sent);
     due = (int64_t)due + offset < (int64_t)sent ? sent : (uint64_t)((int64_t)due + offset);
   }
   if (due < d->last_due) due = d->last_due;
@@ -234,6 +263,7 @@ static int command(char *line) {
     d->loss_ppb = loss;
     d->queue_bytes = queue;
     d->tx_free_at = 0;
+    d->jitter_t0 = 0;
     printf("ok\n");
   } else if (sscanf(line, "seed %llu", &seed) == 1) {
     rng_state = seed ? seed : 0x9e3779b97f4a7c15ULL;
