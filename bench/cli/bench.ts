@@ -40,7 +40,7 @@ async function main(): Promise<number> {
   const perRun = options.warmupS + options.durationS + (options.wireCalls > 0 ? 0.4 : 0);
   const progress = createProgress({
     mode: options.progress,
-    totalPlannedS: scenarios * (options.contenders?.length ?? options.protocols.length) * options.trials * perRun,
+    totalPlannedS: scenarios * (options.contenders?.length ?? options.protocols.length) * options.trials * options.network.length * perRun,
   });
   try {
     const outcome = await runBench(options, { progress, handleSignals: true });

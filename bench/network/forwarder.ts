@@ -45,6 +45,8 @@ export interface ForwarderCounters {
   down: DirectionCounters;
   /** The forwarder runs at real-time priority (SCHED_FIFO), ahead of the bench and the servers. */
   realtime: boolean;
+  /** Idle CPUs poll instead of halting while the link exists (a PM QoS request on /dev/cpu_dma_latency). */
+  lowLatencyIdle: boolean;
 }
 
 /** What one direction does to its packets (the forwarder's `set` command). */

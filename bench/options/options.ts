@@ -10,6 +10,7 @@ import { isOperation, LIMITS, OPERATIONS, type Operation } from '../../servers/c
 import { PROTOCOLS, type Protocol } from '../types.ts';
 import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
 import { contenderNames, getContender } from '../../servers/contenders/index.ts';
+import { NetworkSpecError, parseNetworkList, type NetworkCondition } from '../network/conditions.ts';
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -157,6 +158,11 @@ export interface BenchOptions {
   connectionCalls?: number;
   /** Seconds without a completed call before a run is failed as "server stopped answering"; 0 disables. */
   stallTimeoutS?: number;
+  /**
+   * --network: every scenario runs under each condition in turn (bench/network/);
+   * null = loopback, no emulation (the default, [null]).
+   */
+  network: Array<NetworkCondition | null>;
 }
 
 export class BenchUsageError extends Error {
@@ -191,7 +197,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --progress auto|plain|none
   --tls                           both servers over TLS (gRPC h2 via ALPN, REST HTTPS/1.1), self-signed cert
   --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
-  --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)`;
+  --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)
+  --network NAME[,NAME...]        run every scenario under each network condition (root): loopback (default), lan,
+                                  cross-zone, cross-region, mobile, lossy, or a spec like rtt=40ms+rate=10mbit+loss=1%
+                                  (fields rtt, jitter, rate or up/down, loss; docs/network.md)`;
 
 /** Known load generators per protocol; filled in by the registry so options need not import drivers. */
 export type DriverCatalog = Readonly<Record<string, readonly Protocol[]>>;
@@ -239,6 +248,7 @@ export function resolveBenchOptions(
         tls: { type: 'boolean' },
         'connection-calls': { type: 'string' },
         'stall-timeout': { type: 'string' },
+        network: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -329,6 +339,11 @@ export function resolveBenchOptions(
   if (outDir.trim() === '') throw new BenchUsageError('--out must name a folder');
 
   if (ops.length === 0) throw new BenchUsageError('--ops: give at least one operation');
+  const network = values.network === undefined ? [null] : parseNetwork(values.network);
+  if (network.some((condition) => condition !== null)) {
+    const clash = [grpcTarget !== null && '--grpc-target', restTarget !== null && '--rest-target', values.contenders !== undefined && '--contenders'].filter(Boolean);
+    if (clash.length > 0) throw new BenchUsageError(`--network runs the bench's own servers behind the emulated link; drop ${clash.join(', ')}`);
+  }
   const contenders = values.contenders === undefined ? null : parseContenders(values.contenders);
   if (contenders !== null) {
     const clash = [
@@ -374,7 +389,17 @@ export function resolveBenchOptions(
     pin,
     progress,
     contenders,
+    network,
   };
+}
+
+function parseNetwork(text: string): Array<NetworkCondition | null> {
+  try {
+    return parseNetworkList(text);
+  } catch (error) {
+    if (error instanceof NetworkSpecError) throw new BenchUsageError(`--network: ${error.message}`);
+    throw error;
+  }
 }
 
 /** `all` (the registry), names, or both ("all,my-server"); unknown names are usage errors. */
