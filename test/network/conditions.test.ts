@@ -53,9 +53,10 @@ describe('network conditions', () => {
     assert.throws(() => parseNetworkList('lan,,lossy'), /without empty items/);
   });
 
-  test('the rate limiter queues one bandwidth-delay product, at least 64 KiB', () => {
+  test('the rate limiter queues 100 ms at the rate or one bandwidth-delay product, at least 64 KiB', () => {
     assert.equal(queueBytesFor(null, 20), 0);
-    assert.equal(queueBytesFor(20, 0), 64 * 1024);
-    assert.equal(queueBytesFor(100, 70), 875_000);
+    assert.equal(queueBytesFor(20, 0), 250_000);
+    assert.equal(queueBytesFor(1, 0), 64 * 1024);
+    assert.equal(queueBytesFor(100, 200), 2_500_000);
   });
 });
