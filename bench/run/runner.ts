@@ -1,11 +1,10 @@
 /**
  * The bench runner: starts the servers (each in its own process), runs every
  * scenario for each protocol in turn (warm-up, measured run, wire-sampling
- * pass), records each run, writes the results after every scenario, and stops
+ * pass), records each run, writes results.json after every run, and stops
  * the servers at the end, on failure and on Ctrl-C. It returns data; printing
- * is the CLI's job (bench/report/*).
+ * and the report files are the CLI's job (bench/report/terminal.ts, write.ts).
  */
-import path from 'node:path';
 import { canRunOpenLoop, getDriver, openLoopDriverNames } from '../drivers/index.ts';
 import { BenchUsageError, openLoopRefusal, type BenchOptions } from '../options/options.ts';
 import { applyPinning, serverPinPrefix, type Pinning } from '../host/pinning.ts';
@@ -14,32 +13,25 @@ import type { ProgressSink } from './progress.ts';
 import { collectEnvironment } from '../results/environment.ts';
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
 import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type WireBytesPerCall } from '../results/record.ts';
-import { createRunFolder, linkLatest, writeFileAtomic, writeResultsJson } from '../results/write.ts';
-import { buildPayload, buildScenarios, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
+import { createRunFolder, linkLatest, writeResultsJson } from '../results/write.ts';
+import { buildPayload, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
 import { wireBody, withCompression } from '../scenario/compression.ts';
 import { checkHealth, describeTarget, killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
 import type { CallPayload, Driver, LoadResult, Protocol, Target } from '../types.ts';
 import { measureWireBytes, NULL_WIRE } from '../wire/measure.ts';
-import { renderMarkdown } from '../report/markdown.ts';
-import { writeHtmlReport } from '../report/html.ts';
-import { renderCsv } from '../report/csv.ts';
 import { startContenders } from '../host/contenders.ts';
 import { restBodyOf } from '../scenario/http-call.ts';
 import { emptyConnectionCost, isTlsTarget, measureConnectionCost, type ConnectionCost } from './connection-cost.ts';
+import { isClientBound } from '../results/client-bound.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
-import { DEFAULT_CONNECTION_CALLS, DEFAULT_STALL_TIMEOUT_S } from '../options/options.ts';
 import { conditionName, type NetworkCondition } from '../network/conditions.ts';
 import { networkEmulationUnavailable, openLink, removeAllLinksSync, type EmulatedLink } from '../network/link.ts';
 import { probeLink, type LinkProbe } from '../network/probe.ts';
 import { EMULATOR_BUSY_PERCENT, networkRecord, snapshotLink } from '../network/record.ts';
+import { CONNECTION_COST_PLANNED_S, planBench, WIRE_PASS_PLANNED_S } from './plan.ts';
 
-/** Generator at or above this % of one core while the server is below SERVER_BUSY_PERCENT: client-bound. */
-export const CLIENT_BOUND_PERCENT = 90;
-export const SERVER_BUSY_PERCENT = 80;
 /** A run that has not ended this long after its planned end is aborted. */
 const RUN_OVERRUN_S = 15;
-/** Rough seconds a wire pass takes, for the ETA only. */
-const WIRE_PASS_PLANNED_S = 0.4;
 /**
  * Behind an emulated link the byte-counting pass and the connection-cost pass
  * take RTTs per call: at most this many calls each (bytes per call do not
@@ -58,6 +50,7 @@ export interface BenchOutcome {
   results: ResultsFile;
   /** The run folder, or null when the bench stopped before creating it. */
   dir: string | null;
+  /** The files the runner wrote (results.json); bench/report/write.ts adds the reports. */
   files: string[];
   /** 0 all done; 1 a scenario failed (server died, ...); 130 interrupted. */
   exitCode: number;
@@ -88,7 +81,7 @@ interface ProtocolSetup {
 export async function runBench(options: BenchOptions, io: RunnerIo): Promise<BenchOutcome> {
   const { progress } = io;
   const notes: string[] = [];
-  const scenarios = buildScenarios(options);
+  const { scenarios } = planBench(options);
   for (const protocol of options.protocols) {
     const driver = getDriver(options.drivers[protocol], protocol);
     if (options.compression.includes('gzip') && driver.compression !== true) {
@@ -155,7 +148,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     let failure: string | null = null;
     const wireCache = new Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>();
     let index = 0;
-    const totalRuns = scenarios.length * (options.contenders?.length ?? options.protocols.length) * options.trials * options.network.length;
+    let totalRuns = 0;
 
     // Every scenario under each network condition in turn: a link and fresh servers behind it per condition.
     conditions: for (const condition of options.network) {
@@ -181,6 +174,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
         });
       }
       if (bench.signal.aborted) throw bench.signal.reason;
+      // Contenders that failed their conformance check are not measured: count the setups that run.
+      totalRuns = scenarios.length * setups.length * options.trials * options.network.length;
 
       if (results === null) {
         const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
@@ -242,14 +237,6 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     await link?.close();
 
     writeResultsJson(dir, results);
-    const md = path.join(dir, 'report.md');
-    writeFileAtomic(md, renderMarkdown(results));
-    const csv = path.join(dir, 'results.csv');
-    writeFileAtomic(csv, renderCsv(results));
-    files.push(md, csv);
-    const html = await writeHtmlReport(dir, results);
-    files.push(path.join(dir, html.html), ...html.charts.map((chart) => path.join(dir, chart)));
-    linkLatest(options.outDir, dir);
     const exitCode = failure === null ? 0 : interrupted ? 130 : 1;
     return { results, dir, files, exitCode, failure, notes };
   } catch (error) {
@@ -296,7 +283,7 @@ async function startServers(
         port: protocol === 'grpc' ? options.grpcPort : options.restPort,
         prefix,
         ...(link ? { host: link.serverAddress } : {}),
-        tls: options.tls === true,
+        tls: options.tls,
       });
       servers.set(protocol, server);
       return { protocol, driver, target: server.target, server };
@@ -338,15 +325,6 @@ interface RunOneInput {
   network: { condition: NetworkCondition; link: EmulatedLink; probe: LinkProbe | null } | null;
 }
 
-/**
- * Client-bound: the load generator used at least CLIENT_BOUND_PERCENT of a core
- * while the server used less than SERVER_BUSY_PERCENT (or is external, null):
- * the row then describes the generator, not the server.
- */
-export function isClientBound(clientCpuPercent: number, serverCpuPercent: number | null): boolean {
-  return clientCpuPercent >= CLIENT_BOUND_PERCENT && (serverCpuPercent === null || serverCpuPercent < SERVER_BUSY_PERCENT);
-}
-
 /** Notes a reader of the row must see: what the driver could not check, how it was chosen. */
 function runNotes(options: BenchOptions, protocol: Protocol, driver: string, result: LoadResult): string[] {
   const notes: string[] = [];
@@ -376,7 +354,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const paced = options.rate != null ? { rate: options.rate } : {};
   const record = emptyRecord(input, connections);
   const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
-  const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
+  const stallS = options.stallTimeoutS;
   if (signal.aborted) return failWith(reasonOf(signal));
 
   // Warm-up: same shape, not recorded.
@@ -537,16 +515,15 @@ async function runConnectionCostPasses(
   emulated: boolean,
 ): Promise<Map<Protocol, ConnectionCost>> {
   const costs = new Map<Protocol, ConnectionCost>();
-  const asked = options.connectionCalls ?? DEFAULT_CONNECTION_CALLS;
-  const calls = emulated ? Math.min(asked, NETWORK_CONNECTION_CALLS) : asked;
-  const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
+  const calls = emulated ? Math.min(options.connectionCalls, NETWORK_CONNECTION_CALLS) : options.connectionCalls;
+  const stallS = options.stallTimeoutS;
   for (const setup of setups) {
     const empty = emptyConnectionCost(setup.target);
     costs.set(setup.protocol, empty);
     // Contenders (--contenders) have their own call shapes and conformance; the pass is the design card's pair.
     if (calls === 0 || signal.aborted || setup.contender) continue;
     const label = `connection cost ${setup.protocol}${empty.enabled ? ' (TLS)' : ''}`;
-    progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, 0.5);
+    progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, CONNECTION_COST_PLANNED_S);
     try {
       const cost = await measureConnectionCost(setup.target, buildPayload('add', null, options.shape), {
         calls,
