@@ -87,7 +87,7 @@ export const DRIVER_ALIASES: Readonly<Record<string, Readonly<Record<Protocol, s
 export const MAX_RATE = 1_000_000;
 export const MAX_CONCURRENCY = 10_000;
 
-export const SWEEP_NAMES = ['payload'] as const;
+export const SWEEP_NAMES = ['payload', 'network'] as const;
 export type SweepName = (typeof SWEEP_NAMES)[number];
 /**
  * `--sweep payload`: Sum over both protocols at these sizes x every shape, at
@@ -99,6 +99,21 @@ export const PAYLOAD_SWEEP = {
   fullExtraSizes: [100_000] as readonly number[],
   shapes: VALUE_SHAPE_NAMES as readonly ShapeName[],
   concurrency: 16,
+};
+/**
+ * `--sweep network`: a small scenario set (add at 1 and 64 in flight, sum of
+ * 10,000 doubles at 16) under every built-in network profile, two trials each,
+ * short runs (bench/report/network-sweep.ts says where the winner changes).
+ * Flags still override (--network, --trials, --duration, --warmup, --tls).
+ */
+export const NETWORK_SWEEP = {
+  network: 'loopback,lan,cross-zone,cross-region,mobile,lossy',
+  concurrency: [1, 64] as readonly number[],
+  sumConcurrency: [16] as readonly number[],
+  sizes: [10_000] as readonly number[],
+  trials: 2,
+  durationS: 1.5,
+  warmupS: 0.5,
 };
 export const MAX_TRIALS = 100;
 
@@ -127,7 +142,7 @@ export interface BenchOptions {
   shapes: ShapeName[];
   /** Request/response compression per scenario: 'none', 'gzip' or both (a dimension). */
   compression: Compression[];
-  /** 'payload' when --sweep payload chose the scenario set; null otherwise. */
+  /** 'payload' or 'network' when --sweep chose the scenario set; null otherwise. */
   sweep: SweepName | null;
   /** Calls of the wire-sampling pass; 0 skips it. */
   wireCalls: number;
@@ -183,6 +198,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --trials N                      repeat every scenario N times, protocols interleaved
   --shape int,money,double        sum value shape(s) (default: profile, else ${DEFAULT_SHAPE})
   --sweep payload                 sum at 1..10,000 values (100,000 in full) x every shape, at 16 in flight
+  --sweep network                 add at 1 and 64 in flight, sum of 10,000 at 16, under every network profile (root)
   --compression none,gzip         gzip requests (and accept gzip responses); both = a dimension (default none)
   --wire-calls N                  calls of the byte-counting pass (0 = skip)
   --driver NAME[,NAME]            load generator(s): h2load (both protocols), clients (grpc-js-client + undici-client),
@@ -288,12 +304,19 @@ export function parseBenchCommand(
   const protocols = protocolText === undefined ? [...PROTOCOLS] : listOf('--protocols', protocolText, PROTOCOLS);
 
   const sweep = values.sweep === undefined ? null : oneOf('--sweep', values.sweep, SWEEP_NAMES);
-  if (sweep !== null && values.ops !== undefined) {
+  if (sweep === 'payload' && values.ops !== undefined) {
     throw new BenchUsageError('--sweep payload runs sum only; drop --ops (or drop --sweep and choose --ops, --sizes, --shape)');
+  }
+  const networkSweep = sweep === 'network';
+  if (networkSweep) {
+    const clash = ['ops', 'sizes', 'concurrency', 'shape'].filter((flag) => values[flag as 'ops'] !== undefined);
+    if (clash.length > 0) throw new BenchUsageError(`--sweep network runs its own scenario set; drop ${clash.map((f) => `--${f}`).join(', ')} (or drop --sweep and use --network)`);
   }
   const sweepSizes = profileName === 'full' ? [...PAYLOAD_SWEEP.sizes, ...PAYLOAD_SWEEP.fullExtraSizes] : [...PAYLOAD_SWEEP.sizes];
   const ops =
-    sweep !== null
+    networkSweep
+      ? (['add', 'sum'] as Operation[])
+      : sweep === 'payload'
       ? (['sum'] as Operation[])
       : values.ops === undefined
       ? [...profile.ops]
@@ -303,29 +326,37 @@ export function parseBenchCommand(
         });
   const sizes =
     values.sizes === undefined
-      ? sweep !== null
+      ? networkSweep
+        ? [...NETWORK_SWEEP.sizes]
+        : sweep === 'payload'
         ? sweepSizes
         : [...profile.sizes]
       : intList('--sizes', values.sizes, 1, LIMITS.maxValues);
   const concurrency =
     values.concurrency === undefined
-      ? [...profile.concurrency]
+      ? networkSweep
+        ? [...NETWORK_SWEEP.concurrency]
+        : [...profile.concurrency]
       : intList('--concurrency', values.concurrency, 1, MAX_CONCURRENCY);
   const sumConcurrency =
     values.concurrency !== undefined
       ? concurrency
-      : sweep !== null
+      : networkSweep
+        ? [...NETWORK_SWEEP.sumConcurrency]
+        : sweep === 'payload'
         ? [PAYLOAD_SWEEP.concurrency]
         : [...(profile.sumConcurrency ?? profile.concurrency)];
 
-  const durationS = values.duration === undefined ? profile.durationS : seconds('--duration', values.duration, 0.1);
-  const warmupS = values.warmup === undefined ? profile.warmupS : seconds('--warmup', values.warmup, 0);
+  const durationS = values.duration === undefined ? (networkSweep ? NETWORK_SWEEP.durationS : profile.durationS) : seconds('--duration', values.duration, 0.1);
+  const warmupS = values.warmup === undefined ? (networkSweep ? NETWORK_SWEEP.warmupS : profile.warmupS) : seconds('--warmup', values.warmup, 0);
   const connections = values.connections === undefined ? null : integer('--connections', values.connections, 1, MAX_CONCURRENCY);
-  const trials = values.trials === undefined ? DEFAULT_TRIALS : integer('--trials', values.trials, 1, MAX_TRIALS);
+  const trials = values.trials === undefined ? (networkSweep ? NETWORK_SWEEP.trials : DEFAULT_TRIALS) : integer('--trials', values.trials, 1, MAX_TRIALS);
   const shapes =
     values.shape !== undefined
       ? listOf('--shape', values.shape, VALUE_SHAPE_NAMES)
-      : sweep !== null
+      : networkSweep
+        ? [DEFAULT_SHAPE]
+        : sweep === 'payload'
         ? [...PAYLOAD_SWEEP.shapes]
         : [...(profile.shapes ?? [DEFAULT_SHAPE])];
   const shape = shapes.includes(DEFAULT_SHAPE) ? DEFAULT_SHAPE : shapes[0]!;
@@ -359,7 +390,7 @@ export function parseBenchCommand(
   if (outDir.trim() === '') throw new BenchUsageError('--out must name a folder');
 
   if (ops.length === 0) throw new BenchUsageError('--ops: give at least one operation');
-  const network = values.network === undefined ? [null] : parseNetwork(values.network);
+  const network = values.network === undefined ? (networkSweep ? parseNetwork(NETWORK_SWEEP.network) : [null]) : parseNetwork(values.network);
   if (network.some((condition) => condition !== null)) {
     const clash = [grpcTarget !== null && '--grpc-target', restTarget !== null && '--rest-target', values.contenders !== undefined && '--contenders'].filter(Boolean);
     if (clash.length > 0) throw new BenchUsageError(`--network runs the bench's own servers behind the emulated link; drop ${clash.join(', ')}`);

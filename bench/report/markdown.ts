@@ -1,4 +1,5 @@
 /** report.md: what ran, where, with which connections, the comparison table and every run's figures. */
+import { hasNetworkSweep, networkSweepSentences, renderNetworkSweep } from './network-sweep.ts';
 import { describeNetwork, hasNetworks, networkName, splitByNetwork } from './network.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type Spread } from '../results/summary.ts';
@@ -87,6 +88,10 @@ export function renderMarkdown(results: ResultsFile): string {
 
   if (hasSweep(results)) {
     out.push('## Payload sweep (Sum)', '', renderSweepMarkdown(results).trimEnd(), '', 'Generated from the measured numbers above:', '', renderSweepSummary(results).trimEnd(), '');
+  }
+
+  if (hasNetworkSweep(results)) {
+    out.push('## Across network conditions', '', '```', renderNetworkSweep(results).trimEnd(), '```', '', 'Generated from the measured numbers above:', '', ...networkSweepSentences(results).map((line) => `- ${line}`), '');
   }
 
   out.push('## Every run', '');

@@ -39,6 +39,8 @@ const RUN_OVERRUN_S = 15;
  */
 const NETWORK_WIRE_CALLS = 100;
 const NETWORK_CONNECTION_CALLS = 10;
+/** A measured run behind a link lasts at least this many rounds of its calls (roundTripOfCallsS). */
+const MIN_ROUNDS = 3;
 /** The link probe when a condition's link is set up: ping-pong rounds and bulk window per direction. */
 const LINK_PROBE = { rounds: 20, windowMs: 1_000 };
 
@@ -354,7 +356,11 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const paced = options.rate != null ? { rate: options.rate } : {};
   const record = emptyRecord(input, connections);
   const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
-  const stallS = options.stallTimeoutS;
+  // Behind a slow link one round of calls can take seconds (16 x 182 KB at 5 Mbit/s: 4.7 s): a run lasts
+  // at least MIN_ROUNDS rounds, and a round is not a stall.
+  const roundS = input.network ? roundTripOfCallsS(input.network.condition, scenario.concurrency, record.body.requestBytes) : 0;
+  const durationS = Math.max(options.durationS, MIN_ROUNDS * roundS);
+  const stallS = options.stallTimeoutS > 0 ? Math.max(options.stallTimeoutS, 2 * roundS + 1) : 0;
   if (signal.aborted) return failWith(reasonOf(signal));
 
   // Warm-up: same shape, not recorded.
@@ -369,14 +375,14 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   }
 
   // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
-  progress.phase(`${input.label} measuring`, options.durationS);
+  progress.phase(`${input.label} measuring`, durationS);
   const pid = setup.server?.pid ?? null;
   if (pid !== null) resetPeakRss(pid);
   const serverCpu0 = pid === null ? null : readCpuMs(pid);
   const selfCpu0 = selfCpuUs();
   const linkBefore = input.network ? await snapshotLink(input.network.link) : null;
   const wall0 = process.hrtime.bigint();
-  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: options.durationS }, options.durationS, signal, (f) => progress.update(f), stallS);
+  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS }, durationS, signal, (f) => progress.update(f), stallS);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
   const serverCpu1 = pid === null ? null : readCpuMs(pid);
@@ -609,4 +615,10 @@ function describeLink(condition: NetworkCondition, probe: LinkProbe | null): str
     `network ${conditionName(condition)}: emulated link measured RTT ${probe ? probe.rttMs.toFixed(2) : '-'} ms (asked ${condition.rttMs}), ` +
     `bulk ${mbit(probe?.upMbit ?? null)} up / ${mbit(probe?.downMbit ?? null)} down Mbit/s (asked ${condition.upMbit ?? 'unlimited'} / ${condition.downMbit ?? 'unlimited'})`
   );
+}
+
+/** Seconds one round of `concurrency` calls takes on the link: the RTT plus the requests serialized at the upload rate. */
+function roundTripOfCallsS(condition: NetworkCondition, concurrency: number, requestBytes: number): number {
+  const serializationS = condition.upMbit === null ? 0 : (concurrency * requestBytes * 8) / (condition.upMbit * 1e6);
+  return condition.rttMs / 1000 + serializationS;
 }
