@@ -10,6 +10,7 @@ import { isOperation, LIMITS, OPERATIONS, type Operation } from '../../servers/c
 import { PROTOCOLS, type Protocol } from '../types.ts';
 import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
 import { contenderNames, getContender } from '../../servers/contenders/index.ts';
+import type { SegmentInfo } from '../results/record.ts';
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -157,6 +158,10 @@ export interface BenchOptions {
   connectionCalls?: number;
   /** Seconds without a completed call before a run is failed as "server stopped answering"; 0 disables. */
   stallTimeoutS?: number;
+  /** --segment K/N: generate share K of N of every scenario's load (bench/scenario/segment.ts); null: all of it. */
+  segment: SegmentInfo | null;
+  /** --start-at: ISO instant the first measured run starts at, later runs on a fixed schedule (bench/run/schedule.ts); null: at once. */
+  startAt: string | null;
 }
 
 export class BenchUsageError extends Error {
@@ -191,7 +196,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --progress auto|plain|none
   --tls                           both servers over TLS (gRPC h2 via ALPN, REST HTTPS/1.1), self-signed cert
   --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
-  --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)`;
+  --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)
+  --segment K/N                   generate share K of N of every scenario's load (needs the targets; bench:merge joins them)
+  --start-at ISO|+S               start the first measured run at an instant (2026-12-01T10:00:00Z) or S seconds from now (+30s)`;
 
 /** Known load generators per protocol; filled in by the registry so options need not import drivers. */
 export type DriverCatalog = Readonly<Record<string, readonly Protocol[]>>;
@@ -203,6 +210,8 @@ export function resolveBenchOptions(
     canPin: boolean;
     /** Drivers that can run an open loop (bench/drivers/index.ts openLoopDriverNames); given, --rate is checked here (the runner checks again). */
     openLoopDrivers?: readonly string[];
+    /** The clock a relative --start-at (+30s) counts from, ms (tests fix it). */
+    nowMs?: number;
   } = { canPin: os.availableParallelism() >= 2 },
 ): BenchOptions {
   let values;
@@ -239,6 +248,8 @@ export function resolveBenchOptions(
         tls: { type: 'boolean' },
         'connection-calls': { type: 'string' },
         'stall-timeout': { type: 'string' },
+        segment: { type: 'string' },
+        'start-at': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -322,6 +333,17 @@ export function resolveBenchOptions(
     values['connection-calls'] === undefined ? DEFAULT_CONNECTION_CALLS : integer('--connection-calls', values['connection-calls'], 0, 10_000);
   const stallTimeoutS = values['stall-timeout'] === undefined ? DEFAULT_STALL_TIMEOUT_S : seconds('--stall-timeout', values['stall-timeout'], 0);
 
+  const segment = values.segment === undefined ? null : parseSegment(values.segment);
+  if (segment !== null) {
+    const missing = protocols.filter((protocol) => (protocol === 'grpc' ? grpcTarget === null : restTarget === null));
+    if (missing.length > 0) {
+      throw new BenchUsageError(
+        `--segment: every segment must load the same running servers; give ${missing.map((p) => `--${p}-target`).join(' and ')} (or leave ${missing.join(', ')} out with --protocols)`,
+      );
+    }
+  }
+  const startAt = values['start-at'] === undefined ? null : parseStartAt(values['start-at'], env.nowMs ?? Date.now());
+
   if (values.pin && values['no-pin']) throw new BenchUsageError('--pin and --no-pin: choose one');
   const pin = values['no-pin'] ? false : (values.pin ?? env.canPin);
   const progress = oneOf('--progress', values.progress ?? 'auto', ['auto', 'plain', 'none'] as const);
@@ -337,6 +359,7 @@ export function resolveBenchOptions(
       restTarget !== null && '--rest-target',
       compression.includes('gzip') && '--compression gzip',
       tls && '--tls',
+      segment !== null && '--segment',
     ].filter(Boolean);
     if (clash.length > 0) {
       throw new BenchUsageError(`--contenders picks the servers and protocols itself and measures uncompressed cleartext calls; drop ${clash.join(', ')}`);
@@ -374,7 +397,47 @@ export function resolveBenchOptions(
     pin,
     progress,
     contenders,
+    segment,
+    startAt,
   };
+}
+
+export const MAX_SEGMENTS = 1_000;
+
+/** "2/3": segment 2 of 3 (1-based). */
+export function parseSegment(text: string): SegmentInfo {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || count > MAX_SEGMENTS || index < 1 || index > count) {
+    throw new BenchUsageError(`--segment must be K/N with 1 <= K <= N <= ${MAX_SEGMENTS} (e.g. 2/3), got "${text}"`);
+  }
+  return { index, count };
+}
+
+/** Furthest ahead --start-at may be. */
+const MAX_START_AHEAD_S = 7 * 24 * 3_600;
+
+/**
+ * "2026-12-01T10:00:00Z" (an ISO instant with Z or an offset: every generator
+ * must read the same instant, whatever its time zone) or "+30s" / "+2m" / "+30"
+ * from `nowMs`; returns the ISO instant.
+ */
+export function parseStartAt(text: string, nowMs: number): string {
+  const relative = /^\+(\d+(?:\.\d+)?)(s|m)?$/.exec(text.trim());
+  let ms: number;
+  if (relative) {
+    ms = nowMs + Number(relative[1]) * (relative[2] === 'm' ? 60_000 : 1_000);
+  } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text.trim())) {
+    ms = Date.parse(text.trim());
+  } else {
+    ms = NaN;
+  }
+  if (!Number.isFinite(ms)) {
+    throw new BenchUsageError(`--start-at must be an ISO instant with its zone (2026-12-01T10:00:00Z) or +S seconds from now (+30s, +2m), got "${text}"`);
+  }
+  if (ms - nowMs > MAX_START_AHEAD_S * 1_000) throw new BenchUsageError(`--start-at is more than 7 days ahead: "${text}"`);
+  return new Date(ms).toISOString();
 }
 
 /** `all` (the registry), names, or both ("all,my-server"); unknown names are usage errors. */

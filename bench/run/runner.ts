@@ -5,7 +5,7 @@
  * the servers at the end, on failure and on Ctrl-C. It returns data; printing
  * is the CLI's job (bench/report/*).
  */
-import path from 'node:path';
+import os from 'node:os';
 import { canRunOpenLoop, getDriver, openLoopDriverNames } from '../drivers/index.ts';
 import { BenchUsageError, openLoopRefusal, type BenchOptions } from '../options/options.ts';
 import { applyPinning, serverPinPrefix, type Pinning } from '../host/pinning.ts';
@@ -13,20 +13,21 @@ import { readCpuMs, readPeakRssMiB, resetPeakRss, selfCpuUs } from '../host/proc
 import type { ProgressSink } from './progress.ts';
 import { collectEnvironment } from '../results/environment.ts';
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
+import { encodeLatencyHistogram } from '../results/histogram.ts';
 import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type WireBytesPerCall } from '../results/record.ts';
-import { createRunFolder, linkLatest, writeFileAtomic, writeResultsJson } from '../results/write.ts';
+import { createRunFolder, linkLatest, writeResultsJson } from '../results/write.ts';
 import { buildPayload, buildScenarios, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
 import { wireBody, withCompression } from '../scenario/compression.ts';
 import { checkHealth, describeTarget, killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
 import type { CallPayload, Driver, LoadResult, Protocol, Target } from '../types.ts';
 import { measureWireBytes, NULL_WIRE } from '../wire/measure.ts';
-import { renderMarkdown } from '../report/markdown.ts';
-import { writeHtmlReport } from '../report/html.ts';
-import { renderCsv } from '../report/csv.ts';
+import { writeRunFiles } from '../report/files.ts';
 import { startContenders } from '../host/contenders.ts';
 import { restBodyOf } from '../scenario/http-call.ts';
 import { emptyConnectionCost, isTlsTarget, measureConnectionCost, type ConnectionCost } from './connection-cost.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
+import { runSchedule, sleepUntil, type RunSchedule } from './schedule.ts';
+import { segmentRate, segmentScenarios } from '../scenario/segment.ts';
 import { DEFAULT_CONNECTION_CALLS, DEFAULT_STALL_TIMEOUT_S } from '../options/options.ts';
 
 /** Generator at or above this % of one core while the server is below SERVER_BUSY_PERCENT: client-bound. */
@@ -36,6 +37,8 @@ export const SERVER_BUSY_PERCENT = 80;
 const RUN_OVERRUN_S = 15;
 /** Rough seconds a wire pass takes, for the ETA only. */
 const WIRE_PASS_PLANNED_S = 0.4;
+/** A measured run that started this much after its --start-at instant gets a note. */
+const LATE_START_NOTE_MS = 50;
 
 export class BenchSetupError extends Error {
   readonly exitCode = 1;
@@ -76,6 +79,9 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   const { progress } = io;
   const notes: string[] = [];
   const scenarios = buildScenarios(options);
+  // --segment: this generator's share of each scenario (a share below 1 in flight is a usage error, before any server starts).
+  const runs = options.segment === null ? scenarios : segmentScenarios(scenarios, options.segment);
+  const schedule = runSchedule(options);
   for (const protocol of options.protocols) {
     const driver = getDriver(options.drivers[protocol], protocol);
     if (options.compression.includes('gzip') && driver.compression !== true) {
@@ -148,7 +154,10 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     const totalRuns = scenarios.length * setups.length * options.trials;
     progress.log(
       `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
-        ` x ${options.trials} trial(s), ${options.durationS}s runs after ${options.warmupS}s warm-up; results in ${dir}`,
+        ` x ${options.trials} trial(s), ${options.durationS}s runs after ${options.warmupS}s warm-up` +
+        (options.segment ? `, segment ${options.segment.index}/${options.segment.count}` : '') +
+        (schedule ? `, first measured run at ${options.startAt}, then one every ${schedule.slotS} s` : '') +
+        `; results in ${dir}`,
     );
 
     const connectionCosts = await runConnectionCostPasses(options, setups, progress, bench.signal);
@@ -156,13 +165,13 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     let failure: string | null = null;
     const wireCache = new Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>();
     let index = 0;
-    outer: for (const [i, scenario] of scenarios.entries()) {
+    outer: for (const [i, scenario] of runs.entries()) {
       for (let trial = 1; trial <= options.trials; trial++) {
         // Alternate which protocol goes first, so neither always runs on a warmer machine.
         const order = trial % 2 === 1 ? setups : [...setups].reverse();
         for (const setup of order) {
           index += 1;
-          const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
+          const label = `[${i + 1}/${runs.length}] ${scenario.key} ${setup.label ?? setup.protocol}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
           const record = await runOne({
             options,
             scenario,
@@ -174,6 +183,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
             signal: bench.signal,
             wireCache,
             pinning,
+            schedule,
+            runIndex: index - 1,
           });
           // The protocol's connection-cost figures (measured once, before the scenarios) go on each of its rows.
           record.tls = connectionCosts.get(setup.protocol) ?? null;
@@ -191,14 +202,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     progress.close();
     await stopServers();
 
-    writeResultsJson(dir, results);
-    const md = path.join(dir, 'report.md');
-    writeFileAtomic(md, renderMarkdown(results));
-    const csv = path.join(dir, 'results.csv');
-    writeFileAtomic(csv, renderCsv(results));
-    files.push(md, csv);
-    const html = await writeHtmlReport(dir, results);
-    files.push(path.join(dir, html.html), ...html.charts.map((chart) => path.join(dir, chart)));
+    files.push(...(await writeRunFiles(dir, results)).slice(1));
     linkLatest(options.outDir, dir);
     const exitCode = failure === null ? 0 : interrupted ? 130 : 1;
     return { results, dir, files, exitCode, failure, notes };
@@ -279,6 +283,9 @@ interface RunOneInput {
   wireCache: Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>;
   /** Drivers that run a child process (h2load) get it pinned to the generator's CPUs. */
   pinning: Pinning | null;
+  /** --start-at: when this run (number runIndex, 0-based) warms up and is measured; null: at once. */
+  schedule: RunSchedule | null;
+  runIndex: number;
 }
 
 /**
@@ -315,11 +322,15 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     // h2load runs as a child process: pin it where the runner (the generator) is pinned.
     ...(input.pinning ? { prefix: ['taskset', '-c', input.pinning.client] } : {}),
   };
-  // Open loop for the warm-up and the measured run; the byte-counting pass stays closed (bytes do not depend on pacing).
-  const paced = options.rate != null ? { rate: options.rate } : {};
   const record = emptyRecord(input, connections);
+  // Open loop for the warm-up and the measured run; the byte-counting pass stays closed (bytes do not depend on pacing).
+  const paced = record.rate !== null ? { rate: record.rate } : {};
   const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
   const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
+  if (signal.aborted) return failWith(reasonOf(signal));
+
+  const { schedule } = input;
+  if (schedule) await waitForSlot(input, schedule.warmupStartMs(input.runIndex), 'warm-up');
   if (signal.aborted) return failWith(reasonOf(signal));
 
   // Warm-up: same shape, not recorded.
@@ -333,6 +344,10 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     if (warm.stalled) return failWith(warm.failure!);
   }
 
+  const plannedStartMs = schedule?.measuredStartMs(input.runIndex) ?? null;
+  if (plannedStartMs !== null) await waitForSlot(input, plannedStartMs, 'measured run');
+  if (signal.aborted) return failWith(reasonOf(signal));
+
   // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
   progress.phase(`${input.label} measuring`, options.durationS);
   const pid = setup.server?.pid ?? null;
@@ -340,8 +355,11 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const serverCpu0 = pid === null ? null : readCpuMs(pid);
   const selfCpu0 = selfCpuUs();
   const wall0 = process.hrtime.bigint();
+  const wall0Ms = Date.now();
   const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: options.durationS }, options.durationS, signal, (f) => progress.update(f), stallS);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
+  // The driver's clock runs from its first call (connections up) to its last answer; the window ends when it returned.
+  const endMs = Date.now();
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
   const serverCpu1 = pid === null ? null : readCpuMs(pid);
   const peakRssMiB = pid === null ? null : readPeakRssMiB(pid);
@@ -372,9 +390,13 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
       bound: isClientBound(clientCpuPercent, serverCpuPercent),
       cpuOf: driverCpu ? 'driver-process' : 'runner',
     },
+    latencyHistogram: encodeLatencyHistogram(result.latencyUs),
+    window: { start: new Date(endMs - result.elapsedS * 1000).toISOString(), end: new Date(endMs).toISOString() },
   };
   if (result.statusChecked) measured.statusChecked = result.statusChecked;
   const notes = runNotes(options, setup.protocol, setup.driver.name, result);
+  const lateMs = plannedStartMs === null ? 0 : wall0Ms - plannedStartMs;
+  if (lateMs > LATE_START_NOTE_MS) notes.push(`started ${Math.round(lateMs)} ms after its planned instant (--start-at ${options.startAt}, one run every ${schedule!.slotS} s)`);
   if (notes.length > 0) measured.notes = notes;
   const driverWire = result.wireFromDriver ?? null;
   result.latencyUs.destroy?.();
@@ -516,7 +538,7 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     compression: scenario.compression,
     concurrency: scenario.concurrency,
     connections,
-    rate: input.options.rate ?? null,
+    rate: segmentRate(input.options.rate, input.options.segment),
     trial: input.trial,
     durationS: 0,
     status: 'completed',
@@ -534,7 +556,23 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     },
     server: { cpuMsPer1kCalls: null, peakRssMiB: null },
     client: { cpuPercent: 0, cpuUsPerCall: null, bound: false },
+    latencyHistogram: null,
+    window: null,
+    host: os.hostname(),
+    segment: input.options.segment,
   };
+}
+
+/** Waits for a --start-at instant, shown as a phase of the progress line. */
+async function waitForSlot(input: RunOneInput, epochMs: number, what: string): Promise<void> {
+  const waitS = (epochMs - Date.now()) / 1000;
+  if (waitS <= 0) return;
+  input.progress.phase(`${input.label} waiting ${waitS.toFixed(1)} s for its ${what} (--start-at)`, waitS);
+  try {
+    await sleepUntil(epochMs, input.signal);
+  } finally {
+    input.progress.endPhase();
+  }
 }
 
 function withoutSavings(report: DriverWireReport): WireBytesPerCall {
