@@ -22,11 +22,8 @@
 import type { LoadedResults } from '../compare/load.ts';
 import { encodeLatencyHistogram, mergeLatencyHistograms } from '../results/histogram.ts';
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
-import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type SegmentRun, type WindowSkew, type WireBytesPerCall } from '../results/record.ts';
+import { SCHEMA_VERSION, SKEW_FLAG_PERCENT, type DriverWireReport, type ResultsFile, type RunRecord, type SegmentRun, type WindowSkew, type WireBytesPerCall } from '../results/record.ts';
 import { segmentOf } from './check.ts';
-
-/** Windows further apart than this share of the run are flagged. */
-export const SKEW_FLAG_PERCENT = 5;
 
 interface Part {
   index: number;

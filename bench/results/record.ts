@@ -55,13 +55,16 @@ export interface SegmentRun {
   client: { cpuPercent: number; cpuUsPerCall: number | null; bound: boolean };
 }
 
+/** A merged run whose segments' windows are further apart than this % of the run is flagged (WindowSkew.flagged). */
+export const SKEW_FLAG_PERCENT = 5;
+
 /** How far apart the segments' measured windows were, against the run's length. */
 export interface WindowSkew {
   startMs: number;
   endMs: number;
   /** The larger of the two, in % of the mean measured run. */
   percent: number;
-  /** percent above SKEW_FLAG_PERCENT (bench/merge/merge.ts): the segments did not load the server together. */
+  /** percent above SKEW_FLAG_PERCENT: the segments did not load the server together. */
   flagged: boolean;
 }
 
