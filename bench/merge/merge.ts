@@ -4,8 +4,9 @@
  * - calls, errors and status counts added; calls in flight, connections and
  *   rate added back to the scenario's;
  * - latency from the segments' HDR histograms added together: every
- *   percentile, max, mean and stdev is read from the merged histogram, never
+ *   percentile, the mean and stdev are read from the merged histogram, never
  *   averaged from the segments' percentiles (which can put p99 above max);
+ *   the max is the largest of the segments' exact maxima;
  * - calls/s = all calls / the common window, from the first segment's start
  *   to the last one's end;
  * - bytes per call (wire and response body) weighted by each segment's calls;
@@ -19,10 +20,11 @@
  * its CPU and memory stay null; the connection-cost pass is segment 1's.
  * Pure: no I/O (bench/cli/merge.ts reads and writes the folders).
  */
+import type { Histogram } from 'hdr-histogram-js';
 import type { LoadedResults } from '../compare/load.ts';
 import { encodeLatencyHistogram, mergeLatencyHistograms } from '../results/histogram.ts';
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
-import { SCHEMA_VERSION, SKEW_FLAG_PERCENT, type DriverWireReport, type ResultsFile, type RunRecord, type SegmentRun, type WindowSkew, type WireBytesPerCall } from '../results/record.ts';
+import { SCHEMA_VERSION, SKEW_FLAG_PERCENT, type DriverWireReport, type LatencySummaryMs, type ResultsFile, type RunRecord, type SegmentRun, type WindowSkew, type WireBytesPerCall } from '../results/record.ts';
 import { segmentOf } from './check.ts';
 
 interface Part {
@@ -113,7 +115,7 @@ function mergeRun(slots: Array<Part | null>, indexes: number[]): RunRecord {
     errors: sum((run) => run.errors),
     statusCounts,
     rps: durationS > 0 ? round(requests / durationS, 1) : 0,
-    latencyMs: summarizeLatency(histogram),
+    latencyMs: mergedSummary(histogram, runs),
     latencyPercentilesMs: latencyPercentiles(histogram),
     latencyHistogram: encodeLatencyHistogram(histogram),
     wire: weightedWire(runs),
@@ -135,6 +137,17 @@ function mergeRun(slots: Array<Part | null>, indexes: number[]): RunRecord {
   if (notes.length > 0) merged.notes = notes;
   else delete merged.notes;
   return merged;
+}
+
+/**
+ * The merged histogram's summary, but for the max: the encoding keeps counts
+ * per bucket, so a decoded max is its bucket's lowest value; the segments'
+ * own maxima are exact, and the largest of them is the merged run's.
+ */
+function mergedSummary(histogram: Histogram, runs: RunRecord[]): LatencySummaryMs | null {
+  const summary = summarizeLatency(histogram);
+  const maxima = runs.flatMap((run) => (run.latencyMs ? [run.latencyMs.max] : []));
+  return summary && maxima.length > 0 ? { ...summary, max: Math.max(...maxima) } : summary;
 }
 
 function segmentRun({ index, run }: Part): SegmentRun {
