@@ -17,9 +17,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseMetrics, parseThreshold } from '../compare/args.ts';
-import { failureNote, isMain, reportCliError } from './compare.ts';
+import { failureNote } from './compare.ts';
+import { isMain, reportCliError } from './main.ts';
 import { compareResults, DEFAULT_THRESHOLD, shouldFail } from '../compare/compare.ts';
-import { loadResults, ResultsInputError, type LoadedResults } from '../compare/load.ts';
+import { loadResults, ResultsInputError, type LoadedResults } from '../results/read.ts';
 import { comparisonMarkdown, protocolsMarkdown } from '../compare/markdown.ts';
 import { withoutChartsSection, writeHtmlReport } from '../report/html.ts';
 

@@ -9,8 +9,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { isMain, reportCliError } from './compare.ts';
-import { loadResults, ResultsInputError } from '../compare/load.ts';
+import { isMain, reportCliError } from './main.ts';
+import { loadResults, ResultsInputError } from '../results/read.ts';
 import { checkSegments } from '../merge/check.ts';
 import { mergeSegments } from '../merge/merge.ts';
 import { writeRunFiles } from '../report/files.ts';

@@ -56,7 +56,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { METHOD_NAMES, PROTO_PATH, SERVICE_NAME } from '../../servers/proto.ts';
-import { createLatencyHistogram } from './grpc-engine.ts';
+import { createLatencyHistogram } from '../results/histogram.ts';
 import { closedLoopShape, findExecutable, spawnMeasured } from './h2load.ts';
 
 export const GHZ_MISSING_MESSAGE =

@@ -25,7 +25,7 @@
  * loops' closed/open-loop rules in step.
  */
 import { performance } from 'node:perf_hooks';
-import { build, type Histogram } from 'hdr-histogram-js';
+import { createLatencyHistogram } from '../results/histogram.ts';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { GRPC_GZIP_HEADERS } from '../scenario/compression.ts';
 import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
@@ -42,11 +42,6 @@ export interface GrpcEngineOptions extends LoadOptions {
   maxStreamsPerConnection?: number;
   /** Called with each response message (protobuf bytes, gRPC prefix removed); costs an allocation per call. */
   onResponseMessage?: (message: Buffer) => void;
-}
-
-/** Latency histogram as every driver builds it: integer µs, 3 significant digits, 32-bit counts. */
-export function createLatencyHistogram(): Histogram {
-  return build({ bitBucketSize: 32, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, autoResize: true });
 }
 
 export const grpcEngine: Driver = {

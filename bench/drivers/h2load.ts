@@ -51,7 +51,7 @@ import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
 import { grpcMethodPath } from '../../servers/proto.ts';
 import { restBodyOf, restCallOf } from '../scenario/http-call.ts';
 import { abortReason } from './call-loop.ts';
-import { createLatencyHistogram } from './grpc-engine.ts';
+import { createLatencyHistogram } from '../results/histogram.ts';
 import { childrenCpuUsFromStat } from '../host/process-stats.ts';
 
 export const H2LOAD_INSTALL_HINT = 'apt-get install nghttp2-client';

@@ -4,7 +4,7 @@
  * same segment count, every segment once. Returns one line per problem, so a
  * user sees all of them at once; an empty list means the merge may go ahead.
  */
-import type { LoadedResults } from '../compare/load.ts';
+import type { LoadedResults } from '../results/read.ts';
 import { SCHEMA_VERSION, type SegmentInfo } from '../results/record.ts';
 
 /**

@@ -21,7 +21,7 @@
  * Pure: no I/O (bench/cli/merge.ts reads and writes the folders).
  */
 import type { Histogram } from 'hdr-histogram-js';
-import type { LoadedResults } from '../compare/load.ts';
+import type { LoadedResults } from '../results/read.ts';
 import { encodeLatencyHistogram, mergeLatencyHistograms } from '../results/histogram.ts';
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
 import { SCHEMA_VERSION, SKEW_FLAG_PERCENT, type DriverWireReport, type LatencySummaryMs, type ResultsFile, type RunRecord, type SegmentRun, type WindowSkew, type WireBytesPerCall } from '../results/record.ts';

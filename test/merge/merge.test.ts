@@ -13,10 +13,9 @@ import { describe, test } from 'node:test';
 import type { Histogram } from 'hdr-histogram-js';
 import { runMergeCli } from '../../bench/cli/merge.ts';
 import { runCompareCli } from '../../bench/cli/compare.ts';
-import type { LoadedResults } from '../../bench/compare/load.ts';
+import type { LoadedResults } from '../../bench/results/read.ts';
 import { compareResults } from '../../bench/compare/compare.ts';
 import { compareProtocols } from '../../bench/compare/protocols.ts';
-import { createLatencyHistogram } from '../../bench/drivers/grpc-engine.ts';
 import { driverCatalog } from '../../bench/drivers/index.ts';
 import { checkSegments } from '../../bench/merge/check.ts';
 import { mergeSegments } from '../../bench/merge/merge.ts';
@@ -25,8 +24,8 @@ import { renderCsv } from '../../bench/report/csv.ts';
 import { writeHtmlReport } from '../../bench/report/html.ts';
 import { renderMarkdown } from '../../bench/report/markdown.ts';
 import { renderTable } from '../../bench/report/table.ts';
-import { decodeLatencyHistogram, encodeLatencyHistogram, mergeLatencyHistograms } from '../../bench/results/histogram.ts';
-import { PERCENTILE_LADDER, newLatencyHistogram } from '../../bench/results/latency.ts';
+import { createLatencyHistogram, decodeLatencyHistogram, encodeLatencyHistogram, mergeLatencyHistograms } from '../../bench/results/histogram.ts';
+import { PERCENTILE_LADDER } from '../../bench/results/latency.ts';
 import { SCHEMA_VERSION, type ResultsFile, type RunRecord } from '../../bench/results/record.ts';
 import { buildScenarios } from '../../bench/scenario/matrix.ts';
 import { segmentRate, segmentScenarios, shareOf } from '../../bench/scenario/segment.ts';
@@ -42,8 +41,8 @@ function latencies(count: number, seed: number): number[] {
   return Array.from({ length: count }, () => (next() < 0.02 ? 1_000 + Math.round(next() * 49_000) : 200 + Math.round(next() * 200)));
 }
 
-function histogramOf(values: number[], build: () => Histogram = createLatencyHistogram): Histogram {
-  const histogram = build();
+function histogramOf(values: number[]): Histogram {
+  const histogram = createLatencyHistogram();
   for (const value of values) histogram.recordValue(value);
   return histogram;
 }
@@ -113,7 +112,7 @@ describe('histograms', () => {
   test('merging the encoded histograms equals one histogram built from all the values', () => {
     const parts = VALUES.map((values) => encodeLatencyHistogram(histogramOf(values))!);
     const merged = mergeLatencyHistograms(parts);
-    const all = histogramOf(VALUES.flat(), newLatencyHistogram);
+    const all = histogramOf(VALUES.flat());
     assert.equal(merged.totalCount, 7_500);
     assert.equal(merged.totalCount, all.totalCount);
     for (const percentile of [0, 1, 10, 25, 50, ...PERCENTILE_LADDER, 100]) {
@@ -177,7 +176,7 @@ describe('the merged record', () => {
     const merged = mergeSegments(segments);
     assertSchemaValid(merged);
     const run = merged.runs[0]!;
-    const all = histogramOf(VALUES.flat(), newLatencyHistogram);
+    const all = histogramOf(VALUES.flat());
     assert.equal(run.requests, 7_500);
     assert.equal(run.statusCounts.OK, 7_500);
     assert.equal(run.concurrency, 12);
