@@ -197,7 +197,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --tls                           both servers over TLS (gRPC h2 via ALPN, REST HTTPS/1.1), self-signed cert
   --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
   --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)
-  --segment K/N                   generate share K of N of every scenario's load (needs the targets; bench:merge joins them)
+  --segment K/N                   generate share K of N of every scenario's load (needs the targets; bench:merge joins them);
+                                  a profile's concurrencies below N are left out
   --start-at ISO|+S               start the first measured run at an instant (2026-12-01T10:00:00Z) or S seconds from now (+30s)`;
 
 /** Known load generators per protocol; filled in by the registry so options need not import drivers. */
@@ -343,6 +344,9 @@ export function resolveBenchOptions(
     }
   }
   const startAt = values['start-at'] === undefined ? null : parseStartAt(values['start-at'], env.nowMs ?? Date.now());
+  // A profile's calls in flight below the segment count cannot be shared out: left out. Asked for with --concurrency, they are an error (bench/scenario/segment.ts).
+  const segmentable = (list: number[]): number[] =>
+    segment === null || values.concurrency !== undefined ? list : list.filter((c) => c >= segment.count);
 
   if (values.pin && values['no-pin']) throw new BenchUsageError('--pin and --no-pin: choose one');
   const pin = values['no-pin'] ? false : (values.pin ?? env.canPin);
@@ -371,8 +375,8 @@ export function resolveBenchOptions(
     protocols,
     ops: dedupe(ops),
     sizes: dedupe(sizes),
-    concurrency: dedupe(concurrency),
-    sumConcurrency: dedupe(sumConcurrency),
+    concurrency: dedupe(segmentable(concurrency)),
+    sumConcurrency: dedupe(segmentable(sumConcurrency)),
     durationS,
     warmupS,
     connections,
