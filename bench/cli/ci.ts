@@ -46,7 +46,7 @@ export const CI_USAGE = `usage: npm run bench:ci -- [options]
  * Resolves with the run folder (<out>/latest) and the bench's exit code.
  */
 export function runBench(options: { out: string; profile: string; trials: number; extraArgs?: readonly string[] }): Promise<{ runDir: string; exitCode: number }> {
-  const args = ['--import', 'tsx', path.join(ROOT, 'bench', 'cli.ts'), '--profile', options.profile, '--trials', String(options.trials), '--out', options.out, ...(options.extraArgs ?? [])];
+  const args = ['--import', 'tsx', path.join(ROOT, 'bench', 'cli', 'bench.ts'), '--profile', options.profile, '--trials', String(options.trials), '--out', options.out, ...(options.extraArgs ?? [])];
   process.stderr.write(`bench:ci: tsx bench/cli/bench.ts ${args.slice(3).join(' ')}\n`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env } });

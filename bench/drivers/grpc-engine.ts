@@ -24,6 +24,7 @@
  * engine must stay within h2load's calls/s and CPU per call). Keep the two
  * loops' closed/open-loop rules in step.
  */
+import { usableConnections } from '../scenario/connections.ts';
 import { performance } from 'node:perf_hooks';
 import { createLatencyHistogram } from '../results/histogram.ts';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
@@ -159,8 +160,7 @@ class EngineRun implements ConnectionEvents {
     // Reserved grpc-* headers are ours to set, after the check on user metadata.
     if (compressed) this.metadata.push(...Object.entries(GRPC_GZIP_HEADERS));
     const concurrency = Math.floor(options.concurrency);
-    // More connections than slots would leave connections idle.
-    const laneCount = Math.min(Math.floor(options.connections), concurrency);
+    const laneCount = usableConnections(options.connections, concurrency);
     this.lanes = Array.from({ length: laneCount }, (_, i) => new Lane(i));
     this.slots = Array.from({ length: concurrency }, (_, i) => new Slot(i, this.lanes[i % laneCount]));
     if (options.onResponseMessage) for (const slot of this.slots) slot.responseChunks = [];

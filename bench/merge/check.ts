@@ -1,11 +1,11 @@
 /**
  * Are these results folders the segments of one bench? The same options
  * (but for the ones that may differ per generator), the same scenarios, the
- * same segment count, every segment once. Returns one line per problem, so a
+ * same segment count, every segment once, latency histograms in every run. Returns one line per problem, so a
  * user sees all of them at once; an empty list means the merge may go ahead.
  */
 import type { LoadedResults } from '../results/read.ts';
-import { SCHEMA_VERSION, type SegmentInfo } from '../results/record.ts';
+import type { SegmentInfo } from '../results/record.ts';
 
 /**
  * Options that may differ between generators: which segment, where it writes,
@@ -27,8 +27,9 @@ export function checkSegments(inputs: readonly LoadedResults[]): string[] {
   if (inputs.length === 0) return ['no results folders given'];
   const segmented: Array<{ input: LoadedResults; segment: SegmentInfo }> = [];
   for (const input of inputs) {
-    if (input.results.schemaVersion < SCHEMA_VERSION) {
-      problems.push(`${input.dir}: schemaVersion ${input.results.schemaVersion} records no latency histograms; run the segment again with this version`);
+    // Schema 1 files, and version 2 files from before histograms were recorded, cannot be added up.
+    if (input.results.runs.some((run) => run.status === 'completed' && typeof run.latencyHistogram !== 'string')) {
+      problems.push(`${input.dir}: its runs carry no latency histograms (written by an older version); run the segment again with this version`);
       continue;
     }
     const segment = segmentOf(input);

@@ -68,7 +68,6 @@ interface SegmentSpec {
   host?: string;
   options?: Record<string, unknown>;
   run?: Partial<RunRecord>;
-  schemaVersion?: 1 | 2;
 }
 
 function segment(spec: SegmentSpec): LoadedResults {
@@ -93,7 +92,7 @@ function segment(spec: SegmentSpec): LoadedResults {
   };
   histogram.destroy();
   const results: ResultsFile = {
-    schemaVersion: spec.schemaVersion ?? SCHEMA_VERSION,
+    schemaVersion: SCHEMA_VERSION,
     environment: {
       date: new Date(startMs - 5_000).toISOString(), node: 'v20', os: 'test', cpuModel: 'built in a test', cpuCount: 2, totalMemoryMiB: 1, packages: {},
       gitCommit: null, pinning: null,
@@ -138,7 +137,7 @@ describe('checks', () => {
     assert.deepEqual(checkSegments(threeSegments()), []);
   });
 
-  test('one line per problem: doubled, missing, other count, other options, other scenarios, not a segment, schema 1', () => {
+  test('one line per problem: doubled, missing, other count, other options, other scenarios, not a segment, no histograms', () => {
     const [one, two] = threeSegments();
     const problems = checkSegments([
       one!,
@@ -148,11 +147,11 @@ describe('checks', () => {
       segment({ index: 3, values: [300], options: { durationS: 5 } }),
       segment({ index: 3, values: [300], options: { scenarios: [{ key: 'add/c16', connections: { grpc: 1, rest: 16 }, restPipelining: 1 }] } }),
       segment({ index: 1, values: [300], options: { segment: null } }),
-      segment({ index: 1, values: [300], schemaVersion: 1 }),
+      segment({ index: 1, values: [300], run: { latencyHistogram: undefined } }),
     ]);
     assert.deepEqual(problems, [
       'seg-1: not a segment (run without --segment K/N)',
-      'seg-1: schemaVersion 1 records no latency histograms; run the segment again with this version',
+      'seg-1: its runs carry no latency histograms (written by an older version); run the segment again with this version',
       'seg-4: segment 4/4, but seg-1 is 1/3: the segment counts differ',
       'segment 2/3 given 2 times: seg-2, seg-2',
       'segment 3/3 given 2 times: seg-3, seg-3',
@@ -270,7 +269,7 @@ describe('--segment shares and flags', () => {
     assert.deepEqual([1, 2, 3].map((index) => shareOf(12, { index, count: 3 })), [4, 4, 4]);
     assert.equal(segmentRate(900, { index: 2, count: 3 }), 300);
     assert.equal(segmentRate(null, { index: 2, count: 3 }), null);
-    const [scenario] = segmentScenarios(buildScenarios({ ops: ['add'], sizes: [], concurrency: [10], sumConcurrency: [], connections: null }), { index: 3, count: 3 });
+    const [scenario] = segmentScenarios(buildScenarios({ ops: ['add'], sizes: [], concurrency: [10], sumConcurrency: [], connections: null, shapes: ['double'], compression: ['none'] }), { index: 3, count: 3 });
     assert.equal(scenario!.key, 'add/c10');
     assert.equal(scenario!.concurrency, 3);
     // gRPC's one connection cannot be split: every generator opens its own.
@@ -278,7 +277,7 @@ describe('--segment shares and flags', () => {
   });
 
   test('a scenario with fewer calls in flight than segments is a usage error naming it', () => {
-    const scenarios = buildScenarios({ ops: ['add'], sizes: [], concurrency: [1, 2, 16], sumConcurrency: [], connections: null });
+    const scenarios = buildScenarios({ ops: ['add'], sizes: [], concurrency: [1, 2, 16], sumConcurrency: [], connections: null, shapes: ['double'], compression: ['none'] });
     assert.throws(
       () => segmentScenarios(scenarios, { index: 1, count: 3 }),
       (error: Error) => error instanceof BenchUsageError && /add\/c1 \(1 in flight\), add\/c2 \(2 in flight\) cannot be split into 3 shares/.test(error.message),
