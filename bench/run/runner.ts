@@ -477,7 +477,7 @@ async function runWithWatchdog(
   stallTimeoutS = 0,
 ): Promise<LoadResult & { stalled?: boolean }> {
   const limitS = plannedS + options.timeoutMs / 1000 + RUN_OVERRUN_S;
-  const watchdog = AbortSignal.timeout(limitS * 1000);
+  const watchdog = AbortSignal.timeout(Math.ceil(limitS * 1000));
   // No completed call for stallTimeoutS: the server stopped answering (it may keep its connections open).
   const stall = new StallWatchdog(stallTimeoutS);
   const signal = AbortSignal.any([benchSignal, watchdog, stall.signal]);
