@@ -21,6 +21,8 @@ import { PROTOCOL_LABEL, scenarioLabel, workloadLabel } from '../compare/labels.
 import { max, median, min } from '../compare/stats.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { writeFileAtomic } from '../results/write.ts';
+import { hasNetworks } from './network.ts';
+import { networkRatios } from './network-sweep.ts';
 
 /**
  * Optional, compatible extension of RunRecord: the full percentile
@@ -342,7 +344,44 @@ export function bytesChart(results: ResultsFile): ChartSpec | null {
 }
 
 /** Every chart the run has data for, in report order. */
+/**
+ * With --network the concurrency charts would mix conditions: the charts are
+ * then gRPC/REST calls/s against the link's RTT and against its loss, one line
+ * per scenario (bench/report/network-sweep.ts computes the ratios).
+ */
+export function networkCharts(results: ResultsFile): ChartSpec[] {
+  const ratios = networkRatios(results);
+  if (ratios.length === 0) return [];
+  const rows = ratios.map((r) => ({ scenario: r.label, network: r.network, rtt: r.rttMs, loss: r.lossPercent, ratio: r.grpcOverRest, low: r.low, high: r.high }));
+  const chart = (id: string, field: 'rtt' | 'loss', title: string, xTitle: string): ChartSpec => {
+    const xEnc = { field, type: 'quantitative' as const, title: xTitle, scale: field === 'rtt' ? { type: 'symlog' as const } : { zero: true } };
+    const yEnc = { type: 'quantitative' as const, title: 'gRPC / REST calls/s (log scale; above 1: gRPC wins)', scale: { type: 'log' as const } };
+    const color = { field: 'scenario', type: 'nominal' as const, title: null, sort: firstSeen(rows.map((r) => r.scenario)) };
+    return {
+      id,
+      title,
+      description: `gRPC/REST calls/s (median of the trials; bar = min–max of the per-trial ratios) under each network condition against its ${field === 'rtt' ? 'measured RTT' : 'packet loss'}; the grey line is 1 (a tie). Points are labelled with the condition.`,
+      spec: {
+        $schema: SCHEMA,
+        title,
+        data: { values: rows },
+        width: 560,
+        height: 300,
+        layer: [
+          { mark: { type: 'rule', color: '#999', strokeDash: [4, 4] }, encoding: { y: { datum: 1, type: 'quantitative' } } },
+          { mark: { type: 'rule', strokeWidth: 2, opacity: 0.6 }, encoding: { x: xEnc, y: { ...yEnc, field: 'low' }, y2: { field: 'high' }, color } },
+          { mark: { type: 'point', filled: true, size: 60 }, encoding: { x: xEnc, y: { ...yEnc, field: 'ratio' }, color, tooltip: [{ field: 'network' }, { field: 'ratio', format: '.2f' }] } },
+          { mark: { type: 'text', dx: 6, align: 'left', fontSize: 9 }, encoding: { x: xEnc, y: { ...yEnc, field: 'ratio' }, text: { field: 'network' }, color } },
+        ],
+        config: CONFIG,
+      } as TopLevelSpec,
+    };
+  };
+  return [chart('network-rtt', 'rtt', 'gRPC / REST against network RTT', 'measured RTT (ms, symlog scale)'), chart('network-loss', 'loss', 'gRPC / REST against packet loss', 'packet loss each way (%)')];
+}
+
 export function chartSpecs(results: ResultsFile): ChartSpec[] {
+  if (hasNetworks(results)) return networkCharts(results);
   return [throughputChart(results), p99Chart(results), latencyChart(results), bytesChart(results)].filter(
     (c): c is ChartSpec => c !== null,
   );

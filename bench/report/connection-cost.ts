@@ -59,6 +59,21 @@ function note(withTls: boolean): string {
 }
 const TLS_NOTE = 'TLS on: bytes per call are not counted in the table (the proxy would see only ciphertext); run the scenario without --tls for them (TLS adds its record framing, about 22 bytes per record with TLS 1.3 AES-GCM).';
 
+/**
+ * Behind an emulated link (--network): the set-up in RTTs of the link's own
+ * ping-pong, e.g. "gRPC 2.0 RTT, REST 1.0" (TCP's handshake, then HTTP/2's
+ * SETTINGS exchange or TLS 1.3's handshake on top). null on loopback.
+ */
+function setupInRtts(results: ResultsFile, costs: Partial<Record<Protocol, ConnectionCostRecord>>, protocols: readonly Protocol[]): string | null {
+  const rtt = results.runs.find((run) => run.network?.measured.rttMs)?.network?.measured.rttMs ?? null;
+  if (rtt === null || rtt <= 0) return null;
+  const parts = protocols.map((p) => {
+    const ms = costs[p]!.handshakeMs;
+    return `${NAMES[p]} ${ms === null ? '-' : (ms / rtt).toFixed(1)}`;
+  });
+  return `set-up in round trips of the link (measured RTT ${rtt.toFixed(2)} ms): ${parts.join(', ')}`;
+}
+
 /** Lines for the terminal, or [] when no run carries connection-cost figures. */
 export function renderConnectionCostLines(results: ResultsFile): string[] {
   const costs = connectionCosts(results);
@@ -79,6 +94,8 @@ export function renderConnectionCostLines(results: ResultsFile): string[] {
     const widths = head.map((_, i) => Math.max(...all.map((line) => line[i]!.length)));
     for (const line of all) lines.push(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ').trimEnd());
     lines.push(note(tlsEnabled(results)));
+    const inRtts = setupInRtts(results, costs, protocols);
+    if (inRtts) lines.push(inRtts);
   } else {
     lines.push('(not measured: --connection-calls 0, or the pass failed)');
   }
