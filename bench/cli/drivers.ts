@@ -21,11 +21,13 @@ import { renderConsoleTable, renderMarkdown, renderTargetLines, type DriversRepo
 import { engineTarget } from '../drivers-compare/target.ts';
 import { applyPinning, CLIENT_CPUS, serverPinPrefix } from '../host/pinning.ts';
 import { createRunFolder, writeFileAtomic } from '../results/write.ts';
+import { durationSeconds } from '../options/duration.ts';
 import { killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
 import type { Protocol } from '../types.ts';
 
 const USAGE =
-  'usage: bench:drivers [--rounds 3] [--duration 3] [--warmup 2] [--timeout-ms 5000] [--no-clients] [--no-pin] [--out results]';
+  'usage: bench:drivers [--rounds 3] [--duration 3s] [--warmup 2s] [--timeout-ms 5000] [--no-clients] [--no-pin] [--out results]\n' +
+  '  durations: 3 (seconds), 3s, 500ms, 1m or 1m30s';
 
 export interface DriversCliOptions {
   rounds: number;
@@ -60,12 +62,12 @@ export function parseDriversArgs(argv: string[]): DriversCliOptions {
     }
     return value;
   };
-  const warmup = Number(values.warmup);
-  if (!Number.isFinite(warmup) || warmup < 0) throw new UsageError(`--warmup must be 0 or more seconds, got "${values.warmup}"`);
+  // A DurationError is a usage error too: main() prints any parse error's first line and exits 2.
+  const seconds = (name: string, text: string, minS: number): number => durationSeconds(`--${name}`, text, { minS, maxS: 3_600 });
   return {
     rounds: positive('rounds', values.rounds!, true),
-    durationS: positive('duration', values.duration!),
-    warmupS: warmup,
+    durationS: seconds('duration', values.duration!, 0.1),
+    warmupS: seconds('warmup', values.warmup!, 0),
     timeoutMs: positive('timeout-ms', values['timeout-ms']!),
     withClients: !values['no-clients'],
     pin: !values['no-pin'],

@@ -10,6 +10,7 @@ import { isOperation, LIMITS, OPERATIONS, type Operation } from '../../servers/c
 import { PROTOCOLS, type Protocol } from '../types.ts';
 import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
 import { contenderNames, getContender } from '../../servers/contenders/index.ts';
+import { DurationError, durationMs, durationSeconds } from './duration.ts';
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -169,7 +170,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --ops add,subtract,multiply,divide,sum
   --sizes 10,1000,10000           values per sum call
   --concurrency 1,16,64           calls in flight
-  --duration S  --warmup S        seconds per measured run / warm-up
+  --duration D  --warmup D        measured run / warm-up: 3 (seconds), 3s, 500ms, 1m, 1m30s
   --connections N                 TCP connections for both protocols (default: gRPC ${DEFAULT_GRPC_CONNECTIONS}, REST one per call in flight)
   --trials N                      repeat every scenario N times, protocols interleaved
   --shape int,money,double        sum value shape(s) (default: profile, else ${DEFAULT_SHAPE})
@@ -186,12 +187,12 @@ export const USAGE = `usage: npm run bench -- [options]
   --contenders all|NAME[,NAME]    bench these servers of servers/contenders/ (npm run serve:contender -- --list)
                                   instead of the design card's pair; 2x2 factorial report (docs/contenders.md)
   --out DIR                       results folder (default ${DEFAULT_OUT_DIR}/)
-  --timeout MS                    per-call deadline (default ${DEFAULT_TIMEOUT_MS})
+  --timeout MS|D                  per-call deadline: milliseconds, or 2s, 500ms (default ${DEFAULT_TIMEOUT_MS})
   --pin / --no-pin                taskset servers to CPU 0 and the runner to CPU 1
   --progress auto|plain|none
   --tls                           both servers over TLS (gRPC h2 via ALPN, REST HTTPS/1.1), self-signed cert
   --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
-  --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)`;
+  --stall-timeout D               fail a run when no call completes for D (default ${DEFAULT_STALL_TIMEOUT_S}s, 0 = off)`;
 
 /** Known load generators per protocol; filled in by the registry so options need not import drivers. */
 export type DriverCatalog = Readonly<Record<string, readonly Protocol[]>>;
@@ -301,7 +302,7 @@ export function resolveBenchOptions(
   const shape = shapes.includes(DEFAULT_SHAPE) ? DEFAULT_SHAPE : shapes[0]!;
   const compression = values.compression === undefined ? (['none'] as Compression[]) : listOf('--compression', values.compression, COMPRESSIONS);
   const wireCalls = values['wire-calls'] === undefined ? DEFAULT_WIRE_CALLS : integer('--wire-calls', values['wire-calls'], 0, 1_000_000);
-  const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : integer('--timeout', values.timeout, 1, 600_000);
+  const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : Math.round(usageDuration(() => durationMs('--timeout', values.timeout!, { minMs: 1, maxMs: 600_000, bareUnit: 'ms' })));
 
   const rate = values.rate === undefined ? null : positiveNumber('--rate', values.rate, MAX_RATE);
   const { drivers, notes: driverNotes } = resolveDrivers(values.driver, catalog, rate);
@@ -515,12 +516,18 @@ function positiveNumber(flag: string, text: string, max: number): number {
   return value;
 }
 
+/** A duration flag kept in seconds (bench/options/duration.ts: 3, 3s, 500ms, 1m30s), at most an hour. */
 function seconds(flag: string, text: string, min: number): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > 3_600) {
-    throw new BenchUsageError(`${flag} must be a number of seconds from ${min} to 3600, got "${text}"`);
+  return usageDuration(() => durationSeconds(flag, text, { minS: min, maxS: 3_600 }));
+}
+
+function usageDuration(read: () => number): number {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof DurationError) throw new BenchUsageError(error.message);
+    throw error;
   }
-  return value;
 }
 
 function dedupe<T>(items: T[]): T[] {

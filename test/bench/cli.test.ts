@@ -64,7 +64,7 @@ describe('bench CLI refuses bad input before any load', () => {
     ['unknown operation', ['--ops', 'add,pow'], /--ops: unknown operation "pow"; allowed: add, subtract, multiply, divide, sum/],
     ['unknown protocol', ['--protocols', 'grpc,soap'], /--protocols: unknown value "soap"; allowed: grpc, rest/],
     ['malformed list', ['--concurrency', '1,,16'], /--concurrency must be a comma-separated list/],
-    ['not a number', ['--duration', 'ten'], /--duration must be a number of seconds/],
+    ['not a duration', ['--duration', 'ten'], /--duration must be a duration: 3 \(seconds\), 3s, 500ms, 1m or 1m30s, got "ten"/],
     ['unknown flag', ['--fast'], /Unknown option '--fast'/],
     ['bad target', ['--grpc-target', 'localhost'], /--grpc-target must be host:port/],
     ['unknown driver', ['--driver', 'wrk'], /--driver: unknown driver "wrk"/],
