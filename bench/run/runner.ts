@@ -17,7 +17,8 @@ import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord
 import { createRunFolder, linkLatest, writeFileAtomic, writeResultsJson } from '../results/write.ts';
 import { buildPayload, buildScenarios, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
 import { wireBody, withCompression } from '../scenario/compression.ts';
-import { checkHealth, describeTarget, killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
+import { killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
+import { checkReachable, describeTarget } from '../host/readiness.ts';
 import type { CallPayload, Driver, LoadResult, Protocol, Target } from '../types.ts';
 import { measureWireBytes, NULL_WIRE } from '../wire/measure.ts';
 import { renderMarkdown } from '../report/markdown.ts';
@@ -120,7 +121,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
       const target = externalTarget(options, protocol);
       if (!target) continue;
       try {
-        await checkHealth(target, 3_000);
+        progress.log(`${describeTarget(target)}: ready (${await checkReachable(target, 3_000)})`);
       } catch (error) {
         throw new BenchSetupError(`${describeTarget(target)} is unreachable: ${(error as Error).message}`);
       }
