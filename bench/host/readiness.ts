@@ -69,8 +69,7 @@ type Stage = 'tcp' | 'tls' | 'answer';
  * self-signed one too).
  */
 function probeHealth(target: Target, timeoutMs: number): Promise<HealthAnswer> {
-  const { host, port, secure } =
-    target.protocol === 'grpc' ? { host: target.host, port: target.port, secure: target.tls === true } : originOf(target.url);
+  const { host, port, secure } = targetAddress(target);
   const wire = target.protocol === 'grpc' ? 'gRPC' : 'HTTP';
   return new Promise<HealthAnswer>((resolve, reject) => {
     let stage: Stage = 'tcp';
@@ -132,8 +131,10 @@ function probeHealth(target: Target, timeoutMs: number): Promise<HealthAnswer> {
   });
 }
 
-function originOf(url: string): { host: string; port: number; secure: boolean } {
-  const parsed = new URL(url);
+/** Host (without brackets), port and TLS of a target. */
+export function targetAddress(target: Target): { host: string; port: number; secure: boolean } {
+  if (target.protocol === 'grpc') return { host: target.host, port: target.port, secure: target.tls === true };
+  const parsed = new URL(target.url);
   const secure = parsed.protocol === 'https:';
   return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port) || (secure ? 443 : 80), secure };
 }

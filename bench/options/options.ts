@@ -140,6 +140,9 @@ export interface BenchOptions {
   /** Already running servers; a protocol with a target gets no server started. */
   grpcTarget: GrpcTargetOption | null;
   restTarget: string | null;
+  /** The process of a target whose CPU and memory fill the server columns; null = found from its listening port when local. */
+  grpcPid: number | null;
+  restPid: number | null;
   /** Ports for the servers the bench starts (0 = a free port). */
   grpcPort: number;
   restPort: number;
@@ -183,6 +186,7 @@ export const USAGE = `usage: npm run bench -- [options]
                                   (--concurrency caps calls in flight; REST defaults to http1-engine)
   --grpc-target host:port         bench a running gRPC server (none is started)
   --rest-target http://host:port  bench a running REST server (none is started)
+  --grpc-pid N --rest-pid N       the target's process, for server CPU and memory (default: found from its port when local)
   --grpc-port N --rest-port N     ports of the started servers (default 0 = free)
   --contenders all|NAME[,NAME]    bench these servers of servers/contenders/ (npm run serve:contender -- --list)
                                   instead of the design card's pair; 2x2 factorial report (docs/contenders.md)
@@ -229,6 +233,8 @@ export function resolveBenchOptions(
         rate: { type: 'string' },
         'grpc-target': { type: 'string' },
         'rest-target': { type: 'string' },
+        'grpc-pid': { type: 'string' },
+        'rest-pid': { type: 'string' },
         'grpc-port': { type: 'string' },
         'rest-port': { type: 'string' },
         out: { type: 'string' },
@@ -313,6 +319,8 @@ export function resolveBenchOptions(
   }
   const grpcTarget = values['grpc-target'] === undefined ? null : parseGrpcTarget(values['grpc-target']);
   const restTarget = values['rest-target'] === undefined ? null : parseRestTarget(values['rest-target']);
+  const grpcPid = values['grpc-pid'] === undefined ? null : targetPid('--grpc-pid', values['grpc-pid'], grpcTarget !== null, '--grpc-target');
+  const restPid = values['rest-pid'] === undefined ? null : targetPid('--rest-pid', values['rest-pid'], restTarget !== null, '--rest-target');
   const grpcPort = values['grpc-port'] === undefined ? 0 : integer('--grpc-port', values['grpc-port'], 0, 65_535);
   const restPort = values['rest-port'] === undefined ? 0 : integer('--rest-port', values['rest-port'], 0, 65_535);
   const tls = values.tls === true;
@@ -367,6 +375,8 @@ export function resolveBenchOptions(
     driverNotes,
     grpcTarget,
     restTarget,
+    grpcPid,
+    restPid,
     grpcPort,
     restPort,
     tls,
@@ -469,6 +479,12 @@ export function parseRestTarget(text: string): string {
     throw new BenchUsageError(`--rest-target must be an http:// origin without a path, like http://127.0.0.1:3000, got "${text}"`);
   }
   return url.origin;
+}
+
+/** Linux pids go up to 2^22 (pid_max); the bench reads the servers it starts itself. */
+function targetPid(flag: string, text: string, hasTarget: boolean, targetFlag: string): number {
+  if (!hasTarget) throw new BenchUsageError(`${flag} names the process of ${targetFlag}; give ${targetFlag} too (the servers the bench starts are measured anyway)`);
+  return integer(flag, text, 1, 4_194_304);
 }
 
 function parseList(flag: string, text: string): string[] {

@@ -9,16 +9,17 @@ import path from 'node:path';
 import { canRunOpenLoop, getDriver, openLoopDriverNames } from '../drivers/index.ts';
 import { BenchUsageError, openLoopRefusal, type BenchOptions } from '../options/options.ts';
 import { applyPinning, serverPinPrefix, type Pinning } from '../host/pinning.ts';
-import { readCpuMs, readPeakRssMiB, resetPeakRss, selfCpuUs } from '../host/process-stats.ts';
+import { readCpuMs, readPeakRssMiB, resetPeakRss, selfCpuUs, sumOverProcesses } from '../host/process-stats.ts';
 import type { ProgressSink } from './progress.ts';
 import { collectEnvironment } from '../results/environment.ts';
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
 import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type WireBytesPerCall } from '../results/record.ts';
-import { createRunFolder, linkLatest, writeFileAtomic, writeResultsJson } from '../results/write.ts';
+import { createRunFolder, linkLatest, removeEmptyRunFolder, writeFileAtomic, writeResultsJson } from '../results/write.ts';
 import { buildPayload, buildScenarios, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
 import { wireBody, withCompression } from '../scenario/compression.ts';
 import { killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
 import { checkReachable, describeTarget } from '../host/readiness.ts';
+import { preflightTarget, targetProcesses } from '../host/external-targets.ts';
 import type { CallPayload, Driver, LoadResult, Protocol, Target } from '../types.ts';
 import { measureWireBytes, NULL_WIRE } from '../wire/measure.ts';
 import { renderMarkdown } from '../report/markdown.ts';
@@ -67,6 +68,9 @@ interface ProtocolSetup {
   driver: Driver;
   target: Target;
   server: ServerProcess | null;
+  /** An external target's processes (bench/host/external-targets.ts), read for the server columns, and where they came from. */
+  externalPids?: number[];
+  externalNote?: string;
   /** --contenders (bench/host/contenders.ts): the server measured, its label (progress, keys) and whose connection count it takes. */
   contender?: RunRecord['contender'];
   label?: string;
@@ -92,6 +96,11 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     scenarios.map((s) => [s.key, withCompression(buildPayload(s.operation, s.payloadValues, s.valueShape ?? options.shape), s.compression)] as const),
   );
 
+  // Everything that can be wrong with the setup is found before any server starts or any load is sent:
+  // the results folder first (an --out that cannot be created costs nothing), then the external targets.
+  const started = new Date();
+  const dir = openRunFolder(options.outDir, started);
+
   // One abort for the whole bench: Ctrl-C, SIGTERM or a server that died.
   const bench = new AbortController();
   let interrupted = false;
@@ -116,22 +125,13 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   };
 
   try {
-    // Everything that can be wrong with the setup is found before any load is sent.
-    for (const protocol of options.protocols) {
-      const target = externalTarget(options, protocol);
-      if (!target) continue;
-      try {
-        progress.log(`${describeTarget(target)}: ready (${await checkReachable(target, 3_000)})`);
-      } catch (error) {
-        throw new BenchSetupError(`${describeTarget(target)} is unreachable: ${(error as Error).message}`);
-      }
-    }
+    const externals = await checkExternalTargets(options, progress);
     const { pinning, note } = applyPinning(options.pin);
     if (note) notes.push(note);
 
     const contenderStart = options.contenders ? await startContenders(options, serverPinPrefix(pinning), servers) : null;
     if (contenderStart) notes.push(...contenderStart.notes);
-    const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal);
+    const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal, externals);
     for (const server of servers.values()) {
       void server.exited.then((reason) => {
         if (!stopping) bench.abort(new Error(reason));
@@ -139,10 +139,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     }
     if (bench.signal.aborted) throw bench.signal.reason;
 
-    const started = new Date();
     const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
     const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
-    const dir = createRunFolder(options.outDir, started);
     const files = [writeResultsJson(dir, results)];
     linkLatest(options.outDir, dir);
 
@@ -206,6 +204,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   } catch (error) {
     progress.close();
     await stopServers();
+    // Stopped before the first results.json: no folder of nothing is left behind (or linked as latest).
+    removeEmptyRunFolder(dir);
     if (interrupted) {
       const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment: collectEnvironment({}, null), runs: [] };
       return { results, dir: null, files: [], exitCode: 130, failure: 'interrupted before the first run', notes };
@@ -220,6 +220,55 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   }
 }
 
+/** Creates the run folder, or says in one line (exit 1) why --out cannot hold one. */
+function openRunFolder(outDir: string, date: Date): string {
+  try {
+    return createRunFolder(outDir, date);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const why = code === 'ENOTDIR' ? 'a part of the path is a file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : (code ?? message);
+    throw new BenchSetupError(`--out ${outDir}: cannot create the results folder (${why})`);
+  }
+}
+
+/**
+ * The servers the bench did not start, before it starts any: each must answer
+ * (any answer: bench/host/readiness.ts), pass the pre-flight conformance check
+ * and, where it runs here, have its processes found. Returns them per protocol.
+ */
+async function checkExternalTargets(options: BenchOptions, progress: ProgressSink): Promise<Map<Protocol, { pids: number[]; note: string }>> {
+  const found = new Map<Protocol, { pids: number[]; note: string }>();
+  for (const protocol of options.protocols) {
+    const target = externalTarget(options, protocol);
+    if (!target) continue;
+    const name = describeTarget(target);
+    try {
+      progress.log(`${name}: ready (${await checkReachable(target, 3_000)})`);
+    } catch (error) {
+      throw new BenchSetupError(`${name} is unreachable: ${(error as Error).message}`);
+    }
+    const preflight = await preflightTarget(target, options.ops);
+    if (!preflight.passed) {
+      const { failures, cases } = preflight;
+      throw new BenchSetupError(
+        `pre-flight check failed (${failures.length} of ${cases} calls), not measured: ${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; …' : ''}`,
+      );
+    }
+    progress.log(`${name}: pre-flight check passed (${preflight.cases} calls answered as the calculator does)`);
+    const pidFlag = protocol === 'grpc' ? '--grpc-pid' : '--rest-pid';
+    const givenPid = protocol === 'grpc' ? options.grpcPid : options.restPid;
+    const processes = targetProcesses(target, givenPid);
+    if (processes.pids === null) {
+      found.set(protocol, { pids: [], note: `server CPU and memory not measured: ${processes.why} (${pidFlag} N gives its process)` });
+    } else {
+      if (givenPid !== null && readCpuMs(givenPid) === null) throw new BenchSetupError(`${pidFlag} ${givenPid}: no such process readable in /proc`);
+      found.set(protocol, { pids: processes.pids, note: `server CPU and memory of ${processes.how}` });
+    }
+    progress.log(`${name}: ${found.get(protocol)!.note}`);
+  }
+  return found;
+}
+
 function externalTarget(options: BenchOptions, protocol: Protocol): Target | null {
   if (protocol === 'grpc' && options.grpcTarget) return { protocol: 'grpc', ...options.grpcTarget, ...(options.tls ? { tls: true } : {}) };
   if (protocol === 'rest' && options.restTarget) return { protocol: 'rest', url: options.restTarget };
@@ -231,13 +280,15 @@ async function startServers(
   pinning: Pinning | null,
   servers: Map<string, ServerProcess>,
   signal: AbortSignal,
+  externals: ReadonlyMap<Protocol, { pids: number[]; note: string }>,
 ): Promise<ProtocolSetup[]> {
   const prefix = serverPinPrefix(pinning);
   const started = await Promise.allSettled(
     options.protocols.map(async (protocol): Promise<ProtocolSetup> => {
       const driver = getDriver(options.drivers[protocol], protocol);
       const target = externalTarget(options, protocol);
-      if (target) return { protocol, driver, target, server: null };
+      const external = externals.get(protocol);
+      if (target) return { protocol, driver, target, server: null, externalPids: external?.pids ?? [], ...(external ? { externalNote: external.note } : {}) };
       const server = await startServerProcess({
         protocol,
         port: protocol === 'grpc' ? options.grpcPort : options.restPort,
@@ -336,16 +387,16 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
 
   // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
   progress.phase(`${input.label} measuring`, options.durationS);
-  const pid = setup.server?.pid ?? null;
-  if (pid !== null) resetPeakRss(pid);
-  const serverCpu0 = pid === null ? null : readCpuMs(pid);
+  const pids = setup.server ? [setup.server.pid] : (setup.externalPids ?? []);
+  for (const pid of pids) resetPeakRss(pid);
+  const serverCpu0 = sumOverProcesses(pids, readCpuMs);
   const selfCpu0 = selfCpuUs();
   const wall0 = process.hrtime.bigint();
   const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: options.durationS }, options.durationS, signal, (f) => progress.update(f), stallS);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
-  const serverCpu1 = pid === null ? null : readCpuMs(pid);
-  const peakRssMiB = pid === null ? null : readPeakRssMiB(pid);
+  const serverCpu1 = sumOverProcesses(pids, readCpuMs);
+  const peakRssMiB = sumOverProcesses(pids, readPeakRssMiB);
   progress.endPhase();
 
   const serverCpuMs = serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null;
@@ -375,7 +426,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     },
   };
   if (result.statusChecked) measured.statusChecked = result.statusChecked;
-  const notes = runNotes(options, setup.protocol, setup.driver.name, result);
+  const notes = [...runNotes(options, setup.protocol, setup.driver.name, result), ...(setup.externalNote ? [setup.externalNote] : [])];
   if (notes.length > 0) measured.notes = notes;
   const driverWire = result.wireFromDriver ?? null;
   result.latencyUs.destroy?.();
