@@ -184,7 +184,7 @@ export const USAGE = `usage: npm run bench -- [options]
                                   http1-engine, or rest=NAME,grpc=NAME (default grpc-engine + autocannon)
   --rate N                        open loop: N calls/s per protocol, latency from each call's due time
                                   (--concurrency caps calls in flight; REST defaults to http1-engine)
-  --grpc-target host:port         bench a running gRPC server (none is started)
+  --grpc-target host:port         bench a running gRPC server (none is started; docs/bench-your-server.md)
   --rest-target http://host:port  bench a running REST server (none is started)
   --grpc-pid N --rest-pid N       the target's process, for server CPU and memory (default: found from its port when local)
   --grpc-port N --rest-port N     ports of the started servers (default 0 = free)
