@@ -59,7 +59,10 @@ export function targetProcesses(target: Target, givenPid: number | null): Target
   if (givenPid !== null) return { pids: [givenPid], how: `pid ${givenPid} (given)` };
   const { host, port } = targetAddress(target);
   if (!isLocalHost(host)) return { pids: null, why: `${host} is not this machine` };
-  const pids = pidsListeningOn(host, port);
+  const listening = pidsListeningOn(host, port);
+  // A target served inside the bench's own process (a test's server) would count the load generator as the server.
+  const pids = listening.filter((pid) => pid !== process.pid);
+  if (listening.length > 0 && pids.length === 0) return { pids: null, why: `port ${port} is served by the bench's own process` };
   if (pids.length === 0) return { pids: null, why: `no readable process listens on port ${port}` };
   return { pids, how: `pid${pids.length > 1 ? 's' : ''} ${pids.join(', ')} (listening on port ${port})` };
 }

@@ -13,7 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../helpers/drivers.ts';
-import { assertSchemaValid, REPO_ROOT, runBenchCli, startFakeRestServer, tempDir, type FakeServer } from '../helpers/bench.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { assertSchemaValid, REPO_ROOT, runBenchCli, tempDir } from '../helpers/bench.ts';
 
 const TINY = ['--ops', 'add,divide', '--concurrency', '4', '--duration', '1s', '--warmup', '0', '--wire-calls', '50', '--connection-calls', '0', '--no-pin', '--progress', 'plain'];
 
@@ -97,12 +99,19 @@ describe('a Python grpcio server and a Python http.server REST server, no health
 });
 
 describe('setup errors come before any load, in one line', () => {
-  let wrong: FakeServer;
-  before(async () => {
-    // Answers {"value":3} to every call: the calculator says add 20,10 is 30.
-    wrong = await startFakeRestServer();
+  // Answers {"value":3} to every call (the calculator says add 20,10 is 30) and counts them.
+  let calls = 0;
+  const wrong = http.createServer((req, res) => {
+    req.resume().on('end', () => {
+      calls += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"value":3}');
+    });
   });
-  after(() => wrong?.close());
+  before(() => new Promise<void>((resolve) => wrong.listen(0, '127.0.0.1', resolve)));
+  after(() => {
+    wrong.closeAllConnections();
+    wrong.close();
+  });
 
   const oneLine = (stderr: string): string => {
     const lines = stderr.trim().split('\n').filter((line) => line.startsWith('error:'));
@@ -112,10 +121,10 @@ describe('setup errors come before any load, in one line', () => {
 
   test('a target that answers wrongly: what it answered, not measured, exit 1, nothing written', async () => {
     const out = tempDir();
-    const run = await runBenchCli(['--protocols', 'rest', '--rest-target', `http://127.0.0.1:${wrong.port}`, ...TINY, '--out', out]);
+    const run = await runBenchCli(['--protocols', 'rest', '--rest-target', `http://127.0.0.1:${(wrong.address() as AddressInfo).port}`, ...TINY, '--out', out]);
     assert.equal(run.code, 1);
     assert.match(oneLine(run.stderr), /^error: pre-flight check failed \(3 of 3 calls\), not measured: REST target http:\/\/127\.0\.0\.1:\d+: add 20,10: expected value 30, got value 3; .*divide by zero: expected INVALID_ARGUMENT \(HTTP 400\) "division by zero", got value 3/);
-    assert.equal(wrong.calls(), 3, 'the three pre-flight calls and no load');
+    assert.equal(calls, 4, 'GET /healthz and the three pre-flight calls, no load');
     assert.deepEqual(readdirSync(out), [], 'no run folder left behind');
   });
 
