@@ -20,7 +20,7 @@ import { defaultScenarios, runComparison, SCHEMA, type ServerUnderTest } from '.
 import { renderConsoleTable, renderMarkdown, renderTargetLines, type DriversReport } from '../drivers-compare/render.ts';
 import { engineTarget } from '../drivers-compare/target.ts';
 import { applyPinning, CLIENT_CPUS, serverPinPrefix } from '../host/pinning.ts';
-import { createRunFolder, writeFileAtomic } from '../results/write.ts';
+import { createRunFolder, removeEmptyRunFolder, writeFileAtomic } from '../results/write.ts';
 import { durationSeconds } from '../options/duration.ts';
 import { killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
 import type { Protocol } from '../types.ts';
@@ -101,6 +101,14 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const date = new Date();
+  // The results folder before any server: an --out that cannot hold it fails at once.
+  let dir: string;
+  try {
+    dir = createRunFolder(options.outDir, date, '-drivers');
+  } catch (error) {
+    console.error(`bench:drivers: --out ${options.outDir}: cannot create the results folder (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    return 1;
+  }
   const { pinning, note } = applyPinning(options.pin);
   if (note) console.log(note);
   const scenarios = defaultScenarios(options.withClients);
@@ -160,7 +168,6 @@ export async function main(argv: string[]): Promise<number> {
       target: engineTarget(comparison.scenarios),
       notes: [...(note ? [note] : []), ...comparison.notes],
     };
-    const dir = createRunFolder(options.outDir, date, '-drivers');
     writeFileAtomic(path.join(dir, 'drivers.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileAtomic(path.join(dir, 'drivers.md'), renderMarkdown(report));
     console.log('');
@@ -172,6 +179,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     console.error(`bench:drivers failed: ${(error as Error).message.split('\n')[0]}`);
+    removeEmptyRunFolder(dir);
     return 1;
   } finally {
     await stopAll();
