@@ -12,6 +12,8 @@ import { PROTOCOLS, type Protocol } from '../types.ts';
 import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
 import { contenderNames, getContender } from '../../servers/contenders/index.ts';
 import { DurationError, durationMs, durationSeconds } from './duration.ts';
+import type { SegmentInfo } from '../results/record.ts';
+import { NetworkSpecError, parseNetworkList, type NetworkCondition } from '../network/conditions.ts';
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -87,7 +89,7 @@ export const DRIVER_ALIASES: Readonly<Record<string, Readonly<Record<Protocol, s
 export const MAX_RATE = 1_000_000;
 export const MAX_CONCURRENCY = 10_000;
 
-export const SWEEP_NAMES = ['payload'] as const;
+export const SWEEP_NAMES = ['payload', 'network'] as const;
 export type SweepName = (typeof SWEEP_NAMES)[number];
 /**
  * `--sweep payload`: Sum over both protocols at these sizes x every shape, at
@@ -99,6 +101,21 @@ export const PAYLOAD_SWEEP = {
   fullExtraSizes: [100_000] as readonly number[],
   shapes: VALUE_SHAPE_NAMES as readonly ShapeName[],
   concurrency: 16,
+};
+/**
+ * `--sweep network`: a small scenario set (add at 1 and 64 in flight, sum of
+ * 10,000 doubles at 16) under every built-in network profile, two trials each,
+ * short runs (bench/report/network-sweep.ts says where the winner changes).
+ * Flags still override (--network, --trials, --duration, --warmup, --tls).
+ */
+export const NETWORK_SWEEP = {
+  network: 'loopback,lan,cross-zone,cross-region,mobile,lossy',
+  concurrency: [1, 64] as readonly number[],
+  sumConcurrency: [16] as readonly number[],
+  sizes: [10_000] as readonly number[],
+  trials: 2,
+  durationS: 1.5,
+  warmupS: 0.5,
 };
 export const MAX_TRIALS = 100;
 
@@ -127,7 +144,7 @@ export interface BenchOptions {
   shapes: ShapeName[];
   /** Request/response compression per scenario: 'none', 'gzip' or both (a dimension). */
   compression: Compression[];
-  /** 'payload' when --sweep payload chose the scenario set; null otherwise. */
+  /** 'payload' or 'network' when --sweep chose the scenario set; null otherwise. */
   sweep: SweepName | null;
   /** Calls of the wire-sampling pass; 0 skips it. */
   wireCalls: number;
@@ -161,6 +178,15 @@ export interface BenchOptions {
   connectionCalls: number;
   /** Seconds without a completed call before a run is failed as "server stopped answering"; 0 disables. */
   stallTimeoutS: number;
+  /** --segment K/N: generate share K of N of every scenario's load (bench/scenario/segment.ts); null: all of it. */
+  segment: SegmentInfo | null;
+  /** --start-at: ISO instant the first measured run starts at, later runs on a fixed schedule (bench/run/schedule.ts); null: at once. */
+  startAt: string | null;
+  /**
+   * --network: every scenario runs under each condition in turn (bench/network/);
+   * null = loopback, no emulation (the default, [null]).
+   */
+  network: Array<NetworkCondition | null>;
 }
 
 /** What the command line asks for: the usage text, or a bench with every option resolved. */
@@ -181,6 +207,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --trials N                      repeat every scenario N times, protocols interleaved
   --shape int,money,double        sum value shape(s) (default: profile, else ${DEFAULT_SHAPE})
   --sweep payload                 sum at 1..10,000 values (100,000 in full) x every shape, at 16 in flight
+  --sweep network                 add at 1 and 64 in flight, sum of 10,000 at 16, under every network profile (root)
   --compression none,gzip         gzip requests (and accept gzip responses); both = a dimension (default none)
   --wire-calls N                  calls of the byte-counting pass (0 = skip)
   --driver NAME[,NAME]            load generator(s): h2load (both protocols), clients (grpc-js-client + undici-client),
@@ -199,7 +226,13 @@ export const USAGE = `usage: npm run bench -- [options]
   --progress auto|plain|none
   --tls                           both servers over TLS (gRPC h2 via ALPN, REST HTTPS/1.1), self-signed cert
   --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
-  --stall-timeout D               fail a run when no call completes for D (default ${DEFAULT_STALL_TIMEOUT_S}s, 0 = off)`;
+  --stall-timeout D               fail a run when no call completes for D (default ${DEFAULT_STALL_TIMEOUT_S}s, 0 = off)
+  --segment K/N                   generate share K of N of every scenario's load (needs the targets; bench:merge joins them);
+                                  a profile's concurrencies below N are left out
+  --start-at ISO|+S               start the first measured run at an instant (2026-12-01T10:00:00Z) or S seconds from now (+30s)
+  --network NAME[,NAME...]        run every scenario under each network condition (root): loopback (default), lan,
+                                  cross-zone, cross-region, mobile, lossy, or a spec like rtt=40ms+rate=10mbit+loss=1%
+                                  (fields rtt, jitter, rate or up/down, loss; docs/network.md)`;
 
 /** Known load generators per protocol; filled in by the registry so options need not import drivers. */
 export type DriverCatalog = Readonly<Record<string, readonly Protocol[]>>;
@@ -208,6 +241,8 @@ export interface OptionsEnvironment {
   canPin: boolean;
   /** Drivers that can run an open loop (bench/drivers/index.ts openLoopDriverNames); given, --rate is checked here (the runner checks again). */
   openLoopDrivers?: readonly string[];
+  /** The clock a relative --start-at (+30s) counts from, ms (tests fix it). */
+  nowMs?: number;
 }
 
 /** Resolves the options of a bench run; --help is a usage error here (the CLI asks parseBenchCommand). */
@@ -266,6 +301,9 @@ export function parseBenchCommand(
         tls: { type: 'boolean' },
         'connection-calls': { type: 'string' },
         'stall-timeout': { type: 'string' },
+        segment: { type: 'string' },
+        'start-at': { type: 'string' },
+        network: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -285,12 +323,19 @@ export function parseBenchCommand(
   const protocols = protocolText === undefined ? [...PROTOCOLS] : listOf('--protocols', protocolText, PROTOCOLS);
 
   const sweep = values.sweep === undefined ? null : oneOf('--sweep', values.sweep, SWEEP_NAMES);
-  if (sweep !== null && values.ops !== undefined) {
+  if (sweep === 'payload' && values.ops !== undefined) {
     throw new BenchUsageError('--sweep payload runs sum only; drop --ops (or drop --sweep and choose --ops, --sizes, --shape)');
+  }
+  const networkSweep = sweep === 'network';
+  if (networkSweep) {
+    const clash = ['ops', 'sizes', 'concurrency', 'shape'].filter((flag) => values[flag as 'ops'] !== undefined);
+    if (clash.length > 0) throw new BenchUsageError(`--sweep network runs its own scenario set; drop ${clash.map((f) => `--${f}`).join(', ')} (or drop --sweep and use --network)`);
   }
   const sweepSizes = profileName === 'full' ? [...PAYLOAD_SWEEP.sizes, ...PAYLOAD_SWEEP.fullExtraSizes] : [...PAYLOAD_SWEEP.sizes];
   const ops =
-    sweep !== null
+    networkSweep
+      ? (['add', 'sum'] as Operation[])
+      : sweep === 'payload'
       ? (['sum'] as Operation[])
       : values.ops === undefined
       ? [...profile.ops]
@@ -300,29 +345,37 @@ export function parseBenchCommand(
         });
   const sizes =
     values.sizes === undefined
-      ? sweep !== null
+      ? networkSweep
+        ? [...NETWORK_SWEEP.sizes]
+        : sweep === 'payload'
         ? sweepSizes
         : [...profile.sizes]
       : intList('--sizes', values.sizes, 1, LIMITS.maxValues);
   const concurrency =
     values.concurrency === undefined
-      ? [...profile.concurrency]
+      ? networkSweep
+        ? [...NETWORK_SWEEP.concurrency]
+        : [...profile.concurrency]
       : intList('--concurrency', values.concurrency, 1, MAX_CONCURRENCY);
   const sumConcurrency =
     values.concurrency !== undefined
       ? concurrency
-      : sweep !== null
+      : networkSweep
+        ? [...NETWORK_SWEEP.sumConcurrency]
+        : sweep === 'payload'
         ? [PAYLOAD_SWEEP.concurrency]
         : [...(profile.sumConcurrency ?? profile.concurrency)];
 
-  const durationS = values.duration === undefined ? profile.durationS : seconds('--duration', values.duration, 0.1);
-  const warmupS = values.warmup === undefined ? profile.warmupS : seconds('--warmup', values.warmup, 0);
+  const durationS = values.duration === undefined ? (networkSweep ? NETWORK_SWEEP.durationS : profile.durationS) : seconds('--duration', values.duration, 0.1);
+  const warmupS = values.warmup === undefined ? (networkSweep ? NETWORK_SWEEP.warmupS : profile.warmupS) : seconds('--warmup', values.warmup, 0);
   const connections = values.connections === undefined ? null : integer('--connections', values.connections, 1, MAX_CONCURRENCY);
-  const trials = values.trials === undefined ? DEFAULT_TRIALS : integer('--trials', values.trials, 1, MAX_TRIALS);
+  const trials = values.trials === undefined ? (networkSweep ? NETWORK_SWEEP.trials : DEFAULT_TRIALS) : integer('--trials', values.trials, 1, MAX_TRIALS);
   const shapes =
     values.shape !== undefined
       ? listOf('--shape', values.shape, VALUE_SHAPE_NAMES)
-      : sweep !== null
+      : networkSweep
+        ? [DEFAULT_SHAPE]
+        : sweep === 'payload'
         ? [...PAYLOAD_SWEEP.shapes]
         : [...(profile.shapes ?? [DEFAULT_SHAPE])];
   const shape = shapes.includes(DEFAULT_SHAPE) ? DEFAULT_SHAPE : shapes[0]!;
@@ -351,6 +404,20 @@ export function parseBenchCommand(
     values['connection-calls'] === undefined ? DEFAULT_CONNECTION_CALLS : integer('--connection-calls', values['connection-calls'], 0, 10_000);
   const stallTimeoutS = values['stall-timeout'] === undefined ? DEFAULT_STALL_TIMEOUT_S : seconds('--stall-timeout', values['stall-timeout'], 0);
 
+  const segment = values.segment === undefined ? null : parseSegment(values.segment);
+  if (segment !== null) {
+    const missing = protocols.filter((protocol) => (protocol === 'grpc' ? grpcTarget === null : restTarget === null));
+    if (missing.length > 0) {
+      throw new BenchUsageError(
+        `--segment: every segment must load the same running servers; give ${missing.map((p) => `--${p}-target`).join(' and ')} (or leave ${missing.join(', ')} out with --protocols)`,
+      );
+    }
+  }
+  const startAt = values['start-at'] === undefined ? null : parseStartAt(values['start-at'], env.nowMs ?? Date.now());
+  // A profile's calls in flight below the segment count cannot be shared out: left out. Asked for with --concurrency, they are an error (bench/scenario/segment.ts).
+  const segmentable = (list: number[]): number[] =>
+    segment === null || values.concurrency !== undefined ? list : list.filter((c) => c >= segment.count);
+
   if (values.pin && values['no-pin']) throw new BenchUsageError('--pin and --no-pin: choose one');
   const pin = values['no-pin'] ? false : (values.pin ?? env.canPin);
   const progress = oneOf('--progress', values.progress ?? 'auto', ['auto', 'plain', 'none'] as const);
@@ -358,6 +425,11 @@ export function parseBenchCommand(
   if (outDir.trim() === '') throw new BenchUsageError('--out must name a folder');
 
   if (ops.length === 0) throw new BenchUsageError('--ops: give at least one operation');
+  const network = values.network === undefined ? (networkSweep ? parseNetwork(NETWORK_SWEEP.network) : [null]) : parseNetwork(values.network);
+  if (network.some((condition) => condition !== null)) {
+    const clash = [grpcTarget !== null && '--grpc-target', restTarget !== null && '--rest-target', values.contenders !== undefined && '--contenders'].filter(Boolean);
+    if (clash.length > 0) throw new BenchUsageError(`--network runs the bench's own servers behind the emulated link; drop ${clash.join(', ')}`);
+  }
   const contenders = values.contenders === undefined ? null : parseContenders(values.contenders);
   if (contenders !== null) {
     const clash = [
@@ -366,6 +438,7 @@ export function parseBenchCommand(
       restTarget !== null && '--rest-target',
       compression.includes('gzip') && '--compression gzip',
       tls && '--tls',
+      segment !== null && '--segment',
     ].filter(Boolean);
     if (clash.length > 0) {
       throw new BenchUsageError(`--contenders picks the servers and protocols itself and measures uncompressed cleartext calls; drop ${clash.join(', ')}`);
@@ -377,8 +450,8 @@ export function parseBenchCommand(
     protocols,
     ops: dedupe(ops),
     sizes: dedupe(sizes),
-    concurrency: dedupe(concurrency),
-    sumConcurrency: dedupe(sumConcurrency),
+    concurrency: dedupe(segmentable(concurrency)),
+    sumConcurrency: dedupe(segmentable(sumConcurrency)),
     durationS,
     warmupS,
     connections,
@@ -405,8 +478,58 @@ export function parseBenchCommand(
     pin,
     progress,
     contenders,
+    segment,
+    startAt,
+    network,
   };
   return { kind: 'run', options };
+}
+
+function parseNetwork(text: string): Array<NetworkCondition | null> {
+  try {
+    return parseNetworkList(text);
+  } catch (error) {
+    if (error instanceof NetworkSpecError) throw new BenchUsageError(`--network: ${error.message}`);
+    throw error;
+  }
+}
+
+export const MAX_SEGMENTS = 1_000;
+
+/** "2/3": segment 2 of 3 (1-based). */
+export function parseSegment(text: string): SegmentInfo {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || count > MAX_SEGMENTS || index < 1 || index > count) {
+    throw new BenchUsageError(`--segment must be K/N with 1 <= K <= N <= ${MAX_SEGMENTS} (e.g. 2/3), got "${text}"`);
+  }
+  return { index, count };
+}
+
+/** Furthest ahead --start-at may be. */
+const MAX_START_AHEAD_S = 7 * 24 * 3_600;
+
+/**
+ * "2026-12-01T10:00:00Z" (an ISO instant with Z or an offset: every generator
+ * must read the same instant, whatever its time zone) or "+30s" / "+2m" / "+30"
+ * from `nowMs`; returns the ISO instant.
+ */
+export function parseStartAt(text: string, nowMs: number): string {
+  const relative = /^\+(\d+(?:\.\d+)?)(s|m)?$/.exec(text.trim());
+  let ms: number;
+  if (relative) {
+    ms = nowMs + Number(relative[1]) * (relative[2] === 'm' ? 60_000 : 1_000);
+  } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text.trim())) {
+    ms = Date.parse(text.trim());
+  } else {
+    ms = NaN;
+  }
+  if (!Number.isFinite(ms)) {
+    throw new BenchUsageError(`--start-at must be an ISO instant with its zone (2026-12-01T10:00:00Z) or +S seconds from now (+30s, +2m), got "${text}"`);
+  }
+  if (ms - nowMs > MAX_START_AHEAD_S * 1_000) throw new BenchUsageError(`--start-at is more than 7 days ahead: "${text}"`);
+  return new Date(ms).toISOString();
 }
 
 /** `all` (the registry), names, or both ("all,my-server"); unknown names are usage errors. */

@@ -1,13 +1,13 @@
 /**
  * Reading a results file for the renderers and the comparison: a run folder
  * (results/<timestamp>, results/latest, results/baseline) or a results.json.
- * Checks just enough of the contract (schema v1, bench/results/record.ts) that
+ * Checks just enough of the contract (bench/results/record.ts, schema versions READABLE_SCHEMA_VERSIONS) that
  * later code can trust the fields it reads; anything else is a ResultsInputError
  * whose message fits on one line (the CLIs print it and exit 2).
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { SCHEMA_VERSION, type ResultsFile, type RunRecord } from './record.ts';
+import { READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, type ResultsFile, type RunRecord } from './record.ts';
 
 export class ResultsInputError extends Error {
   readonly exitCode = 2;
@@ -61,8 +61,8 @@ export function loadResults(input: string): LoadedResults {
 /** Checks the shape the renderers rely on; returns the same object, typed. */
 export function checkResults(data: unknown, label = 'results'): ResultsFile {
   if (!isObject(data)) throw new ResultsInputError(`${label}: not a results object`);
-  if (data.schemaVersion !== SCHEMA_VERSION) {
-    throw new ResultsInputError(`${label}: schemaVersion ${JSON.stringify(data.schemaVersion)} is not ${SCHEMA_VERSION}`);
+  if (!READABLE_SCHEMA_VERSIONS.includes(data.schemaVersion as number)) {
+    throw new ResultsInputError(`${label}: schemaVersion ${JSON.stringify(data.schemaVersion)} is not ${READABLE_SCHEMA_VERSIONS.join(' or ')} (current: ${SCHEMA_VERSION})`);
   }
   if (!isObject(data.environment)) throw new ResultsInputError(`${label}: no environment`);
   if (!Array.isArray(data.runs)) throw new ResultsInputError(`${label}: runs is not an array`);

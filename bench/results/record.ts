@@ -7,14 +7,62 @@
 import type { Operation } from '../../servers/calculator.ts';
 import type { Protocol } from '../types.ts';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+/** Versions bench/results/read.ts accepts: 1 is 2 without `network` (every run on loopback). */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 
 export interface ResultsFile {
-  schemaVersion: typeof SCHEMA_VERSION;
+  /** SCHEMA_VERSION when written by this bench; a file read back may be an older readable version. */
+  schemaVersion: number;
   environment: Environment;
   runs: RunRecord[];
   /** --contenders runs: every contender asked for, with its conformance verdict (a failing one has no runs). Absent otherwise. */
   contenders?: ContenderReport[];
+  /** A folder written by `npm run bench:merge`: the segment folders it was built from. Absent otherwise. */
+  merge?: MergeInfo;
+}
+
+/** Which part of the load a segmented run (`--segment K/N`) generated. */
+export interface SegmentInfo {
+  /** 1-based. */
+  index: number;
+  count: number;
+}
+
+/** When a measured run began and ended (ISO instants, ms), as the generator's clock saw them. */
+export interface MeasuredWindow {
+  start: string;
+  end: string;
+}
+
+export interface MergeInfo {
+  segments: number;
+  inputs: Array<{ segment: number; dir: string; host: string | null; date: string; gitCommit: string | null }>;
+}
+
+/** One segment's part of a merged run: its own figures, kept next to the merged ones. */
+export interface SegmentRun {
+  index: number;
+  host: string | null;
+  window: MeasuredWindow | null;
+  status: 'completed' | 'failed';
+  requests: number;
+  rps: number;
+  p99Ms: number | null;
+  client: { cpuPercent: number; cpuUsPerCall: number | null; bound: boolean };
+}
+
+/** A merged run whose segments' windows are further apart than this % of the run is flagged (WindowSkew.flagged). */
+export const SKEW_FLAG_PERCENT = 5;
+
+/** How far apart the segments' measured windows were, against the run's length. */
+export interface WindowSkew {
+  startMs: number;
+  endMs: number;
+  /** The larger of the two, in % of the mean measured run. */
+  percent: number;
+  /** percent above SKEW_FLAG_PERCENT: the segments did not load the server together. */
+  flagged: boolean;
 }
 
 /** Which server of servers/contenders/ a row measured: the factors issue 8 separates. */
@@ -161,6 +209,8 @@ export interface RunRecord {
   latencyMs: LatencySummaryMs | null;
   /** Connection set-up vs per-call cost for this protocol (TLS or not); absent in older files, null when not measured. */
   tls?: ConnectionCostRecord | null;
+  /** The emulated network the run went through (--network); null or absent (older files): loopback, no emulation. */
+  network?: NetworkRecord | null;
   /** The HDR histogram read at a ladder of percentiles (50 … 99.999), for latency curves. */
   latencyPercentilesMs?: LatencyPercentileMs[] | null;
   wire: WireBytesPerCall;
@@ -176,5 +226,65 @@ export interface RunRecord {
     bound: boolean;
     /** Whose CPU the figures are: the runner process (in-process drivers) or the driver's own process (h2load). Absent in older files: runner. */
     cpuOf?: 'runner' | 'driver-process';
+  };
+  /** The measured run's latencies (µs) in HDR's compressed base64 form (bench/results/histogram.ts); null with no call; absent in schema 1 files. */
+  latencyHistogram?: string | null;
+  /** When the measured run began and ended; null when it did not run; absent in schema 1 files. */
+  window?: MeasuredWindow | null;
+  /** The generator's host name (a merged run: the segments' hosts, comma-separated); absent in schema 1 files. */
+  host?: string;
+  /** --segment K/N: this run generated share K of N of the scenario's load (concurrency, connections and rate are the share's). Null: all of it. */
+  segment?: SegmentInfo | null;
+  /** A merged run (bench:merge): each segment's own figures. Absent otherwise. */
+  segments?: SegmentRun[];
+  /** A merged run: how far apart the segments' windows were. Absent otherwise. */
+  skew?: WindowSkew;
+}
+
+/** One direction of the emulated link during the measured run (the forwarder's and the kernel's counters). */
+export interface NetworkDirectionRecord {
+  /** Packets that entered the link, and that came out at the far end. */
+  packets: number;
+  forwarded: number;
+  /** Dropped by the random loss, by the rate limiter's full queue (tail drop), by a full device queue before the forwarder. */
+  lossDrops: number;
+  queueDrops: number;
+  deviceDrops: number | null;
+  /** All drops / packets, in %. */
+  dropPercent: number | null;
+  /** How late packets left against their due time, µs (null: none forwarded). */
+  lateUsP50: number | null;
+  lateUsP99: number | null;
+}
+
+/** The condition asked for (bench/network/conditions.ts) and what the emulated link measured. */
+export interface NetworkRecord {
+  /** Profile name or inline spec. */
+  name: string;
+  rttMs: number;
+  jitterMs: number;
+  /** null = unlimited. */
+  upMbit: number | null;
+  downMbit: number | null;
+  lossPercent: number;
+  measured: {
+    /** TCP ping-pong through the link when it was set up: median, min, max ms. */
+    rttMs: number | null;
+    rttMinMs: number | null;
+    rttMaxMs: number | null;
+    /** Steady bulk-transfer rate each way when the link was set up, Mbit/s of TCP payload (null: not measured). */
+    upMbit: number | null;
+    downMbit: number | null;
+    /** During the measured run: up = client to server. */
+    up: NetworkDirectionRecord;
+    down: NetworkDirectionRecord;
+    /** TCP segments the servers' namespace retransmitted during the run (the client side's are not counted). */
+    serverRetransmits: number | null;
+    /** The forwarder's CPU time / wall time during the run, % of one core; at 90 or more the link may be the bottleneck. */
+    emulatorCpuPercent: number | null;
+    /** The forwarder ran at real-time priority. */
+    realtime: boolean;
+    /** Idle CPUs polled instead of halting during the run (PM QoS request; a halted vCPU wakes ~1 ms late). */
+    lowLatencyIdle: boolean;
   };
 }

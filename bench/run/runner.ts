@@ -5,6 +5,7 @@
  * the servers at the end, on failure and on Ctrl-C. It returns data; printing
  * and the report files are the CLI's job (bench/report/terminal.ts, write.ts).
  */
+import os from 'node:os';
 import { canRunOpenLoop, getDriver, openLoopDriverNames } from '../drivers/index.ts';
 import { BenchUsageError, openLoopRefusal, type BenchOptions } from '../options/options.ts';
 import { applyPinning, serverPinPrefix, type Pinning } from '../host/pinning.ts';
@@ -12,6 +13,7 @@ import { readCpuMs, readPeakRssMiB, resetPeakRss, selfCpuUs, sumOverProcesses } 
 import type { ProgressSink } from './progress.ts';
 import { collectEnvironment } from '../results/environment.ts';
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
+import { encodeLatencyHistogram } from '../results/histogram.ts';
 import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type WireBytesPerCall } from '../results/record.ts';
 import { createRunFolder, linkLatest, removeEmptyRunFolder, writeResultsJson } from '../results/write.ts';
 import { buildPayload, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
@@ -26,10 +28,29 @@ import { restBodyOf } from '../scenario/http-call.ts';
 import { emptyConnectionCost, isTlsTarget, measureConnectionCost, type ConnectionCost } from './connection-cost.ts';
 import { isClientBound } from '../results/client-bound.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
+import { runSchedule, sleepUntil, type RunSchedule } from './schedule.ts';
+import { segmentRate, segmentScenarios } from '../scenario/segment.ts';
+import { conditionName, type NetworkCondition } from '../network/conditions.ts';
+import { networkEmulationUnavailable, openLink, removeAllLinksSync, type EmulatedLink } from '../network/link.ts';
+import { probeLink, type LinkProbe } from '../network/probe.ts';
+import { EMULATOR_BUSY_PERCENT, networkRecord, snapshotLink } from '../network/record.ts';
 import { CONNECTION_COST_PLANNED_S, planBench, WIRE_PASS_PLANNED_S } from './plan.ts';
 
 /** A run that has not ended this long after its planned end is aborted. */
 const RUN_OVERRUN_S = 15;
+/** A measured run that started this much after its --start-at instant gets a note. */
+const LATE_START_NOTE_MS = 50;
+/**
+ * Behind an emulated link the byte-counting pass and the connection-cost pass
+ * take RTTs per call: at most this many calls each (bytes per call do not
+ * depend on the path; a connection's cost in RTTs shows in a few calls).
+ */
+const NETWORK_WIRE_CALLS = 100;
+const NETWORK_CONNECTION_CALLS = 10;
+/** A measured run behind a link lasts at least this many rounds of its calls (roundTripOfCallsS). */
+const MIN_ROUNDS = 3;
+/** The link probe when a condition's link is set up: ping-pong rounds and bulk window per direction. */
+const LINK_PROBE = { rounds: 20, windowMs: 1_000 };
 
 export class BenchSetupError extends Error {
   readonly exitCode = 1;
@@ -74,6 +95,9 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   const { progress } = io;
   const notes: string[] = [];
   const { scenarios } = planBench(options);
+  // --segment: this generator's share of each scenario (a share below 1 in flight is a usage error, before any server starts).
+  const shares = options.segment === null ? scenarios : segmentScenarios(scenarios, options.segment);
+  const schedule = runSchedule(options);
   for (const protocol of options.protocols) {
     const driver = getDriver(options.drivers[protocol], protocol);
     if (options.compression.includes('gzip') && driver.compression !== true) {
@@ -83,6 +107,10 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     if (options.rate != null && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames()));
     const missing = driver.unavailable?.() ?? null;
     if (missing !== null) throw new BenchUsageError(`--driver ${driver.name}: ${missing}`);
+  }
+  if (options.network.some((condition) => condition !== null)) {
+    const unavailable = networkEmulationUnavailable();
+    if (unavailable !== null) throw new BenchUsageError(`--network: ${unavailable}`);
   }
   // Payloads (and their gzip forms) are encoded once, before any load.
   const payloads = new Map(
@@ -104,6 +132,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     bench.abort(new Error(`interrupted (${signal})`));
   };
   process.on('exit', killAllServerProcesses);
+  process.on('exit', removeAllLinksSync);
   if (io.handleSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -117,72 +146,109 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     await Promise.all([...servers.values()].map((server) => server.stop()));
   };
 
+  // The current condition's emulated link (null on loopback); closed before the next one and on every way out.
+  let link: EmulatedLink | null = null;
   try {
     const externals = await checkExternalTargets(options, progress);
     const { pinning, note } = applyPinning(options.pin);
     if (note) notes.push(note);
 
-    const contenderStart = options.contenders ? await startContenders(options, serverPinPrefix(pinning), servers) : null;
-    if (contenderStart) notes.push(...contenderStart.notes);
-    const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal, externals);
-    for (const server of servers.values()) {
-      void server.exited.then((reason) => {
-        if (!stopping) bench.abort(new Error(reason));
-      });
-    }
-    if (bench.signal.aborted) throw bench.signal.reason;
-
-    const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
-    const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
-    const files = [writeResultsJson(dir, results)];
-    linkLatest(options.outDir, dir);
-
-    progress.log(
-      `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
-        ` x ${options.trials} trial(s), ${options.durationS}s runs after ${options.warmupS}s warm-up; results in ${dir}`,
-    );
-
-    // Contenders that failed their conformance check are not measured: count the setups that run.
-    const totalRuns = scenarios.length * setups.length * options.trials;
-    const connectionCosts = await runConnectionCostPasses(options, setups, progress, bench.signal);
-
+    let results: ResultsFile | null = null;
+    const files: string[] = [];
     let failure: string | null = null;
     const wireCache = new Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>();
     let index = 0;
-    outer: for (const [i, scenario] of scenarios.entries()) {
-      for (let trial = 1; trial <= options.trials; trial++) {
-        // Alternate which protocol goes first, so neither always runs on a warmer machine.
-        const order = trial % 2 === 1 ? setups : [...setups].reverse();
-        for (const setup of order) {
-          index += 1;
-          const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
-          const record = await runOne({
-            options,
-            scenario,
-            payload: payloads.get(scenario.key)!,
-            setup,
-            trial,
-            label,
-            progress,
-            signal: bench.signal,
-            wireCache,
-            pinning,
-          });
-          // The protocol's connection-cost figures (measured once, before the scenarios) go on each of its rows.
-          record.tls = connectionCosts.get(setup.protocol) ?? null;
-          results.runs.push(record);
-          writeResultsJson(dir, results);
-          progress.log(describeRecord(label, record, index, totalRuns));
-          io.onRunRecorded?.(record, servers);
-          if (record.status === 'failed') {
-            failure = record.failure;
-            break outer;
+    let totalRuns = 0;
+
+    // Every scenario under each network condition in turn: a link and fresh servers behind it per condition.
+    conditions: for (const condition of options.network) {
+      let linkProbe: LinkProbe | null = null;
+      if (condition !== null) {
+        progress.phase(`network ${condition.name}: setting up the emulated link`, 3);
+        try {
+          link = await openLink(condition);
+          linkProbe = await probeLink(link, LINK_PROBE);
+        } catch (error) {
+          throw new BenchSetupError(`--network ${condition.name}: ${(error as Error).message}`);
+        } finally {
+          progress.endPhase();
+        }
+        progress.log(describeLink(condition, linkProbe));
+      }
+      const contenderStart = options.contenders ? await startContenders(options, serverPinPrefix(pinning), servers) : null;
+      if (contenderStart) notes.push(...contenderStart.notes);
+      const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal, link, externals);
+      for (const server of servers.values()) {
+        void server.exited.then((reason) => {
+          if (!stopping) bench.abort(new Error(reason));
+        });
+      }
+      if (bench.signal.aborted) throw bench.signal.reason;
+      // Contenders that failed their conformance check are not measured: count the setups that run.
+      totalRuns = scenarios.length * setups.length * options.trials * options.network.length;
+
+      if (results === null) {
+        const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
+        results = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
+        files.push(writeResultsJson(dir, results));
+        linkLatest(options.outDir, dir);
+        progress.log(
+          `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
+            ` x ${options.trials} trial(s)${options.network.length > 1 ? ` x ${options.network.length} network conditions` : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up` +
+            (options.segment ? `, segment ${options.segment.index}/${options.segment.count}` : '') +
+            (schedule ? `, first measured run at ${options.startAt}, then one every ${schedule.slotS} s` : '') +
+            `; results in ${dir}`,
+        );
+      }
+
+      const connectionCosts = await runConnectionCostPasses(options, setups, progress, bench.signal, link !== null);
+      const at = condition === null ? '' : ` @${condition.name}`;
+      for (const [i, scenario] of shares.entries()) {
+        for (let trial = 1; trial <= options.trials; trial++) {
+          // Alternate which protocol goes first, so neither always runs on a warmer machine.
+          const order = trial % 2 === 1 ? setups : [...setups].reverse();
+          for (const setup of order) {
+            index += 1;
+            const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}${at}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
+            const record = await runOne({
+              options,
+              scenario,
+              payload: payloads.get(scenario.key)!,
+              setup,
+              trial,
+              label,
+              progress,
+              signal: bench.signal,
+              wireCache,
+              pinning,
+              network: condition === null || link === null ? null : { condition, link, probe: linkProbe },
+              schedule,
+              runIndex: index - 1,
+            });
+            // The protocol's connection-cost figures (measured once per condition, before the scenarios) go on each of its rows.
+            record.tls = connectionCosts.get(setup.protocol) ?? null;
+            results.runs.push(record);
+            writeResultsJson(dir, results);
+            progress.log(describeRecord(label, record, index, totalRuns));
+            io.onRunRecorded?.(record, servers);
+            if (record.status === 'failed') {
+              failure = record.failure;
+              break conditions;
+            }
           }
         }
       }
+      // The next condition gets servers of its own, behind its own link.
+      await stopServers();
+      servers.clear();
+      stopping = false;
+      await link?.close();
+      link = null;
     }
+    if (results === null) throw new BenchSetupError('no network condition to run');
     progress.close();
     await stopServers();
+    await link?.close();
 
     writeResultsJson(dir, results);
     const exitCode = failure === null ? 0 : interrupted ? 130 : 1;
@@ -190,6 +256,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   } catch (error) {
     progress.close();
     await stopServers();
+    await link?.close();
     // Stopped before the first results.json: no folder of nothing is left behind (or linked as latest).
     removeEmptyRunFolder(dir);
     if (interrupted) {
@@ -203,6 +270,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
       process.off('SIGTERM', onSignal);
     }
     process.off('exit', killAllServerProcesses);
+    process.off('exit', removeAllLinksSync);
   }
 }
 
@@ -266,9 +334,11 @@ async function startServers(
   pinning: Pinning | null,
   servers: Map<string, ServerProcess>,
   signal: AbortSignal,
+  link: EmulatedLink | null,
   externals: ReadonlyMap<Protocol, { pids: number[]; note: string }>,
 ): Promise<ProtocolSetup[]> {
-  const prefix = serverPinPrefix(pinning);
+  // Behind an emulated link the servers run in its namespace (taskset still pins them) and bind its address.
+  const prefix = [...(link?.prefix ?? []), ...serverPinPrefix(pinning)];
   const started = await Promise.allSettled(
     options.protocols.map(async (protocol): Promise<ProtocolSetup> => {
       const driver = getDriver(options.drivers[protocol], protocol);
@@ -279,6 +349,7 @@ async function startServers(
         protocol,
         port: protocol === 'grpc' ? options.grpcPort : options.restPort,
         prefix,
+        ...(link ? { host: link.serverAddress } : {}),
         tls: options.tls,
       });
       servers.set(protocol, server);
@@ -317,6 +388,11 @@ interface RunOneInput {
   wireCache: Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>;
   /** Drivers that run a child process (h2load) get it pinned to the generator's CPUs. */
   pinning: Pinning | null;
+  /** The emulated link the run goes through and its probe; null on loopback. */
+  network: { condition: NetworkCondition; link: EmulatedLink; probe: LinkProbe | null } | null;
+  /** --start-at: when this run (number runIndex, 0-based) warms up and is measured; null: at once. */
+  schedule: RunSchedule | null;
+  runIndex: number;
 }
 
 /** Notes a reader of the row must see: what the driver could not check, how it was chosen. */
@@ -344,11 +420,19 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     // h2load runs as a child process: pin it where the runner (the generator) is pinned.
     ...(input.pinning ? { prefix: ['taskset', '-c', input.pinning.client] } : {}),
   };
-  // Open loop for the warm-up and the measured run; the byte-counting pass stays closed (bytes do not depend on pacing).
-  const paced = options.rate != null ? { rate: options.rate } : {};
   const record = emptyRecord(input, connections);
+  // Open loop for the warm-up and the measured run (this segment's share of --rate); the byte-counting pass stays closed (bytes do not depend on pacing).
+  const paced = record.rate !== null ? { rate: record.rate } : {};
   const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
-  const stallS = options.stallTimeoutS;
+  // Behind a slow link one round of calls can take seconds (16 x 182 KB at 5 Mbit/s: 4.7 s): a run lasts
+  // at least MIN_ROUNDS rounds, and a round is not a stall.
+  const roundS = input.network ? roundTripOfCallsS(input.network.condition, scenario.concurrency, record.body.requestBytes) : 0;
+  const durationS = Math.max(options.durationS, MIN_ROUNDS * roundS);
+  const stallS = options.stallTimeoutS > 0 ? Math.max(options.stallTimeoutS, 2 * roundS + 1) : 0;
+  if (signal.aborted) return failWith(reasonOf(signal));
+
+  const { schedule } = input;
+  if (schedule) await waitForSlot(input, schedule.warmupStartMs(input.runIndex), 'warm-up');
   if (signal.aborted) return failWith(reasonOf(signal));
 
   // Warm-up: same shape, not recorded.
@@ -362,18 +446,27 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     if (warm.stalled) return failWith(warm.failure!);
   }
 
+  const plannedStartMs = schedule?.measuredStartMs(input.runIndex) ?? null;
+  if (plannedStartMs !== null) await waitForSlot(input, plannedStartMs, 'measured run');
+  if (signal.aborted) return failWith(reasonOf(signal));
+
   // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
-  progress.phase(`${input.label} measuring`, options.durationS);
+  progress.phase(`${input.label} measuring`, durationS);
   const pids = setup.server ? [setup.server.pid] : (setup.externalPids ?? []);
   for (const pid of pids) resetPeakRss(pid);
   const serverCpu0 = sumOverProcesses(pids, readCpuMs);
   const selfCpu0 = selfCpuUs();
+  const linkBefore = input.network ? await snapshotLink(input.network.link) : null;
   const wall0 = process.hrtime.bigint();
-  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: options.durationS }, options.durationS, signal, (f) => progress.update(f), stallS);
+  const wall0Ms = Date.now();
+  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS }, durationS, signal, (f) => progress.update(f), stallS);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
+  // The driver's clock runs from its first call (connections up) to its last answer; the window ends when it returned.
+  const endMs = Date.now();
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
   const serverCpu1 = sumOverProcesses(pids, readCpuMs);
   const peakRssMiB = sumOverProcesses(pids, readPeakRssMiB);
+  const network = input.network && linkBefore ? await networkRecord(input.network.condition, input.network.probe, input.network.link, linkBefore) : null;
   progress.endPhase();
 
   const serverCpuMs = serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null;
@@ -401,9 +494,18 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
       bound: isClientBound(clientCpuPercent, serverCpuPercent),
       cpuOf: driverCpu ? 'driver-process' : 'runner',
     },
+    network,
+    latencyHistogram: encodeLatencyHistogram(result.latencyUs),
+    window: { start: new Date(endMs - result.elapsedS * 1000).toISOString(), end: new Date(endMs).toISOString() },
   };
   if (result.statusChecked) measured.statusChecked = result.statusChecked;
   const notes = [...runNotes(options, setup.protocol, setup.driver.name, result), ...(setup.externalNote ? [setup.externalNote] : [])];
+  const lateMs = plannedStartMs === null ? 0 : wall0Ms - plannedStartMs;
+  if (lateMs > LATE_START_NOTE_MS) notes.push(`started ${Math.round(lateMs)} ms after its planned instant (--start-at ${options.startAt}, one run every ${schedule!.slotS} s)`);
+  const emulatorCpu = network?.measured.emulatorCpuPercent ?? null;
+  if (emulatorCpu !== null && emulatorCpu >= EMULATOR_BUSY_PERCENT) {
+    notes.push(`emulator-bound: the network emulator used ${emulatorCpu}% of a core; the link, not the server, may have limited this run`);
+  }
   if (notes.length > 0) measured.notes = notes;
   const driverWire = result.wireFromDriver ?? null;
   result.latencyUs.destroy?.();
@@ -419,7 +521,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const wireKey = `${scenario.key}/${setup.label ?? setup.protocol}`;
   let sample = input.wireCache.get(wireKey);
   // TLS: the proxy would see only ciphertext (no header/body split); bytes per handshake are in the connection-cost pass.
-  const calls = isTlsTarget(setup.target) ? 0 : wireCallsFor(options.wireCalls, payload);
+  const calls = isTlsTarget(setup.target) ? 0 : Math.min(wireCallsFor(options.wireCalls, payload), input.network ? NETWORK_WIRE_CALLS : Infinity);
   if (!sample && calls > 0) {
     progress.phase(`${input.label} counting bytes (${calls} calls)`, WIRE_PASS_PLANNED_S);
     try {
@@ -499,9 +601,10 @@ async function runConnectionCostPasses(
   setups: ProtocolSetup[],
   progress: ProgressSink,
   signal: AbortSignal,
+  emulated: boolean,
 ): Promise<Map<Protocol, ConnectionCost>> {
   const costs = new Map<Protocol, ConnectionCost>();
-  const calls = options.connectionCalls;
+  const calls = emulated ? Math.min(options.connectionCalls, NETWORK_CONNECTION_CALLS) : options.connectionCalls;
   const stallS = options.stallTimeoutS;
   for (const setup of setups) {
     const empty = emptyConnectionCost(setup.target);
@@ -545,7 +648,8 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     compression: scenario.compression,
     concurrency: scenario.concurrency,
     connections,
-    rate: input.options.rate ?? null,
+    rate: segmentRate(input.options.rate, input.options.segment),
+    network: null,
     trial: input.trial,
     durationS: 0,
     status: 'completed',
@@ -563,7 +667,23 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     },
     server: { cpuMsPer1kCalls: null, peakRssMiB: null },
     client: { cpuPercent: 0, cpuUsPerCall: null, bound: false },
+    latencyHistogram: null,
+    window: null,
+    host: os.hostname(),
+    segment: input.options.segment,
   };
+}
+
+/** Waits for a --start-at instant, shown as a phase of the progress line. */
+async function waitForSlot(input: RunOneInput, epochMs: number, what: string): Promise<void> {
+  const waitS = (epochMs - Date.now()) / 1000;
+  if (waitS <= 0) return;
+  input.progress.phase(`${input.label} waiting ${waitS.toFixed(1)} s for its ${what} (--start-at)`, waitS);
+  try {
+    await sleepUntil(epochMs, input.signal);
+  } finally {
+    input.progress.endPhase();
+  }
 }
 
 function withoutSavings(report: DriverWireReport): WireBytesPerCall {
@@ -586,4 +706,18 @@ function describeRecord(label: string, r: RunRecord, index: number, total: numbe
   const p50 = r.latencyMs ? `${r.latencyMs.p50} ms` : '-';
   const bytes = r.wire.requestBytesPerCall === null ? '' : `, ${Math.round(r.wire.requestBytesPerCall)}/${Math.round(r.wire.responseBytesPerCall ?? 0)} B/call`;
   return `${label}: ${Math.round(r.rps)} calls/s, p50 ${p50}${bytes}${r.errors ? `, ${r.errors} errors` : ''} (${index}/${total})`;
+}
+
+function describeLink(condition: NetworkCondition, probe: LinkProbe | null): string {
+  const mbit = (value: number | null): string => (value === null ? '-' : value.toFixed(1));
+  return (
+    `network ${conditionName(condition)}: emulated link measured RTT ${probe ? probe.rttMs.toFixed(2) : '-'} ms (asked ${condition.rttMs}), ` +
+    `bulk ${mbit(probe?.upMbit ?? null)} up / ${mbit(probe?.downMbit ?? null)} down Mbit/s (asked ${condition.upMbit ?? 'unlimited'} / ${condition.downMbit ?? 'unlimited'})`
+  );
+}
+
+/** Seconds one round of `concurrency` calls takes on the link: the RTT plus the requests serialized at the upload rate. */
+function roundTripOfCallsS(condition: NetworkCondition, concurrency: number, requestBytes: number): number {
+  const serializationS = condition.upMbit === null ? 0 : (concurrency * requestBytes * 8) / (condition.upMbit * 1e6);
+  return condition.rttMs / 1000 + serializationS;
 }
