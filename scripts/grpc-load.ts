@@ -15,11 +15,12 @@ import { toGhzReport } from '../bench/drivers/ghz-report.ts';
 import type { LoadResult } from '../bench/types.ts';
 import { OPERATIONS, type Operation } from '../servers/calculator.ts';
 import { encodeRequest, METHOD_NAMES, SERVICE_NAME } from '../servers/proto.ts';
+import { DURATION_FORMS, DurationError, durationMs } from '../bench/options/duration.ts';
 
 const USAGE = `usage: grpc-load --call ${SERVICE_NAME}.<Method> [-d JSON] [-c N] [--connections N]
                  [-n N | -z DURATION] [--rps N] [--timeout DURATION] [-m JSON] [--tls]
                  [--format summary|json|ghz] host:port
-  methods: ${OPERATIONS.map((op) => METHOD_NAMES[op]).join(', ')}; durations like 500ms, 10s, 1m`;
+  methods: ${OPERATIONS.map((op) => METHOD_NAMES[op]).join(', ')}; durations: ${DURATION_FORMS}`;
 
 class UsageError extends Error {}
 
@@ -149,14 +150,9 @@ function positiveNumber(text: string, flag: string): number {
   return value;
 }
 
-/** Go-style durations as ghz takes them: 250ms, 10s, 1.5m, 1h; a bare number is seconds. */
+/** A duration in ms in the bench's one syntax (bench/options/duration.ts), above 0 and at most a day. */
 export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
-  if (!match) throw new UsageError(`${flag} must be a duration like 500ms, 10s or 1m, got "${text}"`);
-  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!;
-  const ms = Number(match[1]) * scale;
-  if (!(ms > 0)) throw new UsageError(`${flag} must be positive, got "${text}"`);
-  return ms;
+  return durationMs(flag, text, { minMs: 1, maxMs: 86_400_000 });
 }
 
 function formatMs(us: number): string {
@@ -190,7 +186,7 @@ async function main(): Promise<void> {
   try {
     cli = parseCli(process.argv.slice(2));
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof DurationError) {
       if (error.message === 'help') {
         console.log(USAGE);
         process.exit(0);

@@ -20,12 +20,14 @@ import { defaultScenarios, runComparison, SCHEMA, type ServerUnderTest } from '.
 import { renderConsoleTable, renderMarkdown, renderTargetLines, type DriversReport } from '../drivers-compare/render.ts';
 import { engineTarget } from '../drivers-compare/target.ts';
 import { applyPinning, CLIENT_CPUS, serverPinPrefix } from '../host/pinning.ts';
-import { createRunFolder, writeFileAtomic } from '../results/write.ts';
+import { createRunFolder, removeEmptyRunFolder, writeFileAtomic } from '../results/write.ts';
+import { durationSeconds } from '../options/duration.ts';
 import { killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
 import type { Protocol } from '../types.ts';
 
 const USAGE =
-  'usage: bench:drivers [--rounds 3] [--duration 3] [--warmup 2] [--timeout-ms 5000] [--no-clients] [--no-pin] [--out results]';
+  'usage: bench:drivers [--rounds 3] [--duration 3s] [--warmup 2s] [--timeout-ms 5000] [--no-clients] [--no-pin] [--out results]\n' +
+  '  durations: 3 (seconds), 3s, 500ms, 1m or 1m30s';
 
 export interface DriversCliOptions {
   rounds: number;
@@ -60,12 +62,12 @@ export function parseDriversArgs(argv: string[]): DriversCliOptions {
     }
     return value;
   };
-  const warmup = Number(values.warmup);
-  if (!Number.isFinite(warmup) || warmup < 0) throw new UsageError(`--warmup must be 0 or more seconds, got "${values.warmup}"`);
+  // A DurationError is a usage error too: main() prints any parse error's first line and exits 2.
+  const seconds = (name: string, text: string, minS: number): number => durationSeconds(`--${name}`, text, { minS, maxS: 3_600 });
   return {
     rounds: positive('rounds', values.rounds!, true),
-    durationS: positive('duration', values.duration!),
-    warmupS: warmup,
+    durationS: seconds('duration', values.duration!, 0.1),
+    warmupS: seconds('warmup', values.warmup!, 0),
     timeoutMs: positive('timeout-ms', values['timeout-ms']!),
     withClients: !values['no-clients'],
     pin: !values['no-pin'],
@@ -99,6 +101,14 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const date = new Date();
+  // The results folder before any server: an --out that cannot hold it fails at once.
+  let dir: string;
+  try {
+    dir = createRunFolder(options.outDir, date, '-drivers');
+  } catch (error) {
+    console.error(`bench:drivers: --out ${options.outDir}: cannot create the results folder (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    return 1;
+  }
   const { pinning, note } = applyPinning(options.pin);
   if (note) console.log(note);
   const scenarios = defaultScenarios(options.withClients);
@@ -158,7 +168,6 @@ export async function main(argv: string[]): Promise<number> {
       target: engineTarget(comparison.scenarios),
       notes: [...(note ? [note] : []), ...comparison.notes],
     };
-    const dir = createRunFolder(options.outDir, date, '-drivers');
     writeFileAtomic(path.join(dir, 'drivers.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileAtomic(path.join(dir, 'drivers.md'), renderMarkdown(report));
     console.log('');
@@ -170,6 +179,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     console.error(`bench:drivers failed: ${(error as Error).message.split('\n')[0]}`);
+    removeEmptyRunFolder(dir);
     return 1;
   } finally {
     await stopAll();

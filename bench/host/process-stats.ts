@@ -51,6 +51,17 @@ function fieldsAfterCommand(stat: string): string[] {
   return stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
 }
 
+/** `read` summed over `pids` (a server of several processes), or null when there are none or one cannot be read. */
+export function sumOverProcesses(pids: readonly number[], read: (pid: number) => number | null): number | null {
+  let total = 0;
+  for (const pid of pids) {
+    const value = read(pid);
+    if (value === null) return null;
+    total += value;
+  }
+  return pids.length === 0 ? null : total;
+}
+
 /** Peak resident set size (VmHWM) of `pid` in MiB, or null. */
 export function readPeakRssMiB(pid: number): number | null {
   try {

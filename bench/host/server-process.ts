@@ -8,11 +8,9 @@
  * killAllServerProcesses() runs from the runner's exit handler.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
-import http2 from 'node:http2';
-import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { Protocol, Target } from '../types.ts';
+import { checkHealth, describeTarget } from './readiness.ts';
 
 const SERVE_SCRIPT = fileURLToPath(new URL('../../servers/serve.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -199,77 +197,4 @@ export async function waitHealthy(target: Target, timeoutMs: number): Promise<vo
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${describeTarget(target)} is not healthy: ${last}`);
-}
-
-export function describeTarget(target: Target): string {
-  return target.protocol === 'grpc' ? `gRPC target ${target.host}:${target.port}` : `REST target ${target.url}`;
-}
-
-/** One health check: GET /healthz for REST, grpc.health.v1.Health/Check for gRPC. Rejects with a short reason. */
-export function checkHealth(target: Target, timeoutMs = 2_000): Promise<void> {
-  return target.protocol === 'rest' ? checkRestHealth(target.url, timeoutMs) : checkGrpcHealth(target.host, target.port, timeoutMs, target.tls === true);
-}
-
-function checkRestHealth(url: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // https: the bench's own self-signed certificate, accepted for this request only.
-    const get = url.startsWith('https:') ? (u: URL, o: https.RequestOptions, cb: (r: http.IncomingMessage) => void) => https.get(u, { ...o, rejectUnauthorized: false }, cb) : http.get;
-    const request = get(new URL('/healthz', url), { timeout: timeoutMs, agent: false }, (response) => {
-      response.resume();
-      response.on('end', () =>
-        response.statusCode === 200 ? resolve() : reject(new Error(`GET /healthz answered ${response.statusCode}`)),
-      );
-    });
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    request.on('error', (error) => reject(new Error(shortError(error))));
-  });
-}
-
-/** grpc.health.v1 Check with an empty request; SERVING is field 1 = 1 (bytes 08 01). */
-function checkGrpcHealth(host: string, port: number, timeoutMs: number, secure = false): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const authority = `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    // TLS: h2 over ALPN, the bench's own self-signed certificate accepted for this session only.
-    const session = secure ? http2.connect(authority, { rejectUnauthorized: false }) : http2.connect(authority);
-    const timer = setTimeout(() => {
-      session.destroy();
-      reject(new Error(`no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const done = (error?: Error): void => {
-      clearTimeout(timer);
-      session.close();
-      if (error) reject(error);
-      else resolve();
-    };
-    session.on('error', (error) => done(new Error(shortError(error))));
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/grpc.health.v1.Health/Check',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    const chunks: Buffer[] = [];
-    let status: string | undefined;
-    stream.on('response', (headers) => {
-      if (headers['grpc-status'] !== undefined) status = String(headers['grpc-status']);
-    });
-    stream.on('trailers', (trailers) => {
-      status = String(trailers['grpc-status']);
-    });
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('error', (error) => done(new Error(shortError(error))));
-    stream.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (status !== '0') return done(new Error(`health check answered grpc-status ${status ?? 'none'}`));
-      const serving = body.length >= 7 && body[5] === 0x08 && body[6] === 0x01;
-      done(serving ? undefined : new Error('health check answered NOT_SERVING'));
-    });
-    stream.end(Buffer.from([0, 0, 0, 0, 0]));
-  });
-}
-
-function shortError(error: unknown): string {
-  const code = (error as { code?: string }).code;
-  const message = error instanceof Error ? error.message : String(error);
-  return code === 'ECONNREFUSED' ? 'connection refused' : message;
 }

@@ -11,6 +11,7 @@ import { isOperation, LIMITS, OPERATIONS, type Operation } from '../../servers/c
 import { PROTOCOLS, type Protocol } from '../types.ts';
 import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
 import { contenderNames, getContender } from '../../servers/contenders/index.ts';
+import { DurationError, durationMs, durationSeconds } from './duration.ts';
 import type { SegmentInfo } from '../results/record.ts';
 import { NetworkSpecError, parseNetworkList, type NetworkCondition } from '../network/conditions.ts';
 
@@ -156,6 +157,9 @@ export interface BenchOptions {
   /** Already running servers; a protocol with a target gets no server started. */
   grpcTarget: GrpcTargetOption | null;
   restTarget: string | null;
+  /** The process of a target whose CPU and memory fill the server columns; null = found from its listening port when local. */
+  grpcPid: number | null;
+  restPid: number | null;
   /** Ports for the servers the bench starts (0 = a free port). */
   grpcPort: number;
   restPort: number;
@@ -198,7 +202,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --ops add,subtract,multiply,divide,sum
   --sizes 10,1000,10000           values per sum call
   --concurrency 1,16,64           calls in flight
-  --duration S  --warmup S        seconds per measured run / warm-up
+  --duration D  --warmup D        measured run / warm-up: 3 (seconds), 3s, 500ms, 1m, 1m30s
   --connections N                 TCP connections for both protocols (default: gRPC ${DEFAULT_GRPC_CONNECTIONS}, REST one per call in flight)
   --trials N                      repeat every scenario N times, protocols interleaved
   --shape int,money,double        sum value shape(s) (default: profile, else ${DEFAULT_SHAPE})
@@ -210,18 +214,19 @@ export const USAGE = `usage: npm run bench -- [options]
                                   http1-engine, or rest=NAME,grpc=NAME (default grpc-engine + autocannon)
   --rate N                        open loop: N calls/s per protocol, latency from each call's due time
                                   (--concurrency caps calls in flight; REST defaults to http1-engine)
-  --grpc-target host:port         bench a running gRPC server (none is started)
+  --grpc-target host:port         bench a running gRPC server (none is started; docs/bench-your-server.md)
   --rest-target http://host:port  bench a running REST server (none is started)
+  --grpc-pid N --rest-pid N       the target's process, for server CPU and memory (default: found from its port when local)
   --grpc-port N --rest-port N     ports of the started servers (default 0 = free)
   --contenders all|NAME[,NAME]    bench these servers of servers/contenders/ (npm run serve:contender -- --list)
                                   instead of the default pair (grpc-js, express); 2x2 factorial report (docs/contenders.md)
   --out DIR                       results folder (default ${DEFAULT_OUT_DIR}/)
-  --timeout MS                    per-call deadline (default ${DEFAULT_TIMEOUT_MS})
+  --timeout MS|D                  per-call deadline: milliseconds, or 2s, 500ms (default ${DEFAULT_TIMEOUT_MS})
   --pin / --no-pin                taskset servers to CPU 0 and the runner to CPU 1
   --progress auto|plain|none
   --tls                           both servers over TLS (gRPC h2 via ALPN, REST HTTPS/1.1), self-signed cert
   --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
-  --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)
+  --stall-timeout D               fail a run when no call completes for D (default ${DEFAULT_STALL_TIMEOUT_S}s, 0 = off)
   --segment K/N                   generate share K of N of every scenario's load (needs the targets; bench:merge joins them);
                                   a profile's concurrencies below N are left out
   --start-at ISO|+S               start the first measured run at an instant (2026-12-01T10:00:00Z) or S seconds from now (+30s)
@@ -283,6 +288,8 @@ export function parseBenchCommand(
         rate: { type: 'string' },
         'grpc-target': { type: 'string' },
         'rest-target': { type: 'string' },
+        'grpc-pid': { type: 'string' },
+        'rest-pid': { type: 'string' },
         'grpc-port': { type: 'string' },
         'rest-port': { type: 'string' },
         out: { type: 'string' },
@@ -374,7 +381,7 @@ export function parseBenchCommand(
   const shape = shapes.includes(DEFAULT_SHAPE) ? DEFAULT_SHAPE : shapes[0]!;
   const compression = values.compression === undefined ? (['none'] as Compression[]) : listOf('--compression', values.compression, COMPRESSIONS);
   const wireCalls = values['wire-calls'] === undefined ? DEFAULT_WIRE_CALLS : integer('--wire-calls', values['wire-calls'], 0, 1_000_000);
-  const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : integer('--timeout', values.timeout, 1, 600_000);
+  const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : Math.round(usageDuration(() => durationMs('--timeout', values.timeout!, { minMs: 1, maxMs: 600_000, bareUnit: 'ms' })));
 
   const rate = values.rate === undefined ? null : positiveNumber('--rate', values.rate, MAX_RATE);
   const { drivers, notes: driverNotes } = resolveDrivers(values.driver, catalog, rate);
@@ -385,6 +392,8 @@ export function parseBenchCommand(
   }
   const grpcTarget = values['grpc-target'] === undefined ? null : parseGrpcTarget(values['grpc-target']);
   const restTarget = values['rest-target'] === undefined ? null : parseRestTarget(values['rest-target']);
+  const grpcPid = values['grpc-pid'] === undefined ? null : targetPid('--grpc-pid', values['grpc-pid'], grpcTarget !== null, '--grpc-target');
+  const restPid = values['rest-pid'] === undefined ? null : targetPid('--rest-pid', values['rest-pid'], restTarget !== null, '--rest-target');
   const grpcPort = values['grpc-port'] === undefined ? 0 : integer('--grpc-port', values['grpc-port'], 0, 65_535);
   const restPort = values['rest-port'] === undefined ? 0 : integer('--rest-port', values['rest-port'], 0, 65_535);
   const tls = values.tls === true;
@@ -459,6 +468,8 @@ export function parseBenchCommand(
     driverNotes,
     grpcTarget,
     restTarget,
+    grpcPid,
+    restPid,
     grpcPort,
     restPort,
     tls,
@@ -614,6 +625,12 @@ export function parseRestTarget(text: string): string {
   return url.origin;
 }
 
+/** Linux pids go up to 2^22 (pid_max); the bench reads the servers it starts itself. */
+function targetPid(flag: string, text: string, hasTarget: boolean, targetFlag: string): number {
+  if (!hasTarget) throw new BenchUsageError(`${flag} names the process of ${targetFlag}; give ${targetFlag} too (the servers the bench starts are measured anyway)`);
+  return integer(flag, text, 1, 4_194_304);
+}
+
 function parseList(flag: string, text: string): string[] {
   const items = text.split(',').map((item) => item.trim());
   if (items.length === 0 || items.some((item) => item === '')) {
@@ -659,12 +676,18 @@ function positiveNumber(flag: string, text: string, max: number): number {
   return value;
 }
 
+/** A duration flag kept in seconds (bench/options/duration.ts: 3, 3s, 500ms, 1m30s), at most an hour. */
 function seconds(flag: string, text: string, min: number): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > 3_600) {
-    throw new BenchUsageError(`${flag} must be a number of seconds from ${min} to 3600, got "${text}"`);
+  return usageDuration(() => durationSeconds(flag, text, { minS: min, maxS: 3_600 }));
+}
+
+function usageDuration(read: () => number): number {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof DurationError) throw new BenchUsageError(error.message);
+    throw error;
   }
-  return value;
 }
 
 function dedupe<T>(items: T[]): T[] {

@@ -14,8 +14,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { wireBytesPerCall } from '../compare/compare.ts';
 import { PROTOCOL_LABEL, scenarioLabel, workloadLabel } from '../compare/labels.ts';
 import { max, median, min } from '../compare/stats.ts';
@@ -387,8 +386,13 @@ export function chartSpecs(results: ResultsFile): ChartSpec[] {
   );
 }
 
-/** Vega-Lite → Vega → headless View → SVG text. */
+/**
+ * Vega-Lite → Vega → headless View → SVG text. vega and vega-lite are loaded
+ * here, on first use: importing them takes seconds, which a bench that fails
+ * its setup (or prints --help) should not wait for.
+ */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const compiled = compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {

@@ -3,7 +3,7 @@
  * Every file is written to a temporary name and renamed, so a reader (or an
  * interrupted bench) never sees half a file; `latest` is a symlink to the newest run.
  */
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ResultsFile } from './record.ts';
 
@@ -38,6 +38,15 @@ export function createRunFolder(outDir: string, date: Date, kind = ''): string {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
+  }
+}
+
+/** Removes a run folder that is still empty (the bench stopped before writing into it); anything else is left alone. */
+export function removeEmptyRunFolder(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty, or already gone
   }
 }
 

@@ -9,16 +9,18 @@ import os from 'node:os';
 import { canRunOpenLoop, getDriver, openLoopDriverNames } from '../drivers/index.ts';
 import { BenchUsageError, openLoopRefusal, type BenchOptions } from '../options/options.ts';
 import { applyPinning, serverPinPrefix, type Pinning } from '../host/pinning.ts';
-import { readCpuMs, readPeakRssMiB, resetPeakRss, selfCpuUs } from '../host/process-stats.ts';
+import { readCpuMs, readPeakRssMiB, resetPeakRss, selfCpuUs, sumOverProcesses } from '../host/process-stats.ts';
 import type { ProgressSink } from './progress.ts';
 import { collectEnvironment } from '../results/environment.ts';
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
 import { encodeLatencyHistogram } from '../results/histogram.ts';
 import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type WireBytesPerCall } from '../results/record.ts';
-import { createRunFolder, linkLatest, writeResultsJson } from '../results/write.ts';
+import { createRunFolder, linkLatest, removeEmptyRunFolder, writeResultsJson } from '../results/write.ts';
 import { buildPayload, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
 import { wireBody, withCompression } from '../scenario/compression.ts';
-import { checkHealth, describeTarget, killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
+import { killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
+import { checkReachable, describeTarget } from '../host/readiness.ts';
+import { preflightTarget, targetProcesses } from '../host/external-targets.ts';
 import type { CallPayload, Driver, LoadResult, Protocol, Target } from '../types.ts';
 import { measureWireBytes, NULL_WIRE } from '../wire/measure.ts';
 import { startContenders } from '../host/contenders.ts';
@@ -80,6 +82,9 @@ interface ProtocolSetup {
   driver: Driver;
   target: Target;
   server: ServerProcess | null;
+  /** An external target's processes (bench/host/external-targets.ts), read for the server columns, and where they came from. */
+  externalPids?: number[];
+  externalNote?: string;
   /** --contenders (bench/host/contenders.ts): the server measured, its label (progress, keys) and whose connection count it takes. */
   contender?: RunRecord['contender'];
   label?: string;
@@ -112,6 +117,11 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     scenarios.map((s) => [s.key, withCompression(buildPayload(s.operation, s.payloadValues, s.valueShape ?? options.shape), s.compression)] as const),
   );
 
+  // Everything that can be wrong with the setup is found before any server starts or any load is sent:
+  // the results folder first (an --out that cannot be created costs nothing), then the external targets.
+  const started = new Date();
+  const dir = openRunFolder(options.outDir, started);
+
   // One abort for the whole bench: Ctrl-C, SIGTERM or a server that died.
   const bench = new AbortController();
   let interrupted = false;
@@ -139,22 +149,11 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   // The current condition's emulated link (null on loopback); closed before the next one and on every way out.
   let link: EmulatedLink | null = null;
   try {
-    // Everything that can be wrong with the setup is found before any load is sent.
-    for (const protocol of options.protocols) {
-      const target = externalTarget(options, protocol);
-      if (!target) continue;
-      try {
-        await checkHealth(target, 3_000);
-      } catch (error) {
-        throw new BenchSetupError(`${describeTarget(target)} is unreachable: ${(error as Error).message}`);
-      }
-    }
+    const externals = await checkExternalTargets(options, progress);
     const { pinning, note } = applyPinning(options.pin);
     if (note) notes.push(note);
 
-    const started = new Date();
     let results: ResultsFile | null = null;
-    let dir = '';
     const files: string[] = [];
     let failure: string | null = null;
     const wireCache = new Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>();
@@ -178,7 +177,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
       }
       const contenderStart = options.contenders ? await startContenders(options, serverPinPrefix(pinning), servers) : null;
       if (contenderStart) notes.push(...contenderStart.notes);
-      const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal, link);
+      const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal, link, externals);
       for (const server of servers.values()) {
         void server.exited.then((reason) => {
           if (!stopping) bench.abort(new Error(reason));
@@ -191,7 +190,6 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
       if (results === null) {
         const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
         results = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
-        dir = createRunFolder(options.outDir, started);
         files.push(writeResultsJson(dir, results));
         linkLatest(options.outDir, dir);
         progress.log(
@@ -261,6 +259,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     progress.close();
     await stopServers();
     await link?.close();
+    // Stopped before the first results.json: no folder of nothing is left behind (or linked as latest).
+    removeEmptyRunFolder(dir);
     if (interrupted) {
       const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment: collectEnvironment({}, null), runs: [] };
       return { results, dir: null, files: [], exitCode: 130, failure: 'interrupted before the first run', notes };
@@ -276,6 +276,55 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   }
 }
 
+/** Creates the run folder, or says in one line (exit 1) why --out cannot hold one. */
+function openRunFolder(outDir: string, date: Date): string {
+  try {
+    return createRunFolder(outDir, date);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const why = code === 'ENOTDIR' ? 'a part of the path is a file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : (code ?? message);
+    throw new BenchSetupError(`--out ${outDir}: cannot create the results folder (${why})`);
+  }
+}
+
+/**
+ * The servers the bench did not start, before it starts any: each must answer
+ * (any answer: bench/host/readiness.ts), pass the pre-flight conformance check
+ * and, where it runs here, have its processes found. Returns them per protocol.
+ */
+async function checkExternalTargets(options: BenchOptions, progress: ProgressSink): Promise<Map<Protocol, { pids: number[]; note: string }>> {
+  const found = new Map<Protocol, { pids: number[]; note: string }>();
+  for (const protocol of options.protocols) {
+    const target = externalTarget(options, protocol);
+    if (!target) continue;
+    const name = describeTarget(target);
+    try {
+      progress.log(`${name}: ready (${await checkReachable(target, 3_000)})`);
+    } catch (error) {
+      throw new BenchSetupError(`${name} is unreachable: ${(error as Error).message}`);
+    }
+    const preflight = await preflightTarget(target, options.ops);
+    if (!preflight.passed) {
+      const { failures, cases } = preflight;
+      throw new BenchSetupError(
+        `pre-flight check failed (${failures.length} of ${cases} calls), not measured: ${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; …' : ''}`,
+      );
+    }
+    progress.log(`${name}: pre-flight check passed (${preflight.cases} calls answered as the calculator does)`);
+    const pidFlag = protocol === 'grpc' ? '--grpc-pid' : '--rest-pid';
+    const givenPid = protocol === 'grpc' ? options.grpcPid : options.restPid;
+    const processes = targetProcesses(target, givenPid);
+    if (processes.pids === null) {
+      found.set(protocol, { pids: [], note: `server CPU and memory not measured: ${processes.why} (${pidFlag} N gives its process)` });
+    } else {
+      if (givenPid !== null && readCpuMs(givenPid) === null) throw new BenchSetupError(`${pidFlag} ${givenPid}: no such process readable in /proc`);
+      found.set(protocol, { pids: processes.pids, note: `server CPU and memory of ${processes.how}` });
+    }
+    progress.log(`${name}: ${found.get(protocol)!.note}`);
+  }
+  return found;
+}
+
 function externalTarget(options: BenchOptions, protocol: Protocol): Target | null {
   if (protocol === 'grpc' && options.grpcTarget) return { protocol: 'grpc', ...options.grpcTarget, ...(options.tls ? { tls: true } : {}) };
   if (protocol === 'rest' && options.restTarget) return { protocol: 'rest', url: options.restTarget };
@@ -288,6 +337,7 @@ async function startServers(
   servers: Map<string, ServerProcess>,
   signal: AbortSignal,
   link: EmulatedLink | null,
+  externals: ReadonlyMap<Protocol, { pids: number[]; note: string }>,
 ): Promise<ProtocolSetup[]> {
   // Behind an emulated link the servers run in its namespace (taskset still pins them) and bind its address.
   const prefix = [...(link?.prefix ?? []), ...serverPinPrefix(pinning)];
@@ -295,7 +345,8 @@ async function startServers(
     options.protocols.map(async (protocol): Promise<ProtocolSetup> => {
       const driver = getDriver(options.drivers[protocol], protocol);
       const target = externalTarget(options, protocol);
-      if (target) return { protocol, driver, target, server: null };
+      const external = externals.get(protocol);
+      if (target) return { protocol, driver, target, server: null, externalPids: external?.pids ?? [], ...(external ? { externalNote: external.note } : {}) };
       const server = await startServerProcess({
         protocol,
         port: protocol === 'grpc' ? options.grpcPort : options.restPort,
@@ -403,9 +454,9 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
 
   // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
   progress.phase(`${input.label} measuring`, durationS);
-  const pid = setup.server?.pid ?? null;
-  if (pid !== null) resetPeakRss(pid);
-  const serverCpu0 = pid === null ? null : readCpuMs(pid);
+  const pids = setup.server ? [setup.server.pid] : (setup.externalPids ?? []);
+  for (const pid of pids) resetPeakRss(pid);
+  const serverCpu0 = sumOverProcesses(pids, readCpuMs);
   const selfCpu0 = selfCpuUs();
   const linkBefore = input.network ? await snapshotLink(input.network.link) : null;
   const wall0 = process.hrtime.bigint();
@@ -415,8 +466,8 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   // The driver's clock runs from its first call (connections up) to its last answer; the window ends when it returned.
   const endMs = Date.now();
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
-  const serverCpu1 = pid === null ? null : readCpuMs(pid);
-  const peakRssMiB = pid === null ? null : readPeakRssMiB(pid);
+  const serverCpu1 = sumOverProcesses(pids, readCpuMs);
+  const peakRssMiB = sumOverProcesses(pids, readPeakRssMiB);
   const network = input.network && linkBefore ? await networkRecord(input.network.condition, input.network.probe, input.network.link, linkBefore) : null;
   progress.endPhase();
 
@@ -450,7 +501,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     window: { start: new Date(endMs - result.elapsedS * 1000).toISOString(), end: new Date(endMs).toISOString() },
   };
   if (result.statusChecked) measured.statusChecked = result.statusChecked;
-  const notes = runNotes(options, setup.protocol, setup.driver.name, result);
+  const notes = [...runNotes(options, setup.protocol, setup.driver.name, result), ...(setup.externalNote ? [setup.externalNote] : [])];
   const lateMs = plannedStartMs === null ? 0 : wall0Ms - plannedStartMs;
   if (lateMs > LATE_START_NOTE_MS) notes.push(`started ${Math.round(lateMs)} ms after its planned instant (--start-at ${options.startAt}, one run every ${schedule!.slotS} s)`);
   const emulatorCpu = network?.measured.emulatorCpuPercent ?? null;

@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
+import https from 'node:https';
 import { Code } from '@connectrpc/connect';
 import { codeToHttpStatus } from '@connectrpc/connect/protocol-connect';
 import { calculate, LIMITS, type Operation } from '../calculator.ts';
@@ -28,7 +29,7 @@ export type Outcome =
   | { kind: 'value'; value: number }
   | { kind: 'error'; code: ErrorCode; message: string; httpStatus: number }
   /** Anything else: a transport-level answer (HTTP 415/404 with no error body, a reset, an unreadable body). */
-  | { kind: 'other'; detail: string };
+  | { kind: 'other'; detail: string; httpStatus?: number };
 
 export interface ConformanceCase {
   name: string;
@@ -96,6 +97,8 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   { name: 'overflow', operation: 'multiply', input: { a: 1e308, b: 10 } },
   { name: 'sum overflow', operation: 'sum', input: { values: [Number.MAX_VALUE, Number.MAX_VALUE] } },
   { name: 'sum of 1 value', operation: 'sum', input: { values: [42.5] } },
+  // Every partial sum exact in binary, so any summation order (Python 3.12's compensated sum()) gives 13.875.
+  { name: 'sum of 10 values', operation: 'sum', input: { values: [0.5, 1.25, -2, 3, 4.125, 0, -1.5, 2.5, 6, 0] } },
   { name: 'sum of 10,000 values', operation: 'sum', input: { values: manyValues(10_000, (i) => (i % 7) * 0.25 - i / 3) } },
   { name: 'sum of 0 values', operation: 'sum', input: { values: [] } },
   { name: `sum of ${LIMITS.maxValues + 1} values (over maxValues)`, operation: 'sum', input: { values: manyValues(LIMITS.maxValues + 1, () => 1) } },
@@ -193,6 +196,17 @@ interface RawResponse {
 
 const CALL_TIMEOUT_MS = 15_000;
 
+/**
+ * What must match in an error answer: everything (code, message, HTTP status:
+ * our contenders share the calculator's words), or only the status (a server
+ * from another code base words its errors its own way): the grpc-status for
+ * gRPC, the HTTP status for REST.
+ */
+export type ErrorMatch = 'exact' | 'status';
+
+/** Who is checked: a contender, or a server the bench did not start (bench/host/external-targets.ts). */
+export type ConformanceSubject = Pick<Contender, 'name' | 'wire' | 'encoding' | 'client'>;
+
 function parseAddress(address: string): { host: string; port: number; secure: boolean } {
   const url = new URL(/^[a-z]+:\/\//i.test(address) ? address : `http://${address}`);
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), secure: url.protocol === 'https:' };
@@ -207,12 +221,14 @@ function parseAddress(address: string): { host: string; port: number; secure: bo
 const EARLY_ANSWER_WAIT_MS = 500;
 
 function http1Call(address: string, request: RawRequest): Promise<RawResponse> {
-  const { host, port } = parseAddress(address);
+  const { host, port, secure } = parseAddress(address);
+  // TLS: any certificate, as the bench's drivers accept one.
+  const send = secure ? https.request : http.request;
   return new Promise((resolve, reject) => {
     let answered = false;
     let bodyTimer: NodeJS.Timeout | undefined;
-    const req = http.request(
-      { host, port, method: request.method, path: request.path, headers: request.headers, agent: false, timeout: CALL_TIMEOUT_MS },
+    const req = send(
+      { host, port, method: request.method, path: request.path, headers: request.headers, agent: false, timeout: CALL_TIMEOUT_MS, ...(secure ? { rejectUnauthorized: false } : {}) },
       (res) => {
         answered = true;
         clearTimeout(bodyTimer);
@@ -259,7 +275,7 @@ function h2Call(session: http2.ClientHttp2Session, request: RawRequest): Promise
 }
 
 /** Builds the request a style's client sends for a case. */
-function buildRequest(style: ClientStyle, testCase: ConformanceCase, contender: Contender): RawRequest {
+function buildRequest(style: ClientStyle, testCase: ConformanceCase, contender: ConformanceSubject): RawRequest {
   const method = testCase.method ?? 'POST';
   const path = testCase.path ?? contender.client.path(testCase.operation);
   const contentType = testCase.contentType ?? contender.client.contentType;
@@ -289,7 +305,7 @@ export function readOutcome(style: ClientStyle, response: RawResponse): Outcome 
   const contentType = header(response.headers['content-type']) ?? '';
   try {
     if (style === 'grpc') {
-      if (response.status !== 200) return { kind: 'other', detail: `HTTP ${response.status}` };
+      if (response.status !== 200) return { kind: 'other', detail: `HTTP ${response.status}`, httpStatus: response.status };
       const status = header(response.trailers['grpc-status']) ?? header(response.headers['grpc-status']);
       const message = header(response.trailers['grpc-message']) ?? header(response.headers['grpc-message']) ?? '';
       if (status === undefined) return { kind: 'other', detail: 'no grpc-status' };
@@ -312,14 +328,16 @@ export function readOutcome(style: ClientStyle, response: RawResponse): Outcome 
       if (!contentType.startsWith(expected)) return { kind: 'other', detail: `200 with content-type ${contentType}` };
       return { kind: 'value', value: decodeResult(response.body) };
     }
-    if (!contentType.startsWith('application/json')) return { kind: 'other', detail: `HTTP ${response.status} with content-type "${contentType}"` };
+    if (!contentType.startsWith('application/json')) {
+      return { kind: 'other', detail: `HTTP ${response.status} with content-type "${contentType}"`, httpStatus: response.status };
+    }
     const parsed = JSON.parse(response.body.toString('utf8')) as { error?: { code: string; message: string }; code?: string; message?: string };
     if (style === 'connect-proto') {
       return { kind: 'error', code: (parsed.code ?? '').toUpperCase() as ErrorCode, message: parsed.message ?? '', httpStatus: response.status };
     }
     return { kind: 'error', code: parsed.error?.code as ErrorCode, message: parsed.error?.message ?? '', httpStatus: response.status };
   } catch (reason) {
-    return { kind: 'other', detail: `unreadable answer (HTTP ${response.status}): ${reason instanceof Error ? reason.message : String(reason)}` };
+    return { kind: 'other', detail: `unreadable answer (HTTP ${response.status}): ${reason instanceof Error ? reason.message : String(reason)}`, httpStatus: response.status };
   }
 }
 
@@ -334,16 +352,20 @@ function describeOutcome(outcome: Outcome): string {
   }
 }
 
-function sameOutcome(expected: Outcome, actual: Outcome): boolean {
+function sameOutcome(expected: Outcome, actual: Outcome, style: ClientStyle, errors: ErrorMatch): boolean {
   if (expected.kind === 'value') return actual.kind === 'value' && Object.is(actual.value, expected.value);
   if (expected.kind === 'error') {
+    if (errors === 'status') {
+      if (style === 'grpc') return actual.kind === 'error' && actual.code === expected.code;
+      return actual.kind !== 'value' && actual.httpStatus === expected.httpStatus;
+    }
     return actual.kind === 'error' && actual.code === expected.code && actual.message === expected.message && actual.httpStatus === expected.httpStatus;
   }
   return false;
 }
 
 /** The cases that apply to a contender (by its encoding and client style). */
-export function casesFor(contender: Contender): ConformanceCase[] {
+export function casesFor(contender: ConformanceSubject): ConformanceCase[] {
   return CONFORMANCE_CASES.filter(
     (testCase) =>
       (!testCase.encodings || testCase.encodings.includes(contender.encoding)) &&
@@ -351,24 +373,31 @@ export function casesFor(contender: Contender): ConformanceCase[] {
   );
 }
 
-/**
- * Runs the table against a running contender at `address` (a URL, or host:port
- * for gRPC). Never rejects: a transport failure is a failed case.
- */
 const TRANSPORT_ATTEMPTS = 3;
 
-export async function checkContenderConformance(contender: Contender, address: string): Promise<ConformanceResult> {
+/** The whole table against a running contender at `address` (a URL, or host:port for gRPC), errors matched exactly. */
+export function checkContenderConformance(contender: Contender, address: string): Promise<ConformanceResult> {
+  return checkConformance(contender, address, casesFor(contender), 'exact');
+}
+
+/**
+ * Runs `cases` against `subject` at `address` (a URL, or host:port for gRPC;
+ * https:// for TLS). Never rejects: a transport failure is a failed case.
+ */
+export async function checkConformance(
+  contender: ConformanceSubject,
+  address: string,
+  cases: readonly ConformanceCase[],
+  errors: ErrorMatch,
+): Promise<ConformanceResult> {
   const style = contender.client.style;
-  const cases = casesFor(contender);
   const failures: string[] = [];
   const { host, port, secure } = parseAddress(address);
-  if (secure) {
-    return { passed: false, failures: ['conformance runs over cleartext only (h2c / http); start the contender without TLS'], cases: 0 };
-  }
   let session: http2.ClientHttp2Session | undefined;
   const h2Session = (): http2.ClientHttp2Session => {
     if (!session || session.closed || session.destroyed) {
-      session = http2.connect(`http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+      const authority = `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      session = secure ? http2.connect(authority, { rejectUnauthorized: false }) : http2.connect(authority);
       session.on('error', () => {});
     }
     return session;
@@ -393,7 +422,7 @@ export async function checkContenderConformance(contender: Contender, address: s
           if (!/EPIPE|ECONNRESET|socket hang up/.test(actual.detail)) break;
         }
       }
-      if (!sameOutcome(expected, actual)) {
+      if (!sameOutcome(expected, actual, style, errors)) {
         failures.push(`${contender.name}: ${testCase.name}: expected ${describeOutcome(expected)}, got ${describeOutcome(actual)}`);
       }
     }

@@ -4,7 +4,7 @@
  * runner leaving no server process behind.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -64,7 +64,7 @@ describe('bench CLI refuses bad input before any load', () => {
     ['unknown operation', ['--ops', 'add,pow'], /--ops: unknown operation "pow"; allowed: add, subtract, multiply, divide, sum/],
     ['unknown protocol', ['--protocols', 'grpc,soap'], /--protocols: unknown value "soap"; allowed: grpc, rest/],
     ['malformed list', ['--concurrency', '1,,16'], /--concurrency must be a comma-separated list/],
-    ['not a number', ['--duration', 'ten'], /--duration must be a number of seconds/],
+    ['not a duration', ['--duration', 'ten'], /--duration must be a duration: 3 \(seconds\), 3s, 500ms, 1m or 1m30s, got "ten"/],
     ['unknown flag', ['--fast'], /Unknown option '--fast'/],
     ['bad target', ['--grpc-target', 'localhost'], /--grpc-target must be host:port/],
     ['unknown driver', ['--driver', 'wrk'], /--driver: unknown driver "wrk"/],
@@ -108,9 +108,9 @@ describe('bench CLI refuses bad input before any load', () => {
     });
     await assert.rejects(
       runBench(options, { progress: createProgress({ mode: 'none', totalPlannedS: 1 }) }),
-      (e: unknown) => e instanceof BenchSetupError && e.exitCode === 1 && e.message === 'REST target http://127.0.0.1:9 is unreachable: connection refused',
+      (e: unknown) => e instanceof BenchSetupError && e.exitCode === 1 && e.message === 'REST target http://127.0.0.1:9 is unreachable: no TCP connection (connection refused)',
     );
-    assert.ok(!existsSync(path.join(out, 'latest')), 'nothing may be written');
+    assert.deepEqual(readdirSync(out), [], 'nothing may be written, no empty run folder left');
   });
 
   test('port in use: exit 1, one line, no load', async () => {

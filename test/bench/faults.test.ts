@@ -101,15 +101,20 @@ describe('a server that stops answering but keeps its connections open (SIGSTOP)
     const silent = net.createServer((socket) => socket.on('error', () => {}).resume());
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as AddressInfo).port;
-    // The bench's reachability check needs one answer: answer /healthz once, then go silent.
+    // The bench's reachability check and its pre-flight call (add 20,10) need one answer each; then it goes silent.
     silent.removeAllListeners('connection');
     let answeredHealth = false;
+    let answeredPreflight = false;
     silent.on('connection', (socket) => {
       socket.on('error', () => {});
       socket.on('data', (chunk: Buffer) => {
-        if (!answeredHealth && chunk.toString('latin1').startsWith('GET /healthz')) {
+        const text = chunk.toString('latin1');
+        if (!answeredHealth && text.startsWith('GET /healthz')) {
           answeredHealth = true;
           socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}');
+        } else if (!answeredPreflight && text.startsWith('POST /v1/add') && text.endsWith('{"a":20,"b":10}')) {
+          answeredPreflight = true;
+          socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\nconnection: close\r\n\r\n{"value":30}');
         }
       });
     });

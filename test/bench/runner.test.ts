@@ -25,7 +25,7 @@ describe('runner against servers that answer after 20 ms', () => {
     await grpc.close();
   });
 
-  test('p50 lies within 10% above the delay; external targets have null server figures', async () => {
+  test('p50 lies within 10% above the delay; targets served by the bench\'s own process have null server figures', async () => {
     const out = tempDir();
     const outcome = await runBenchWithReports(
       options([

@@ -98,7 +98,7 @@ test('bad arguments: one line and the usage, exit 2', async () => {
   const result = await runCli(['--rounds', '0']);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /^--rounds must be a positive integer, got "0"\nusage: bench:drivers/);
-  assert.throws(() => parseDriversArgs(['--duration', 'abc']), /--duration must be a positive number/);
+  assert.throws(() => parseDriversArgs(['--duration', 'abc']), /--duration must be a duration: 3 \(seconds\), 3s, 500ms, 1m or 1m30s, got "abc"/);
   assert.throws(() => parseDriversArgs(['--bogus']), /bogus/);
   assert.deepEqual(parseDriversArgs([]), { rounds: 3, durationS: 3, warmupS: 2, timeoutMs: 5000, withClients: true, pin: true, outDir: 'results' });
 });

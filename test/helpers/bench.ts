@@ -1,6 +1,7 @@
 /**
- * Test servers for the bench: minimal REST and gRPC calculators (any call
- * answers value 3) that can wait a fixed delay before answering and that count
+ * Test servers for the bench: minimal REST and gRPC calculators (the
+ * calculator's own answers, so they pass the bench's pre-flight check of
+ * external targets) that can wait a fixed delay before answering and that count
  * the bytes on their own sockets, plus helpers to run the bench CLI and to
  * validate results against results/schema.json.
  */
@@ -21,6 +22,12 @@ import type { ProgressSink } from '../../bench/run/progress.ts';
 import { runBench, type BenchOutcome, type RunnerIo } from '../../bench/run/runner.ts';
 import { writeRunReports } from '../../bench/report/write.ts';
 import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
+import { calculate, isOperation } from '../../servers/calculator.ts';
+import { CalcError } from '../../servers/errors.ts';
+import { GRPC_STATUS } from '../../servers/grpc-server.ts';
+import { HTTP_STATUS } from '../../servers/rest-server.ts';
+import { decodeRequestMessage, encodeResultMessage } from '../../servers/contenders/protobuf-codec.ts';
+import { encodeGrpcMessage, operationOfGrpcPath } from '../../servers/contenders/grpc-protocol.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -65,7 +72,8 @@ const later = (ms: number, fn: () => void): void => {
 export async function startFakeRestServer(delayMs = 0): Promise<FakeServer> {
   let calls = 0;
   const server = http.createServer((req, res) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       if (req.url === '/healthz') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"SERVING"}');
@@ -73,8 +81,8 @@ export async function startFakeRestServer(delayMs = 0): Promise<FakeServer> {
       }
       later(delayMs, () => {
         calls += 1;
-        const body = '{"value":3}';
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+        const { status, body } = restAnswer(req.url ?? '', Buffer.concat(chunks));
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
       });
     });
   });
@@ -82,13 +90,30 @@ export async function startFakeRestServer(delayMs = 0): Promise<FakeServer> {
   return listenFake(server, () => calls, () => server.closeAllConnections());
 }
 
-/** Result { value: 3 } as a gRPC message: tag 0x09 (field 1, fixed64) + the double. */
-const RESULT_MESSAGE = (() => {
-  const message = Buffer.alloc(9);
-  message[0] = 0x09;
-  message.writeDoubleLE(3, 1);
-  return frameGrpcMessage(message);
-})();
+/** The calculator's answer to POST <path> with a JSON body: {"value"} or its {"error"} with the HTTP status. */
+function restAnswer(url: string, body: Buffer): { status: number; body: string } {
+  const operation = /^\/v1\/([a-z]+)$/.exec(url)?.[1] ?? '';
+  try {
+    if (!isOperation(operation)) throw new CalcError('NOT_FOUND', `no route ${url}`);
+    return { status: 200, body: JSON.stringify({ value: calculate(operation, JSON.parse(body.toString('utf8'))) }) };
+  } catch (reason) {
+    const error = CalcError.from(reason);
+    return { status: HTTP_STATUS[error.code], body: JSON.stringify({ error: { code: error.code, message: error.message } }) };
+  }
+}
+
+/** The calculator's answer to a gRPC call: the framed Result, or a grpc-status and message. */
+function grpcAnswer(path: string, framed: Buffer): { message: Buffer | null; status: number; text: string } {
+  const operation = operationOfGrpcPath(path);
+  try {
+    if (operation === undefined) throw new CalcError('UNIMPLEMENTED', `unknown method ${path}`);
+    const value = calculate(operation, decodeRequestMessage(operation, framed.subarray(5)));
+    return { message: frameGrpcMessage(encodeResultMessage(value)), status: 0, text: '' };
+  } catch (reason) {
+    const error = CalcError.from(reason);
+    return { message: null, status: GRPC_STATUS[error.code], text: error.message };
+  }
+}
 /** HealthCheckResponse { status: SERVING }. */
 const SERVING_MESSAGE = Buffer.from([0, 0, 0, 0, 2, 0x08, 0x01]);
 
@@ -97,15 +122,17 @@ export async function startFakeGrpcServer(delayMs = 0): Promise<FakeServer> {
   const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
   server.on('stream', (stream, headers) => {
     stream.on('error', () => {});
-    stream.resume();
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => {
       const health = headers[':path'] === '/grpc.health.v1.Health/Check';
       later(health ? 0 : delayMs, () => {
         if (stream.destroyed) return;
         if (!health) calls += 1;
+        const answer = health ? { message: SERVING_MESSAGE, status: 0, text: '' } : grpcAnswer(String(headers[':path']), Buffer.concat(chunks));
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-        stream.end(health ? SERVING_MESSAGE : RESULT_MESSAGE);
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(answer.status), ...(answer.text ? { 'grpc-message': encodeGrpcMessage(answer.text) } : {}) }));
+        stream.end(answer.message ?? undefined);
       });
     });
   });

@@ -10,6 +10,7 @@ import { getDriver } from '../../bench/drivers/index.ts';
 import { buildPayload } from '../../bench/scenario/matrix.ts';
 import { measureWireBytes } from '../../bench/wire/measure.ts';
 import { fakeServersPerSuite } from '../helpers/bench.ts';
+import { calculate } from '../../servers/calculator.ts';
 
 const CALLS = 400;
 
@@ -36,9 +37,9 @@ describe('wire bytes per call match the server socket counts', () => {
       assert.equal(sample.errors, 0);
       assertClose(sample.wire.requestBytesPerCall!, (counted.read - before.read) / CALLS, 'request bytes/call');
       assertClose(sample.wire.responseBytesPerCall!, (counted.written - before.written) / CALLS, 'response bytes/call');
-      // Body split: the request body is exactly the JSON; the response body is {"value":3}.
+      // Body split: the request body is exactly the JSON; the response body is the calculator's {"value":…}.
       assert.equal(sample.counts.request.bodyBytes, CALLS * payload.json.length);
-      assert.equal(sample.responseBodyBytes, '{"value":3}'.length);
+      assert.equal(sample.responseBodyBytes, JSON.stringify({ value: calculate(operation, payload.input) }).length);
       assert.equal(sample.wire.requestHeaderBytesPerCall! + payload.json.length, sample.wire.requestBytesPerCall);
     });
 
