@@ -10,7 +10,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startGrpcServer } from '../../servers/grpc-server.ts';
 import { startRestServer } from '../../servers/rest-server.ts';
-import type { RunningServer } from '../../servers/server-options.ts';
+import type { RunningServer, ServerOptions } from '../../servers/server-options.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SERVE_SCRIPT = fileURLToPath(new URL('../../servers/serve.ts', import.meta.url));
@@ -29,9 +29,9 @@ export interface Servers {
   close(): Promise<void>;
 }
 
-export async function startServers(host = '127.0.0.1'): Promise<Servers> {
-  const grpc = await startGrpcServer({ host, port: 0 });
-  const rest = await startRestServer({ host, port: 0 });
+export async function startServers(host = '127.0.0.1', options: Pick<ServerOptions, 'streamIdleMs'> = {}): Promise<Servers> {
+  const grpc = await startGrpcServer({ host, port: 0, ...options });
+  const rest = await startRestServer({ host, port: 0, ...options });
   return {
     grpc,
     rest,
