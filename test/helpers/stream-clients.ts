@@ -26,7 +26,7 @@ export interface StreamEnd {
 
 export interface RawStream {
   send(message: Message): void;
-  /** Sends raw bytes as one message body (an NDJSON line without its \n, a WebSocket text, a gRPC message). */
+  /** Sends raw bytes as one message body (NDJSON lines without the last \n, a WebSocket text, a gRPC message). */
   sendRaw(bytes: Buffer | string): void;
   end(): void;
   /** The next answer value; rejects when the stream ended instead. */
@@ -35,8 +35,8 @@ export interface RawStream {
   /** Stop reading answers (the transport's flow control then pushes back); resume() reads again. */
   pauseReading(): void;
   resumeReading(): void;
-  /** Whether the last send() was taken without buffering past the transport's high-water mark. */
-  writable(): boolean;
+  /** Bytes sent but still in this client's buffers: they grow when the server stops reading. */
+  backlogBytes(): number;
   destroy(): void;
 }
 
@@ -105,7 +105,6 @@ export function grpcRawStream(session: http2.ClientHttp2Session, method: string,
     { endStream: false },
   );
   let headers: http2.IncomingHttpHeaders = {};
-  let writable = true;
   stream.on('response', (h) => (headers = h));
   stream.on(
     'data',
@@ -125,18 +124,14 @@ export function grpcRawStream(session: http2.ClientHttp2Session, method: string,
   stream.on('error', () => {});
   if (firstMessage) stream.end(grpcFrame(firstMessage));
   return {
-    send: (message) => {
-      writable = stream.write(grpcFrame(numberMessage(message)));
-    },
-    sendRaw: (bytes) => {
-      writable = stream.write(grpcFrame(Buffer.from(bytes)));
-    },
+    send: (message) => stream.write(grpcFrame(numberMessage(message))),
+    sendRaw: (bytes) => stream.write(grpcFrame(Buffer.from(bytes))),
     end: () => stream.end(),
     next: () => queue.next(),
     done: queue.done,
     pauseReading: () => stream.pause(),
     resumeReading: () => stream.resume(),
-    writable: () => writable,
+    backlogBytes: () => stream.writableLength,
     destroy: () => stream.close(http2.constants.NGHTTP2_CANCEL),
   };
 }
@@ -283,7 +278,6 @@ export function http1RawStream(options: Http1StreamOptions): RawStream {
     `POST ${options.path} HTTP/1.1\r\nhost: 127.0.0.1\r\n${Object.entries(headers)
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('')}\r\n`;
-  let writable = true;
   if (options.body !== undefined) {
     const extra: Record<string, string> = options.accept ? { accept: options.accept } : {};
     socket.write(head({ 'content-type': options.contentType ?? 'application/json', 'content-length': String(Buffer.byteLength(options.body)), ...extra }) + options.body);
@@ -291,12 +285,8 @@ export function http1RawStream(options: Http1StreamOptions): RawStream {
     socket.write(head({ 'content-type': options.contentType ?? 'application/x-ndjson', 'transfer-encoding': 'chunked' }));
   }
   return {
-    send: (message) => {
-      writable = socket.write(chunk(`${jsonOf(message)}\n`));
-    },
-    sendRaw: (bytes) => {
-      writable = socket.write(chunk(Buffer.concat([Buffer.from(bytes), Buffer.from('\n')])));
-    },
+    send: (message) => socket.write(chunk(`${jsonOf(message)}\n`)),
+    sendRaw: (bytes) => socket.write(chunk(Buffer.concat([Buffer.from(bytes), Buffer.from('\n')]))),
     end: () => {
       socket.write('0\r\n\r\n');
     },
@@ -304,7 +294,7 @@ export function http1RawStream(options: Http1StreamOptions): RawStream {
     done: queue.done,
     pauseReading: () => socket.pause(),
     resumeReading: () => socket.resume(),
-    writable: () => writable,
+    backlogBytes: () => socket.writableLength,
     destroy: () => socket.destroy(),
   };
 }
@@ -342,7 +332,7 @@ export function webSocketStream(url: string): RawStream & { opened: Promise<void
     done: queue.done,
     pauseReading: () => ws.pause(),
     resumeReading: () => ws.resume(),
-    writable: () => ws.bufferedAmount < 64 * 1024,
+    backlogBytes: () => ws.bufferedAmount,
     destroy: () => ws.terminate(),
   };
 }
