@@ -5,11 +5,13 @@
  * (the CLI prints its message on one line and exits 2, before any load).
  */
 import os from 'node:os';
+import { DEFAULT_GRPC_CONNECTIONS } from '../scenario/connections.ts';
 import { parseArgs } from 'node:util';
 import { isOperation, LIMITS, OPERATIONS, type Operation } from '../../servers/calculator.ts';
 import { PROTOCOLS, type Protocol } from '../types.ts';
 import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
 import { contenderNames, getContender } from '../../servers/contenders/index.ts';
+import { NetworkSpecError, parseNetworkList, type NetworkCondition } from '../network/conditions.ts';
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -66,7 +68,6 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_TRIALS = 1;
 export const DEFAULT_SHAPE: ShapeName = 'double';
 /** gRPC multiplexes every in-flight call on this many connections unless --connections says otherwise. */
-export const DEFAULT_GRPC_CONNECTIONS = 1;
 /** Calls the wire-sampling pass sends per scenario and protocol (fewer for big payloads, see scenarios.ts). */
 export const DEFAULT_WIRE_CALLS = 1_000;
 /** Calls per kind (new connection / kept-alive) of the connection-cost pass (bench/run/connection-cost.ts). */
@@ -86,7 +87,7 @@ export const DRIVER_ALIASES: Readonly<Record<string, Readonly<Record<Protocol, s
 export const MAX_RATE = 1_000_000;
 export const MAX_CONCURRENCY = 10_000;
 
-export const SWEEP_NAMES = ['payload'] as const;
+export const SWEEP_NAMES = ['payload', 'network'] as const;
 export type SweepName = (typeof SWEEP_NAMES)[number];
 /**
  * `--sweep payload`: Sum over both protocols at these sizes x every shape, at
@@ -98,6 +99,21 @@ export const PAYLOAD_SWEEP = {
   fullExtraSizes: [100_000] as readonly number[],
   shapes: VALUE_SHAPE_NAMES as readonly ShapeName[],
   concurrency: 16,
+};
+/**
+ * `--sweep network`: a small scenario set (add at 1 and 64 in flight, sum of
+ * 10,000 doubles at 16) under every built-in network profile, two trials each,
+ * short runs (bench/report/network-sweep.ts says where the winner changes).
+ * Flags still override (--network, --trials, --duration, --warmup, --tls).
+ */
+export const NETWORK_SWEEP = {
+  network: 'loopback,lan,cross-zone,cross-region,mobile,lossy',
+  concurrency: [1, 64] as readonly number[],
+  sumConcurrency: [16] as readonly number[],
+  sizes: [10_000] as readonly number[],
+  trials: 2,
+  durationS: 1.5,
+  warmupS: 0.5,
 };
 export const MAX_TRIALS = 100;
 
@@ -126,7 +142,7 @@ export interface BenchOptions {
   shapes: ShapeName[];
   /** Request/response compression per scenario: 'none', 'gzip' or both (a dimension). */
   compression: Compression[];
-  /** 'payload' when --sweep payload chose the scenario set; null otherwise. */
+  /** 'payload' or 'network' when --sweep chose the scenario set; null otherwise. */
   sweep: SweepName | null;
   /** Calls of the wire-sampling pass; 0 skips it. */
   wireCalls: number;
@@ -150,14 +166,22 @@ export interface BenchOptions {
    * serve-contender.ts, conformance-checked, then measured); null = the design
    * card's two servers (servers/serve.ts), as without the flag.
    */
-  contenders?: string[] | null;
+  contenders: string[] | null;
   /** --tls: the started servers (and a --grpc-target) speak TLS; REST targets say https:// themselves. */
-  tls?: boolean;
+  tls: boolean;
   /** Calls per kind of the connection-cost pass (new connection vs kept-alive); 0 skips it. */
-  connectionCalls?: number;
+  connectionCalls: number;
   /** Seconds without a completed call before a run is failed as "server stopped answering"; 0 disables. */
-  stallTimeoutS?: number;
+  stallTimeoutS: number;
+  /**
+   * --network: every scenario runs under each condition in turn (bench/network/);
+   * null = loopback, no emulation (the default, [null]).
+   */
+  network: Array<NetworkCondition | null>;
 }
+
+/** What the command line asks for: the usage text, or a bench with every option resolved. */
+export type BenchCommand = { kind: 'help'; usage: string } | { kind: 'run'; options: BenchOptions };
 
 export class BenchUsageError extends Error {
   readonly exitCode = 2;
@@ -174,6 +198,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --trials N                      repeat every scenario N times, protocols interleaved
   --shape int,money,double        sum value shape(s) (default: profile, else ${DEFAULT_SHAPE})
   --sweep payload                 sum at 1..10,000 values (100,000 in full) x every shape, at 16 in flight
+  --sweep network                 add at 1 and 64 in flight, sum of 10,000 at 16, under every network profile (root)
   --compression none,gzip         gzip requests (and accept gzip responses); both = a dimension (default none)
   --wire-calls N                  calls of the byte-counting pass (0 = skip)
   --driver NAME[,NAME]            load generator(s): h2load (both protocols), clients (grpc-js-client + undici-client),
@@ -191,20 +216,40 @@ export const USAGE = `usage: npm run bench -- [options]
   --progress auto|plain|none
   --tls                           both servers over TLS (gRPC h2 via ALPN, REST HTTPS/1.1), self-signed cert
   --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
-  --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)`;
+  --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)
+  --network NAME[,NAME...]        run every scenario under each network condition (root): loopback (default), lan,
+                                  cross-zone, cross-region, mobile, lossy, or a spec like rtt=40ms+rate=10mbit+loss=1%
+                                  (fields rtt, jitter, rate or up/down, loss; docs/network.md)`;
 
 /** Known load generators per protocol; filled in by the registry so options need not import drivers. */
 export type DriverCatalog = Readonly<Record<string, readonly Protocol[]>>;
 
+export interface OptionsEnvironment {
+  canPin: boolean;
+  /** Drivers that can run an open loop (bench/drivers/index.ts openLoopDriverNames); given, --rate is checked here (the runner checks again). */
+  openLoopDrivers?: readonly string[];
+}
+
+/** Resolves the options of a bench run; --help is a usage error here (the CLI asks parseBenchCommand). */
 export function resolveBenchOptions(
   argv: readonly string[],
   catalog: DriverCatalog,
-  env: {
-    canPin: boolean;
-    /** Drivers that can run an open loop (bench/drivers/index.ts openLoopDriverNames); given, --rate is checked here (the runner checks again). */
-    openLoopDrivers?: readonly string[];
-  } = { canPin: os.availableParallelism() >= 2 },
+  env: OptionsEnvironment = { canPin: os.availableParallelism() >= 2 },
 ): BenchOptions {
+  const command = parseBenchCommand(argv, catalog, env);
+  if (command.kind === 'help') throw new BenchUsageError('--help prints the usage; it runs nothing');
+  return command.options;
+}
+
+/**
+ * The one place defaults are applied: after this, every option is set and
+ * checked, and nothing downstream falls back to a default again.
+ */
+export function parseBenchCommand(
+  argv: readonly string[],
+  catalog: DriverCatalog,
+  env: OptionsEnvironment = { canPin: os.availableParallelism() >= 2 },
+): BenchCommand {
   let values;
   try {
     ({ values } = parseArgs({
@@ -239,6 +284,7 @@ export function resolveBenchOptions(
         tls: { type: 'boolean' },
         'connection-calls': { type: 'string' },
         'stall-timeout': { type: 'string' },
+        network: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -249,7 +295,7 @@ export function resolveBenchOptions(
     const text = error instanceof Error ? error.message.split('\n')[0]!.split('. ')[0]! : String(error);
     throw new BenchUsageError(`${text.replace(/\.$/, '')} (see --help)`);
   }
-  if (values.help) throw new BenchUsageError(USAGE);
+  if (values.help) return { kind: 'help', usage: USAGE };
 
   const profileName = oneOf('--profile', values.profile ?? DEFAULT_PROFILE, PROFILE_NAMES);
   const profile = PROFILES[profileName];
@@ -258,12 +304,19 @@ export function resolveBenchOptions(
   const protocols = protocolText === undefined ? [...PROTOCOLS] : listOf('--protocols', protocolText, PROTOCOLS);
 
   const sweep = values.sweep === undefined ? null : oneOf('--sweep', values.sweep, SWEEP_NAMES);
-  if (sweep !== null && values.ops !== undefined) {
+  if (sweep === 'payload' && values.ops !== undefined) {
     throw new BenchUsageError('--sweep payload runs sum only; drop --ops (or drop --sweep and choose --ops, --sizes, --shape)');
+  }
+  const networkSweep = sweep === 'network';
+  if (networkSweep) {
+    const clash = ['ops', 'sizes', 'concurrency', 'shape'].filter((flag) => values[flag as 'ops'] !== undefined);
+    if (clash.length > 0) throw new BenchUsageError(`--sweep network runs its own scenario set; drop ${clash.map((f) => `--${f}`).join(', ')} (or drop --sweep and use --network)`);
   }
   const sweepSizes = profileName === 'full' ? [...PAYLOAD_SWEEP.sizes, ...PAYLOAD_SWEEP.fullExtraSizes] : [...PAYLOAD_SWEEP.sizes];
   const ops =
-    sweep !== null
+    networkSweep
+      ? (['add', 'sum'] as Operation[])
+      : sweep === 'payload'
       ? (['sum'] as Operation[])
       : values.ops === undefined
       ? [...profile.ops]
@@ -273,29 +326,37 @@ export function resolveBenchOptions(
         });
   const sizes =
     values.sizes === undefined
-      ? sweep !== null
+      ? networkSweep
+        ? [...NETWORK_SWEEP.sizes]
+        : sweep === 'payload'
         ? sweepSizes
         : [...profile.sizes]
       : intList('--sizes', values.sizes, 1, LIMITS.maxValues);
   const concurrency =
     values.concurrency === undefined
-      ? [...profile.concurrency]
+      ? networkSweep
+        ? [...NETWORK_SWEEP.concurrency]
+        : [...profile.concurrency]
       : intList('--concurrency', values.concurrency, 1, MAX_CONCURRENCY);
   const sumConcurrency =
     values.concurrency !== undefined
       ? concurrency
-      : sweep !== null
+      : networkSweep
+        ? [...NETWORK_SWEEP.sumConcurrency]
+        : sweep === 'payload'
         ? [PAYLOAD_SWEEP.concurrency]
         : [...(profile.sumConcurrency ?? profile.concurrency)];
 
-  const durationS = values.duration === undefined ? profile.durationS : seconds('--duration', values.duration, 0.1);
-  const warmupS = values.warmup === undefined ? profile.warmupS : seconds('--warmup', values.warmup, 0);
+  const durationS = values.duration === undefined ? (networkSweep ? NETWORK_SWEEP.durationS : profile.durationS) : seconds('--duration', values.duration, 0.1);
+  const warmupS = values.warmup === undefined ? (networkSweep ? NETWORK_SWEEP.warmupS : profile.warmupS) : seconds('--warmup', values.warmup, 0);
   const connections = values.connections === undefined ? null : integer('--connections', values.connections, 1, MAX_CONCURRENCY);
-  const trials = values.trials === undefined ? DEFAULT_TRIALS : integer('--trials', values.trials, 1, MAX_TRIALS);
+  const trials = values.trials === undefined ? (networkSweep ? NETWORK_SWEEP.trials : DEFAULT_TRIALS) : integer('--trials', values.trials, 1, MAX_TRIALS);
   const shapes =
     values.shape !== undefined
       ? listOf('--shape', values.shape, VALUE_SHAPE_NAMES)
-      : sweep !== null
+      : networkSweep
+        ? [DEFAULT_SHAPE]
+        : sweep === 'payload'
         ? [...PAYLOAD_SWEEP.shapes]
         : [...(profile.shapes ?? [DEFAULT_SHAPE])];
   const shape = shapes.includes(DEFAULT_SHAPE) ? DEFAULT_SHAPE : shapes[0]!;
@@ -329,6 +390,11 @@ export function resolveBenchOptions(
   if (outDir.trim() === '') throw new BenchUsageError('--out must name a folder');
 
   if (ops.length === 0) throw new BenchUsageError('--ops: give at least one operation');
+  const network = values.network === undefined ? (networkSweep ? parseNetwork(NETWORK_SWEEP.network) : [null]) : parseNetwork(values.network);
+  if (network.some((condition) => condition !== null)) {
+    const clash = [grpcTarget !== null && '--grpc-target', restTarget !== null && '--rest-target', values.contenders !== undefined && '--contenders'].filter(Boolean);
+    if (clash.length > 0) throw new BenchUsageError(`--network runs the bench's own servers behind the emulated link; drop ${clash.join(', ')}`);
+  }
   const contenders = values.contenders === undefined ? null : parseContenders(values.contenders);
   if (contenders !== null) {
     const clash = [
@@ -343,7 +409,7 @@ export function resolveBenchOptions(
     }
   }
 
-  return {
+  const options: BenchOptions = {
     profile: profileName,
     protocols,
     ops: dedupe(ops),
@@ -374,7 +440,18 @@ export function resolveBenchOptions(
     pin,
     progress,
     contenders,
+    network,
   };
+  return { kind: 'run', options };
+}
+
+function parseNetwork(text: string): Array<NetworkCondition | null> {
+  try {
+    return parseNetworkList(text);
+  } catch (error) {
+    if (error instanceof NetworkSpecError) throw new BenchUsageError(`--network: ${error.message}`);
+    throw error;
+  }
 }
 
 /** `all` (the registry), names, or both ("all,my-server"); unknown names are usage errors. */

@@ -1,11 +1,10 @@
 /**
  * The bench runner: starts the servers (each in its own process), runs every
  * scenario for each protocol in turn (warm-up, measured run, wire-sampling
- * pass), records each run, writes the results after every scenario, and stops
+ * pass), records each run, writes results.json after every run, and stops
  * the servers at the end, on failure and on Ctrl-C. It returns data; printing
- * is the CLI's job (bench/report/*).
+ * and the report files are the CLI's job (bench/report/terminal.ts, write.ts).
  */
-import path from 'node:path';
 import { canRunOpenLoop, getDriver, openLoopDriverNames } from '../drivers/index.ts';
 import { BenchUsageError, openLoopRefusal, type BenchOptions } from '../options/options.ts';
 import { applyPinning, serverPinPrefix, type Pinning } from '../host/pinning.ts';
@@ -14,28 +13,36 @@ import type { ProgressSink } from './progress.ts';
 import { collectEnvironment } from '../results/environment.ts';
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
 import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type WireBytesPerCall } from '../results/record.ts';
-import { createRunFolder, linkLatest, writeFileAtomic, writeResultsJson } from '../results/write.ts';
-import { buildPayload, buildScenarios, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
+import { createRunFolder, linkLatest, writeResultsJson } from '../results/write.ts';
+import { buildPayload, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
 import { wireBody, withCompression } from '../scenario/compression.ts';
 import { checkHealth, describeTarget, killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
 import type { CallPayload, Driver, LoadResult, Protocol, Target } from '../types.ts';
 import { measureWireBytes, NULL_WIRE } from '../wire/measure.ts';
-import { renderMarkdown } from '../report/markdown.ts';
-import { writeHtmlReport } from '../report/html.ts';
-import { renderCsv } from '../report/csv.ts';
 import { startContenders } from '../host/contenders.ts';
 import { restBodyOf } from '../scenario/http-call.ts';
 import { emptyConnectionCost, isTlsTarget, measureConnectionCost, type ConnectionCost } from './connection-cost.ts';
+import { isClientBound } from '../results/client-bound.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
-import { DEFAULT_CONNECTION_CALLS, DEFAULT_STALL_TIMEOUT_S } from '../options/options.ts';
+import { conditionName, type NetworkCondition } from '../network/conditions.ts';
+import { networkEmulationUnavailable, openLink, removeAllLinksSync, type EmulatedLink } from '../network/link.ts';
+import { probeLink, type LinkProbe } from '../network/probe.ts';
+import { EMULATOR_BUSY_PERCENT, networkRecord, snapshotLink } from '../network/record.ts';
+import { CONNECTION_COST_PLANNED_S, planBench, WIRE_PASS_PLANNED_S } from './plan.ts';
 
-/** Generator at or above this % of one core while the server is below SERVER_BUSY_PERCENT: client-bound. */
-export const CLIENT_BOUND_PERCENT = 90;
-export const SERVER_BUSY_PERCENT = 80;
 /** A run that has not ended this long after its planned end is aborted. */
 const RUN_OVERRUN_S = 15;
-/** Rough seconds a wire pass takes, for the ETA only. */
-const WIRE_PASS_PLANNED_S = 0.4;
+/**
+ * Behind an emulated link the byte-counting pass and the connection-cost pass
+ * take RTTs per call: at most this many calls each (bytes per call do not
+ * depend on the path; a connection's cost in RTTs shows in a few calls).
+ */
+const NETWORK_WIRE_CALLS = 100;
+const NETWORK_CONNECTION_CALLS = 10;
+/** A measured run behind a link lasts at least this many rounds of its calls (roundTripOfCallsS). */
+const MIN_ROUNDS = 3;
+/** The link probe when a condition's link is set up: ping-pong rounds and bulk window per direction. */
+const LINK_PROBE = { rounds: 20, windowMs: 1_000 };
 
 export class BenchSetupError extends Error {
   readonly exitCode = 1;
@@ -45,6 +52,7 @@ export interface BenchOutcome {
   results: ResultsFile;
   /** The run folder, or null when the bench stopped before creating it. */
   dir: string | null;
+  /** The files the runner wrote (results.json); bench/report/write.ts adds the reports. */
   files: string[];
   /** 0 all done; 1 a scenario failed (server died, ...); 130 interrupted. */
   exitCode: number;
@@ -75,7 +83,7 @@ interface ProtocolSetup {
 export async function runBench(options: BenchOptions, io: RunnerIo): Promise<BenchOutcome> {
   const { progress } = io;
   const notes: string[] = [];
-  const scenarios = buildScenarios(options);
+  const { scenarios } = planBench(options);
   for (const protocol of options.protocols) {
     const driver = getDriver(options.drivers[protocol], protocol);
     if (options.compression.includes('gzip') && driver.compression !== true) {
@@ -85,6 +93,10 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     if (options.rate != null && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames()));
     const missing = driver.unavailable?.() ?? null;
     if (missing !== null) throw new BenchUsageError(`--driver ${driver.name}: ${missing}`);
+  }
+  if (options.network.some((condition) => condition !== null)) {
+    const unavailable = networkEmulationUnavailable();
+    if (unavailable !== null) throw new BenchUsageError(`--network: ${unavailable}`);
   }
   // Payloads (and their gzip forms) are encoded once, before any load.
   const payloads = new Map(
@@ -101,6 +113,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     bench.abort(new Error(`interrupted (${signal})`));
   };
   process.on('exit', killAllServerProcesses);
+  process.on('exit', removeAllLinksSync);
   if (io.handleSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -114,6 +127,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     await Promise.all([...servers.values()].map((server) => server.stop()));
   };
 
+  // The current condition's emulated link (null on loopback); closed before the next one and on every way out.
+  let link: EmulatedLink | null = null;
   try {
     // Everything that can be wrong with the setup is found before any load is sent.
     for (const protocol of options.protocols) {
@@ -128,83 +143,108 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     const { pinning, note } = applyPinning(options.pin);
     if (note) notes.push(note);
 
-    const contenderStart = options.contenders ? await startContenders(options, serverPinPrefix(pinning), servers) : null;
-    if (contenderStart) notes.push(...contenderStart.notes);
-    const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal);
-    for (const server of servers.values()) {
-      void server.exited.then((reason) => {
-        if (!stopping) bench.abort(new Error(reason));
-      });
-    }
-    if (bench.signal.aborted) throw bench.signal.reason;
-
     const started = new Date();
-    const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
-    const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
-    const dir = createRunFolder(options.outDir, started);
-    const files = [writeResultsJson(dir, results)];
-    linkLatest(options.outDir, dir);
-
-    const totalRuns = scenarios.length * setups.length * options.trials;
-    progress.log(
-      `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
-        ` x ${options.trials} trial(s), ${options.durationS}s runs after ${options.warmupS}s warm-up; results in ${dir}`,
-    );
-
-    const connectionCosts = await runConnectionCostPasses(options, setups, progress, bench.signal);
-
+    let results: ResultsFile | null = null;
+    let dir = '';
+    const files: string[] = [];
     let failure: string | null = null;
     const wireCache = new Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>();
     let index = 0;
-    outer: for (const [i, scenario] of scenarios.entries()) {
-      for (let trial = 1; trial <= options.trials; trial++) {
-        // Alternate which protocol goes first, so neither always runs on a warmer machine.
-        const order = trial % 2 === 1 ? setups : [...setups].reverse();
-        for (const setup of order) {
-          index += 1;
-          const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
-          const record = await runOne({
-            options,
-            scenario,
-            payload: payloads.get(scenario.key)!,
-            setup,
-            trial,
-            label,
-            progress,
-            signal: bench.signal,
-            wireCache,
-            pinning,
-          });
-          // The protocol's connection-cost figures (measured once, before the scenarios) go on each of its rows.
-          record.tls = connectionCosts.get(setup.protocol) ?? null;
-          results.runs.push(record);
-          writeResultsJson(dir, results);
-          progress.log(describeRecord(label, record, index, totalRuns));
-          io.onRunRecorded?.(record, servers);
-          if (record.status === 'failed') {
-            failure = record.failure;
-            break outer;
+    let totalRuns = 0;
+
+    // Every scenario under each network condition in turn: a link and fresh servers behind it per condition.
+    conditions: for (const condition of options.network) {
+      let linkProbe: LinkProbe | null = null;
+      if (condition !== null) {
+        progress.phase(`network ${condition.name}: setting up the emulated link`, 3);
+        try {
+          link = await openLink(condition);
+          linkProbe = await probeLink(link, LINK_PROBE);
+        } catch (error) {
+          throw new BenchSetupError(`--network ${condition.name}: ${(error as Error).message}`);
+        } finally {
+          progress.endPhase();
+        }
+        progress.log(describeLink(condition, linkProbe));
+      }
+      const contenderStart = options.contenders ? await startContenders(options, serverPinPrefix(pinning), servers) : null;
+      if (contenderStart) notes.push(...contenderStart.notes);
+      const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal, link);
+      for (const server of servers.values()) {
+        void server.exited.then((reason) => {
+          if (!stopping) bench.abort(new Error(reason));
+        });
+      }
+      if (bench.signal.aborted) throw bench.signal.reason;
+      // Contenders that failed their conformance check are not measured: count the setups that run.
+      totalRuns = scenarios.length * setups.length * options.trials * options.network.length;
+
+      if (results === null) {
+        const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
+        results = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
+        dir = createRunFolder(options.outDir, started);
+        files.push(writeResultsJson(dir, results));
+        linkLatest(options.outDir, dir);
+        progress.log(
+          `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
+            ` x ${options.trials} trial(s)${options.network.length > 1 ? ` x ${options.network.length} network conditions` : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up; results in ${dir}`,
+        );
+      }
+
+      const connectionCosts = await runConnectionCostPasses(options, setups, progress, bench.signal, link !== null);
+      const at = condition === null ? '' : ` @${condition.name}`;
+      for (const [i, scenario] of scenarios.entries()) {
+        for (let trial = 1; trial <= options.trials; trial++) {
+          // Alternate which protocol goes first, so neither always runs on a warmer machine.
+          const order = trial % 2 === 1 ? setups : [...setups].reverse();
+          for (const setup of order) {
+            index += 1;
+            const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}${at}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
+            const record = await runOne({
+              options,
+              scenario,
+              payload: payloads.get(scenario.key)!,
+              setup,
+              trial,
+              label,
+              progress,
+              signal: bench.signal,
+              wireCache,
+              pinning,
+              network: condition === null || link === null ? null : { condition, link, probe: linkProbe },
+            });
+            // The protocol's connection-cost figures (measured once per condition, before the scenarios) go on each of its rows.
+            record.tls = connectionCosts.get(setup.protocol) ?? null;
+            results.runs.push(record);
+            writeResultsJson(dir, results);
+            progress.log(describeRecord(label, record, index, totalRuns));
+            io.onRunRecorded?.(record, servers);
+            if (record.status === 'failed') {
+              failure = record.failure;
+              break conditions;
+            }
           }
         }
       }
+      // The next condition gets servers of its own, behind its own link.
+      await stopServers();
+      servers.clear();
+      stopping = false;
+      await link?.close();
+      link = null;
     }
+    if (results === null) throw new BenchSetupError('no network condition to run');
     progress.close();
     await stopServers();
+    await link?.close();
 
     writeResultsJson(dir, results);
-    const md = path.join(dir, 'report.md');
-    writeFileAtomic(md, renderMarkdown(results));
-    const csv = path.join(dir, 'results.csv');
-    writeFileAtomic(csv, renderCsv(results));
-    files.push(md, csv);
-    const html = await writeHtmlReport(dir, results);
-    files.push(path.join(dir, html.html), ...html.charts.map((chart) => path.join(dir, chart)));
-    linkLatest(options.outDir, dir);
     const exitCode = failure === null ? 0 : interrupted ? 130 : 1;
     return { results, dir, files, exitCode, failure, notes };
   } catch (error) {
     progress.close();
     await stopServers();
+    await link?.close();
     if (interrupted) {
       const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment: collectEnvironment({}, null), runs: [] };
       return { results, dir: null, files: [], exitCode: 130, failure: 'interrupted before the first run', notes };
@@ -216,6 +256,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
       process.off('SIGTERM', onSignal);
     }
     process.off('exit', killAllServerProcesses);
+    process.off('exit', removeAllLinksSync);
   }
 }
 
@@ -230,8 +271,10 @@ async function startServers(
   pinning: Pinning | null,
   servers: Map<string, ServerProcess>,
   signal: AbortSignal,
+  link: EmulatedLink | null,
 ): Promise<ProtocolSetup[]> {
-  const prefix = serverPinPrefix(pinning);
+  // Behind an emulated link the servers run in its namespace (taskset still pins them) and bind its address.
+  const prefix = [...(link?.prefix ?? []), ...serverPinPrefix(pinning)];
   const started = await Promise.allSettled(
     options.protocols.map(async (protocol): Promise<ProtocolSetup> => {
       const driver = getDriver(options.drivers[protocol], protocol);
@@ -241,7 +284,8 @@ async function startServers(
         protocol,
         port: protocol === 'grpc' ? options.grpcPort : options.restPort,
         prefix,
-        tls: options.tls === true,
+        ...(link ? { host: link.serverAddress } : {}),
+        tls: options.tls,
       });
       servers.set(protocol, server);
       return { protocol, driver, target: server.target, server };
@@ -279,15 +323,8 @@ interface RunOneInput {
   wireCache: Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>;
   /** Drivers that run a child process (h2load) get it pinned to the generator's CPUs. */
   pinning: Pinning | null;
-}
-
-/**
- * Client-bound: the load generator used at least CLIENT_BOUND_PERCENT of a core
- * while the server used less than SERVER_BUSY_PERCENT (or is external, null):
- * the row then describes the generator, not the server.
- */
-export function isClientBound(clientCpuPercent: number, serverCpuPercent: number | null): boolean {
-  return clientCpuPercent >= CLIENT_BOUND_PERCENT && (serverCpuPercent === null || serverCpuPercent < SERVER_BUSY_PERCENT);
+  /** The emulated link the run goes through and its probe; null on loopback. */
+  network: { condition: NetworkCondition; link: EmulatedLink; probe: LinkProbe | null } | null;
 }
 
 /** Notes a reader of the row must see: what the driver could not check, how it was chosen. */
@@ -319,7 +356,11 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const paced = options.rate != null ? { rate: options.rate } : {};
   const record = emptyRecord(input, connections);
   const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
-  const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
+  // Behind a slow link one round of calls can take seconds (16 x 182 KB at 5 Mbit/s: 4.7 s): a run lasts
+  // at least MIN_ROUNDS rounds, and a round is not a stall.
+  const roundS = input.network ? roundTripOfCallsS(input.network.condition, scenario.concurrency, record.body.requestBytes) : 0;
+  const durationS = Math.max(options.durationS, MIN_ROUNDS * roundS);
+  const stallS = options.stallTimeoutS > 0 ? Math.max(options.stallTimeoutS, 2 * roundS + 1) : 0;
   if (signal.aborted) return failWith(reasonOf(signal));
 
   // Warm-up: same shape, not recorded.
@@ -334,17 +375,19 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   }
 
   // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
-  progress.phase(`${input.label} measuring`, options.durationS);
+  progress.phase(`${input.label} measuring`, durationS);
   const pid = setup.server?.pid ?? null;
   if (pid !== null) resetPeakRss(pid);
   const serverCpu0 = pid === null ? null : readCpuMs(pid);
   const selfCpu0 = selfCpuUs();
+  const linkBefore = input.network ? await snapshotLink(input.network.link) : null;
   const wall0 = process.hrtime.bigint();
-  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: options.durationS }, options.durationS, signal, (f) => progress.update(f), stallS);
+  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS }, durationS, signal, (f) => progress.update(f), stallS);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
   const serverCpu1 = pid === null ? null : readCpuMs(pid);
   const peakRssMiB = pid === null ? null : readPeakRssMiB(pid);
+  const network = input.network && linkBefore ? await networkRecord(input.network.condition, input.network.probe, input.network.link, linkBefore) : null;
   progress.endPhase();
 
   const serverCpuMs = serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null;
@@ -372,9 +415,14 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
       bound: isClientBound(clientCpuPercent, serverCpuPercent),
       cpuOf: driverCpu ? 'driver-process' : 'runner',
     },
+    network,
   };
   if (result.statusChecked) measured.statusChecked = result.statusChecked;
   const notes = runNotes(options, setup.protocol, setup.driver.name, result);
+  const emulatorCpu = network?.measured.emulatorCpuPercent ?? null;
+  if (emulatorCpu !== null && emulatorCpu >= EMULATOR_BUSY_PERCENT) {
+    notes.push(`emulator-bound: the network emulator used ${emulatorCpu}% of a core; the link, not the server, may have limited this run`);
+  }
   if (notes.length > 0) measured.notes = notes;
   const driverWire = result.wireFromDriver ?? null;
   result.latencyUs.destroy?.();
@@ -390,7 +438,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const wireKey = `${scenario.key}/${setup.label ?? setup.protocol}`;
   let sample = input.wireCache.get(wireKey);
   // TLS: the proxy would see only ciphertext (no header/body split); bytes per handshake are in the connection-cost pass.
-  const calls = isTlsTarget(setup.target) ? 0 : wireCallsFor(options.wireCalls, payload);
+  const calls = isTlsTarget(setup.target) ? 0 : Math.min(wireCallsFor(options.wireCalls, payload), input.network ? NETWORK_WIRE_CALLS : Infinity);
   if (!sample && calls > 0) {
     progress.phase(`${input.label} counting bytes (${calls} calls)`, WIRE_PASS_PLANNED_S);
     try {
@@ -470,17 +518,18 @@ async function runConnectionCostPasses(
   setups: ProtocolSetup[],
   progress: ProgressSink,
   signal: AbortSignal,
+  emulated: boolean,
 ): Promise<Map<Protocol, ConnectionCost>> {
   const costs = new Map<Protocol, ConnectionCost>();
-  const calls = options.connectionCalls ?? DEFAULT_CONNECTION_CALLS;
-  const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
+  const calls = emulated ? Math.min(options.connectionCalls, NETWORK_CONNECTION_CALLS) : options.connectionCalls;
+  const stallS = options.stallTimeoutS;
   for (const setup of setups) {
     const empty = emptyConnectionCost(setup.target);
     costs.set(setup.protocol, empty);
     // Contenders (--contenders) have their own call shapes and conformance; the pass is the design card's pair.
     if (calls === 0 || signal.aborted || setup.contender) continue;
     const label = `connection cost ${setup.protocol}${empty.enabled ? ' (TLS)' : ''}`;
-    progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, 0.5);
+    progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, CONNECTION_COST_PLANNED_S);
     try {
       const cost = await measureConnectionCost(setup.target, buildPayload('add', null, options.shape), {
         calls,
@@ -517,6 +566,7 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     concurrency: scenario.concurrency,
     connections,
     rate: input.options.rate ?? null,
+    network: null,
     trial: input.trial,
     durationS: 0,
     status: 'completed',
@@ -557,4 +607,18 @@ function describeRecord(label: string, r: RunRecord, index: number, total: numbe
   const p50 = r.latencyMs ? `${r.latencyMs.p50} ms` : '-';
   const bytes = r.wire.requestBytesPerCall === null ? '' : `, ${Math.round(r.wire.requestBytesPerCall)}/${Math.round(r.wire.responseBytesPerCall ?? 0)} B/call`;
   return `${label}: ${Math.round(r.rps)} calls/s, p50 ${p50}${bytes}${r.errors ? `, ${r.errors} errors` : ''} (${index}/${total})`;
+}
+
+function describeLink(condition: NetworkCondition, probe: LinkProbe | null): string {
+  const mbit = (value: number | null): string => (value === null ? '-' : value.toFixed(1));
+  return (
+    `network ${conditionName(condition)}: emulated link measured RTT ${probe ? probe.rttMs.toFixed(2) : '-'} ms (asked ${condition.rttMs}), ` +
+    `bulk ${mbit(probe?.upMbit ?? null)} up / ${mbit(probe?.downMbit ?? null)} down Mbit/s (asked ${condition.upMbit ?? 'unlimited'} / ${condition.downMbit ?? 'unlimited'})`
+  );
+}
+
+/** Seconds one round of `concurrency` calls takes on the link: the RTT plus the requests serialized at the upload rate. */
+function roundTripOfCallsS(condition: NetworkCondition, concurrency: number, requestBytes: number): number {
+  const serializationS = condition.upMbit === null ? 0 : (concurrency * requestBytes * 8) / (condition.upMbit * 1e6);
+  return condition.rttMs / 1000 + serializationS;
 }

@@ -1,0 +1,28 @@
+/**
+ * What `npm run bench` prints on stdout once the runs are done, decided in one
+ * place (as report/markdown.ts does for report.md): the contenders' factorial
+ * view with --contenders, else the comparison table, the payload sweep when
+ * there is one, and the answer in one line per scenario.
+ */
+import { headline } from '../compare/protocols.ts';
+import type { ResultsFile } from '../results/record.ts';
+import { hasContenders, renderFactorial } from './factorial.ts';
+import { hasSweep, renderSweepTable } from './sweep.ts';
+import { renderSweepSummary } from './sweep-summary.ts';
+import { renderTable } from './table.ts';
+import { hasNetworkSweep, networkSweepSentences, renderNetworkSweep } from './network-sweep.ts';
+
+export function renderTerminal(results: ResultsFile, options: { color: boolean }): string {
+  if (hasContenders(results)) return `\n${renderFactorial(results)}`;
+  if (results.runs.length === 0) return '';
+  let out = `\n${renderTable(results, options)}`;
+  if (hasSweep(results)) out += `\npayload sweep (Sum):\n${renderSweepTable(results)}\n${renderSweepSummary(results)}`;
+  if (hasNetworkSweep(results)) {
+    out += `\nacross network conditions (gRPC / REST calls/s, median of the trials, min-max of the per-trial ratios):\n${renderNetworkSweep(results)}`;
+    out += `\nwhere the winner changes:\n${networkSweepSentences(results).map((line) => `  ${line}`).join('\n')}\n`;
+  }
+  // The answer in one line per scenario, generated from the same numbers as the table.
+  const answers = headline(results);
+  if (answers.length > 0) out += `\nin short:\n${answers.map((line) => `  ${line}`).join('\n')}\n`;
+  return out;
+}
