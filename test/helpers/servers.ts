@@ -4,7 +4,7 @@
  * frames, node:net for HTTP/1.1 bytes) so tests can send what no well-behaved
  * client would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,16 @@ export async function startServers(host = '127.0.0.1', options: Pick<ServerOptio
       await Promise.all([grpc.close(1_000), rest.close(1_000)]);
     },
   };
+}
+
+/** This process's open-file limit (`ulimit -n`): tests that hold 1,000 connections skip below what they need. */
+export function fdLimit(): number {
+  try {
+    const text = execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
+    return text === 'unlimited' ? Infinity : Number(text);
+  } catch {
+    return NaN;
+  }
 }
 
 // ---- the serve CLI as a child process ---------------------------------------
