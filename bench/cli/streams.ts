@@ -212,14 +212,49 @@ export async function runStreamBench(options: StreamBenchOptions, log: (line: st
   return records;
 }
 
-async function main(): Promise<void> {
+/** `--profile quick` of `npm run bench` for streams: a short pass of every method on every transport. */
+const QUICK_STREAM_ARGS = ['--streams', '8', '--messages', '1000'];
+/** Flags of `npm run bench` that carry over to streams as they are. */
+const SHARED_FLAGS = new Set(['--ops', '--transport', '--streams', '--messages', '--connections', '--out']);
+
+/**
+ * `npm run bench -- --ops running-sum,...`: when every --ops entry is a stream
+ * operation, the bench's arguments as bench:streams takes them (--profile quick
+ * becomes a short run); null when the run is not a stream run. Unary and stream
+ * operations in one run, or a unary-only flag, are refused with one line.
+ */
+export function streamArgsOfBench(argv: string[]): string[] | null {
+  const opsAt = argv.findIndex((arg) => arg === '--ops' || arg.startsWith('--ops='));
+  if (opsAt < 0) return null;
+  const opsText = argv[opsAt]!.includes('=') ? argv[opsAt]!.slice('--ops='.length) : (argv[opsAt + 1] ?? '');
+  const ops = opsText.split(',').map((op) => op.trim());
+  const streamOps = ops.filter(isStreamOperation);
+  if (streamOps.length === 0) return null;
+  if (streamOps.length !== ops.length) throw new Error('--ops: stream operations (running-sum, sum-stream, prefix-sums) run apart from unary ones; give one kind per run');
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
+    const value = inline ?? argv[++i];
+    if (flag === '--profile') {
+      if (value === 'quick') args.push(...QUICK_STREAM_ARGS);
+      else if (value !== 'full') throw new Error(`--profile: "${value}" is not a profile (quick, full)`);
+      continue;
+    }
+    if (!SHARED_FLAGS.has(flag)) throw new Error(`${flag} does not apply to stream runs (they take ${[...SHARED_FLAGS, '--profile'].join(', ')})`);
+    args.push(flag, value ?? '');
+  }
+  return args;
+}
+
+/** bench:streams with `argv`; returns the exit code (2 bad usage, 1 a stream failed). */
+export async function runStreamCli(argv: string[]): Promise<number> {
   let options: StreamBenchOptions;
   try {
-    options = parseStreamBenchArgs(process.argv.slice(2));
+    options = parseStreamBenchArgs(argv);
   } catch (error) {
     console.error(`error: ${(error as Error).message.split('\n')[0]}\n${USAGE}`);
-    process.exitCode = 2;
-    return;
+    return 2;
   }
   const records = await runStreamBench(options, (line) => console.error(line));
   console.log(renderStreamTable(records));
@@ -227,12 +262,17 @@ async function main(): Promise<void> {
   const file = path.join(options.outDir, `streams-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify({ schemaVersion: STREAM_RECORD_SCHEMA_VERSION, records }, null, 2)}\n`);
   console.error(`records: ${file}`);
-  if (records.some((record) => record.errors > 0)) process.exitCode = 1;
+  return records.some((record) => record.errors > 0) ? 1 : 0;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
-  main().catch((error: unknown) => {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  });
+  runStreamCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    },
+  );
 }

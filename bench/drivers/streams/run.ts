@@ -54,6 +54,7 @@ export interface StreamLoadResult {
   /** New stream -> first answer, µs; empty for sum-stream (its one answer is the total). */
   openUs: hdr.Histogram;
   clientCpuUsPer1000: number | null;
+  /** null without a pid, or when the server used less than one /proc clock tick. */
   serverCpuMsPer1000: number | null;
 }
 
@@ -158,6 +159,7 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
     latencyUs,
     openUs,
     clientCpuUsPer1000: per1000(selfCpuUs() - clientCpuBefore),
-    serverCpuMsPer1000: serverCpuBefore === null || serverCpuAfter === null ? null : per1000(serverCpuAfter - serverCpuBefore),
+    // /proc counts CPU in clock ticks (10 ms): a run shorter than one tick of server CPU is not measured, not 0.
+    serverCpuMsPer1000: serverCpuBefore === null || serverCpuAfter === null || serverCpuAfter === serverCpuBefore ? null : per1000(serverCpuAfter - serverCpuBefore),
   };
 }
