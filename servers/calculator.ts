@@ -14,11 +14,20 @@
  * - division by zero is an error (not Infinity, not NaN);
  * - `values` of Sum must hold 1 to LIMITS.maxValues finite numbers: proto3 cannot
  *   tell an empty repeated field from a missing one, so both are errors, alike.
+ *
+ * Streams (running-sum, sum-stream, prefix-sums) reuse the same checks, one
+ * message at a time: each message is {value}, validated like an operand; the
+ * running total overflowing is OUT_OF_RANGE; a stream carries at most
+ * LIMITS.maxStreamMessages messages, and a sum-stream needs at least one, as sum does.
  */
 import { CalcError } from './errors.ts';
 
 export const BINARY_OPERATIONS = ['add', 'subtract', 'multiply', 'divide'] as const;
 export const OPERATIONS = [...BINARY_OPERATIONS, 'sum'] as const;
+
+/** The streaming methods: bidirectional, client streaming, server streaming. */
+export const STREAM_OPERATIONS = ['running-sum', 'sum-stream', 'prefix-sums'] as const;
+export type StreamOperation = (typeof STREAM_OPERATIONS)[number];
 
 export type BinaryOperation = (typeof BINARY_OPERATIONS)[number];
 export type Operation = (typeof OPERATIONS)[number];
@@ -39,7 +48,61 @@ export const LIMITS = {
    * message). 100,000 full-precision doubles take about 2.3 MB as JSON.
    */
   maxBodyBytes: 4 * 1024 * 1024,
+  /**
+   * Most messages one stream (running-sum, sum-stream) may carry. Each answer is
+   * sent (or the stream paused) as it comes, so the server holds no list of
+   * them; the cap bounds how long one stream can run, not memory.
+   */
+  maxStreamMessages: 1_000_000,
+  /** A stream that carries no message for this long is ended with DEADLINE_EXCEEDED. */
+  streamIdleMs: 10_000,
 } as const;
+
+export function isStreamOperation(name: string): name is StreamOperation {
+  return (STREAM_OPERATIONS as readonly string[]).includes(name);
+}
+
+/**
+ * The state of one running-sum or sum-stream: feed it each decoded message with
+ * add(), which validates it and returns the total so far. Throws CalcError.
+ */
+export class RunningTotal {
+  private total = 0;
+  private count = 0;
+
+  add(message: unknown): number {
+    if (this.count === LIMITS.maxStreamMessages) {
+      throw new CalcError('INVALID_ARGUMENT', `stream carries more than the limit of ${LIMITS.maxStreamMessages} messages`);
+    }
+    const value = requireFiniteNumber(requireObject(message, 'message').value, 'value');
+    this.count++;
+    this.total = finiteResult(this.total + value);
+    return this.total;
+  }
+
+  /** The total of a finished sum-stream; like sum, an empty stream is an error. */
+  result(): number {
+    if (this.count === 0) throw new CalcError('INVALID_ARGUMENT', 'stream must carry at least 1 number');
+    return this.total;
+  }
+}
+
+/**
+ * The running totals of prefix-sums: `input` is validated whole first (as sum's
+ * request), then each total is yielded as it is computed; an overflow throws
+ * OUT_OF_RANGE at the value that overflows, after the totals before it.
+ */
+export function prefixSums(input: unknown): Iterable<number> {
+  return runningTotals(parseNumbers(input).values);
+}
+
+function* runningTotals(values: number[]): Generator<number> {
+  let total = 0;
+  for (const value of values) {
+    total = finiteResult(total + value);
+    yield total;
+  }
+}
 
 export function isOperation(name: string): name is Operation {
   return (OPERATIONS as readonly string[]).includes(name);
@@ -102,9 +165,9 @@ export function parseNumbers(input: unknown): Numbers {
   return { values: values as number[] };
 }
 
-function requireObject(input: unknown): Record<string, unknown> {
+function requireObject(input: unknown, what = 'request body'): Record<string, unknown> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new CalcError('INVALID_ARGUMENT', `request body must be a JSON object, got ${describe(input)}`);
+    throw new CalcError('INVALID_ARGUMENT', `${what} must be a JSON object, got ${describe(input)}`);
   }
   return input as Record<string, unknown>;
 }

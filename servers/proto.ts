@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
-import type { Operation } from './calculator.ts';
+import type { Operation, StreamOperation } from './calculator.ts';
 
 export const PROTO_PATH = fileURLToPath(new URL('../proto/calculator.proto', import.meta.url));
 export const SERVICE_NAME = 'calculator.v1.Calculator';
@@ -32,9 +32,16 @@ export const METHOD_NAMES: Readonly<Record<Operation, string>> = {
   sum: 'Sum',
 };
 
+export const STREAM_METHOD_NAMES: Readonly<Record<StreamOperation, string>> = {
+  'running-sum': 'RunningSum',
+  'sum-stream': 'SumStream',
+  'prefix-sums': 'PrefixSums',
+};
+
 /** HTTP/2 :path of an operation's gRPC method, e.g. /calculator.v1.Calculator/Add. */
-export function grpcMethodPath(operation: Operation): string {
-  return `/${SERVICE_NAME}/${METHOD_NAMES[operation]}`;
+export function grpcMethodPath(operation: Operation | StreamOperation): string {
+  const name = operation in STREAM_METHOD_NAMES ? STREAM_METHOD_NAMES[operation as StreamOperation] : METHOD_NAMES[operation as Operation];
+  return `/${SERVICE_NAME}/${name}`;
 }
 
 export function loadCalculatorDefinition(): protoLoader.PackageDefinition {
@@ -52,11 +59,12 @@ export function loadCalculatorService(): grpc.ServiceClientConstructor {
 let root: protobuf.Root | undefined;
 
 /** The protobufjs message types: the runtime @grpc/proto-loader uses, the same encode path grpc-js takes. */
-export function messageTypes(): { Operands: protobuf.Type; Numbers: protobuf.Type; Result: protobuf.Type } {
+export function messageTypes(): { Operands: protobuf.Type; Numbers: protobuf.Type; Number: protobuf.Type; Result: protobuf.Type } {
   root ??= protobuf.loadSync(PROTO_PATH);
   return {
     Operands: root.lookupType('calculator.v1.Operands'),
     Numbers: root.lookupType('calculator.v1.Numbers'),
+    Number: root.lookupType('calculator.v1.Number'),
     Result: root.lookupType('calculator.v1.Result'),
   };
 }
@@ -66,6 +74,12 @@ export function encodeRequest(operation: Operation, input: object): Uint8Array {
   const types = messageTypes();
   const type = operation === 'sum' ? types.Numbers : types.Operands;
   return type.encode(type.fromObject(input)).finish();
+}
+
+/** Encodes one stream message, Number {value}. */
+export function encodeNumber(value: number): Uint8Array {
+  const type = messageTypes().Number;
+  return type.encode(type.fromObject({ value })).finish();
 }
 
 export function decodeResult(bytes: Uint8Array): number {

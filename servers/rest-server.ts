@@ -8,10 +8,11 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
-import { calculate, isOperation, LIMITS, type Operation } from './calculator.ts';
+import { calculate, isOperation, isStreamOperation, LIMITS, type Operation } from './calculator.ts';
 import { CalcError, type ErrorCode } from './errors.ts';
 import type { RunningServer, ServerOptions } from './server-options.ts';
 import { listenHttp1, type Http1Server } from './listen.ts';
+import { addStreamRoutes, attachWebSocketStreams } from './rest-streams.ts';
 
 /** HTTP status of each calculator error code (the contenders' REST transports use this table too). */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -66,6 +67,8 @@ export const REST_GZIP_MIN_BYTES = 256;
 export interface RestAppOptions {
   /** Smallest JSON response, in bytes, that is gzipped for a client that accepts gzip. */
   gzipMinBytes?: number;
+  /** How long a stream may stay silent (LIMITS.streamIdleMs unless set). */
+  streamIdleMs?: number;
 }
 
 /** Whether the client named gzip in accept-encoding (without q=0). No header: no compression. */
@@ -85,12 +88,11 @@ function sendJson(res: Response, status: number, body: unknown): void {
   res.status(status).json(body);
 }
 
-function sendError(res: Response, error: CalcError, status = HTTP_STATUS[error.code]): void {
+export function sendError(res: Response, error: CalcError, status = HTTP_STATUS[error.code]): void {
   const body: RestError = { error: { code: error.code, message: error.message } };
   sendJson(res, status, body);
 }
 
-/** Echoed request text is cut short, so an error body never grows with a hostile URL. */
 /** Echoed request text is cut short, so an error body never grows with a hostile URL. */
 export function clip(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}...` : text;
@@ -116,6 +118,8 @@ export function createRestApp(options: RestAppOptions = {}): express.Express {
     res.json({ status: 'SERVING' });
   });
 
+  addStreamRoutes(app, { streamIdleMs: options.streamIdleMs });
+
   app.post(
     '/v1/:operation',
     (req, res, next) => {
@@ -136,7 +140,8 @@ export function createRestApp(options: RestAppOptions = {}): express.Express {
   );
 
   app.all('/v1/:operation', (req, res, next) => {
-    if (!isOperation(req.params.operation as string) || req.method === 'POST') return next();
+    const operation = req.params.operation as string;
+    if (!(isOperation(operation) || isStreamOperation(operation)) || req.method === 'POST') return next();
     res.set('allow', 'POST');
     sendError(res, new CalcError('UNIMPLEMENTED', REST_MESSAGES.wrongMethod(req.method, req.path)));
   });
@@ -200,7 +205,7 @@ function bodyEncoding(req: Request): 'identity' | 'gzip' | null {
  * (maxOutputLength), so a zip bomb costs at most the limit in memory and gets
  * 413; bytes that are not gzip get 400 "request body could not be decompressed".
  */
-function readJsonBody(req: Request, res: Response, next: NextFunction): void {
+export function readJsonBody(req: Request, res: Response, next: NextFunction): void {
   const limit = LIMITS.maxBodyBytes;
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
@@ -324,5 +329,14 @@ export function createHttp1Server(options: ServerOptions, listener: http.Request
 }
 
 export async function startRestServer(options: ServerOptions): Promise<RunningServer> {
-  return listenHttp1(createHttp1Server(options, createRestApp()), options, 'REST');
+  const server = createHttp1Server(options, createRestApp({ streamIdleMs: options.streamIdleMs }));
+  const closeWebSockets = attachWebSocketStreams(server, { streamIdleMs: options.streamIdleMs });
+  const running = await listenHttp1(server, options, 'REST');
+  return {
+    ...running,
+    close: (graceMs = 5_000) => {
+      closeWebSockets(graceMs);
+      return running.close(graceMs);
+    },
+  };
 }

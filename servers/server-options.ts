@@ -6,6 +6,8 @@ export interface ServerOptions {
   port: number;
   /** PEM key and certificate; when set the server speaks TLS (h2 over ALPN for gRPC, HTTPS/1.1 for REST). */
   tls?: { key: Buffer; cert: Buffer };
+  /** How long a stream may stay silent before it is ended (LIMITS.streamIdleMs unless set; tests shorten it). */
+  streamIdleMs?: number;
 }
 
 export interface RunningServer {

@@ -18,8 +18,18 @@ import { renderTerminal } from '../report/terminal.ts';
 import { writeRunReports } from '../report/write.ts';
 import { BenchSetupError, runBench } from '../run/runner.ts';
 import { planBench } from '../run/plan.ts';
+import { runStreamCli, streamArgsOfBench } from './streams.ts';
 
 async function main(): Promise<number> {
+  // --ops running-sum,sum-stream,prefix-sums: the stream bench (bench/cli/streams.ts) runs instead.
+  let streamArgs: string[] | null;
+  try {
+    streamArgs = streamArgsOfBench(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (streamArgs) return runStreamCli(streamArgs);
   let command;
   try {
     command = parseBenchCommand(process.argv.slice(2), driverCatalog(), { canPin: canPin(), openLoopDrivers: openLoopDriverNames() });

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file calculator.proto.
  */
 export const file_calculator: GenFile = /*@__PURE__*/
-  fileDesc("ChBjYWxjdWxhdG9yLnByb3RvEg1jYWxjdWxhdG9yLnYxIjYKCE9wZXJhbmRzEg4KAWEYASABKAFIAIgBARIOCgFiGAIgASgBSAGIAQFCBAoCX2FCBAoCX2IiGQoHTnVtYmVycxIOCgZ2YWx1ZXMYASADKAEiFwoGUmVzdWx0Eg0KBXZhbHVlGAEgASgBMqsCCgpDYWxjdWxhdG9yEjUKA0FkZBIXLmNhbGN1bGF0b3IudjEuT3BlcmFuZHMaFS5jYWxjdWxhdG9yLnYxLlJlc3VsdBI6CghTdWJ0cmFjdBIXLmNhbGN1bGF0b3IudjEuT3BlcmFuZHMaFS5jYWxjdWxhdG9yLnYxLlJlc3VsdBI6CghNdWx0aXBseRIXLmNhbGN1bGF0b3IudjEuT3BlcmFuZHMaFS5jYWxjdWxhdG9yLnYxLlJlc3VsdBI4CgZEaXZpZGUSFy5jYWxjdWxhdG9yLnYxLk9wZXJhbmRzGhUuY2FsY3VsYXRvci52MS5SZXN1bHQSNAoDU3VtEhYuY2FsY3VsYXRvci52MS5OdW1iZXJzGhUuY2FsY3VsYXRvci52MS5SZXN1bHRiBnByb3RvMw");
+  fileDesc("ChBjYWxjdWxhdG9yLnByb3RvEg1jYWxjdWxhdG9yLnYxIjYKCE9wZXJhbmRzEg4KAWEYASABKAFIAIgBARIOCgFiGAIgASgBSAGIAQFCBAoCX2FCBAoCX2IiGQoHTnVtYmVycxIOCgZ2YWx1ZXMYASADKAEiJgoGTnVtYmVyEhIKBXZhbHVlGAEgASgBSACIAQFCCAoGX3ZhbHVlIhcKBlJlc3VsdBINCgV2YWx1ZRgBIAEoATLnAwoKQ2FsY3VsYXRvchI1CgNBZGQSFy5jYWxjdWxhdG9yLnYxLk9wZXJhbmRzGhUuY2FsY3VsYXRvci52MS5SZXN1bHQSOgoIU3VidHJhY3QSFy5jYWxjdWxhdG9yLnYxLk9wZXJhbmRzGhUuY2FsY3VsYXRvci52MS5SZXN1bHQSOgoITXVsdGlwbHkSFy5jYWxjdWxhdG9yLnYxLk9wZXJhbmRzGhUuY2FsY3VsYXRvci52MS5SZXN1bHQSOAoGRGl2aWRlEhcuY2FsY3VsYXRvci52MS5PcGVyYW5kcxoVLmNhbGN1bGF0b3IudjEuUmVzdWx0EjQKA1N1bRIWLmNhbGN1bGF0b3IudjEuTnVtYmVycxoVLmNhbGN1bGF0b3IudjEuUmVzdWx0Ej4KClJ1bm5pbmdTdW0SFS5jYWxjdWxhdG9yLnYxLk51bWJlchoVLmNhbGN1bGF0b3IudjEuUmVzdWx0KAEwARI7CglTdW1TdHJlYW0SFS5jYWxjdWxhdG9yLnYxLk51bWJlchoVLmNhbGN1bGF0b3IudjEuUmVzdWx0KAESPQoKUHJlZml4U3VtcxIWLmNhbGN1bGF0b3IudjEuTnVtYmVycxoVLmNhbGN1bGF0b3IudjEuUmVzdWx0MAFiBnByb3RvMw");
 
 /**
  * `optional` gives field presence (a missing operand is not silently 0, as in
@@ -58,6 +58,25 @@ export const NumbersSchema: GenMessage<Numbers> = /*@__PURE__*/
   messageDesc(file_calculator, 1);
 
 /**
+ * One value of a stream; `optional` so a missing value is an error, not 0.
+ *
+ * @generated from message calculator.v1.Number
+ */
+export type Number = Message<"calculator.v1.Number"> & {
+  /**
+   * @generated from field: optional double value = 1;
+   */
+  value?: number | undefined;
+};
+
+/**
+ * Describes the message calculator.v1.Number.
+ * Use `create(NumberSchema)` to create a new message.
+ */
+export const NumberSchema: GenMessage<Number> = /*@__PURE__*/
+  messageDesc(file_calculator, 2);
+
+/**
  * @generated from message calculator.v1.Result
  */
 export type Result = Message<"calculator.v1.Result"> & {
@@ -72,7 +91,7 @@ export type Result = Message<"calculator.v1.Result"> & {
  * Use `create(ResultSchema)` to create a new message.
  */
 export const ResultSchema: GenMessage<Result> = /*@__PURE__*/
-  messageDesc(file_calculator, 2);
+  messageDesc(file_calculator, 3);
 
 /**
  * @generated from service calculator.v1.Calculator
@@ -117,6 +136,37 @@ export const Calculator: GenService<{
    */
   sum: {
     methodKind: "unary";
+    input: typeof NumbersSchema;
+    output: typeof ResultSchema;
+  },
+  /**
+   * Streams. Bidirectional: every Number is answered at once with the running
+   * total so far.
+   *
+   * @generated from rpc calculator.v1.Calculator.RunningSum
+   */
+  runningSum: {
+    methodKind: "bidi_streaming";
+    input: typeof NumberSchema;
+    output: typeof ResultSchema;
+  },
+  /**
+   * Client streaming: the total, once the client half-closes.
+   *
+   * @generated from rpc calculator.v1.Calculator.SumStream
+   */
+  sumStream: {
+    methodKind: "client_streaming";
+    input: typeof NumberSchema;
+    output: typeof ResultSchema;
+  },
+  /**
+   * Server streaming: one Result per value, the running total.
+   *
+   * @generated from rpc calculator.v1.Calculator.PrefixSums
+   */
+  prefixSums: {
+    methodKind: "server_streaming";
     input: typeof NumbersSchema;
     output: typeof ResultSchema;
   },

@@ -6,26 +6,16 @@
  * every call must complete with the right answer, and nothing may error.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import type http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { GRPC_SERVER_CHANNEL_OPTIONS } from '../../servers/grpc-server.ts';
-import { connectH2, decodeResultByHand, encodeOperandsByHand, grpcFrame, startServers, type Servers } from '../helpers/servers.ts';
+import { connectH2, decodeResultByHand, encodeOperandsByHand, fdLimit, grpcFrame, startServers, type Servers } from '../helpers/servers.ts';
 
 const CALLS = 1_000;
 const GRPC_CONNECTIONS = 4;
 /** Both ends of 1,000 connections live in this process, plus node's own. */
 const FDS_NEEDED = 2 * CALLS + 200;
-
-function fdLimit(): number {
-  try {
-    const text = execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
-    return text === 'unlimited' ? Infinity : Number(text);
-  } catch {
-    return NaN;
-  }
-}
 
 const limit = fdLimit();
 const skip = !(limit >= FDS_NEEDED) ? `open-file limit is ${limit}, need ${FDS_NEEDED} (raise it with ulimit -n ${FDS_NEEDED})` : false;

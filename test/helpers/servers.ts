@@ -4,13 +4,13 @@
  * frames, node:net for HTTP/1.1 bytes) so tests can send what no well-behaved
  * client would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startGrpcServer } from '../../servers/grpc-server.ts';
 import { startRestServer } from '../../servers/rest-server.ts';
-import type { RunningServer } from '../../servers/server-options.ts';
+import type { RunningServer, ServerOptions } from '../../servers/server-options.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SERVE_SCRIPT = fileURLToPath(new URL('../../servers/serve.ts', import.meta.url));
@@ -29,9 +29,9 @@ export interface Servers {
   close(): Promise<void>;
 }
 
-export async function startServers(host = '127.0.0.1'): Promise<Servers> {
-  const grpc = await startGrpcServer({ host, port: 0 });
-  const rest = await startRestServer({ host, port: 0 });
+export async function startServers(host = '127.0.0.1', options: Pick<ServerOptions, 'streamIdleMs'> = {}): Promise<Servers> {
+  const grpc = await startGrpcServer({ host, port: 0, ...options });
+  const rest = await startRestServer({ host, port: 0, ...options });
   return {
     grpc,
     rest,
@@ -43,6 +43,16 @@ export async function startServers(host = '127.0.0.1'): Promise<Servers> {
       await Promise.all([grpc.close(1_000), rest.close(1_000)]);
     },
   };
+}
+
+/** This process's open-file limit (`ulimit -n`): tests that hold 1,000 connections skip below what they need. */
+export function fdLimit(): number {
+  try {
+    const text = execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
+    return text === 'unlimited' ? Infinity : Number(text);
+  } catch {
+    return NaN;
+  }
 }
 
 // ---- the serve CLI as a child process ---------------------------------------

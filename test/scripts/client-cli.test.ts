@@ -40,6 +40,29 @@ describe('scripts/client.ts against real servers', { concurrency: 3 }, () => {
     });
   }
 
+  for (const [protocol, args, stdout] of [
+    ['grpc', ['running-sum', '1', '2', '3'], '1\n3\n6\n'],
+    ['rest', ['running-sum', '1', '2', '3'], '1\n3\n6\n'],
+    ['rest', ['running-sum', '1', '2', '3', '--transport', 'websocket'], '1\n3\n6\n'],
+    ['grpc', ['sum-stream', '1', '2', '3.5'], '6.5\n'],
+    ['rest', ['prefix-sums', '4', '5', '--transport', 'sse'], '4\n9\n'],
+  ] as const) {
+    test(`${protocol} ${args.join(' ')} prints each total, exit 0`, async () => {
+      const run = await runClient([protocol, ...args, ...target(protocol)]);
+      assert.deepEqual(run, { code: 0, stdout, stderr: '' });
+    });
+  }
+
+  test('a stream that overflows: the totals before it on stdout, the same error on both protocols, exit 1', async () => {
+    const runs = await Promise.all([
+      runClient(['grpc', 'running-sum', '1e308', '1e308', ...target('grpc')]),
+      runClient(['rest', 'running-sum', '1e308', '1e308', '--transport', 'websocket', ...target('rest')]),
+    ]);
+    for (const run of runs) {
+      assert.deepEqual(run, { code: 1, stdout: '1e+308\n', stderr: 'OUT_OF_RANGE: result is outside the range of a double (overflow)\n' });
+    }
+  });
+
   test('divide 1 0: both protocols print the same code and message on stderr, exit 1', async () => {
     const [grpc, rest] = await Promise.all((['grpc', 'rest'] as const).map((protocol) => runClient([protocol, 'divide', '1', '0', ...target(protocol)])));
     for (const run of [grpc, rest]) assert.deepEqual(run, { code: 1, stdout: '', stderr: 'INVALID_ARGUMENT: division by zero\n' });
@@ -56,7 +79,7 @@ describe('scripts/client.ts against real servers', { concurrency: 3 }, () => {
   });
 
   for (const [args, error] of [
-    [['grpc', 'pow', '2', '3'], /^error: operation must be one of add, subtract, multiply, divide, sum, got "pow"$/],
+    [['grpc', 'pow', '2', '3'], /^error: operation must be one of add, subtract, multiply, divide, sum, running-sum, sum-stream, prefix-sums, got "pow"$/],
     [['rest', 'add', '1', 'x'], /^error: "x" is not a finite number$/],
     [['grpc', 'add', 'NaN', '1'], /^error: "NaN" is not a finite number$/],
     [['rest', 'add', '1'], /^error: add takes 2 numbers, got 1$/],
