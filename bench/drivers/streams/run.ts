@@ -16,7 +16,7 @@
 import type * as hdr from 'hdr-histogram-js';
 import type { StreamOperation } from '../../../servers/calculator.ts';
 import { readCpuMs, selfCpuUs } from '../../host/process-stats.ts';
-import { newLatencyHistogram } from '../../results/latency.ts';
+import { createLatencyHistogram } from '../../results/histogram.ts';
 import { createGrpcStreamClient } from './grpc.ts';
 import { createHttp1StreamClient } from './http1.ts';
 import type { StreamClient, StreamTarget, StreamTransport } from './types.ts';
@@ -78,8 +78,8 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
     throw new Error(`${options.operation} is not served over ${options.transport} (it is over ${TRANSPORTS_OF[options.operation].join(', ')})`);
   }
   const client = await clientFor(options);
-  const latencyUs = newLatencyHistogram();
-  const openUs = newLatencyHistogram();
+  const latencyUs = createLatencyHistogram();
+  const openUs = createLatencyHistogram();
   let messages = 0;
   let errors = 0;
   let firstError: string | null = null;
