@@ -10,6 +10,7 @@ import { isOperation, LIMITS, OPERATIONS, type Operation } from '../../servers/c
 import { PROTOCOLS, type Protocol } from '../types.ts';
 import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
 import { contenderNames, getContender } from '../../servers/contenders/index.ts';
+import { parseSlo, SloSyntaxError, type Slo } from './slo.ts';
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -157,6 +158,8 @@ export interface BenchOptions {
   connectionCalls?: number;
   /** Seconds without a completed call before a run is failed as "server stopped answering"; 0 disables. */
   stallTimeoutS?: number;
+  /** --slo: search each scenario and protocol for the highest open-loop rate meeting it (bench/run/capacity.ts); null = fixed load. */
+  slo?: Slo | null;
 }
 
 export class BenchUsageError extends Error {
@@ -191,7 +194,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --progress auto|plain|none
   --tls                           both servers over TLS (gRPC h2 via ALPN, REST HTTPS/1.1), self-signed cert
   --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
-  --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)`;
+  --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)
+  --slo 'p99<10ms[,errors<0.1%]'  capacity: per scenario and protocol, the highest open-loop rate meeting the objective
+                                  (a step search; --concurrency caps calls in flight; docs/capacity.md)`;
 
 /** Known load generators per protocol; filled in by the registry so options need not import drivers. */
 export type DriverCatalog = Readonly<Record<string, readonly Protocol[]>>;
@@ -239,6 +244,7 @@ export function resolveBenchOptions(
         tls: { type: 'boolean' },
         'connection-calls': { type: 'string' },
         'stall-timeout': { type: 'string' },
+        slo: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -304,10 +310,15 @@ export function resolveBenchOptions(
   const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : integer('--timeout', values.timeout, 1, 600_000);
 
   const rate = values.rate === undefined ? null : positiveNumber('--rate', values.rate, MAX_RATE);
-  const { drivers, notes: driverNotes } = resolveDrivers(values.driver, catalog, rate);
-  if (rate !== null && env.openLoopDrivers !== undefined) {
+  const slo = values.slo === undefined ? null : sloOption(values.slo);
+  if (slo !== null && rate !== null) throw new BenchUsageError('--slo searches for the rate itself; drop --rate');
+  if (slo !== null && trials > 1) throw new BenchUsageError('--slo runs one search per scenario and protocol; drop --trials');
+  // A capacity search runs open-loop steps, so it takes the open-loop drivers and their checks.
+  const openLoopFlag = slo !== null ? '--slo' : rate !== null ? '--rate' : null;
+  const { drivers, notes: driverNotes } = resolveDrivers(values.driver, catalog, openLoopFlag);
+  if (openLoopFlag !== null && env.openLoopDrivers !== undefined) {
     for (const protocol of protocols) {
-      if (!env.openLoopDrivers.includes(drivers[protocol])) throw new BenchUsageError(openLoopRefusal(drivers[protocol], env.openLoopDrivers));
+      if (!env.openLoopDrivers.includes(drivers[protocol])) throw new BenchUsageError(openLoopRefusal(drivers[protocol], env.openLoopDrivers, openLoopFlag));
     }
   }
   const grpcTarget = values['grpc-target'] === undefined ? null : parseGrpcTarget(values['grpc-target']);
@@ -371,6 +382,7 @@ export function resolveBenchOptions(
     tls,
     connectionCalls,
     stallTimeoutS,
+    slo,
     pin,
     progress,
     contenders,
@@ -390,12 +402,13 @@ function parseContenders(text: string): string[] {
   return dedupe(names);
 }
 
+/** `openLoopFlag`: the flag that asks for an open loop (--rate, --slo), or null for a closed loop. */
 function resolveDrivers(
   text: string | undefined,
   catalog: DriverCatalog,
-  rate: number | null,
+  openLoopFlag: string | null,
 ): { drivers: Record<Protocol, string>; notes: string[] } {
-  const defaults = rate === null ? DEFAULT_DRIVERS : OPEN_LOOP_DEFAULT_DRIVERS;
+  const defaults = openLoopFlag === null ? DEFAULT_DRIVERS : OPEN_LOOP_DEFAULT_DRIVERS;
   const drivers: Record<Protocol, string> = { ...defaults };
   const chosen = new Set<Protocol>();
   if (text !== undefined) {
@@ -429,23 +442,23 @@ function resolveDrivers(
     }
   }
   const notes: string[] = [];
-  if (rate !== null && !chosen.has('rest') && drivers.rest !== DEFAULT_DRIVERS.rest) {
+  if (openLoopFlag !== null && !chosen.has('rest') && drivers.rest !== DEFAULT_DRIVERS.rest) {
     notes.push(
-      `open loop (--rate): REST driven by ${drivers.rest}, not ${DEFAULT_DRIVERS.rest}, which times each call from its actual send and so hides stalls (coordinated omission)`,
+      `open loop (${openLoopFlag}): REST driven by ${drivers.rest}, not ${DEFAULT_DRIVERS.rest}, which times each call from its actual send and so hides stalls (coordinated omission)`,
     );
   }
   return { drivers, notes };
 }
 
-/** The one line refusing --rate with a driver that has no open loop. */
-export function openLoopRefusal(driver: string, openLoopDrivers: readonly string[]): string {
+/** The one line refusing an open loop (--rate, --slo) with a driver that has none. */
+export function openLoopRefusal(driver: string, openLoopDrivers: readonly string[], flag = '--rate'): string {
   const why =
     driver === 'h2load'
       ? 'its --rate paces connections, not calls, and --rps times each call from its actual send: coordinated omission'
       : driver === 'autocannon'
         ? 'it times each call from its actual send: coordinated omission'
         : 'it has no open loop';
-  return `--rate: driver ${driver} cannot run an open loop (${why}); use ${openLoopDrivers.join(', ')}, or drop --rate`;
+  return `${flag}: driver ${driver} cannot run an open loop (${why}); use ${openLoopDrivers.join(', ')}, or drop ${flag}`;
 }
 
 export function parseGrpcTarget(text: string): GrpcTargetOption {
@@ -468,6 +481,15 @@ export function parseRestTarget(text: string): string {
     throw new BenchUsageError(`--rest-target must be an http:// origin without a path, like http://127.0.0.1:3000, got "${text}"`);
   }
   return url.origin;
+}
+
+function sloOption(text: string): Slo {
+  try {
+    return parseSlo(text);
+  } catch (error) {
+    if (error instanceof SloSyntaxError) throw new BenchUsageError(error.message);
+    throw error;
+  }
 }
 
 function parseList(flag: string, text: string): string[] {

@@ -7,10 +7,12 @@
 import type { Operation } from '../../servers/calculator.ts';
 import type { Protocol } from '../types.ts';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+/** Versions a reader accepts: 2 added RunRecord.capacity (optional), so a version 1 file reads as one without capacity searches. */
+export const READABLE_SCHEMA_VERSIONS = [1, SCHEMA_VERSION] as const;
 
 export interface ResultsFile {
-  schemaVersion: typeof SCHEMA_VERSION;
+  schemaVersion: (typeof READABLE_SCHEMA_VERSIONS)[number];
   environment: Environment;
   runs: RunRecord[];
   /** --contenders runs: every contender asked for, with its conformance verdict (a failing one has no runs). Absent otherwise. */
@@ -177,4 +179,48 @@ export interface RunRecord {
     /** Whose CPU the figures are: the runner process (in-process drivers) or the driver's own process (h2load). Absent in older files: runner. */
     cpuOf?: 'runner' | 'driver-process';
   };
+  /** --slo: the capacity search of this scenario and protocol (bench/run/capacity.ts); the row's own figures are its confirmation run. Absent otherwise. */
+  capacity?: CapacityRecord;
+}
+
+/** The highest open-loop rate that met a latency objective, and every step that found it. */
+export interface CapacityRecord {
+  /** The objective, canonical: "p99<10ms,errors<0.1%". */
+  slo: string;
+  /** The highest offered calls/s that met every bound, confirmed by a longer run; null when no rate tried met it. */
+  rps: number | null;
+  /** The objective's percentiles at that rate (confirmation run), ms, keyed "p99", "p99.9". */
+  latencyMs: Record<string, number> | null;
+  errorsPercent: number | null;
+  /** Server CPU at that rate, % of one core; null for an external server. */
+  serverCpuPercent: number | null;
+  /** rps / the cores the server used at that rate (its CPU %/100, at least one core); null when its CPU is unknown. */
+  rpsPerServerCore: number | null;
+  /** A step above the answer failed while the load generator was CPU-bound: rps is a lower bound ("at least"), not the server's figure. */
+  loadGeneratorBound: boolean;
+  /** What a reader must know about the answer: a confirmation that failed and stepped down, no rate meeting the objective. */
+  notes: string[];
+  /** Wall seconds of the whole search. */
+  searchS: number;
+  steps: CapacityStep[];
+}
+
+export interface CapacityStep {
+  /** 'probe': closed loop at the scenario's concurrency, the ceiling the search starts under; 'search': an open-loop step; 'confirm': the longer run at the answer. */
+  phase: 'probe' | 'search' | 'confirm';
+  /** Offered calls/s; null for the closed-loop probe. */
+  rate: number | null;
+  achievedRps: number;
+  /** p50 and the objective's percentiles, ms, keyed "p50", "p99", "p99.9"; null when no call completed. */
+  latencyMs: Record<string, number> | null;
+  errorsPercent: number;
+  serverCpuPercent: number | null;
+  clientCpuPercent: number;
+  clientBound: boolean;
+  /** Completed calls/s well below the offered rate: the target (or the generator) could not keep up. */
+  saturated: boolean;
+  pass: boolean;
+  /** Why the step failed the objective ("p99 12.3 ms > 10 ms", saturation, a run failure); empty when it passed. */
+  misses: string[];
+  durationS: number;
 }

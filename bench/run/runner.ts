@@ -28,6 +28,7 @@ import { restBodyOf } from '../scenario/http-call.ts';
 import { emptyConnectionCost, isTlsTarget, measureConnectionCost, type ConnectionCost } from './connection-cost.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
 import { DEFAULT_CONNECTION_CALLS, DEFAULT_STALL_TIMEOUT_S } from '../options/options.ts';
+import { capacityTiming, searchCapacity, type StepLoad } from './capacity.ts';
 
 /** Generator at or above this % of one core while the server is below SERVER_BUSY_PERCENT: client-bound. */
 export const CLIENT_BOUND_PERCENT = 90;
@@ -83,6 +84,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     }
     // Usage errors (exit 2), before any server starts: an open loop the driver cannot run, a generator not installed.
     if (options.rate != null && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames()));
+    if (options.slo && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames(), '--slo'));
     const missing = driver.unavailable?.() ?? null;
     if (missing !== null) throw new BenchUsageError(`--driver ${driver.name}: ${missing}`);
   }
@@ -163,7 +165,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
         for (const setup of order) {
           index += 1;
           const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
-          const record = await runOne({
+          const input: RunOneInput = {
             options,
             scenario,
             payload: payloads.get(scenario.key)!,
@@ -174,7 +176,14 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
             signal: bench.signal,
             wireCache,
             pinning,
-          });
+          };
+          // --slo: a search of open-loop steps (bench/run/capacity.ts), each one measured run of runOne.
+          const record = options.slo
+            ? await searchCapacity(options.slo, capacityTiming(options), (load) => runOne({ ...input, label: `${label} ${load.label}`, load }), {
+                log: (line) => progress.log(line),
+                aborted: () => bench.signal.aborted,
+              })
+            : await runOne(input);
           // The protocol's connection-cost figures (measured once, before the scenarios) go on each of its rows.
           record.tls = connectionCosts.get(setup.protocol) ?? null;
           results.runs.push(record);
@@ -279,6 +288,8 @@ interface RunOneInput {
   wireCache: Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>;
   /** Drivers that run a child process (h2load) get it pinned to the generator's CPUs. */
   pinning: Pinning | null;
+  /** A capacity search's step: its rate (null: closed loop), durations and whether bytes are counted, instead of the options'. */
+  load?: Omit<StepLoad, 'label'>;
 }
 
 /**
@@ -315,17 +326,18 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     // h2load runs as a child process: pin it where the runner (the generator) is pinned.
     ...(input.pinning ? { prefix: ['taskset', '-c', input.pinning.client] } : {}),
   };
+  const load = input.load ?? { rate: options.rate, durationS: options.durationS, warmupS: options.warmupS, countBytes: true };
   // Open loop for the warm-up and the measured run; the byte-counting pass stays closed (bytes do not depend on pacing).
-  const paced = options.rate != null ? { rate: options.rate } : {};
+  const paced = load.rate != null ? { rate: load.rate } : {};
   const record = emptyRecord(input, connections);
   const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
   const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
   if (signal.aborted) return failWith(reasonOf(signal));
 
   // Warm-up: same shape, not recorded.
-  if (options.warmupS > 0) {
-    progress.phase(`${input.label} warm-up`, options.warmupS);
-    const warm = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: options.warmupS }, options.warmupS, signal, (f) => progress.update(f), stallS);
+  if (load.warmupS > 0) {
+    progress.phase(`${input.label} warm-up`, load.warmupS);
+    const warm = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: load.warmupS }, load.warmupS, signal, (f) => progress.update(f), stallS);
     warm.latencyUs.destroy?.();
     progress.endPhase();
     if (signal.aborted) return failWith(reasonOf(signal));
@@ -334,13 +346,13 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   }
 
   // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
-  progress.phase(`${input.label} measuring`, options.durationS);
+  progress.phase(`${input.label} measuring`, load.durationS);
   const pid = setup.server?.pid ?? null;
   if (pid !== null) resetPeakRss(pid);
   const serverCpu0 = pid === null ? null : readCpuMs(pid);
   const selfCpu0 = selfCpuUs();
   const wall0 = process.hrtime.bigint();
-  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: options.durationS }, options.durationS, signal, (f) => progress.update(f), stallS);
+  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: load.durationS }, load.durationS, signal, (f) => progress.update(f), stallS);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
   const serverCpu1 = pid === null ? null : readCpuMs(pid);
@@ -390,7 +402,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const wireKey = `${scenario.key}/${setup.label ?? setup.protocol}`;
   let sample = input.wireCache.get(wireKey);
   // TLS: the proxy would see only ciphertext (no header/body split); bytes per handshake are in the connection-cost pass.
-  const calls = isTlsTarget(setup.target) ? 0 : wireCallsFor(options.wireCalls, payload);
+  const calls = isTlsTarget(setup.target) || !load.countBytes ? 0 : wireCallsFor(options.wireCalls, payload);
   if (!sample && calls > 0) {
     progress.phase(`${input.label} counting bytes (${calls} calls)`, WIRE_PASS_PLANNED_S);
     try {
@@ -516,7 +528,7 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     compression: scenario.compression,
     concurrency: scenario.concurrency,
     connections,
-    rate: input.options.rate ?? null,
+    rate: input.load ? input.load.rate : (input.options.rate ?? null),
     trial: input.trial,
     durationS: 0,
     status: 'completed',
