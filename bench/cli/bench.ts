@@ -18,6 +18,8 @@ import { renderTable } from '../report/table.ts';
 import { hasContenders, renderFactorial } from '../report/factorial.ts';
 import { hasSweep, renderSweepTable } from '../report/sweep.ts';
 import { renderSweepSummary } from '../report/sweep-summary.ts';
+import { capacityHeadline, hasCapacity, renderCapacityTable } from '../report/capacity.ts';
+import { plannedSearchS } from '../run/capacity.ts';
 import { BenchSetupError, runBench } from '../run/runner.ts';
 import { buildScenarios } from '../scenario/matrix.ts';
 
@@ -37,7 +39,7 @@ async function main(): Promise<number> {
     throw error;
   }
   const scenarios = buildScenarios(options).length;
-  const perRun = options.warmupS + options.durationS + (options.wireCalls > 0 ? 0.4 : 0);
+  const perRun = (options.slo ? plannedSearchS(options) : options.warmupS + options.durationS) + (options.wireCalls > 0 ? 0.4 : 0);
   const progress = createProgress({
     mode: options.progress,
     totalPlannedS: scenarios * (options.contenders?.length ?? options.protocols.length) * options.trials * perRun,
@@ -53,8 +55,9 @@ async function main(): Promise<number> {
       if (hasSweep(outcome.results)) {
         process.stdout.write(`\npayload sweep (Sum):\n${renderSweepTable(outcome.results)}\n${renderSweepSummary(outcome.results)}`);
       }
+      if (hasCapacity(outcome.results)) process.stdout.write(`\n${renderCapacityTable(outcome.results)}`);
       // The answer in one line per scenario, generated from the same numbers as the table.
-      const answers = headline(outcome.results);
+      const answers = hasCapacity(outcome.results) ? capacityHeadline(outcome.results) : headline(outcome.results);
       if (answers.length > 0) process.stdout.write(`\nin short:\n${answers.map((line) => `  ${line}`).join('\n')}\n`);
     }
     if (outcome.dir) {

@@ -11,6 +11,8 @@
  *                        on a "nines" axis (50, 90, 99, 99.9 ...), one line per trial
  *   bytes-per-call       bytes per call against values per sum call: wire (counted
  *                        on the socket) and body (message encoding alone)
+ *   capacity             --slo: latency against offered rate per scenario, the objective
+ *                        as a line (bench/report/capacity.ts)
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,6 +23,7 @@ import { PROTOCOL_LABEL, scenarioLabel, workloadLabel } from '../compare/labels.
 import { max, median, min } from '../compare/stats.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { writeFileAtomic } from '../results/write.ts';
+import { capacityChart } from './capacity.ts';
 
 /**
  * Optional, compatible extension of RunRecord: the full percentile
@@ -343,7 +346,7 @@ export function bytesChart(results: ResultsFile): ChartSpec | null {
 
 /** Every chart the run has data for, in report order. */
 export function chartSpecs(results: ResultsFile): ChartSpec[] {
-  return [throughputChart(results), p99Chart(results), latencyChart(results), bytesChart(results)].filter(
+  return [capacityChart(results), throughputChart(results), p99Chart(results), latencyChart(results), bytesChart(results)].filter(
     (c): c is ChartSpec => c !== null,
   );
 }

@@ -57,8 +57,33 @@ const later = (ms: number, fn: () => void): void => {
   else fn();
 };
 
-export async function startFakeRestServer(delayMs = 0): Promise<FakeServer> {
+export interface FakeServerOptions {
+  /**
+   * Serve one call at a time: a single FIFO queue in front of a `delayMs`
+   * service time, whatever the connection or stream a call came on (so REST's
+   * one connection per call in flight and gRPC's streams on one connection
+   * queue alike). True capacity: 1000 / delayMs calls/s.
+   */
+  oneAtATime?: boolean;
+}
+
+/** When to answer a call: `delayMs` after it arrived (calls overlap), or one at a time. */
+function answerScheduler(delayMs: number, { oneAtATime = false }: FakeServerOptions): (answer: () => void) => void {
+  if (!oneAtATime) return (answer) => later(delayMs, answer);
+  // A call's service starts when it arrives or when the previous one ends, whichever is later. The
+  // queue keeps its own clock: a timer that fires late delays that answer, not the next call's
+  // service, so a busy machine adds latency but never lowers the capacity.
+  let busyUntil = 0;
+  return (answer) => {
+    const now = performance.now();
+    busyUntil = Math.max(now, busyUntil) + delayMs;
+    setTimeout(answer, busyUntil - now);
+  };
+}
+
+export async function startFakeRestServer(delayMs = 0, options: FakeServerOptions = {}): Promise<FakeServer> {
   let calls = 0;
+  const schedule = answerScheduler(delayMs, options);
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -66,7 +91,7 @@ export async function startFakeRestServer(delayMs = 0): Promise<FakeServer> {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"SERVING"}');
         return;
       }
-      later(delayMs, () => {
+      schedule(() => {
         calls += 1;
         const body = '{"value":3}';
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
@@ -87,15 +112,16 @@ const RESULT_MESSAGE = (() => {
 /** HealthCheckResponse { status: SERVING }. */
 const SERVING_MESSAGE = Buffer.from([0, 0, 0, 0, 2, 0x08, 0x01]);
 
-export async function startFakeGrpcServer(delayMs = 0): Promise<FakeServer> {
+export async function startFakeGrpcServer(delayMs = 0, options: FakeServerOptions = {}): Promise<FakeServer> {
   let calls = 0;
+  const schedule = answerScheduler(delayMs, options);
   const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
   server.on('stream', (stream, headers) => {
     stream.on('error', () => {});
     stream.resume();
     stream.on('end', () => {
       const health = headers[':path'] === '/grpc.health.v1.Health/Check';
-      later(health ? 0 : delayMs, () => {
+      (health ? (answer: () => void) => answer() : schedule)(() => {
         if (stream.destroyed) return;
         if (!health) calls += 1;
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });

@@ -1,0 +1,121 @@
+/**
+ * Capacity at a latency objective (--slo, bench/run/capacity.ts): the search
+ * finds a known capacity over real sockets, records its steps, and bad
+ * objectives are refused with one line.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { driverCatalog, openLoopDriverNames } from '../../bench/drivers/index.ts';
+import { canPin, SERVER_CPUS } from '../../bench/host/pinning.ts';
+import { resolveBenchOptions } from '../../bench/options/options.ts';
+import { parseSlo } from '../../bench/options/slo.ts';
+import type { ResultsFile } from '../../bench/results/record.ts';
+import { assertSchemaValid, runBenchCli, startFakeGrpcServer, startFakeRestServer, tempDir, type FakeServer } from '../helpers/bench.ts';
+
+const SERVICE_MS = 1;
+
+describe('capacity search against a server of known capacity', () => {
+  let rest: FakeServer;
+  let grpc: FakeServer;
+  before(async () => {
+    // One call at a time, 1 ms each: 1,000 calls/s at most, whatever the protocol.
+    rest = await startFakeRestServer(SERVICE_MS, { oneAtATime: true });
+    grpc = await startFakeGrpcServer(SERVICE_MS, { oneAtATime: true });
+    // The fake servers live in this process: keep it on the servers' CPU, the bench pins itself to the other.
+    if (canPin()) execFileSync('taskset', ['-a', '-c', '-p', SERVER_CPUS, String(process.pid)], { stdio: 'ignore' });
+  });
+  after(async () => {
+    await rest.close();
+    await grpc.close();
+  });
+
+  test("finds 850-1,050 calls/s for both protocols at p99<5ms, steps in results.json, the capacity view printed", async () => {
+    const out = tempDir('callbench-capacity-');
+    const run = await runBenchCli([
+      '--grpc-target', `${grpc.host}:${grpc.port}`,
+      '--rest-target', `http://${rest.host}:${rest.port}`,
+      '--ops', 'add', '--concurrency', '16',
+      '--slo', 'p99<5ms',
+      '--duration', '2', '--warmup', '0.5',
+      '--wire-calls', '0', '--connection-calls', '0',
+      '--progress', 'plain', '--out', out,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const results = JSON.parse(readFileSync(path.join(out, 'latest', 'results.json'), 'utf8')) as ResultsFile;
+    assertSchemaValid(results);
+    for (const protocol of ['grpc', 'rest'] as const) {
+      const record = results.runs.find((r) => r.protocol === protocol)!;
+      const capacity = record.capacity!;
+      assert.equal(capacity.slo, 'p99<5ms,errors<0.1%');
+      const found = capacity.rps;
+      assert.ok(found !== null && found >= 850 && found <= 1_050, `${protocol}: found ${found} calls/s; steps ${JSON.stringify(capacity.steps)}`);
+      // The steps say how: a closed-loop probe, open-loop steps, a confirmation that passed at the answer.
+      assert.equal(capacity.steps[0]!.phase, 'probe');
+      const confirm = capacity.steps.at(-1)!;
+      assert.equal(confirm.phase, 'confirm');
+      assert.equal(confirm.rate, found);
+      assert.ok(confirm.pass);
+      assert.ok(capacity.latencyMs!.p99! <= 5);
+      // Above the capacity the one-at-a-time server cannot keep up: some step above it failed.
+      assert.ok(capacity.steps.some((s) => s.phase === 'search' && !s.pass && s.rate! > found), 'a failing step above the answer');
+      assert.equal(record.rate, found);
+      // An external server: its CPU is unknown, so no per-core figure is made up.
+      assert.equal(capacity.rpsPerServerCore, null);
+    }
+    assert.match(run.stdout, /capacity at p99 ≤ 5 ms/);
+    assert.match(run.stdout, /\d+ steps/);
+    assert.match(run.stderr, /capacity step \d+ at [\d,]+\/s/);
+    const html = readFileSync(path.join(out, 'latest', 'report.html'), 'utf8');
+    assert.match(html, /data-chart="capacity"/);
+  });
+});
+
+describe('--slo expressions', () => {
+  const resolve = (args: string[]) => resolveBenchOptions(args, driverCatalog(), { canPin: false, openLoopDrivers: openLoopDriverNames() });
+
+  test('reads percentiles, bounds in ms or s and an errors bound; errors<0.1% by default', () => {
+    assert.deepEqual(parseSlo('p99<10ms'), { text: 'p99<10ms,errors<0.1%', latency: [{ percentile: 99, maxMs: 10 }], maxErrorsPercent: 0.1 });
+    const slo = parseSlo('p99.9 < 0.05s, errors<=1%,p50<2ms');
+    assert.deepEqual(slo.latency, [{ percentile: 50, maxMs: 2 }, { percentile: 99.9, maxMs: 50 }]);
+    assert.equal(slo.maxErrorsPercent, 1);
+    assert.equal(slo.text, 'p50<2ms,p99.9<50ms,errors<1%');
+    // The search runs open loop: REST gets the open-loop engine, as with --rate.
+    const options = resolve(['--slo', 'p99<10ms']);
+    assert.equal(options.slo!.text, 'p99<10ms,errors<0.1%');
+    assert.equal(options.drivers.rest, 'http1-engine');
+  });
+
+  for (const [name, expression] of [
+    ['no unit', 'p99<10'],
+    ['unknown percentile', 'p98<10ms'],
+    ['no latency bound', 'errors<1%'],
+    ['garbage', 'fast please'],
+    ['empty term', 'p99<10ms,'],
+    ['zero bound', 'p99<0ms'],
+  ]) {
+    test(`refuses ${name} ("${expression}") with one line naming the accepted forms, exit 2`, async () => {
+      assert.throws(() => resolve(['--slo', expression!]), (error: Error & { exitCode?: number }) => {
+        assert.equal(error.exitCode, 2);
+        assert.doesNotMatch(error.message, /\n/);
+        assert.match(error.message, /^--slo: .*accepted: pN<Tms or pN<Ts .*errors<E%/);
+        return true;
+      });
+    });
+  }
+
+  test('the CLI prints the one line and exits 2 before any server starts', async () => {
+    const run = await runBenchCli(['--slo', 'p99 under 10ms', '--progress', 'none', '--out', tempDir()]);
+    assert.equal(run.code, 2);
+    assert.equal(run.stderr.trim().split('\n').length, 1);
+    assert.match(run.stderr, /^error: --slo: cannot read "p99 under 10ms"/);
+  });
+
+  test('--slo with --rate, --trials or a closed-loop driver is refused', () => {
+    assert.throws(() => resolve(['--slo', 'p99<10ms', '--rate', '100']), /--slo searches for the rate itself; drop --rate/);
+    assert.throws(() => resolve(['--slo', 'p99<10ms', '--trials', '3']), /drop --trials/);
+    assert.throws(() => resolve(['--slo', 'p99<10ms', '--driver', 'rest=autocannon']), /^--slo: driver autocannon cannot run an open loop/);
+  });
+});
