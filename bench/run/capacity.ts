@@ -12,7 +12,9 @@
  *    from a guess;
  * 2. bracket: grow the rate by GROWTH while steps pass, halve it while they
  *    fail, until there is a passing rate below a failing one;
- * 3. bisect between them until they are within TOLERANCE (5%);
+ * 3. bisect between them until they are within TOLERANCE (5%); a step that
+ *    missed the objective without saturating runs once more (a noisy machine's
+ *    single stall does not decide), and fails only if the repeat misses too;
  * 4. confirm the highest passing rate with one longer run; a confirmation that
  *    fails steps the rate down (STEP_DOWN) and says so in the notes.
  * A step whose completed calls/s is well below the offered rate (the target is
@@ -114,6 +116,14 @@ export async function searchCapacity(slo: Slo, timing: CapacityTiming, measure: 
     return { step, failed: record.status === 'failed' };
   };
 
+  // A step that missed on latency or errors alone runs once more and fails only if the repeat misses too:
+  // one stall of a shared machine should not end the search low. A saturated step is not repeated.
+  const searchStep = async (rate: number): Promise<CapacityStep> => {
+    const first = await run('search', rate);
+    if (first.step.pass || first.step.saturated || first.failed || io.aborted()) return first.step;
+    return (await run('search', rate)).step;
+  };
+
   const probe = await run('probe', null);
   if (io.aborted() || probe.failed) return finish(last, { rps: null, confirm: null });
   const ceiling = probe.step.achievedRps;
@@ -124,7 +134,7 @@ export async function searchCapacity(slo: Slo, timing: CapacityTiming, measure: 
 
   // Bracket: a passing rate (lo) below a failing one (hi).
   while ((lo === null || hi === null) && searchSteps < MAX_STEPS) {
-    const { step } = await run('search', rate);
+    const step = await searchStep(rate);
     searchSteps += 1;
     if (io.aborted()) return finish(last, { rps: null, confirm: null });
     if (step.pass) {
@@ -150,7 +160,7 @@ export async function searchCapacity(slo: Slo, timing: CapacityTiming, measure: 
   while (hi !== null && hi > lo * (1 + TOLERANCE) && searchSteps < MAX_STEPS) {
     const mid = niceRate((lo + hi) / 2);
     if (mid <= lo || mid >= hi) break;
-    const { step } = await run('search', mid);
+    const step = await searchStep(mid);
     searchSteps += 1;
     if (io.aborted()) return finish(last, { rps: null, confirm: null });
     if (step.pass) lo = mid;
