@@ -71,13 +71,32 @@ export interface FakeServerOptions {
 function answerScheduler(delayMs: number, { oneAtATime = false }: FakeServerOptions): (answer: () => void) => void {
   if (!oneAtATime) return (answer) => later(delayMs, answer);
   // A call's service starts when it arrives or when the previous one ends, whichever is later. The
-  // queue keeps its own clock: a timer that fires late delays that answer, not the next call's
-  // service, so a busy machine adds latency but never lowers the capacity.
+  // queue keeps its own clock: an answer sent late does not delay the next call's service, so a busy
+  // machine adds latency but never lowers the capacity.
   let busyUntil = 0;
+  const queue: Array<{ dueMs: number; answer: () => void }> = [];
+  let pumping = false;
+  // Timers fire up to a millisecond or two late, as much as the service time itself: sleep until
+  // shortly before the next answer is due, then poll the event loop (setImmediate) until it is.
+  const pump = (): void => {
+    const now = performance.now();
+    while (queue.length > 0 && queue[0]!.dueMs <= now) queue.shift()!.answer();
+    if (queue.length === 0) {
+      pumping = false;
+      return;
+    }
+    const waitMs = queue[0]!.dueMs - now;
+    if (waitMs > 2) setTimeout(pump, waitMs - 2);
+    else setImmediate(pump);
+  };
   return (answer) => {
     const now = performance.now();
     busyUntil = Math.max(now, busyUntil) + delayMs;
-    setTimeout(answer, busyUntil - now);
+    queue.push({ dueMs: busyUntil, answer });
+    if (!pumping) {
+      pumping = true;
+      pump();
+    }
   };
 }
 
