@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_BASELINE, DEFAULT_CI_TRIALS, runBench } from './ci.ts';
-import { isMain, reportCliError } from './compare.ts';
-import { loadResults, ResultsInputError } from '../compare/load.ts';
+import { isMain, reportCliError } from './main.ts';
+import { loadResults, ResultsInputError } from '../results/read.ts';
 import { headline } from '../compare/protocols.ts';
 import { writeFileAtomic } from '../results/write.ts';
 

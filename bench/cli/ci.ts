@@ -17,9 +17,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseMetrics, parseThreshold } from '../compare/args.ts';
-import { failureNote, isMain, reportCliError } from './compare.ts';
+import { failureNote } from './compare.ts';
+import { isMain, reportCliError } from './main.ts';
 import { compareResults, DEFAULT_THRESHOLD, shouldFail } from '../compare/compare.ts';
-import { loadResults, ResultsInputError, type LoadedResults } from '../compare/load.ts';
+import { loadResults, ResultsInputError, type LoadedResults } from '../results/read.ts';
 import { comparisonMarkdown, protocolsMarkdown } from '../compare/markdown.ts';
 import { withoutChartsSection, writeHtmlReport } from '../report/html.ts';
 
@@ -45,7 +46,7 @@ export const CI_USAGE = `usage: npm run bench:ci -- [options]
  * Resolves with the run folder (<out>/latest) and the bench's exit code.
  */
 export function runBench(options: { out: string; profile: string; trials: number; extraArgs?: readonly string[] }): Promise<{ runDir: string; exitCode: number }> {
-  const args = ['--import', 'tsx', path.join(ROOT, 'bench', 'cli.ts'), '--profile', options.profile, '--trials', String(options.trials), '--out', options.out, ...(options.extraArgs ?? [])];
+  const args = ['--import', 'tsx', path.join(ROOT, 'bench', 'cli', 'bench.ts'), '--profile', options.profile, '--trials', String(options.trials), '--out', options.out, ...(options.extraArgs ?? [])];
   process.stderr.write(`bench:ci: tsx bench/cli/bench.ts ${args.slice(3).join(' ')}\n`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env } });

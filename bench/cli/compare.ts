@@ -5,12 +5,11 @@
  * Prints Markdown to stdout. Exit codes: 0 done, 1 a regression with
  * --fail-on-regression (same machine, or --fail-across-machines), 2 bad input.
  */
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compareResults, DEFAULT_THRESHOLD, shouldFail } from '../compare/compare.ts';
 import { parseMetrics, parseThreshold } from '../compare/args.ts';
-import { loadResults, ResultsInputError } from '../compare/load.ts';
+import { loadResults, ResultsInputError } from '../results/read.ts';
+import { isMain, reportCliError } from './main.ts';
 import { comparisonMarkdown, protocolsMarkdown } from '../compare/markdown.ts';
 import { compareProtocols } from '../compare/protocols.ts';
 
@@ -92,24 +91,6 @@ function main(): void {
     process.exitCode = result.exitCode;
   } catch (error) {
     process.exitCode = reportCliError('bench:compare', error);
-  }
-}
-
-/** Bad input (a ResultsInputError or a parseArgs error) → one line, 2; anything else is a bug → stack, 1. */
-export function reportCliError(command: string, error: unknown): number {
-  const usage = error instanceof ResultsInputError || String((error as { code?: unknown })?.code ?? '').startsWith('ERR_PARSE_ARGS');
-  const message = error instanceof Error ? (usage ? error.message.split('\n')[0] : (error.stack ?? error.message)) : String(error);
-  process.stderr.write(`${command}: ${message}\n`);
-  return usage ? 2 : 1;
-}
-
-/** True when this module is the script node was started with (not imported). */
-export function isMain(metaUrl: string): boolean {
-  if (!process.argv[1]) return false;
-  try {
-    return metaUrl === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
   }
 }
 

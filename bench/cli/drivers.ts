@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { isMain } from './main.ts';
 import { parseArgs } from 'node:util';
 import { findH2load } from '../drivers/h2load.ts';
 import { defaultScenarios, runComparison, SCHEMA, type ServerUnderTest } from '../drivers-compare/run.ts';
@@ -178,6 +178,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+if (isMain(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

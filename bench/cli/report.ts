@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { isMain, reportCliError } from './compare.ts';
-import { loadResults, ResultsInputError } from '../compare/load.ts';
+import { isMain, reportCliError } from './main.ts';
+import { loadResults, ResultsInputError } from '../results/read.ts';
 import { writeHtmlReport } from '../report/html.ts';
 
 export const REPORT_USAGE = `usage: npm run bench:report -- [run folder | results.json]

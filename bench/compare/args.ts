@@ -1,6 +1,6 @@
 /** Command-line parsing shared by bench:compare and bench:ci: the threshold and metric flags. */
 import { METRIC_KEYS, type MetricKey } from './compare.ts';
-import { ResultsInputError } from './load.ts';
+import { ResultsInputError } from '../results/read.ts';
 
 /** "10%", "10" → 0.1; "2.5%" → 0.025. Percent in, fraction out. */
 export function parseThreshold(text: string): number {

@@ -8,6 +8,7 @@
  * into our own HDR histogram in µs, so it is sampled exactly as the gRPC
  * engine samples its calls; autocannon's own aggregate is skipped.
  */
+import { usableConnections } from '../scenario/connections.ts';
 import autocannon from 'autocannon';
 import { REST_GZIP_HEADERS } from '../scenario/compression.ts';
 import { assertDrivable, restBodyOf } from '../scenario/http-call.ts';
@@ -29,7 +30,7 @@ export const autocannonDriver: Driver = {
 function runAutocannon(options: LoadOptions): Promise<LoadResult> {
   const { target, payload } = options;
   if (target.protocol !== 'rest') return Promise.reject(new Error('autocannon drives REST targets only'));
-  const connections = Math.max(1, Math.min(options.connections, options.concurrency));
+  const connections = usableConnections(options.connections, options.concurrency);
   const pipelining = Math.max(1, Math.ceil(options.concurrency / connections));
   const latencyUs = newLatencyHistogram();
   const statusCounts: Record<string, number> = {};

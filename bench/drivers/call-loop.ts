@@ -13,7 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'hdr-histogram-js';
 import type { LoadOptions } from '../types.ts';
-import { createLatencyHistogram } from './grpc-engine.ts';
+import { createLatencyHistogram } from '../results/histogram.ts';
 
 const PROGRESS_INTERVAL_MS = 250;
 /** After the duration ends, calls still in flight get this long (at most) to finish and be counted. */

@@ -23,7 +23,7 @@ import { LIMITS } from '../../servers/calculator.ts';
 import { loadCalculatorService, METHOD_NAMES } from '../../servers/proto.ts';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { CallLoop } from './call-loop.ts';
-import { createLatencyHistogram } from './grpc-engine.ts';
+import { createLatencyHistogram } from '../results/histogram.ts';
 
 const CONNECT_TIMEOUT_MS = 5_000;
 

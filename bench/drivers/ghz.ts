@@ -51,12 +51,13 @@
  * Progress: ghz prints nothing readable while it runs, so onProgress reports 0
  * calls until the end.
  */
+import { usableConnections } from '../scenario/connections.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { METHOD_NAMES, PROTO_PATH, SERVICE_NAME } from '../../servers/proto.ts';
-import { createLatencyHistogram } from './grpc-engine.ts';
+import { createLatencyHistogram } from '../results/histogram.ts';
 import { closedLoopShape, findExecutable, spawnMeasured } from './h2load.ts';
 
 export const GHZ_MISSING_MESSAGE =
@@ -139,7 +140,7 @@ export function planGhz(options: LoadOptions, binaryPath: string, outputPath: st
   const shape = closedLoopShape('ghz', options);
   const requests = shape.requests;
   const concurrency = requests !== undefined ? Math.min(shape.concurrency, requests) : shape.concurrency; // ghz wants -n >= -c
-  const connections = Math.min(Math.floor(options.connections), concurrency); // and --connections <= -c
+  const connections = usableConnections(options.connections, concurrency); // and --connections <= -c
   const metadata = options.metadata ?? {};
   for (const [name, value] of Object.entries(metadata)) {
     // ghz runs metadata through Go's text/template: "{{" would be executed, not sent.

@@ -24,8 +24,9 @@
  * engine must stay within h2load's calls/s and CPU per call). Keep the two
  * loops' closed/open-loop rules in step.
  */
+import { usableConnections } from '../scenario/connections.ts';
 import { performance } from 'node:perf_hooks';
-import { build, type Histogram } from 'hdr-histogram-js';
+import { createLatencyHistogram } from '../results/histogram.ts';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { GRPC_GZIP_HEADERS } from '../scenario/compression.ts';
 import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
@@ -42,11 +43,6 @@ export interface GrpcEngineOptions extends LoadOptions {
   maxStreamsPerConnection?: number;
   /** Called with each response message (protobuf bytes, gRPC prefix removed); costs an allocation per call. */
   onResponseMessage?: (message: Buffer) => void;
-}
-
-/** Latency histogram as every driver builds it: integer µs, 3 significant digits, 32-bit counts. */
-export function createLatencyHistogram(): Histogram {
-  return build({ bitBucketSize: 32, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, autoResize: true });
 }
 
 export const grpcEngine: Driver = {
@@ -164,8 +160,7 @@ class EngineRun implements ConnectionEvents {
     // Reserved grpc-* headers are ours to set, after the check on user metadata.
     if (compressed) this.metadata.push(...Object.entries(GRPC_GZIP_HEADERS));
     const concurrency = Math.floor(options.concurrency);
-    // More connections than slots would leave connections idle.
-    const laneCount = Math.min(Math.floor(options.connections), concurrency);
+    const laneCount = usableConnections(options.connections, concurrency);
     this.lanes = Array.from({ length: laneCount }, (_, i) => new Lane(i));
     this.slots = Array.from({ length: concurrency }, (_, i) => new Slot(i, this.lanes[i % laneCount]));
     if (options.onResponseMessage) for (const slot of this.slots) slot.responseChunks = [];

@@ -41,6 +41,7 @@
  * `sh` that waited for it, from /proc), so client-bound detection can use the
  * generator's CPU rather than the runner's.
  */
+import { usableConnections } from '../scenario/connections.ts';
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import os from 'node:os';
@@ -51,7 +52,7 @@ import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
 import { grpcMethodPath } from '../../servers/proto.ts';
 import { restBodyOf, restCallOf } from '../scenario/http-call.ts';
 import { abortReason } from './call-loop.ts';
-import { createLatencyHistogram } from './grpc-engine.ts';
+import { createLatencyHistogram } from '../results/histogram.ts';
 import { childrenCpuUsFromStat } from '../host/process-stats.ts';
 
 export const H2LOAD_INSTALL_HINT = 'apt-get install nghttp2-client';
@@ -188,7 +189,7 @@ export function planH2load(options: H2loadOptions, bodyPath: string, logPath: st
   if (target.protocol === 'rest' && restCallOf(target).wire === 'h2') {
     // A contender's non-gRPC call over h2c (JSON over HTTP/2): multiplexed like gRPC, success by :status.
     const call = restCallOf(target);
-    connections = Math.min(Math.floor(options.connections), concurrency);
+    connections = usableConnections(options.connections, concurrency);
     streams = Math.ceil(concurrency / connections);
     url = new URL(call.path(payload.operation), target.url).toString();
     body = restBodyOf(call, payload);
@@ -203,7 +204,7 @@ export function planH2load(options: H2loadOptions, bodyPath: string, logPath: st
     args.push('--h1');
     headers.push(`content-type: ${call.contentType}`);
   } else {
-    connections = Math.min(Math.floor(options.connections), concurrency);
+    connections = usableConnections(options.connections, concurrency);
     streams = Math.ceil(concurrency / connections);
     const host = target.host.includes(':') && !target.host.startsWith('[') ? `[${target.host}]` : target.host;
     url = `${target.tls ? 'https' : 'http'}://${host}:${target.port}${grpcMethodPath(payload.operation)}`;

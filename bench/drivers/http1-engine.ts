@@ -20,7 +20,7 @@ import net from 'node:net';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { assertDrivable, restBodyOf } from '../scenario/http-call.ts';
 import { CallLoop } from './call-loop.ts';
-import { createLatencyHistogram } from './grpc-engine.ts';
+import { createLatencyHistogram } from '../results/histogram.ts';
 
 const RECONNECT_MIN_MS = 20;
 const RECONNECT_MAX_MS = 1_000;

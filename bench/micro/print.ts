@@ -3,7 +3,7 @@
  * table returned as a string (the caller decides where it goes). Per case,
  * a JSON row, a protobuf row and a JSON/protobuf ratio row.
  */
-import { formatInt, formatNs, formatOps, formatPct, formatRatio } from './format.ts';
+import { formatInt, formatNs, formatOps, formatPct, formatRatio } from '../report/format.ts';
 import type { CaseResult, MicroReport, TimingStats } from './report.ts';
 
 const HEADER = ['case', 'format', 'bytes', 'encode ops/s', 'mean', 'p99', 'rme', 'decode ops/s', 'mean', 'p99', 'rme'];

@@ -5,7 +5,7 @@
  */
 import { csvField } from '../report/csv.ts';
 import { escapePipes, markdownRow } from '../report/markdown-table.ts';
-import { formatInt, formatNs, formatOps, formatPct, formatRatio } from './format.ts';
+import { formatInt, formatNs, formatOps, formatPct, formatRatio } from '../report/format.ts';
 import type { MicroReport, TimingStats } from './report.ts';
 import { DIRECTIONS, FORMATS } from './suites.ts';
 

@@ -5,7 +5,7 @@
  */
 import { crossingClause, holdsFromSize } from '../report/crossing.ts';
 import type { ValueShape } from '../scenario/payloads.ts';
-import { formatInt, formatRatio } from './format.ts';
+import { formatInt, formatRatio } from '../report/format.ts';
 import type { CaseResult, DirectionResult } from './report.ts';
 
 function speed(result: DirectionResult): string {

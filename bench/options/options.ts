@@ -5,6 +5,7 @@
  * (the CLI prints its message on one line and exits 2, before any load).
  */
 import os from 'node:os';
+import { DEFAULT_GRPC_CONNECTIONS } from '../scenario/connections.ts';
 import { parseArgs } from 'node:util';
 import { isOperation, LIMITS, OPERATIONS, type Operation } from '../../servers/calculator.ts';
 import { PROTOCOLS, type Protocol } from '../types.ts';
@@ -67,7 +68,6 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_TRIALS = 1;
 export const DEFAULT_SHAPE: ShapeName = 'double';
 /** gRPC multiplexes every in-flight call on this many connections unless --connections says otherwise. */
-export const DEFAULT_GRPC_CONNECTIONS = 1;
 /** Calls the wire-sampling pass sends per scenario and protocol (fewer for big payloads, see scenarios.ts). */
 export const DEFAULT_WIRE_CALLS = 1_000;
 /** Calls per kind (new connection / kept-alive) of the connection-cost pass (bench/run/connection-cost.ts). */
@@ -151,16 +151,19 @@ export interface BenchOptions {
    * serve-contender.ts, conformance-checked, then measured); null = the design
    * card's two servers (servers/serve.ts), as without the flag.
    */
-  contenders?: string[] | null;
+  contenders: string[] | null;
   /** --tls: the started servers (and a --grpc-target) speak TLS; REST targets say https:// themselves. */
-  tls?: boolean;
+  tls: boolean;
   /** Calls per kind of the connection-cost pass (new connection vs kept-alive); 0 skips it. */
-  connectionCalls?: number;
+  connectionCalls: number;
   /** Seconds without a completed call before a run is failed as "server stopped answering"; 0 disables. */
-  stallTimeoutS?: number;
+  stallTimeoutS: number;
   /** --slo: search each scenario and protocol for the highest open-loop rate meeting it (bench/run/capacity.ts); null = fixed load. */
-  slo?: Slo | null;
+  slo: Slo | null;
 }
+
+/** What the command line asks for: the usage text, or a bench with every option resolved. */
+export type BenchCommand = { kind: 'help'; usage: string } | { kind: 'run'; options: BenchOptions };
 
 export class BenchUsageError extends Error {
   readonly exitCode = 2;
@@ -201,15 +204,32 @@ export const USAGE = `usage: npm run bench -- [options]
 /** Known load generators per protocol; filled in by the registry so options need not import drivers. */
 export type DriverCatalog = Readonly<Record<string, readonly Protocol[]>>;
 
+export interface OptionsEnvironment {
+  canPin: boolean;
+  /** Drivers that can run an open loop (bench/drivers/index.ts openLoopDriverNames); given, --rate is checked here (the runner checks again). */
+  openLoopDrivers?: readonly string[];
+}
+
+/** Resolves the options of a bench run; --help is a usage error here (the CLI asks parseBenchCommand). */
 export function resolveBenchOptions(
   argv: readonly string[],
   catalog: DriverCatalog,
-  env: {
-    canPin: boolean;
-    /** Drivers that can run an open loop (bench/drivers/index.ts openLoopDriverNames); given, --rate is checked here (the runner checks again). */
-    openLoopDrivers?: readonly string[];
-  } = { canPin: os.availableParallelism() >= 2 },
+  env: OptionsEnvironment = { canPin: os.availableParallelism() >= 2 },
 ): BenchOptions {
+  const command = parseBenchCommand(argv, catalog, env);
+  if (command.kind === 'help') throw new BenchUsageError('--help prints the usage; it runs nothing');
+  return command.options;
+}
+
+/**
+ * The one place defaults are applied: after this, every option is set and
+ * checked, and nothing downstream falls back to a default again.
+ */
+export function parseBenchCommand(
+  argv: readonly string[],
+  catalog: DriverCatalog,
+  env: OptionsEnvironment = { canPin: os.availableParallelism() >= 2 },
+): BenchCommand {
   let values;
   try {
     ({ values } = parseArgs({
@@ -255,7 +275,7 @@ export function resolveBenchOptions(
     const text = error instanceof Error ? error.message.split('\n')[0]!.split('. ')[0]! : String(error);
     throw new BenchUsageError(`${text.replace(/\.$/, '')} (see --help)`);
   }
-  if (values.help) throw new BenchUsageError(USAGE);
+  if (values.help) return { kind: 'help', usage: USAGE };
 
   const profileName = oneOf('--profile', values.profile ?? DEFAULT_PROFILE, PROFILE_NAMES);
   const profile = PROFILES[profileName];
@@ -354,7 +374,7 @@ export function resolveBenchOptions(
     }
   }
 
-  return {
+  const options: BenchOptions = {
     profile: profileName,
     protocols,
     ops: dedupe(ops),
@@ -387,6 +407,7 @@ export function resolveBenchOptions(
     progress,
     contenders,
   };
+  return { kind: 'run', options };
 }
 
 /** `all` (the registry), names, or both ("all,my-server"); unknown names are usage errors. */

@@ -3,7 +3,7 @@
  * micro-benchmark's summary (message bodies) and the load bench's payload-sweep
  * summary (bodies and wire bytes). Pure functions over measured numbers.
  */
-import { formatInt } from '../micro/format.ts';
+import { formatInt } from './format.ts';
 
 /** One measured size: `a` and `b` are the two sides' figures (lower is better). */
 export interface SizedPair {

@@ -5,7 +5,7 @@
  * or machines give different text. Nothing here is typed in by hand.
  */
 import { crossingClause, holdsFromSize, type SizedPair } from './crossing.ts';
-import { formatInt, formatRatio } from '../micro/format.ts';
+import { formatInt, formatRatio } from './format.ts';
 import type { ResultsFile } from '../results/record.ts';
 import { sweepRows, type SweepCell, type SweepRow, type ValueShapeName } from './sweep.ts';
 

@@ -3,6 +3,7 @@
  * side for each metric, then the gRPC/REST ratio. Returns a string; printing is
  * the caller's business.
  */
+import { CLIENT_BOUND_PERCENT, SERVER_BUSY_PERCENT } from '../results/client-bound.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type ProtocolCell, type ScenarioRow, type Spread } from '../results/summary.ts';
 import { renderConnectionCostLines } from './connection-cost.ts';
@@ -27,6 +28,9 @@ const COLUMNS: Column[] = [
   { title: 'srv CPU ms/1k', metric: 'serverCpuMsPer1k', format: (v) => fixed(v) },
 ];
 
+/** Columns before the metric groups: scenario, in flight, conns. */
+const LEAD = 3;
+
 export function renderTable(results: ResultsFile, options: TableOptions = {}): string {
   const rows = summarize(results);
   if (rows.length === 0) return 'no runs recorded\n';
@@ -35,8 +39,8 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
   const paint = (code: string, text: string): string => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
 
   // Cells as text first, then pad to the widest entry per column.
-  const header1 = ['scenario', 'conns g/r'];
-  const header2 = ['', ''];
+  const header1 = ['scenario', 'in flight', 'conns g/r'];
+  const header2 = ['', '', ''];
   for (const column of COLUMNS) {
     header1.push(column.title, '', '');
     header2.push('gRPC', 'REST', 'g/r');
@@ -47,7 +51,7 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
   const body: string[][] = rows.map((row) => {
     const g = row.cells.grpc;
     const r = row.cells.rest;
-    const cells = [row.scenario, `${g?.connections ?? '-'}/${r?.connections ?? '-'}`];
+    const cells = [row.scenario, String(row.concurrency), `${g?.connections ?? '-'}/${r?.connections ?? '-'}`];
     for (const column of COLUMNS) {
       cells.push(cell(g?.[column.metric] ?? null, column.format, withRange));
       cells.push(cell(r?.[column.metric] ?? null, column.format, withRange));
@@ -59,13 +63,13 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
   });
 
   const all = [header1, header2, ...body];
-  const isTitle = (i: number): boolean => i >= 2 && i < 2 + COLUMNS.length * 3;
+  const isTitle = (i: number): boolean => i >= LEAD && i < LEAD + COLUMNS.length * 3;
   const widths = header1.map((_, i) => Math.max(...all.map((line) => (line === header1 && isTitle(i) ? 0 : line[i]!.length))));
   // Columns of one metric are one space apart, groups three: sep[i] goes before column i.
-  const sep = header1.map((_, i) => (i === 0 ? '' : i === 1 ? '  ' : i >= 2 + COLUMNS.length * 3 ? (i === header1.length - 2 ? ' ' : '   ') : (i - 2) % 3 === 0 ? '   ' : ' '));
+  const sep = header1.map((_, i) => (i === 0 ? '' : i < LEAD ? '  ' : i >= LEAD + COLUMNS.length * 3 ? (i === header1.length - 2 ? ' ' : '   ') : (i - LEAD) % 3 === 0 ? '   ' : ' '));
   // Group titles span their three columns: make each group at least as wide as its title.
   for (let c = 0; c < COLUMNS.length; c++) {
-    const first = 2 + c * 3;
+    const first = LEAD + c * 3;
     const span = widths[first]! + widths[first + 1]! + widths[first + 2]! + 2;
     const need = COLUMNS[c]!.title.length;
     if (span < need) widths[first + 2]! += need - span;
@@ -75,7 +79,7 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
     let text = '';
     let i = 0;
     while (i < line.length) {
-      const isGroupTitle = isHeader && line === header1 && i >= 2 && i < 2 + COLUMNS.length * 3 && (i - 2) % 3 === 0;
+      const isGroupTitle = isHeader && line === header1 && i >= LEAD && i < LEAD + COLUMNS.length * 3 && (i - LEAD) % 3 === 0;
       if (isGroupTitle) {
         const span = widths[i]! + widths[i + 1]! + widths[i + 2]! + 2;
         text += sep[i] + line[i]!.padStart(span);
@@ -101,7 +105,7 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
   lines.push(
     'B/call = bytes on the wire per call, headers and framing included (counted by a proxy in a separate pass); conns = TCP connections.',
   );
-  lines.push('client-bound = the load generator used >= 90% of a core while the server used < 80%: that row measures the client.');
+  lines.push(`client-bound = the load generator used >= ${CLIENT_BOUND_PERCENT}% of a core while the server used < ${SERVER_BUSY_PERCENT}%: that row measures the client.`);
   // Connection set-up vs per-call cost (and the TLS note when --tls), measured once per protocol.
   const connectionCost = renderConnectionCostLines(results);
   if (connectionCost.length > 0) lines.push('', ...connectionCost);

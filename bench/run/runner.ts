@@ -1,11 +1,10 @@
 /**
  * The bench runner: starts the servers (each in its own process), runs every
  * scenario for each protocol in turn (warm-up, measured run, wire-sampling
- * pass), records each run, writes the results after every scenario, and stops
+ * pass), records each run, writes results.json after every run, and stops
  * the servers at the end, on failure and on Ctrl-C. It returns data; printing
- * is the CLI's job (bench/report/*).
+ * and the report files are the CLI's job (bench/report/terminal.ts, write.ts).
  */
-import path from 'node:path';
 import { canRunOpenLoop, getDriver, openLoopDriverNames } from '../drivers/index.ts';
 import { BenchUsageError, openLoopRefusal, type BenchOptions } from '../options/options.ts';
 import { applyPinning, serverPinPrefix, type Pinning } from '../host/pinning.ts';
@@ -14,29 +13,22 @@ import type { ProgressSink } from './progress.ts';
 import { collectEnvironment } from '../results/environment.ts';
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
 import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type WireBytesPerCall } from '../results/record.ts';
-import { createRunFolder, linkLatest, writeFileAtomic, writeResultsJson } from '../results/write.ts';
-import { buildPayload, buildScenarios, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
+import { createRunFolder, linkLatest, writeResultsJson } from '../results/write.ts';
+import { buildPayload, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
 import { wireBody, withCompression } from '../scenario/compression.ts';
 import { checkHealth, describeTarget, killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
 import type { CallPayload, Driver, LoadResult, Protocol, Target } from '../types.ts';
 import { measureWireBytes, NULL_WIRE } from '../wire/measure.ts';
-import { renderMarkdown } from '../report/markdown.ts';
-import { writeHtmlReport } from '../report/html.ts';
-import { renderCsv } from '../report/csv.ts';
 import { startContenders } from '../host/contenders.ts';
 import { restBodyOf } from '../scenario/http-call.ts';
 import { emptyConnectionCost, isTlsTarget, measureConnectionCost, type ConnectionCost } from './connection-cost.ts';
+import { isClientBound } from '../results/client-bound.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
-import { DEFAULT_CONNECTION_CALLS, DEFAULT_STALL_TIMEOUT_S } from '../options/options.ts';
+import { CONNECTION_COST_PLANNED_S, planBench, WIRE_PASS_PLANNED_S } from './plan.ts';
 import { capacityTiming, searchCapacity, type StepLoad } from './capacity.ts';
 
-/** Generator at or above this % of one core while the server is below SERVER_BUSY_PERCENT: client-bound. */
-export const CLIENT_BOUND_PERCENT = 90;
-export const SERVER_BUSY_PERCENT = 80;
 /** A run that has not ended this long after its planned end is aborted. */
 const RUN_OVERRUN_S = 15;
-/** Rough seconds a wire pass takes, for the ETA only. */
-const WIRE_PASS_PLANNED_S = 0.4;
 
 export class BenchSetupError extends Error {
   readonly exitCode = 1;
@@ -46,6 +38,7 @@ export interface BenchOutcome {
   results: ResultsFile;
   /** The run folder, or null when the bench stopped before creating it. */
   dir: string | null;
+  /** The files the runner wrote (results.json); bench/report/write.ts adds the reports. */
   files: string[];
   /** 0 all done; 1 a scenario failed (server died, ...); 130 interrupted. */
   exitCode: number;
@@ -76,7 +69,7 @@ interface ProtocolSetup {
 export async function runBench(options: BenchOptions, io: RunnerIo): Promise<BenchOutcome> {
   const { progress } = io;
   const notes: string[] = [];
-  const scenarios = buildScenarios(options);
+  const { scenarios } = planBench(options);
   for (const protocol of options.protocols) {
     const driver = getDriver(options.drivers[protocol], protocol);
     if (options.compression.includes('gzip') && driver.compression !== true) {
@@ -147,12 +140,13 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     const files = [writeResultsJson(dir, results)];
     linkLatest(options.outDir, dir);
 
-    const totalRuns = scenarios.length * setups.length * options.trials;
     progress.log(
       `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
         ` x ${options.trials} trial(s), ${options.durationS}s runs after ${options.warmupS}s warm-up; results in ${dir}`,
     );
 
+    // Contenders that failed their conformance check are not measured: count the setups that run.
+    const totalRuns = scenarios.length * setups.length * options.trials;
     const connectionCosts = await runConnectionCostPasses(options, setups, progress, bench.signal);
 
     let failure: string | null = null;
@@ -201,14 +195,6 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     await stopServers();
 
     writeResultsJson(dir, results);
-    const md = path.join(dir, 'report.md');
-    writeFileAtomic(md, renderMarkdown(results));
-    const csv = path.join(dir, 'results.csv');
-    writeFileAtomic(csv, renderCsv(results));
-    files.push(md, csv);
-    const html = await writeHtmlReport(dir, results);
-    files.push(path.join(dir, html.html), ...html.charts.map((chart) => path.join(dir, chart)));
-    linkLatest(options.outDir, dir);
     const exitCode = failure === null ? 0 : interrupted ? 130 : 1;
     return { results, dir, files, exitCode, failure, notes };
   } catch (error) {
@@ -250,7 +236,7 @@ async function startServers(
         protocol,
         port: protocol === 'grpc' ? options.grpcPort : options.restPort,
         prefix,
-        tls: options.tls === true,
+        tls: options.tls,
       });
       servers.set(protocol, server);
       return { protocol, driver, target: server.target, server };
@@ -292,15 +278,6 @@ interface RunOneInput {
   load?: Omit<StepLoad, 'label'>;
 }
 
-/**
- * Client-bound: the load generator used at least CLIENT_BOUND_PERCENT of a core
- * while the server used less than SERVER_BUSY_PERCENT (or is external, null):
- * the row then describes the generator, not the server.
- */
-export function isClientBound(clientCpuPercent: number, serverCpuPercent: number | null): boolean {
-  return clientCpuPercent >= CLIENT_BOUND_PERCENT && (serverCpuPercent === null || serverCpuPercent < SERVER_BUSY_PERCENT);
-}
-
 /** Notes a reader of the row must see: what the driver could not check, how it was chosen. */
 function runNotes(options: BenchOptions, protocol: Protocol, driver: string, result: LoadResult): string[] {
   const notes: string[] = [];
@@ -331,7 +308,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const paced = load.rate != null ? { rate: load.rate } : {};
   const record = emptyRecord(input, connections);
   const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
-  const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
+  const stallS = options.stallTimeoutS;
   if (signal.aborted) return failWith(reasonOf(signal));
 
   // Warm-up: same shape, not recorded.
@@ -484,15 +461,15 @@ async function runConnectionCostPasses(
   signal: AbortSignal,
 ): Promise<Map<Protocol, ConnectionCost>> {
   const costs = new Map<Protocol, ConnectionCost>();
-  const calls = options.connectionCalls ?? DEFAULT_CONNECTION_CALLS;
-  const stallS = options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S;
+  const calls = options.connectionCalls;
+  const stallS = options.stallTimeoutS;
   for (const setup of setups) {
     const empty = emptyConnectionCost(setup.target);
     costs.set(setup.protocol, empty);
     // Contenders (--contenders) have their own call shapes and conformance; the pass is the design card's pair.
     if (calls === 0 || signal.aborted || setup.contender) continue;
     const label = `connection cost ${setup.protocol}${empty.enabled ? ' (TLS)' : ''}`;
-    progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, 0.5);
+    progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, CONNECTION_COST_PLANNED_S);
     try {
       const cost = await measureConnectionCost(setup.target, buildPayload('add', null, options.shape), {
         calls,

@@ -6,7 +6,8 @@
 import { BINARY_OPERATIONS, type Operation } from '../../servers/calculator.ts';
 import { encodeRequest } from '../../servers/proto.ts';
 import { makeValues } from './payloads.ts';
-import { DEFAULT_GRPC_CONNECTIONS, DEFAULT_SHAPE, type BenchOptions, type ShapeName } from '../options/options.ts';
+import { DEFAULT_SHAPE, type BenchOptions, type ShapeName } from '../options/options.ts';
+import { connectionsFor } from './connections.ts';
 import type { Compression } from './compression.ts';
 import type { CallPayload, Protocol } from '../types.ts';
 
@@ -43,23 +44,11 @@ export function scenarioKey(
   return `${operation}${values}${shape}${gzip}/c${concurrency}`;
 }
 
-/**
- * gRPC: DEFAULT_GRPC_CONNECTIONS (one HTTP/2 connection multiplexing every call in flight).
- * REST: one keep-alive connection per call in flight, HTTP/1.1 having no multiplexing.
- * --connections N sets both (never more connections than calls in flight).
- */
-export function connectionsFor(protocol: Protocol, concurrency: number, override: number | null): number {
-  if (override !== null) return Math.min(override, concurrency);
-  return protocol === 'grpc' ? Math.min(DEFAULT_GRPC_CONNECTIONS, concurrency) : concurrency;
-}
-
 export function buildScenarios(
-  options: Pick<BenchOptions, 'ops' | 'sizes' | 'concurrency' | 'sumConcurrency' | 'connections'> &
-    Partial<Pick<BenchOptions, 'shape' | 'shapes' | 'compression'>>,
+  options: Pick<BenchOptions, 'ops' | 'sizes' | 'concurrency' | 'sumConcurrency' | 'connections' | 'shapes' | 'compression'>,
 ): Scenario[] {
   const scenarios: Scenario[] = [];
-  const shapes = options.shapes ?? [options.shape ?? DEFAULT_SHAPE];
-  const compressions = options.compression ?? ['none'];
+  const { shapes, compression: compressions } = options;
   const add = (operation: Operation, payloadValues: number | null, concurrency: number, valueShape: ShapeName | null = null): void => {
     for (const compression of compressions) addOne(operation, payloadValues, concurrency, valueShape, compression);
   };

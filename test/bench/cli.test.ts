@@ -49,8 +49,8 @@ describe('bench CLI, quick profile end to end', () => {
     assert.equal(results.environment.options.profile, 'quick');
 
     // The table: one row per scenario, both protocols side by side.
-    assert.match(run.stdout, /^add\/c16\s+1\/16\s/m);
-    assert.match(run.stdout, /^sum-1000\/c16\s+1\/16\s/m);
+    assert.match(run.stdout, /^add\/c16\s+16\s+1\/16\s/m);
+    assert.match(run.stdout, /^sum-1000\/c16\s+16\s+1\/16\s/m);
     assert.match(run.stdout, /gRPC\s+REST\s+g\/r/);
     const csv = readFileSync(path.join(dir, 'results.csv'), 'utf8').trim().split('\r\n');
     assert.equal(csv.length, 5);

@@ -14,15 +14,13 @@ import { driverCatalog } from '../../bench/drivers/index.ts';
 import { grpcEngine } from '../../bench/drivers/grpc-engine.ts';
 import { GRPC_GZIP_HEADERS, REST_GZIP_HEADERS, withCompression, wireBody } from '../../bench/scenario/compression.ts';
 import { resolveBenchOptions } from '../../bench/options/options.ts';
-import type { ProgressSink } from '../../bench/run/progress.ts';
 import { runBench } from '../../bench/run/runner.ts';
 import { buildPayload } from '../../bench/scenario/matrix.ts';
 import { LIMITS } from '../../servers/calculator.ts';
 import { createRestApp, REST_GZIP_MIN_BYTES } from '../../servers/rest-server.ts';
-import { assertSchemaValid, tempDir } from '../helpers/bench.ts';
+import { assertSchemaValid, tempDir, quietProgress } from '../helpers/bench.ts';
 import { GRPC_DEFAULT_HEADERS, startServers, type Servers } from '../helpers/servers.ts';
 
-const quiet: ProgressSink = { phase() {}, update() {}, endPhase() {}, log() {}, close() {} };
 const TOO_LARGE = `request body is larger than the limit of ${LIMITS.maxBodyBytes} bytes`;
 
 describe('payload compression helpers', () => {
@@ -180,7 +178,7 @@ describe('--compression none,gzip through runBench', () => {
       ['--ops', 'sum', '--sizes', '10000', '--shape', 'int', '--concurrency', '4', '--compression', 'none,gzip', '--duration', '0.3', '--warmup', '0', '--wire-calls', '50', '--out', out, '--no-pin', '--progress', 'none'],
       driverCatalog(),
     );
-    const outcome = await runBench(options, { progress: quiet });
+    const outcome = await runBench(options, { progress: quietProgress });
     assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
     assertSchemaValid(JSON.parse(JSON.stringify(outcome.results)));
     const runs = outcome.results.runs;
@@ -199,7 +197,7 @@ describe('--compression none,gzip through runBench', () => {
 
   test('a driver that cannot send compressed payloads is refused before any load', async () => {
     const options = resolveBenchOptions(['--profile', 'quick', '--compression', 'gzip', '--driver', 'grpc=h2load', '--no-pin', '--progress', 'none', '--out', tempDir()], driverCatalog());
-    await assert.rejects(runBench(options, { progress: quiet }), /--compression gzip: driver h2load does not send compressed payloads/);
+    await assert.rejects(runBench(options, { progress: quietProgress }), /--compression gzip: driver h2load does not send compressed payloads/);
   });
 });
 

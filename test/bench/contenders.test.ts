@@ -19,14 +19,14 @@ import { grpcEngine } from '../../bench/drivers/grpc-engine.ts';
 import { BenchUsageError, resolveBenchOptions } from '../../bench/options/options.ts';
 import { createProgress } from '../../bench/run/progress.ts';
 import { buildFactorial, renderFactorial } from '../../bench/report/factorial.ts';
-import { runBench, type BenchOutcome } from '../../bench/run/runner.ts';
+import { type BenchOutcome } from '../../bench/run/runner.ts';
 import type { RunRecord } from '../../bench/results/record.ts';
 import { buildPayload } from '../../bench/scenario/matrix.ts';
 import { contenderCall } from '../../bench/host/contenders.ts';
 import type { LoadOptions } from '../../bench/types.ts';
 import { contender as offByOne } from '../helpers/off-by-one-contender.ts';
 import { contender as example } from '../fixtures/example-contender.ts';
-import { assertSchemaValid, tempDir } from '../helpers/bench.ts';
+import { assertSchemaValid, runBenchWithReports, tempDir } from '../helpers/bench.ts';
 
 registerContender(offByOne, fileURLToPath(new URL('../helpers/off-by-one-contender.ts', import.meta.url)));
 registerContender(example, fileURLToPath(new URL('../fixtures/example-contender.ts', import.meta.url)));
@@ -38,7 +38,7 @@ function benchContenders(contenders: string, extra: string[] = []): Promise<Benc
     driverCatalog(),
     { canPin: false },
   );
-  return runBench(options, { progress: createProgress({ mode: 'none', totalPlannedS: 1 }) });
+  return runBenchWithReports(options, { progress: createProgress({ mode: 'none', totalPlannedS: 1 }) });
 }
 
 function runOf(outcome: BenchOutcome, name: string): RunRecord {

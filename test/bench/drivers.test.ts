@@ -18,7 +18,7 @@ import type { ResultsFile, RunRecord } from '../../bench/results/record.ts';
 import { renderCsv } from '../../bench/report/csv.ts';
 import { renderMarkdown } from '../../bench/report/markdown.ts';
 import { renderTable } from '../../bench/report/table.ts';
-import { CLIENT_BOUND_PERCENT, isClientBound, SERVER_BUSY_PERCENT } from '../../bench/run/runner.ts';
+import { CLIENT_BOUND_PERCENT, isClientBound, SERVER_BUSY_PERCENT } from '../../bench/results/client-bound.ts';
 import { assertSchemaValid, runBenchCli, tempDir } from '../helpers/bench.ts';
 
 /** One scenario, short runs (no warm-up: the figures are not asserted), a small byte-counting pass, no connection-cost pass. */

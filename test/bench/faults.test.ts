@@ -23,25 +23,13 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { driverCatalog } from '../../bench/drivers/index.ts';
-import { resolveBenchOptions } from '../../bench/options/options.ts';
-import type { ProgressSink } from '../../bench/run/progress.ts';
 import type { RunRecord } from '../../bench/results/record.ts';
 import { writeHtmlReport } from '../../bench/report/html.ts';
-import { runBench } from '../../bench/run/runner.ts';
+import type { ProgressSink } from '../../bench/run/progress.ts';
 import type { ServerProcess } from '../../bench/host/server-process.ts';
-import {
-  assertSchemaValid,
-  childPids,
-  isAlive,
-  spawnBench,
-  fakeServersPerSuite,
-  tempDir,
-  waitFor,
-} from '../helpers/bench.ts';
+import { assertSchemaValid, benchOptions, childPids, fakeServersPerSuite, isAlive, quietProgress, runBenchWithReports, spawnBench, tempDir, waitFor } from '../helpers/bench.ts';
 
-const quiet: ProgressSink = { phase() {}, update() {}, endPhase() {}, log() {}, close() {} };
-const options = (args: string[]) => resolveBenchOptions([...args, '--no-pin', '--progress', 'none'], driverCatalog());
+const options = benchOptions;
 
 function readResults(dir: string) {
   const file = JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as unknown;
@@ -59,14 +47,14 @@ describe('a server that stops answering but keeps its connections open (SIGSTOP)
       // The server is stopped the moment add/c8's measured run starts, so the whole 2.5 s run (over the
       // 1.5 s stall timeout) is left for the watchdog, however busy the machine.
       const stopAtMeasuring: ProgressSink = {
-        ...quiet,
+        ...quietProgress,
         phase(label) {
           if (stoppedAt > 0 || servers === null || !label.includes('add/c8') || !label.endsWith('measuring')) return;
           stoppedAt = Date.now();
           process.kill(servers.get(protocol)!.pid, 'SIGSTOP');
         },
       };
-      const outcome = await runBench(
+      const outcome = await runBenchWithReports(
         options([
           '--protocols', protocol, '--ops', 'add', '--concurrency', '4,8', '--duration', '2.5', '--warmup', '0',
           '--wire-calls', '0', '--connection-calls', '0', '--stall-timeout', '1.5', '--out', out,
@@ -127,12 +115,12 @@ describe('a server that stops answering but keeps its connections open (SIGSTOP)
     });
     try {
       const started = Date.now();
-      const outcome = await runBench(
+      const outcome = await runBenchWithReports(
         options([
           '--protocols', 'rest', '--rest-target', `http://127.0.0.1:${port}`, '--ops', 'add', '--concurrency', '2',
           '--duration', '2.5', '--warmup', '0', '--wire-calls', '0', '--connection-calls', '0', '--timeout', '1000', '--stall-timeout', '0', '--out', tempDir(),
         ]),
-        { progress: quiet },
+        { progress: quietProgress },
       );
       assert.equal(outcome.exitCode, 1);
       assert.match(outcome.failure ?? '', /^server stopped answering: all \d+ calls timed out \(1000 ms each\)$/);
@@ -201,12 +189,12 @@ describe('connections reset mid-call', () => {
       try {
         const started = Date.now();
         const target = protocol === 'grpc' ? ['--grpc-target', `127.0.0.1:${proxy.port}`] : ['--rest-target', `http://127.0.0.1:${proxy.port}`];
-        const outcome = await runBench(
+        const outcome = await runBenchWithReports(
           options([
             '--protocols', protocol, ...target, '--ops', 'add', '--concurrency', '4', '--duration', '1.5', '--warmup', '0',
             '--wire-calls', '0', '--connection-calls', '0', '--timeout', '2000', '--out', tempDir(),
           ]),
-          { progress: quiet },
+          { progress: quietProgress },
         );
         assert.ok(Date.now() - started < 20_000, 'the bench hung');
         assert.ok(proxy.resets() > 0, 'the proxy never reset a connection');
@@ -239,18 +227,18 @@ describe('the files of a run folder', () => {
 
   test('each is whole, none is a temporary file, and re-rendering the reports replaces each by a rename', async () => {
     const { rest, grpc } = fakes;
-    const outcome = await runBench(
+    const outcome = await runBenchWithReports(
       options([
         '--grpc-target', `${grpc.host}:${grpc.port}`, '--rest-target', `http://${rest.host}:${rest.port}`, '--ops', 'add',
         '--concurrency', '2', '--duration', '0.3', '--warmup', '0', '--wire-calls', '20', '--connection-calls', '0', '--out', tempDir(),
       ]),
-      { progress: quiet },
+      { progress: quietProgress },
     );
     assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
     const dir = outcome.dir!;
     const files = filesUnder(dir);
     assert.deepEqual(files.filter((file) => TEMPORARY.test(file)), [], 'temporary files left');
-    assert.deepEqual(files, outcome.files.map((file) => path.relative(dir, file)).sort(), 'files the runner does not list');
+    assert.deepEqual(files, outcome.files.map((file) => path.relative(dir, file)).sort(), 'files not listed as written');
     const charts = files.filter((file) => file.startsWith('charts/'));
     assert.ok(charts.length > 0 && charts.every((file) => file.endsWith('.svg')), files.join(', '));
 

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { driverCatalog } from '../../bench/drivers/index.ts';
-import { BenchUsageError, PROFILES, resolveBenchOptions } from '../../bench/options/options.ts';
+import { BenchUsageError, parseBenchCommand, PROFILES, resolveBenchOptions, USAGE } from '../../bench/options/options.ts';
+import { planBench, WIRE_PASS_PLANNED_S } from '../../bench/run/plan.ts';
 import { renderCsv } from '../../bench/report/csv.ts';
 import { renderMarkdown } from '../../bench/report/markdown.ts';
 import { renderTable } from '../../bench/report/table.ts';
@@ -17,6 +18,37 @@ import { assertSchemaValid } from '../helpers/bench.ts';
 const resolve = (...args: string[]) => resolveBenchOptions(args, driverCatalog(), { canPin: true });
 
 describe('resolveBenchOptions', () => {
+  test('resolves every option once: no field is left undefined for the runner to default', () => {
+    for (const args of [[], ['--profile', 'quick'], ['--tls'], ['--contenders', 'all'], ['--rate', '100', '--stall-timeout', '0']]) {
+      const o = resolve(...args);
+      const unset = Object.entries(o).filter(([, value]) => value === undefined).map(([key]) => key);
+      assert.deepEqual(unset, [], `unset after resolution with ${args.join(' ') || 'no flags'}`);
+      assert.equal(typeof o.tls, 'boolean');
+      assert.equal(typeof o.stallTimeoutS, 'number');
+      assert.equal(typeof o.connectionCalls, 'number');
+      assert.ok(o.contenders === null || Array.isArray(o.contenders));
+    }
+  });
+
+  test('--help is a parse result carrying the usage, not an error; resolveBenchOptions refuses it', () => {
+    assert.deepEqual(parseBenchCommand(['--help'], driverCatalog(), { canPin: false }), { kind: 'help', usage: USAGE });
+    assert.deepEqual(parseBenchCommand(['-h', '--profile', 'quick'], driverCatalog(), { canPin: false }), { kind: 'help', usage: USAGE });
+    const run = parseBenchCommand(['--profile', 'quick'], driverCatalog(), { canPin: false });
+    assert.equal(run.kind, 'run');
+    assert.throws(() => resolve('--help'), BenchUsageError);
+  });
+
+  test('the run plan counts runs and seconds from the options (the CLI ETA and the runner use it)', () => {
+    const o = resolve('--ops', 'add,sum', '--concurrency', '1,16', '--sizes', '10', '--shape', 'double', '--duration', '2', '--warmup', '1', '--trials', '3');
+    const plan = planBench(o);
+    // add at 1 and 16, sum-10 at 1 and 16 (with --concurrency the sums take it too): 4 scenarios x 2 protocols x 3 trials.
+    assert.equal(plan.scenarios.length, 4);
+    assert.equal(plan.runs, 24);
+    assert.equal(plan.perRunS, 3 + WIRE_PASS_PLANNED_S);
+    assert.ok(plan.totalS >= plan.runs * plan.perRunS, `${plan.totalS}`);
+    assert.equal(planBench(resolve('--ops', 'add', '--concurrency', '1', '--wire-calls', '0', '--connection-calls', '0', '--duration', '1', '--warmup', '0')).totalS, 2);
+  });
+
   test('defaults: standard profile, both protocols, default drivers, pinning when possible', () => {
     const o = resolve();
     assert.equal(o.profile, 'standard');

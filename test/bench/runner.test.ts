@@ -7,15 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { driverCatalog } from '../../bench/drivers/index.ts';
-import { resolveBenchOptions } from '../../bench/options/options.ts';
-import type { ProgressSink } from '../../bench/run/progress.ts';
-import { runBench } from '../../bench/run/runner.ts';
 import type { ServerProcess } from '../../bench/host/server-process.ts';
-import { assertSchemaValid, isAlive, startFakeGrpcServer, startFakeRestServer, tempDir, waitFor, type FakeServer } from '../helpers/bench.ts';
+import { assertSchemaValid, benchOptions, isAlive, quietProgress, runBenchWithReports, startFakeGrpcServer, startFakeRestServer, tempDir, type FakeServer, waitFor } from '../helpers/bench.ts';
 
-const quiet: ProgressSink = { phase() {}, update() {}, endPhase() {}, log() {}, close() {} };
-const options = (args: string[]) => resolveBenchOptions([...args, '--no-pin', '--progress', 'none'], driverCatalog());
+const options = benchOptions;
 
 describe('runner against servers that answer after 20 ms', () => {
   const DELAY_MS = 20;
@@ -32,13 +27,13 @@ describe('runner against servers that answer after 20 ms', () => {
 
   test('p50 lies within 10% above the delay; external targets have null server figures', async () => {
     const out = tempDir();
-    const outcome = await runBench(
+    const outcome = await runBenchWithReports(
       options([
         '--grpc-target', `${grpc.host}:${grpc.port}`,
         '--rest-target', `http://${rest.host}:${rest.port}`,
         '--ops', 'add', '--concurrency', '4', '--duration', '1', '--warmup', '0.2', '--wire-calls', '40', '--out', out,
       ]),
-      { progress: quiet },
+      { progress: quietProgress },
     );
     assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
     assert.equal(outcome.results.runs.length, 2);
@@ -64,10 +59,10 @@ describe('a server killed mid-run', () => {
     let restPid = 0;
     let grpcPid = 0;
     let killedAt = 0;
-    const outcome = await runBench(
+    const outcome = await runBenchWithReports(
       options(['--ops', 'add', '--concurrency', '4,8', '--duration', '2', '--warmup', '0.2', '--wire-calls', '50', '--out', out]),
       {
-        progress: quiet,
+        progress: quietProgress,
         onRunRecorded: (record, servers: ReadonlyMap<string, ServerProcess>) => {
           if (record.protocol !== 'grpc' || record.scenario !== 'add/c4') return;
           restPid = servers.get('rest')!.pid;

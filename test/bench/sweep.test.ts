@@ -9,24 +9,20 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { driverCatalog } from '../../bench/drivers/index.ts';
 import { autocannonDriver } from '../../bench/drivers/autocannon.ts';
 import { grpcEngine } from '../../bench/drivers/grpc-engine.ts';
-import { BenchUsageError, resolveBenchOptions } from '../../bench/options/options.ts';
+import { BenchUsageError } from '../../bench/options/options.ts';
 import { makeValues, type ValueShape } from '../../bench/scenario/payloads.ts';
-import type { ProgressSink } from '../../bench/run/progress.ts';
 import { hasSweep, renderSweepMarkdown, renderSweepTable, sweepRows } from '../../bench/report/sweep.ts';
 import type { ResultsFile, RunRecord } from '../../bench/results/record.ts';
-import { runBench } from '../../bench/run/runner.ts';
 import { buildPayload, buildScenarios } from '../../bench/scenario/matrix.ts';
 import { summarizeSweep } from '../../bench/report/sweep-summary.ts';
 import { holdsFromSize } from '../../bench/report/crossing.ts';
 import { measureWireBytes } from '../../bench/wire/measure.ts';
-import { assertSchemaValid, tempDir } from '../helpers/bench.ts';
+import { assertSchemaValid, benchOptions, quietProgress, runBenchWithReports, tempDir } from '../helpers/bench.ts';
 import { startServers, type Servers } from '../helpers/servers.ts';
 
-const quiet: ProgressSink = { phase() {}, update() {}, endPhase() {}, log() {}, close() {} };
-const resolve = (...args: string[]) => resolveBenchOptions([...args, '--no-pin', '--progress', 'none'], driverCatalog());
+const resolve = (...args: string[]) => benchOptions(args);
 
 /** protobuf `Numbers { repeated double values = 1; }`, packed: 1 tag byte + varint length + 8 bytes a value. */
 function protobufNumbersBytes(count: number): number {
@@ -108,9 +104,9 @@ describe('wire counts through the proxy equal the encoded bodies', () => {
 describe('a tiny real sweep through runBench', () => {
   test('records valueShape and compression, exact body bytes, schema-valid; report.md has the sweep table and summary', async () => {
     const out = tempDir();
-    const outcome = await runBench(
+    const outcome = await runBenchWithReports(
       resolve('--sweep', 'payload', '--sizes', '1,1000', '--shape', 'int,double', '--duration', '0.3', '--warmup', '0', '--wire-calls', '50', '--out', out),
-      { progress: quiet },
+      { progress: quietProgress },
     );
     assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
     const file = JSON.parse(readFileSync(path.join(outcome.dir!, 'results.json'), 'utf8')) as unknown;

@@ -14,17 +14,15 @@ import { describe, test } from 'node:test';
 import { measureConnectionCost } from '../../bench/run/connection-cost.ts';
 import { driverCatalog } from '../../bench/drivers/index.ts';
 import { BenchUsageError, resolveBenchOptions } from '../../bench/options/options.ts';
-import type { ProgressSink } from '../../bench/run/progress.ts';
 import { renderCsv } from '../../bench/report/csv.ts';
 import { renderMarkdown } from '../../bench/report/markdown.ts';
 import { renderTable } from '../../bench/report/table.ts';
 import { runBench } from '../../bench/run/runner.ts';
 import { buildPayload } from '../../bench/scenario/matrix.ts';
 import { startServerProcess, type ServerProcess } from '../../bench/host/server-process.ts';
-import { assertSchemaValid, isAlive, tempDir, waitFor } from '../helpers/bench.ts';
+import { assertSchemaValid, benchOptions, isAlive, tempDir, quietProgress, waitFor } from '../helpers/bench.ts';
 
-const quiet: ProgressSink = { phase() {}, update() {}, endPhase() {}, log() {}, close() {} };
-const options = (args: string[]) => resolveBenchOptions([...args, '--no-pin', '--progress', 'none'], driverCatalog());
+const options = benchOptions;
 
 describe('bench --tls', () => {
   test('both protocols measured over TLS, connection cost recorded, schema-valid, servers stopped', async () => {
@@ -34,7 +32,7 @@ describe('bench --tls', () => {
     const outcome = await runBench(
       options(['--tls', '--ops', 'add', '--concurrency', '4', '--duration', '0.5', '--warmup', '0', '--connection-calls', '10', '--out', out]),
       {
-        progress: quiet,
+        progress: quietProgress,
         onRunRecorded: (_record, servers) => {
           for (const server of servers.values()) {
             targets.push(JSON.stringify(server.target));
@@ -85,7 +83,7 @@ describe('bench --tls', () => {
     const out = tempDir();
     const outcome = await runBench(
       options(['--ops', 'add', '--concurrency', '2', '--duration', '0.3', '--warmup', '0', '--wire-calls', '20', '--connection-calls', '8', '--out', out]),
-      { progress: quiet },
+      { progress: quietProgress },
     );
     assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
     const byProtocol = Object.fromEntries(outcome.results.runs.map((r) => [r.protocol, r]));
@@ -106,7 +104,7 @@ describe('bench --tls', () => {
   test('--connection-calls 0 skips the pass: records say not measured', async () => {
     const outcome = await runBench(
       options(['--protocols', 'rest', '--ops', 'add', '--concurrency', '1', '--duration', '0.2', '--warmup', '0', '--wire-calls', '0', '--connection-calls', '0', '--out', tempDir()]),
-      { progress: quiet },
+      { progress: quietProgress },
     );
     assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
     assert.deepEqual(outcome.results.runs[0]!.tls, {

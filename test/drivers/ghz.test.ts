@@ -33,7 +33,8 @@ import {
   type GhzResult,
 } from '../../bench/drivers/ghz.ts';
 import { toGhzReport } from '../../bench/drivers/ghz-report.ts';
-import { createLatencyHistogram, grpcEngine } from '../../bench/drivers/grpc-engine.ts';
+import { createLatencyHistogram } from '../../bench/results/histogram.ts';
+import { grpcEngine } from '../../bench/drivers/grpc-engine.ts';
 import type { CallPayload, LoadOptions, LoadResult, Target } from '../../bench/types.ts';
 import type { Operation } from '../../servers/calculator.ts';
 import { startGrpcServer } from '../../servers/grpc-server.ts';

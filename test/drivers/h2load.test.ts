@@ -22,7 +22,7 @@ import {
   type H2loadResult,
 } from '../../bench/drivers/h2load.ts';
 import { childrenCpuUsFromStat, clockTicksPerSecond } from '../../bench/host/process-stats.ts';
-import { createLatencyHistogram } from '../../bench/drivers/grpc-engine.ts';
+import { createLatencyHistogram } from '../../bench/results/histogram.ts';
 import type { LoadOptions, Target } from '../../bench/types.ts';
 import { startServers, type Servers } from '../helpers/servers.ts';
 import { ADD, loadOptions, payloadOf } from '../helpers/drivers.ts';

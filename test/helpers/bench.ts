@@ -14,7 +14,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
 import Ajv from 'ajv';
+import { driverCatalog } from '../../bench/drivers/index.ts';
+import { resolveBenchOptions, type BenchOptions } from '../../bench/options/options.ts';
 import type { ResultsFile } from '../../bench/results/record.ts';
+import type { ProgressSink } from '../../bench/run/progress.ts';
+import { runBench, type BenchOutcome, type RunnerIo } from '../../bench/run/runner.ts';
+import { writeRunReports } from '../../bench/report/write.ts';
 import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -271,4 +276,19 @@ export async function waitFor(check: () => boolean, timeoutMs: number, stepMs = 
     await new Promise((resolve) => setTimeout(resolve, stepMs));
   }
   return check();
+}
+
+/** A progress sink that shows nothing: for tests that call runBench directly. */
+export const quietProgress: ProgressSink = { phase() {}, update() {}, endPhase() {}, log() {}, close() {} };
+
+/** Options as the bench CLI resolves them, unpinned and without a progress display: for tests that call runBench. */
+export function benchOptions(args: string[]): BenchOptions {
+  return resolveBenchOptions([...args, '--no-pin', '--progress', 'none'], driverCatalog());
+}
+
+/** runBench followed by the report files, as `npm run bench` does (bench/cli/bench.ts). */
+export async function runBenchWithReports(options: BenchOptions, io: RunnerIo): Promise<BenchOutcome> {
+  const outcome = await runBench(options, io);
+  if (outcome.dir) outcome.files.push(...(await writeRunReports(outcome.dir, outcome.results)));
+  return outcome;
 }

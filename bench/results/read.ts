@@ -7,7 +7,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { READABLE_SCHEMA_VERSIONS, type ResultsFile, type RunRecord } from '../results/record.ts';
+import { READABLE_SCHEMA_VERSIONS, type ResultsFile, type RunRecord } from './record.ts';
 
 export class ResultsInputError extends Error {
   readonly exitCode = 2;

@@ -1,0 +1,26 @@
+/**
+ * What `npm run bench` prints on stdout once the runs are done, decided in one
+ * place (as report/markdown.ts does for report.md): the contenders' factorial
+ * view with --contenders, else the comparison table, the payload sweep when
+ * there is one, the capacity view with --slo, and the answer in one line per scenario.
+ */
+import { headline } from '../compare/protocols.ts';
+import type { ResultsFile } from '../results/record.ts';
+import { hasContenders, renderFactorial } from './factorial.ts';
+import { hasSweep, renderSweepTable } from './sweep.ts';
+import { renderSweepSummary } from './sweep-summary.ts';
+import { renderTable } from './table.ts';
+import { capacityHeadline, hasCapacity, renderCapacityTable } from './capacity.ts';
+
+export function renderTerminal(results: ResultsFile, options: { color: boolean }): string {
+  if (hasContenders(results)) return `\n${renderFactorial(results)}`;
+  if (results.runs.length === 0) return '';
+  let out = `\n${renderTable(results, options)}`;
+  if (hasSweep(results)) out += `\npayload sweep (Sum):\n${renderSweepTable(results)}\n${renderSweepSummary(results)}`;
+  // --slo: the capacity view, and its sentences answer the question the run asked.
+  if (hasCapacity(results)) out += `\n${renderCapacityTable(results)}`;
+  // The answer in one line per scenario, generated from the same numbers as the table.
+  const answers = hasCapacity(results) ? capacityHeadline(results) : headline(results);
+  if (answers.length > 0) out += `\nin short:\n${answers.map((line) => `  ${line}`).join('\n')}\n`;
+  return out;
+}

@@ -1,0 +1,35 @@
+/**
+ * The run plan: what a bench will run and how long it should take. The CLI
+ * sizes the progress ETA with it and the runner labels and times its phases
+ * with it, so both count the same runs and the same seconds.
+ */
+import type { BenchOptions } from '../options/options.ts';
+import { buildScenarios, type Scenario } from '../scenario/matrix.ts';
+import { plannedSearchS } from './capacity.ts';
+
+/** Rough seconds a wire-sampling pass takes (a fixed number of calls, not a duration). */
+export const WIRE_PASS_PLANNED_S = 0.4;
+/** Rough seconds of one protocol's connection-cost pass. */
+export const CONNECTION_COST_PLANNED_S = 0.5;
+
+export interface RunPlan {
+  scenarios: Scenario[];
+  /** Servers measured per scenario and trial: the protocols, or the contenders with --contenders. */
+  serversPerScenario: number;
+  /** Measured runs in all (scenarios x servers x trials). */
+  runs: number;
+  /** Seconds planned per run: warm-up, measured run and (first trial only, but counted each time) the wire pass. */
+  perRunS: number;
+  /** Seconds planned for the whole bench. */
+  totalS: number;
+}
+
+export function planBench(options: BenchOptions): RunPlan {
+  const scenarios = buildScenarios(options);
+  const serversPerScenario = options.contenders?.length ?? options.protocols.length;
+  const runs = scenarios.length * serversPerScenario * options.trials;
+  // --slo: a run is a whole capacity search (probe, steps, confirmation).
+  const perRunS = (options.slo ? plannedSearchS(options) : options.warmupS + options.durationS) + (options.wireCalls > 0 ? WIRE_PASS_PLANNED_S : 0);
+  const connectionCostS = options.connectionCalls > 0 && options.contenders === null ? options.protocols.length * CONNECTION_COST_PLANNED_S : 0;
+  return { scenarios, serversPerScenario, runs, perRunS, totalS: runs * perRunS + connectionCostS };
+}
