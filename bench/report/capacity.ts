@@ -6,7 +6,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { integer, PROTOCOL_LABEL, ratio, workloadLabel } from '../compare/labels.ts';
-import { DEFAULT_SLO_ERRORS_PERCENT, parseSlo, percentileKey, type Slo } from '../options/slo.ts';
+import { DEFAULT_SLO_ERRORS_PERCENT, describeSlo, parseSlo, percentileKey, type Slo } from '../options/slo.ts';
 import type { CapacityRecord, ResultsFile, RunRecord } from '../results/record.ts';
 import type { Protocol } from '../types.ts';
 import { compact, fixed } from './table.ts';
@@ -73,11 +73,8 @@ function objective(results: ResultsFile): Slo | null {
   return text === undefined ? null : parseSlo(text);
 }
 
-/** "p99 ≤ 10 ms" (and "errors ≤ 1%" when not the default). */
-function objectiveLabel(slo: Slo): string {
-  const latency = slo.latency.map((b) => `${percentileKey(b.percentile)} ≤ ${b.maxMs} ms`).join(', ');
-  return slo.maxErrorsPercent === DEFAULT_SLO_ERRORS_PERCENT ? latency : `${latency}, errors ≤ ${slo.maxErrorsPercent}%`;
-}
+/** Columns that open a group (three spaces before them; one inside a gRPC/REST pair). */
+const GROUP_STARTS = new Set([1, 3, 5, 6, 8, 10, 12]);
 
 export function renderCapacityTable(results: ResultsFile): string {
   const slo = objective(results);
@@ -121,11 +118,12 @@ export function renderCapacityTable(results: ResultsFile): string {
         i += 1;
         continue;
       }
-      text += `${i % 2 === 1 || i === 5 ? '   ' : ' '}${line[i]!.padStart(widths[i]!)}`;
+      text += `${GROUP_STARTS.has(i) ? '   ' : ' '}${line[i]!.padStart(widths[i]!)}`;
     }
     return text.trimEnd();
   };
-  const lines = [`capacity at ${objectiveLabel(slo)} (errors ≤ ${slo.maxErrorsPercent}%): the highest open-loop rate meeting it, confirmed by a longer run`];
+  const errors = slo.maxErrorsPercent === DEFAULT_SLO_ERRORS_PERCENT ? ` (errors ≤ ${slo.maxErrorsPercent}%)` : '';
+  const lines = [`capacity at ${describeSlo(slo)}${errors}: the highest open-loop rate meeting it, confirmed by a longer run`];
   lines.push(render(header1), render(header2), '-'.repeat(render(header2).length + 4));
   lines.push(...body.map(render));
   lines.push('');
@@ -143,7 +141,7 @@ export function renderCapacityTable(results: ResultsFile): string {
 export function capacityHeadline(results: ResultsFile): string[] {
   const slo = objective(results);
   if (slo === null) return [];
-  const at = `at ${objectiveLabel(slo)}`;
+  const at = `at ${describeSlo(slo)}`;
   return rows(results).map((row) => {
     const what = `${workloadLabel(row.sample)} (${integer(row.sample.concurrency)} in flight)`;
     const g = row.cells.grpc?.capacity;
