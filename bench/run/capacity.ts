@@ -35,10 +35,10 @@ const SATURATED_BELOW = 0.9;
 /** Each failed confirmation lowers the rate by this factor; at most MAX_STEP_DOWNS times. */
 const STEP_DOWN = 0.9;
 const MAX_STEP_DOWNS = 2;
-/** Open-loop steps of one search at most (probe and confirmations not counted). */
-const MAX_STEPS = 14;
+/** Open-loop steps of one search at most, repeats included (probe and confirmations not counted): bounds its time. */
+const MAX_STEPS = 10;
 /** No rate down to this fraction of the probe's calls/s passed: the objective is out of reach. */
-const LOWEST_FRACTION = 1 / 64;
+const LOWEST_FRACTION = 1 / 16;
 /** Open-loop rates below this are not tried (calls/s). */
 const MIN_RATE = 1;
 
@@ -120,7 +120,7 @@ export async function searchCapacity(slo: Slo, timing: CapacityTiming, measure: 
   // one stall of a shared machine should not end the search low. A saturated step is not repeated.
   const searchStep = async (rate: number): Promise<CapacityStep> => {
     const first = await run('search', rate);
-    if (first.step.pass || first.step.saturated || first.failed || io.aborted()) return first.step;
+    if (first.step.pass || first.step.saturated || first.failed || io.aborted() || searchSteps() >= MAX_STEPS) return first.step;
     return (await run('search', rate)).step;
   };
 
@@ -130,12 +130,11 @@ export async function searchCapacity(slo: Slo, timing: CapacityTiming, measure: 
   let lo: number | null = null;
   let hi: number | null = null;
   let rate = Math.max(MIN_RATE, niceRate(ceiling * START_FRACTION));
-  let searchSteps = 0;
+  const searchSteps = (): number => steps.filter((step) => step.phase === 'search').length;
 
   // Bracket: a passing rate (lo) below a failing one (hi).
-  while ((lo === null || hi === null) && searchSteps < MAX_STEPS) {
+  while ((lo === null || hi === null) && searchSteps() < MAX_STEPS) {
     const step = await searchStep(rate);
-    searchSteps += 1;
     if (io.aborted()) return finish(last, { rps: null, confirm: null });
     if (step.pass) {
       lo = rate;
@@ -157,11 +156,10 @@ export async function searchCapacity(slo: Slo, timing: CapacityTiming, measure: 
   if (hi === null) notes.push(`every step passed up to ${perSecond(lo)}: the search ran out of steps before the objective failed`);
 
   // Bisect to within TOLERANCE.
-  while (hi !== null && hi > lo * (1 + TOLERANCE) && searchSteps < MAX_STEPS) {
+  while (hi !== null && hi > lo * (1 + TOLERANCE) && searchSteps() < MAX_STEPS) {
     const mid = niceRate((lo + hi) / 2);
     if (mid <= lo || mid >= hi) break;
     const step = await searchStep(mid);
-    searchSteps += 1;
     if (io.aborted()) return finish(last, { rps: null, confirm: null });
     if (step.pass) lo = mid;
     else hi = failCap(step, mid, lo);
