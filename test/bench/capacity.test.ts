@@ -12,7 +12,9 @@ import { driverCatalog, openLoopDriverNames } from '../../bench/drivers/index.ts
 import { canPin, SERVER_CPUS } from '../../bench/host/pinning.ts';
 import { resolveBenchOptions } from '../../bench/options/options.ts';
 import { parseSlo } from '../../bench/options/slo.ts';
-import type { ResultsFile } from '../../bench/results/record.ts';
+import type { ResultsFile, RunRecord } from '../../bench/results/record.ts';
+import { searchCapacity, TOLERANCE, type StepLoad } from '../../bench/run/capacity.ts';
+import { capacityHeadline } from '../../bench/report/capacity.ts';
 import { assertSchemaValid, runBenchCli, startFakeGrpcServer, startFakeRestServer, tempDir, type FakeServer } from '../helpers/bench.ts';
 
 const SERVICE_MS = 1;
@@ -129,3 +131,66 @@ describe('--slo expressions', () => {
     assert.throws(() => resolve(['--slo', 'p99<10ms', '--driver', 'rest=autocannon']), /--slo: driver autocannon cannot run an open loop/);
   });
 });
+
+describe('the search itself, on a model of a server (bench/run/capacity.ts)', () => {
+  const slo = parseSlo('p99<10ms');
+  const timing = { stepS: 1, stepWarmupS: 0.1, confirmS: 2, confirmWarmupS: 0.2 };
+  /** A record as runOne makes it: at or below `capacity` calls/s the p99 is 2 ms, above it calls queue (50 ms) and at most `capacity` complete. */
+  const model = (capacity: number, extra: { boundAbove?: number; failConfirmAbove?: number } = {}) => {
+    const loads: StepLoad[] = [];
+    const measure = async (load: StepLoad): Promise<RunRecord> => {
+      loads.push(load);
+      const rate = load.rate ?? capacity;
+      const over = rate > capacity || (load.countBytes && extra.failConfirmAbove !== undefined && rate > extra.failConfirmAbove);
+      const rps = Math.min(rate, capacity);
+      const p99 = load.rate === null ? 30 : over ? 50 : 2;
+      return {
+        scenario: 'add/c16', protocol: 'grpc', driver: 'grpc-engine', operation: 'add', payloadValues: null, concurrency: 16, connections: 1,
+        rate: load.rate, trial: 1, durationS: load.durationS, status: 'completed', failure: null, requests: Math.round(rps * load.durationS), errors: 0,
+        statusCounts: {}, rps, latencyMs: { p50: 1, p90: 1.5, p99, p999: p99, max: p99, mean: 1, stdev: 0.5 },
+        latencyPercentilesMs: [{ percentile: 50, ms: 1 }, { percentile: 99, ms: p99 }],
+        wire: { requestBytesPerCall: null, responseBytesPerCall: null, requestHeaderBytesPerCall: null, responseHeaderBytesPerCall: null, countedBy: null },
+        body: { requestBytes: 18, responseBytes: 9 }, server: { cpuMsPer1kCalls: 1e6 / capacity, peakRssMiB: null },
+        client: { cpuPercent: 50, cpuUsPerCall: null, bound: extra.boundAbove !== undefined && rate > extra.boundAbove },
+      };
+    };
+    return { loads, measure };
+  };
+  const io = { log: () => {}, aborted: () => false };
+
+  test('brackets, bisects to within 5% below the knee, confirms with a longer run that counts bytes', async () => {
+    const { loads, measure } = model(4_000);
+    const record = await searchCapacity(slo, timing, measure, io);
+    const found = record.capacity!.rps!;
+    assert.ok(found <= 4_000 && found >= 4_000 / (1 + TOLERANCE), `found ${found}`);
+    assert.deepEqual(loads[0], { rate: null, durationS: 1, warmupS: 0.1, countBytes: false, label: 'capacity probe (closed loop)' });
+    assert.deepEqual({ ...loads.at(-1)!, label: '' }, { rate: found, durationS: 2, warmupS: 0.2, countBytes: true, label: '' });
+    // Saturated steps are not repeated and cap the bracket at what they completed.
+    assert.ok(record.capacity!.steps.some((s) => s.saturated && !s.pass));
+    assert.equal(record.capacity!.loadGeneratorBound, false);
+    // 1/capacity s of CPU per call: below a full core at the answer, so per server core = calls/s.
+    assert.equal(record.capacity!.rpsPerServerCore, found);
+  });
+
+  test('a generator-bound failure above the answer makes it "at least"', async () => {
+    const { measure } = model(4_000, { boundAbove: 3_000 });
+    const record = await searchCapacity(slo, timing, measure, io);
+    assert.equal(record.capacity!.loadGeneratorBound, true);
+    assert.match(capacityHeadline({ ...emptyResults(), runs: [record] })[0]!, /sustains at least [\d,]+ calls\/s \(load generator bound\)/);
+  });
+
+  test('a failed confirmation steps down and says so', async () => {
+    const { measure } = model(4_000, { failConfirmAbove: 3_500 });
+    const record = await searchCapacity(slo, timing, measure, io);
+    assert.ok(record.capacity!.rps! <= 3_500);
+    assert.match(record.capacity!.notes[0]!, /the confirmation at [\d,]+\/s failed \(p99 50\.0 ms > 10 ms\); stepped down to/);
+  });
+});
+
+function emptyResults(): ResultsFile {
+  return {
+    schemaVersion: 2,
+    environment: { date: '2026-12-01T00:00:00Z', node: 'v20', os: 'linux', cpuModel: 'cpu', cpuCount: 2, totalMemoryMiB: 1, packages: {}, gitCommit: null, options: {}, pinning: null },
+    runs: [],
+  };
+}
