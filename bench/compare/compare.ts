@@ -104,8 +104,9 @@ interface Group {
   failed: RunRecord[];
 }
 
-export function rowKey(run: Pick<RunRecord, 'scenario' | 'protocol' | 'driver'>): string {
-  return `${run.scenario}\u0000${run.protocol}\u0000${run.driver}`;
+export function rowKey(run: Pick<RunRecord, 'scenario' | 'protocol' | 'driver' | 'network'>): string {
+  // Runs under different network conditions (--network) are different rows.
+  return `${run.scenario}\u0000${run.protocol}\u0000${run.driver}${run.network ? `\u0000${run.network.name}` : ''}`;
 }
 
 /** Rows of one run grouped by scenario + protocol + driver, trials together, in first-seen order. */

@@ -7,6 +7,7 @@
  */
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { DEFAULT_THRESHOLD, groupRuns, METRICS } from './compare.ts';
+import { hasNetworks, splitByNetwork } from '../report/network.ts';
 import { machineLabel, PROTOCOL_LABEL, ratio, scenarioLabel } from './labels.ts';
 import { mannWhitneyFloor, mannWhitneyP, max, median, min } from './stats.ts';
 
@@ -113,6 +114,14 @@ function compareProtocolGroups(scenario: string, grpc: RunRecord[], rest: RunRec
 /** One sentence per scenario and driver pair, e.g.
  * "add, 64 in flight: gRPC 2.1× REST calls/s (trials 3, min–max ratio 1.9–2.3, confidence high) on <cpu> ×8, Node v20.19.0". */
 export function headline(results: ResultsFile, threshold = DEFAULT_THRESHOLD): string[] {
+  // With --network, the sentences of each condition, prefixed with its name.
+  if (hasNetworks(results)) {
+    return splitByNetwork(results).flatMap((group) => conditionHeadline(group.results, threshold).map((line) => `${group.name}: ${line}`));
+  }
+  return conditionHeadline(results, threshold);
+}
+
+function conditionHeadline(results: ResultsFile, threshold: number): string[] {
   const machine = machineLabel(results.environment);
   const comparisons = compareProtocols(results, threshold);
   const multipleDrivers = new Set(comparisons.map((c) => `${c.grpcDriver}/${c.restDriver}`)).size > 1;

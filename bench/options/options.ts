@@ -12,6 +12,7 @@ import { PROTOCOLS, type Protocol } from '../types.ts';
 import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
 import { contenderNames, getContender } from '../../servers/contenders/index.ts';
 import { parseSlo, SloSyntaxError, type Slo } from './slo.ts';
+import { NetworkSpecError, parseNetworkList, type NetworkCondition } from '../network/conditions.ts';
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -87,7 +88,7 @@ export const DRIVER_ALIASES: Readonly<Record<string, Readonly<Record<Protocol, s
 export const MAX_RATE = 1_000_000;
 export const MAX_CONCURRENCY = 10_000;
 
-export const SWEEP_NAMES = ['payload'] as const;
+export const SWEEP_NAMES = ['payload', 'network'] as const;
 export type SweepName = (typeof SWEEP_NAMES)[number];
 /**
  * `--sweep payload`: Sum over both protocols at these sizes x every shape, at
@@ -99,6 +100,21 @@ export const PAYLOAD_SWEEP = {
   fullExtraSizes: [100_000] as readonly number[],
   shapes: VALUE_SHAPE_NAMES as readonly ShapeName[],
   concurrency: 16,
+};
+/**
+ * `--sweep network`: a small scenario set (add at 1 and 64 in flight, sum of
+ * 10,000 doubles at 16) under every built-in network profile, two trials each,
+ * short runs (bench/report/network-sweep.ts says where the winner changes).
+ * Flags still override (--network, --trials, --duration, --warmup, --tls).
+ */
+export const NETWORK_SWEEP = {
+  network: 'loopback,lan,cross-zone,cross-region,mobile,lossy',
+  concurrency: [1, 64] as readonly number[],
+  sumConcurrency: [16] as readonly number[],
+  sizes: [10_000] as readonly number[],
+  trials: 2,
+  durationS: 1.5,
+  warmupS: 0.5,
 };
 export const MAX_TRIALS = 100;
 
@@ -127,7 +143,7 @@ export interface BenchOptions {
   shapes: ShapeName[];
   /** Request/response compression per scenario: 'none', 'gzip' or both (a dimension). */
   compression: Compression[];
-  /** 'payload' when --sweep payload chose the scenario set; null otherwise. */
+  /** 'payload' or 'network' when --sweep chose the scenario set; null otherwise. */
   sweep: SweepName | null;
   /** Calls of the wire-sampling pass; 0 skips it. */
   wireCalls: number;
@@ -160,6 +176,11 @@ export interface BenchOptions {
   stallTimeoutS: number;
   /** --slo: search each scenario and protocol for the highest open-loop rate meeting it (bench/run/capacity.ts); null = fixed load. */
   slo: Slo | null;
+  /**
+   * --network: every scenario runs under each condition in turn (bench/network/);
+   * null = loopback, no emulation (the default, [null]).
+   */
+  network: Array<NetworkCondition | null>;
 }
 
 /** What the command line asks for: the usage text, or a bench with every option resolved. */
@@ -180,6 +201,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --trials N                      repeat every scenario N times, protocols interleaved
   --shape int,money,double        sum value shape(s) (default: profile, else ${DEFAULT_SHAPE})
   --sweep payload                 sum at 1..10,000 values (100,000 in full) x every shape, at 16 in flight
+  --sweep network                 add at 1 and 64 in flight, sum of 10,000 at 16, under every network profile (root)
   --compression none,gzip         gzip requests (and accept gzip responses); both = a dimension (default none)
   --wire-calls N                  calls of the byte-counting pass (0 = skip)
   --driver NAME[,NAME]            load generator(s): h2load (both protocols), clients (grpc-js-client + undici-client),
@@ -199,7 +221,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
   --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)
   --slo 'p99<10ms[,errors<0.1%]'  capacity: per scenario and protocol, the highest open-loop rate meeting the objective
-                                  (a step search; --concurrency caps calls in flight; docs/capacity.md)`;
+                                  (a step search; --concurrency caps calls in flight; docs/capacity.md)
+  --network NAME[,NAME...]        run every scenario under each network condition (root): loopback (default), lan,
+                                  cross-zone, cross-region, mobile, lossy, or a spec like rtt=40ms+rate=10mbit+loss=1%
+                                  (fields rtt, jitter, rate or up/down, loss; docs/network.md)`;
 
 /** Known load generators per protocol; filled in by the registry so options need not import drivers. */
 export type DriverCatalog = Readonly<Record<string, readonly Protocol[]>>;
@@ -265,6 +290,7 @@ export function parseBenchCommand(
         'connection-calls': { type: 'string' },
         'stall-timeout': { type: 'string' },
         slo: { type: 'string' },
+        network: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -284,12 +310,19 @@ export function parseBenchCommand(
   const protocols = protocolText === undefined ? [...PROTOCOLS] : listOf('--protocols', protocolText, PROTOCOLS);
 
   const sweep = values.sweep === undefined ? null : oneOf('--sweep', values.sweep, SWEEP_NAMES);
-  if (sweep !== null && values.ops !== undefined) {
+  if (sweep === 'payload' && values.ops !== undefined) {
     throw new BenchUsageError('--sweep payload runs sum only; drop --ops (or drop --sweep and choose --ops, --sizes, --shape)');
+  }
+  const networkSweep = sweep === 'network';
+  if (networkSweep) {
+    const clash = ['ops', 'sizes', 'concurrency', 'shape'].filter((flag) => values[flag as 'ops'] !== undefined);
+    if (clash.length > 0) throw new BenchUsageError(`--sweep network runs its own scenario set; drop ${clash.map((f) => `--${f}`).join(', ')} (or drop --sweep and use --network)`);
   }
   const sweepSizes = profileName === 'full' ? [...PAYLOAD_SWEEP.sizes, ...PAYLOAD_SWEEP.fullExtraSizes] : [...PAYLOAD_SWEEP.sizes];
   const ops =
-    sweep !== null
+    networkSweep
+      ? (['add', 'sum'] as Operation[])
+      : sweep === 'payload'
       ? (['sum'] as Operation[])
       : values.ops === undefined
       ? [...profile.ops]
@@ -299,29 +332,37 @@ export function parseBenchCommand(
         });
   const sizes =
     values.sizes === undefined
-      ? sweep !== null
+      ? networkSweep
+        ? [...NETWORK_SWEEP.sizes]
+        : sweep === 'payload'
         ? sweepSizes
         : [...profile.sizes]
       : intList('--sizes', values.sizes, 1, LIMITS.maxValues);
   const concurrency =
     values.concurrency === undefined
-      ? [...profile.concurrency]
+      ? networkSweep
+        ? [...NETWORK_SWEEP.concurrency]
+        : [...profile.concurrency]
       : intList('--concurrency', values.concurrency, 1, MAX_CONCURRENCY);
   const sumConcurrency =
     values.concurrency !== undefined
       ? concurrency
-      : sweep !== null
+      : networkSweep
+        ? [...NETWORK_SWEEP.sumConcurrency]
+        : sweep === 'payload'
         ? [PAYLOAD_SWEEP.concurrency]
         : [...(profile.sumConcurrency ?? profile.concurrency)];
 
-  const durationS = values.duration === undefined ? profile.durationS : seconds('--duration', values.duration, 0.1);
-  const warmupS = values.warmup === undefined ? profile.warmupS : seconds('--warmup', values.warmup, 0);
+  const durationS = values.duration === undefined ? (networkSweep ? NETWORK_SWEEP.durationS : profile.durationS) : seconds('--duration', values.duration, 0.1);
+  const warmupS = values.warmup === undefined ? (networkSweep ? NETWORK_SWEEP.warmupS : profile.warmupS) : seconds('--warmup', values.warmup, 0);
   const connections = values.connections === undefined ? null : integer('--connections', values.connections, 1, MAX_CONCURRENCY);
-  const trials = values.trials === undefined ? DEFAULT_TRIALS : integer('--trials', values.trials, 1, MAX_TRIALS);
+  const trials = values.trials === undefined ? (networkSweep ? NETWORK_SWEEP.trials : DEFAULT_TRIALS) : integer('--trials', values.trials, 1, MAX_TRIALS);
   const shapes =
     values.shape !== undefined
       ? listOf('--shape', values.shape, VALUE_SHAPE_NAMES)
-      : sweep !== null
+      : networkSweep
+        ? [DEFAULT_SHAPE]
+        : sweep === 'payload'
         ? [...PAYLOAD_SWEEP.shapes]
         : [...(profile.shapes ?? [DEFAULT_SHAPE])];
   const shape = shapes.includes(DEFAULT_SHAPE) ? DEFAULT_SHAPE : shapes[0]!;
@@ -360,6 +401,11 @@ export function parseBenchCommand(
   if (outDir.trim() === '') throw new BenchUsageError('--out must name a folder');
 
   if (ops.length === 0) throw new BenchUsageError('--ops: give at least one operation');
+  const network = values.network === undefined ? (networkSweep ? parseNetwork(NETWORK_SWEEP.network) : [null]) : parseNetwork(values.network);
+  if (network.some((condition) => condition !== null)) {
+    const clash = [grpcTarget !== null && '--grpc-target', restTarget !== null && '--rest-target', values.contenders !== undefined && '--contenders'].filter(Boolean);
+    if (clash.length > 0) throw new BenchUsageError(`--network runs the bench's own servers behind the emulated link; drop ${clash.join(', ')}`);
+  }
   const contenders = values.contenders === undefined ? null : parseContenders(values.contenders);
   if (contenders !== null) {
     const clash = [
@@ -406,8 +452,18 @@ export function parseBenchCommand(
     pin,
     progress,
     contenders,
+    network,
   };
   return { kind: 'run', options };
+}
+
+function parseNetwork(text: string): Array<NetworkCondition | null> {
+  try {
+    return parseNetworkList(text);
+  } catch (error) {
+    if (error instanceof NetworkSpecError) throw new BenchUsageError(`--network: ${error.message}`);
+    throw error;
+  }
 }
 
 /** `all` (the registry), names, or both ("all,my-server"); unknown names are usage errors. */

@@ -57,6 +57,22 @@ const COLUMNS: [string, (r: RunRecord) => unknown][] = [
   ['contender_wire', (r) => r.contender?.wire],
   ['contender_encoding', (r) => r.contender?.encoding],
   ['contender_implementation', (r) => r.contender?.implementation],
+  // Added with --network (RunRecord.network); last, as above. Empty on loopback.
+  ['network', (r) => r.network?.name],
+  ['network_rtt_ms', (r) => r.network?.rttMs],
+  ['network_jitter_ms', (r) => r.network?.jitterMs],
+  ['network_up_mbit', (r) => r.network?.upMbit],
+  ['network_down_mbit', (r) => r.network?.downMbit],
+  ['network_loss_percent', (r) => r.network?.lossPercent],
+  ['measured_rtt_ms', (r) => r.network?.measured.rttMs],
+  ['measured_up_mbit', (r) => r.network?.measured.upMbit],
+  ['measured_down_mbit', (r) => r.network?.measured.downMbit],
+  ['link_up_packets', (r) => r.network?.measured.up.packets],
+  ['link_up_drop_percent', (r) => r.network?.measured.up.dropPercent],
+  ['link_down_packets', (r) => r.network?.measured.down.packets],
+  ['link_down_drop_percent', (r) => r.network?.measured.down.dropPercent],
+  ['server_retransmits', (r) => r.network?.measured.serverRetransmits],
+  ['emulator_cpu_percent', (r) => r.network?.measured.emulatorCpuPercent],
 ];
 
 /** RFC 4180: quote a field holding a comma, quote or line break; null/undefined = empty. */

@@ -1,4 +1,6 @@
 /** report.md: what ran, where, with which connections, the comparison table and every run's figures. */
+import { hasNetworkSweep, networkSweepSentences, renderNetworkSweep } from './network-sweep.ts';
+import { describeNetwork, hasNetworks, networkName, splitByNetwork } from './network.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type Spread } from '../results/summary.ts';
 import { compact, driverMode, fixed, flags, loadModel, runNotes, sharedDrivers } from './table.ts';
@@ -46,16 +48,20 @@ export function renderMarkdown(results: ResultsFile): string {
   const notes = runNotes(results);
   if (notes.length > 0) out.push(...notes.map((note) => `- Note: ${note}.`), '');
 
+  const networks = hasNetworks(results);
+  if (networks) out.push('## Network conditions', '', ...splitByNetwork(results).map((group) => `- ${describeNetwork(group)}`), '');
   const comparisonStart = out.length;
   out.push('## Comparison', '');
-  const head = ['scenario', 'conns gRPC/REST'];
+  // With --network a row is a scenario under one condition: the condition comes first.
+  const head = [...(networks ? ['network'] : []), 'scenario', 'conns gRPC/REST'];
   for (const [title] of METRIC_COLUMNS) head.push(`${title} gRPC`, `${title} REST`, 'g/r');
   head.push('errors gRPC', 'errors REST', 'flags', 'drivers gRPC/REST');
   out.push(markdownRow(head), alignmentRow(head.length, (i) => i === 0 || i >= head.length - 2));
-  for (const row of summarize(results)) {
+  const rows = splitByNetwork(results).flatMap((group) => summarize(group.results).map((row) => ({ network: group.name, row })));
+  for (const { network, row } of rows) {
     const g = row.cells.grpc;
     const r = row.cells.rest;
-    const cells = [`\`${row.scenario}\``, `${g?.connections ?? '-'}/${r?.connections ?? '-'}`];
+    const cells = [...(networks ? [`\`${network}\``] : []), `\`${row.scenario}\``, `${g?.connections ?? '-'}/${r?.connections ?? '-'}`];
     for (const [, metric, format] of METRIC_COLUMNS) {
       cells.push(cell(g?.[metric] ?? null, format, withRange), cell(r?.[metric] ?? null, format, withRange));
       const x = ratio(row, metric);
@@ -88,9 +94,13 @@ export function renderMarkdown(results: ResultsFile): string {
     out.push('## Payload sweep (Sum)', '', renderSweepMarkdown(results).trimEnd(), '', 'Generated from the measured numbers above:', '', renderSweepSummary(results).trimEnd(), '');
   }
 
+  if (hasNetworkSweep(results)) {
+    out.push('## Across network conditions', '', '```', renderNetworkSweep(results).trimEnd(), '```', '', 'Generated from the measured numbers above:', '', ...networkSweepSentences(results).map((line) => `- ${line}`), '');
+  }
+
   out.push('## Every run', '');
-  const cols = ['scenario', 'protocol', 'driver', 'trial', 'conns', 'status', 'calls', 'errors', 'calls/s', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean', 'stdev', 'req B/call', 'req hdr B/call', 'resp B/call', 'resp hdr B/call', 'req body B', 'resp body B', 'srv CPU ms/1k', 'srv peak RSS MiB', 'client CPU %', 'client µs/call', 'client-bound'];
-  out.push(...markdownTable(cols, results.runs.map(runCells), () => true));
+  const cols = [...(networks ? ['network'] : []), 'scenario', 'protocol', 'driver', 'trial', 'conns', 'status', 'calls', 'errors', 'calls/s', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean', 'stdev', 'req B/call', 'req hdr B/call', 'resp B/call', 'resp hdr B/call', 'req body B', 'resp body B', 'srv CPU ms/1k', 'srv peak RSS MiB', 'client CPU %', 'client µs/call', 'client-bound'];
+  out.push(...markdownTable(cols, results.runs.map((run) => [...(networks ? [networkName(run)] : []), ...runCells(run)]), () => true));
   const failed = results.runs.filter((run) => run.status === 'failed');
   if (failed.length > 0) {
     out.push('', '## Failures', '');

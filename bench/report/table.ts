@@ -7,6 +7,7 @@ import { CLIENT_BOUND_PERCENT, SERVER_BUSY_PERCENT } from '../results/client-bou
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type ProtocolCell, type ScenarioRow, type Spread } from '../results/summary.ts';
 import { renderConnectionCostLines } from './connection-cost.ts';
+import { perNetwork } from './network.ts';
 
 export interface TableOptions {
   /** ANSI colour for flags (default: off). */
@@ -31,7 +32,12 @@ const COLUMNS: Column[] = [
 /** Columns before the metric groups: scenario, in flight, conns. */
 const LEAD = 3;
 
+/** One table per network condition (bench/report/network.ts) when the runs went through emulated links. */
 export function renderTable(results: ResultsFile, options: TableOptions = {}): string {
+  return perNetwork(results, (part) => renderConditionTable(part, options));
+}
+
+function renderConditionTable(results: ResultsFile, options: TableOptions): string {
   const rows = summarize(results);
   if (rows.length === 0) return 'no runs recorded\n';
   const withRange = trialsIn(results) > 1;

@@ -11,12 +11,17 @@ import { hasSweep, renderSweepTable } from './sweep.ts';
 import { renderSweepSummary } from './sweep-summary.ts';
 import { renderTable } from './table.ts';
 import { capacityHeadline, hasCapacity, renderCapacityTable } from './capacity.ts';
+import { hasNetworkSweep, networkSweepSentences, renderNetworkSweep } from './network-sweep.ts';
 
 export function renderTerminal(results: ResultsFile, options: { color: boolean }): string {
   if (hasContenders(results)) return `\n${renderFactorial(results)}`;
   if (results.runs.length === 0) return '';
   let out = `\n${renderTable(results, options)}`;
   if (hasSweep(results)) out += `\npayload sweep (Sum):\n${renderSweepTable(results)}\n${renderSweepSummary(results)}`;
+  if (hasNetworkSweep(results)) {
+    out += `\nacross network conditions (gRPC / REST calls/s, median of the trials, min-max of the per-trial ratios):\n${renderNetworkSweep(results)}`;
+    out += `\nwhere the winner changes:\n${networkSweepSentences(results).map((line) => `  ${line}`).join('\n')}\n`;
+  }
   // --slo: the capacity view, and its sentences answer the question the run asked.
   if (hasCapacity(results)) out += `\n${renderCapacityTable(results)}`;
   // The answer in one line per scenario, generated from the same numbers as the table.

@@ -7,7 +7,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { READABLE_SCHEMA_VERSIONS, type ResultsFile, type RunRecord } from './record.ts';
+import { READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, type ResultsFile, type RunRecord } from './record.ts';
 
 export class ResultsInputError extends Error {
   readonly exitCode = 2;
@@ -61,8 +61,8 @@ export function loadResults(input: string): LoadedResults {
 /** Checks the shape the renderers rely on; returns the same object, typed. */
 export function checkResults(data: unknown, label = 'results'): ResultsFile {
   if (!isObject(data)) throw new ResultsInputError(`${label}: not a results object`);
-  if (!(READABLE_SCHEMA_VERSIONS as readonly unknown[]).includes(data.schemaVersion)) {
-    throw new ResultsInputError(`${label}: schemaVersion ${JSON.stringify(data.schemaVersion)} is not one of ${READABLE_SCHEMA_VERSIONS.join(', ')}`);
+  if (!READABLE_SCHEMA_VERSIONS.includes(data.schemaVersion as number)) {
+    throw new ResultsInputError(`${label}: schemaVersion ${JSON.stringify(data.schemaVersion)} is not ${READABLE_SCHEMA_VERSIONS.join(' or ')} (current: ${SCHEMA_VERSION})`);
   }
   if (!isObject(data.environment)) throw new ResultsInputError(`${label}: no environment`);
   if (!Array.isArray(data.runs)) throw new ResultsInputError(`${label}: runs is not an array`);

@@ -7,12 +7,13 @@
 import type { Operation } from '../../servers/calculator.ts';
 import type { Protocol } from '../types.ts';
 
-export const SCHEMA_VERSION = 2;
-/** Versions a reader accepts: 2 added RunRecord.capacity (optional), so a version 1 file reads as one without capacity searches. */
-export const READABLE_SCHEMA_VERSIONS = [1, SCHEMA_VERSION] as const;
+export const SCHEMA_VERSION = 3;
+/** Versions bench/results/read.ts accepts: 1 is 2 without `network` (every run on loopback), 2 is 3 without `capacity` (no --slo search). */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3];
 
 export interface ResultsFile {
-  schemaVersion: (typeof READABLE_SCHEMA_VERSIONS)[number];
+  /** SCHEMA_VERSION when written by this bench; a file read back may be an older readable version. */
+  schemaVersion: number;
   environment: Environment;
   runs: RunRecord[];
   /** --contenders runs: every contender asked for, with its conformance verdict (a failing one has no runs). Absent otherwise. */
@@ -163,6 +164,8 @@ export interface RunRecord {
   latencyMs: LatencySummaryMs | null;
   /** Connection set-up vs per-call cost for this protocol (TLS or not); absent in older files, null when not measured. */
   tls?: ConnectionCostRecord | null;
+  /** The emulated network the run went through (--network); null or absent (older files): loopback, no emulation. */
+  network?: NetworkRecord | null;
   /** The HDR histogram read at a ladder of percentiles (50 … 99.999), for latency curves. */
   latencyPercentilesMs?: LatencyPercentileMs[] | null;
   wire: WireBytesPerCall;
@@ -223,4 +226,52 @@ export interface CapacityStep {
   /** Why the step failed the objective ("p99 12.3 ms > 10 ms", saturation, a run failure); empty when it passed. */
   misses: string[];
   durationS: number;
+}
+
+/** One direction of the emulated link during the measured run (the forwarder's and the kernel's counters). */
+export interface NetworkDirectionRecord {
+  /** Packets that entered the link, and that came out at the far end. */
+  packets: number;
+  forwarded: number;
+  /** Dropped by the random loss, by the rate limiter's full queue (tail drop), by a full device queue before the forwarder. */
+  lossDrops: number;
+  queueDrops: number;
+  deviceDrops: number | null;
+  /** All drops / packets, in %. */
+  dropPercent: number | null;
+  /** How late packets left against their due time, µs (null: none forwarded). */
+  lateUsP50: number | null;
+  lateUsP99: number | null;
+}
+
+/** The condition asked for (bench/network/conditions.ts) and what the emulated link measured. */
+export interface NetworkRecord {
+  /** Profile name or inline spec. */
+  name: string;
+  rttMs: number;
+  jitterMs: number;
+  /** null = unlimited. */
+  upMbit: number | null;
+  downMbit: number | null;
+  lossPercent: number;
+  measured: {
+    /** TCP ping-pong through the link when it was set up: median, min, max ms. */
+    rttMs: number | null;
+    rttMinMs: number | null;
+    rttMaxMs: number | null;
+    /** Steady bulk-transfer rate each way when the link was set up, Mbit/s of TCP payload (null: not measured). */
+    upMbit: number | null;
+    downMbit: number | null;
+    /** During the measured run: up = client to server. */
+    up: NetworkDirectionRecord;
+    down: NetworkDirectionRecord;
+    /** TCP segments the servers' namespace retransmitted during the run (the client side's are not counted). */
+    serverRetransmits: number | null;
+    /** The forwarder's CPU time / wall time during the run, % of one core; at 90 or more the link may be the bottleneck. */
+    emulatorCpuPercent: number | null;
+    /** The forwarder ran at real-time priority. */
+    realtime: boolean;
+    /** Idle CPUs polled instead of halting during the run (PM QoS request; a halted vCPU wakes ~1 ms late). */
+    lowLatencyIdle: boolean;
+  };
 }

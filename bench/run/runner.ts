@@ -24,11 +24,26 @@ import { restBodyOf } from '../scenario/http-call.ts';
 import { emptyConnectionCost, isTlsTarget, measureConnectionCost, type ConnectionCost } from './connection-cost.ts';
 import { isClientBound } from '../results/client-bound.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
+import { conditionName, type NetworkCondition } from '../network/conditions.ts';
+import { networkEmulationUnavailable, openLink, removeAllLinksSync, type EmulatedLink } from '../network/link.ts';
+import { probeLink, type LinkProbe } from '../network/probe.ts';
+import { EMULATOR_BUSY_PERCENT, networkRecord, snapshotLink } from '../network/record.ts';
 import { CONNECTION_COST_PLANNED_S, planBench, WIRE_PASS_PLANNED_S } from './plan.ts';
 import { capacityTiming, searchCapacity, type StepLoad } from './capacity.ts';
 
 /** A run that has not ended this long after its planned end is aborted. */
 const RUN_OVERRUN_S = 15;
+/**
+ * Behind an emulated link the byte-counting pass and the connection-cost pass
+ * take RTTs per call: at most this many calls each (bytes per call do not
+ * depend on the path; a connection's cost in RTTs shows in a few calls).
+ */
+const NETWORK_WIRE_CALLS = 100;
+const NETWORK_CONNECTION_CALLS = 10;
+/** A measured run behind a link lasts at least this many rounds of its calls (roundTripOfCallsS). */
+const MIN_ROUNDS = 3;
+/** The link probe when a condition's link is set up: ping-pong rounds and bulk window per direction. */
+const LINK_PROBE = { rounds: 20, windowMs: 1_000 };
 
 export class BenchSetupError extends Error {
   readonly exitCode = 1;
@@ -81,6 +96,10 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     const missing = driver.unavailable?.() ?? null;
     if (missing !== null) throw new BenchUsageError(`--driver ${driver.name}: ${missing}`);
   }
+  if (options.network.some((condition) => condition !== null)) {
+    const unavailable = networkEmulationUnavailable();
+    if (unavailable !== null) throw new BenchUsageError(`--network: ${unavailable}`);
+  }
   // Payloads (and their gzip forms) are encoded once, before any load.
   const payloads = new Map(
     scenarios.map((s) => [s.key, withCompression(buildPayload(s.operation, s.payloadValues, s.valueShape ?? options.shape), s.compression)] as const),
@@ -96,6 +115,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     bench.abort(new Error(`interrupted (${signal})`));
   };
   process.on('exit', killAllServerProcesses);
+  process.on('exit', removeAllLinksSync);
   if (io.handleSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -109,6 +129,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     await Promise.all([...servers.values()].map((server) => server.stop()));
   };
 
+  // The current condition's emulated link (null on loopback); closed before the next one and on every way out.
+  let link: EmulatedLink | null = null;
   try {
     // Everything that can be wrong with the setup is found before any load is sent.
     for (const protocol of options.protocols) {
@@ -123,76 +145,107 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     const { pinning, note } = applyPinning(options.pin);
     if (note) notes.push(note);
 
-    const contenderStart = options.contenders ? await startContenders(options, serverPinPrefix(pinning), servers) : null;
-    if (contenderStart) notes.push(...contenderStart.notes);
-    const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal);
-    for (const server of servers.values()) {
-      void server.exited.then((reason) => {
-        if (!stopping) bench.abort(new Error(reason));
-      });
-    }
-    if (bench.signal.aborted) throw bench.signal.reason;
-
     const started = new Date();
-    const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
-    const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
-    const dir = createRunFolder(options.outDir, started);
-    const files = [writeResultsJson(dir, results)];
-    linkLatest(options.outDir, dir);
-
-    progress.log(
-      `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
-        ` x ${options.trials} trial(s), ${options.durationS}s runs after ${options.warmupS}s warm-up; results in ${dir}`,
-    );
-
-    // Contenders that failed their conformance check are not measured: count the setups that run.
-    const totalRuns = scenarios.length * setups.length * options.trials;
-    const connectionCosts = await runConnectionCostPasses(options, setups, progress, bench.signal);
-
+    let results: ResultsFile | null = null;
+    let dir = '';
+    const files: string[] = [];
     let failure: string | null = null;
     const wireCache = new Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>();
     let index = 0;
-    outer: for (const [i, scenario] of scenarios.entries()) {
-      for (let trial = 1; trial <= options.trials; trial++) {
-        // Alternate which protocol goes first, so neither always runs on a warmer machine.
-        const order = trial % 2 === 1 ? setups : [...setups].reverse();
-        for (const setup of order) {
-          index += 1;
-          const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
-          const input: RunOneInput = {
-            options,
-            scenario,
-            payload: payloads.get(scenario.key)!,
-            setup,
-            trial,
-            label,
-            progress,
-            signal: bench.signal,
-            wireCache,
-            pinning,
-          };
-          // --slo: a search of open-loop steps (bench/run/capacity.ts), each one measured run of runOne.
-          const record = options.slo
-            ? await searchCapacity(options.slo, capacityTiming(options), (load) => runOne({ ...input, label: `${label} ${load.label}`, load }), {
-                log: (line) => progress.log(line),
-                aborted: () => bench.signal.aborted,
-              })
-            : await runOne(input);
-          // The protocol's connection-cost figures (measured once, before the scenarios) go on each of its rows.
-          record.tls = connectionCosts.get(setup.protocol) ?? null;
-          results.runs.push(record);
-          writeResultsJson(dir, results);
-          progress.log(describeRecord(label, record, index, totalRuns));
-          io.onRunRecorded?.(record, servers);
-          if (record.status === 'failed') {
-            failure = record.failure;
-            break outer;
+    let totalRuns = 0;
+
+    // Every scenario under each network condition in turn: a link and fresh servers behind it per condition.
+    conditions: for (const condition of options.network) {
+      let linkProbe: LinkProbe | null = null;
+      if (condition !== null) {
+        progress.phase(`network ${condition.name}: setting up the emulated link`, 3);
+        try {
+          link = await openLink(condition);
+          linkProbe = await probeLink(link, LINK_PROBE);
+        } catch (error) {
+          throw new BenchSetupError(`--network ${condition.name}: ${(error as Error).message}`);
+        } finally {
+          progress.endPhase();
+        }
+        progress.log(describeLink(condition, linkProbe));
+      }
+      const contenderStart = options.contenders ? await startContenders(options, serverPinPrefix(pinning), servers) : null;
+      if (contenderStart) notes.push(...contenderStart.notes);
+      const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal, link);
+      for (const server of servers.values()) {
+        void server.exited.then((reason) => {
+          if (!stopping) bench.abort(new Error(reason));
+        });
+      }
+      if (bench.signal.aborted) throw bench.signal.reason;
+      // Contenders that failed their conformance check are not measured: count the setups that run.
+      totalRuns = scenarios.length * setups.length * options.trials * options.network.length;
+
+      if (results === null) {
+        const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
+        results = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
+        dir = createRunFolder(options.outDir, started);
+        files.push(writeResultsJson(dir, results));
+        linkLatest(options.outDir, dir);
+        progress.log(
+          `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
+            ` x ${options.trials} trial(s)${options.network.length > 1 ? ` x ${options.network.length} network conditions` : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up; results in ${dir}`,
+        );
+      }
+
+      const connectionCosts = await runConnectionCostPasses(options, setups, progress, bench.signal, link !== null);
+      const at = condition === null ? '' : ` @${condition.name}`;
+      for (const [i, scenario] of scenarios.entries()) {
+        for (let trial = 1; trial <= options.trials; trial++) {
+          // Alternate which protocol goes first, so neither always runs on a warmer machine.
+          const order = trial % 2 === 1 ? setups : [...setups].reverse();
+          for (const setup of order) {
+            index += 1;
+            const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}${at}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
+            const input: RunOneInput = {
+              options,
+              scenario,
+              payload: payloads.get(scenario.key)!,
+              setup,
+              trial,
+              label,
+              progress,
+              signal: bench.signal,
+              wireCache,
+              pinning,
+              network: condition === null || link === null ? null : { condition, link, probe: linkProbe },
+            };
+            // --slo: a search of open-loop steps (bench/run/capacity.ts), each one measured run of runOne.
+            const record = options.slo
+              ? await searchCapacity(options.slo, capacityTiming(options), (load) => runOne({ ...input, label: `${label} ${load.label}`, load }), {
+                  log: (line) => progress.log(line),
+                  aborted: () => bench.signal.aborted,
+                })
+              : await runOne(input);
+            // The protocol's connection-cost figures (measured once per condition, before the scenarios) go on each of its rows.
+            record.tls = connectionCosts.get(setup.protocol) ?? null;
+            results.runs.push(record);
+            writeResultsJson(dir, results);
+            progress.log(describeRecord(label, record, index, totalRuns));
+            io.onRunRecorded?.(record, servers);
+            if (record.status === 'failed') {
+              failure = record.failure;
+              break conditions;
+            }
           }
         }
       }
+      // The next condition gets servers of its own, behind its own link.
+      await stopServers();
+      servers.clear();
+      stopping = false;
+      await link?.close();
+      link = null;
     }
+    if (results === null) throw new BenchSetupError('no network condition to run');
     progress.close();
     await stopServers();
+    await link?.close();
 
     writeResultsJson(dir, results);
     const exitCode = failure === null ? 0 : interrupted ? 130 : 1;
@@ -200,6 +253,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   } catch (error) {
     progress.close();
     await stopServers();
+    await link?.close();
     if (interrupted) {
       const results: ResultsFile = { schemaVersion: SCHEMA_VERSION, environment: collectEnvironment({}, null), runs: [] };
       return { results, dir: null, files: [], exitCode: 130, failure: 'interrupted before the first run', notes };
@@ -211,6 +265,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
       process.off('SIGTERM', onSignal);
     }
     process.off('exit', killAllServerProcesses);
+    process.off('exit', removeAllLinksSync);
   }
 }
 
@@ -225,8 +280,10 @@ async function startServers(
   pinning: Pinning | null,
   servers: Map<string, ServerProcess>,
   signal: AbortSignal,
+  link: EmulatedLink | null,
 ): Promise<ProtocolSetup[]> {
-  const prefix = serverPinPrefix(pinning);
+  // Behind an emulated link the servers run in its namespace (taskset still pins them) and bind its address.
+  const prefix = [...(link?.prefix ?? []), ...serverPinPrefix(pinning)];
   const started = await Promise.allSettled(
     options.protocols.map(async (protocol): Promise<ProtocolSetup> => {
       const driver = getDriver(options.drivers[protocol], protocol);
@@ -236,6 +293,7 @@ async function startServers(
         protocol,
         port: protocol === 'grpc' ? options.grpcPort : options.restPort,
         prefix,
+        ...(link ? { host: link.serverAddress } : {}),
         tls: options.tls,
       });
       servers.set(protocol, server);
@@ -276,6 +334,8 @@ interface RunOneInput {
   pinning: Pinning | null;
   /** A capacity search's step: its rate (null: closed loop), durations and whether bytes are counted, instead of the options'. */
   load?: Omit<StepLoad, 'label'>;
+  /** The emulated link the run goes through and its probe; null on loopback. */
+  network: { condition: NetworkCondition; link: EmulatedLink; probe: LinkProbe | null } | null;
 }
 
 /** Notes a reader of the row must see: what the driver could not check, how it was chosen. */
@@ -308,7 +368,11 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const paced = load.rate != null ? { rate: load.rate } : {};
   const record = emptyRecord(input, connections);
   const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
-  const stallS = options.stallTimeoutS;
+  // Behind a slow link one round of calls can take seconds (16 x 182 KB at 5 Mbit/s: 4.7 s): a run lasts
+  // at least MIN_ROUNDS rounds, and a round is not a stall.
+  const roundS = input.network ? roundTripOfCallsS(input.network.condition, scenario.concurrency, record.body.requestBytes) : 0;
+  const durationS = Math.max(load.durationS, MIN_ROUNDS * roundS);
+  const stallS = options.stallTimeoutS > 0 ? Math.max(options.stallTimeoutS, 2 * roundS + 1) : 0;
   if (signal.aborted) return failWith(reasonOf(signal));
 
   // Warm-up: same shape, not recorded.
@@ -323,17 +387,19 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   }
 
   // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
-  progress.phase(`${input.label} measuring`, load.durationS);
+  progress.phase(`${input.label} measuring`, durationS);
   const pid = setup.server?.pid ?? null;
   if (pid !== null) resetPeakRss(pid);
   const serverCpu0 = pid === null ? null : readCpuMs(pid);
   const selfCpu0 = selfCpuUs();
+  const linkBefore = input.network ? await snapshotLink(input.network.link) : null;
   const wall0 = process.hrtime.bigint();
-  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: load.durationS }, load.durationS, signal, (f) => progress.update(f), stallS);
+  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS }, durationS, signal, (f) => progress.update(f), stallS);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
   const serverCpu1 = pid === null ? null : readCpuMs(pid);
   const peakRssMiB = pid === null ? null : readPeakRssMiB(pid);
+  const network = input.network && linkBefore ? await networkRecord(input.network.condition, input.network.probe, input.network.link, linkBefore) : null;
   progress.endPhase();
 
   const serverCpuMs = serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null;
@@ -361,9 +427,14 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
       bound: isClientBound(clientCpuPercent, serverCpuPercent),
       cpuOf: driverCpu ? 'driver-process' : 'runner',
     },
+    network,
   };
   if (result.statusChecked) measured.statusChecked = result.statusChecked;
   const notes = runNotes(options, setup.protocol, setup.driver.name, result);
+  const emulatorCpu = network?.measured.emulatorCpuPercent ?? null;
+  if (emulatorCpu !== null && emulatorCpu >= EMULATOR_BUSY_PERCENT) {
+    notes.push(`emulator-bound: the network emulator used ${emulatorCpu}% of a core; the link, not the server, may have limited this run`);
+  }
   if (notes.length > 0) measured.notes = notes;
   const driverWire = result.wireFromDriver ?? null;
   result.latencyUs.destroy?.();
@@ -379,7 +450,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const wireKey = `${scenario.key}/${setup.label ?? setup.protocol}`;
   let sample = input.wireCache.get(wireKey);
   // TLS: the proxy would see only ciphertext (no header/body split); bytes per handshake are in the connection-cost pass.
-  const calls = isTlsTarget(setup.target) || !load.countBytes ? 0 : wireCallsFor(options.wireCalls, payload);
+  const calls = isTlsTarget(setup.target) || !load.countBytes ? 0 : Math.min(wireCallsFor(options.wireCalls, payload), input.network ? NETWORK_WIRE_CALLS : Infinity);
   if (!sample && calls > 0) {
     progress.phase(`${input.label} counting bytes (${calls} calls)`, WIRE_PASS_PLANNED_S);
     try {
@@ -459,9 +530,10 @@ async function runConnectionCostPasses(
   setups: ProtocolSetup[],
   progress: ProgressSink,
   signal: AbortSignal,
+  emulated: boolean,
 ): Promise<Map<Protocol, ConnectionCost>> {
   const costs = new Map<Protocol, ConnectionCost>();
-  const calls = options.connectionCalls;
+  const calls = emulated ? Math.min(options.connectionCalls, NETWORK_CONNECTION_CALLS) : options.connectionCalls;
   const stallS = options.stallTimeoutS;
   for (const setup of setups) {
     const empty = emptyConnectionCost(setup.target);
@@ -506,6 +578,7 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     concurrency: scenario.concurrency,
     connections,
     rate: input.load ? input.load.rate : (input.options.rate ?? null),
+    network: null,
     trial: input.trial,
     durationS: 0,
     status: 'completed',
@@ -546,4 +619,18 @@ function describeRecord(label: string, r: RunRecord, index: number, total: numbe
   const p50 = r.latencyMs ? `${r.latencyMs.p50} ms` : '-';
   const bytes = r.wire.requestBytesPerCall === null ? '' : `, ${Math.round(r.wire.requestBytesPerCall)}/${Math.round(r.wire.responseBytesPerCall ?? 0)} B/call`;
   return `${label}: ${Math.round(r.rps)} calls/s, p50 ${p50}${bytes}${r.errors ? `, ${r.errors} errors` : ''} (${index}/${total})`;
+}
+
+function describeLink(condition: NetworkCondition, probe: LinkProbe | null): string {
+  const mbit = (value: number | null): string => (value === null ? '-' : value.toFixed(1));
+  return (
+    `network ${conditionName(condition)}: emulated link measured RTT ${probe ? probe.rttMs.toFixed(2) : '-'} ms (asked ${condition.rttMs}), ` +
+    `bulk ${mbit(probe?.upMbit ?? null)} up / ${mbit(probe?.downMbit ?? null)} down Mbit/s (asked ${condition.upMbit ?? 'unlimited'} / ${condition.downMbit ?? 'unlimited'})`
+  );
+}
+
+/** Seconds one round of `concurrency` calls takes on the link: the RTT plus the requests serialized at the upload rate. */
+function roundTripOfCallsS(condition: NetworkCondition, concurrency: number, requestBytes: number): number {
+  const serializationS = condition.upMbit === null ? 0 : (concurrency * requestBytes * 8) / (condition.upMbit * 1e6);
+  return condition.rttMs / 1000 + serializationS;
 }

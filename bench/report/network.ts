@@ -1,0 +1,69 @@
+/**
+ * Network conditions in the reports: runs grouped by the condition they ran
+ * under (--network), in the order the conditions ran, and one line per
+ * condition saying what was asked and what the emulated link measured.
+ */
+import type { NetworkRecord, ResultsFile, RunRecord } from '../results/record.ts';
+
+export interface NetworkGroup {
+  /** 'loopback' or the condition's name. */
+  name: string;
+  /** The first run's record (the condition and its link probe); null on loopback. */
+  network: NetworkRecord | null;
+  /** The results file with this condition's runs only. */
+  results: ResultsFile;
+}
+
+export function networkName(run: Pick<RunRecord, 'network'>): string {
+  return run.network?.name ?? 'loopback';
+}
+
+/** Any run went through an emulated link. */
+export function hasNetworks(results: ResultsFile): boolean {
+  return results.runs.some((run) => run.network != null);
+}
+
+export function splitByNetwork(results: ResultsFile): NetworkGroup[] {
+  const groups = new Map<string, NetworkGroup>();
+  for (const run of results.runs) {
+    const name = networkName(run);
+    let group = groups.get(name);
+    if (!group) {
+      group = { name, network: run.network ?? null, results: { ...results, runs: [] } };
+      groups.set(name, group);
+    }
+    group.results.runs.push(run);
+  }
+  return [...groups.values()];
+}
+
+/** render(results) as is without emulated networks; else one section per condition under its description line. */
+export function perNetwork(results: ResultsFile, render: (part: ResultsFile) => string): string {
+  if (!hasNetworks(results)) return render(results);
+  return splitByNetwork(results)
+    .map((group) => `${describeNetwork(group)}\n${render(group.results)}`)
+    .join('\n');
+}
+
+const mbit = (value: number | null): string => (value === null ? 'unlimited' : `${value} Mbit/s`);
+const num = (value: number | null, digits = 2): string => (value === null ? '-' : value.toFixed(digits));
+
+/** "network cross-region: asked RTT 70 ms, ...; measured RTT 70.6 ms (70.4-71.2), ...; during the runs: ..." */
+export function describeNetwork(group: Pick<NetworkGroup, 'name' | 'network' | 'results'>): string {
+  const n = group.network;
+  if (n === null) return `network ${group.name}: no emulation (servers on 127.0.0.1)`;
+  const asked =
+    `asked RTT ${n.rttMs} ms${n.jitterMs > 0 ? ` ±${n.jitterMs / 2} ms jitter each way` : ''}, ` +
+    (n.upMbit === n.downMbit ? `rate ${mbit(n.upMbit)}` : `up ${mbit(n.upMbit)}, down ${mbit(n.downMbit)}`) +
+    `, loss ${n.lossPercent}%`;
+  const m = n.measured;
+  const measured = `measured RTT ${num(m.rttMs)} ms (${num(m.rttMinMs)}-${num(m.rttMaxMs)}), bulk ${num(m.upMbit, 1)} up / ${num(m.downMbit, 1)} down Mbit/s`;
+  const runs = group.results.runs.filter((run) => run.network);
+  const drops = (d: 'up' | 'down'): string => {
+    const values = runs.map((run) => run.network!.measured[d].dropPercent).filter((v): v is number => v !== null);
+    return values.length === 0 ? '-' : `${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}%`;
+  };
+  const retransmits = runs.map((run) => run.network!.measured.serverRetransmits ?? 0).reduce((a, b) => a + b, 0);
+  const cpu = Math.max(0, ...runs.map((run) => run.network!.measured.emulatorCpuPercent ?? 0));
+  return `network ${group.name}: ${asked}; ${measured}; during the runs dropped ${drops('up')} up, ${drops('down')} down, ${retransmits} server retransmissions, emulator at most ${cpu.toFixed(0)}% of a core`;
+}
