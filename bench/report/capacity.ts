@@ -148,7 +148,7 @@ export function capacityHeadline(results: ResultsFile): string[] {
     const r = row.cells.rest?.capacity;
     const alone = (protocol: Protocol, c: CapacityRecord): string =>
       c.rps === null
-        ? `${PROTOCOL_LABEL[protocol]} met it at no rate tried`
+        ? `${PROTOCOL_LABEL[protocol]} ${c.steps.some((s) => s.pass) ? 'met it at no rate its confirmation run held' : 'met it at no rate tried'}`
         : `${PROTOCOL_LABEL[protocol]} sustains ${c.loadGeneratorBound ? 'at least ' : ''}${integer(c.rps)} calls/s${c.loadGeneratorBound ? ' (load generator bound)' : ''}`;
     const x = capacityRatio(row);
     if (!g || !r || x === null) {

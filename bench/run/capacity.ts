@@ -34,9 +34,9 @@ export const TOLERANCE = 0.05;
 const SATURATED_BELOW = 0.9;
 /** Each failed confirmation lowers the rate by this factor; at most MAX_STEP_DOWNS times. */
 const STEP_DOWN = 0.9;
-const MAX_STEP_DOWNS = 2;
+const MAX_STEP_DOWNS = 1;
 /** Open-loop steps of one search at most, repeats included (probe and confirmations not counted): bounds its time. */
-const MAX_STEPS = 10;
+const MAX_STEPS = 8;
 /** No rate down to this fraction of the probe's calls/s passed: the objective is out of reach. */
 const LOWEST_FRACTION = 1 / 16;
 /** Open-loop rates below this are not tried (calls/s). */
