@@ -12,7 +12,7 @@ import { usableConnections } from '../scenario/connections.ts';
 import autocannon from 'autocannon';
 import { REST_GZIP_HEADERS } from '../scenario/compression.ts';
 import { assertDrivable, restBodyOf } from '../scenario/http-call.ts';
-import { newLatencyHistogram } from '../results/latency.ts';
+import { createLatencyHistogram } from '../results/histogram.ts';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 
 /** How often autocannon checks its stop flag (its default is 1 s, too coarse for short runs). */
@@ -32,7 +32,7 @@ function runAutocannon(options: LoadOptions): Promise<LoadResult> {
   if (target.protocol !== 'rest') return Promise.reject(new Error('autocannon drives REST targets only'));
   const connections = usableConnections(options.connections, options.concurrency);
   const pipelining = Math.max(1, Math.ceil(options.concurrency / connections));
-  const latencyUs = newLatencyHistogram();
+  const latencyUs = createLatencyHistogram();
   const statusCounts: Record<string, number> = {};
   let calls = 0;
   let errors = 0;

@@ -12,6 +12,7 @@ import { PROTOCOLS, type Protocol } from '../types.ts';
 import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
 import { contenderNames, getContender } from '../../servers/contenders/index.ts';
 import { parseSlo, SloSyntaxError, type Slo } from './slo.ts';
+import type { SegmentInfo } from '../results/record.ts';
 import { NetworkSpecError, parseNetworkList, type NetworkCondition } from '../network/conditions.ts';
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
@@ -176,6 +177,10 @@ export interface BenchOptions {
   stallTimeoutS: number;
   /** --slo: search each scenario and protocol for the highest open-loop rate meeting it (bench/run/capacity.ts); null = fixed load. */
   slo: Slo | null;
+  /** --segment K/N: generate share K of N of every scenario's load (bench/scenario/segment.ts); null: all of it. */
+  segment: SegmentInfo | null;
+  /** --start-at: ISO instant the first measured run starts at, later runs on a fixed schedule (bench/run/schedule.ts); null: at once. */
+  startAt: string | null;
   /**
    * --network: every scenario runs under each condition in turn (bench/network/);
    * null = loopback, no emulation (the default, [null]).
@@ -222,6 +227,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --stall-timeout S               fail a run when no call completes for S seconds (default ${DEFAULT_STALL_TIMEOUT_S}, 0 = off)
   --slo 'p99<10ms[,errors<0.1%]'  capacity: per scenario and protocol, the highest open-loop rate meeting the objective
                                   (a step search; --concurrency caps calls in flight; docs/capacity.md)
+  --segment K/N                   generate share K of N of every scenario's load (needs the targets; bench:merge joins them);
+                                  a profile's concurrencies below N are left out
+  --start-at ISO|+S               start the first measured run at an instant (2026-12-01T10:00:00Z) or S seconds from now (+30s)
   --network NAME[,NAME...]        run every scenario under each network condition (root): loopback (default), lan,
                                   cross-zone, cross-region, mobile, lossy, or a spec like rtt=40ms+rate=10mbit+loss=1%
                                   (fields rtt, jitter, rate or up/down, loss; docs/network.md)`;
@@ -233,6 +241,8 @@ export interface OptionsEnvironment {
   canPin: boolean;
   /** Drivers that can run an open loop (bench/drivers/index.ts openLoopDriverNames); given, --rate is checked here (the runner checks again). */
   openLoopDrivers?: readonly string[];
+  /** The clock a relative --start-at (+30s) counts from, ms (tests fix it). */
+  nowMs?: number;
 }
 
 /** Resolves the options of a bench run; --help is a usage error here (the CLI asks parseBenchCommand). */
@@ -290,6 +300,8 @@ export function parseBenchCommand(
         'connection-calls': { type: 'string' },
         'stall-timeout': { type: 'string' },
         slo: { type: 'string' },
+        segment: { type: 'string' },
+        'start-at': { type: 'string' },
         network: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -374,6 +386,10 @@ export function parseBenchCommand(
   const slo = values.slo === undefined ? null : sloOption(values.slo);
   if (slo !== null && rate !== null) throw new BenchUsageError('--slo searches for the rate itself; drop --rate');
   if (slo !== null && trials > 1) throw new BenchUsageError('--slo runs one search per scenario and protocol; drop --trials');
+  // A search's steps are as many as it takes, so they fit neither a fixed schedule nor a share of a fixed rate.
+  if (slo !== null && (values.segment !== undefined || values['start-at'] !== undefined)) {
+    throw new BenchUsageError('--slo runs its own steps on one generator; drop --segment and --start-at');
+  }
   // A capacity search runs open-loop steps, so it takes the open-loop drivers and their checks.
   const openLoopFlag = slo !== null ? '--slo' : rate !== null ? '--rate' : null;
   const { drivers, notes: driverNotes } = resolveDrivers(values.driver, catalog, openLoopFlag);
@@ -393,6 +409,20 @@ export function parseBenchCommand(
   const connectionCalls =
     values['connection-calls'] === undefined ? DEFAULT_CONNECTION_CALLS : integer('--connection-calls', values['connection-calls'], 0, 10_000);
   const stallTimeoutS = values['stall-timeout'] === undefined ? DEFAULT_STALL_TIMEOUT_S : seconds('--stall-timeout', values['stall-timeout'], 0);
+
+  const segment = values.segment === undefined ? null : parseSegment(values.segment);
+  if (segment !== null) {
+    const missing = protocols.filter((protocol) => (protocol === 'grpc' ? grpcTarget === null : restTarget === null));
+    if (missing.length > 0) {
+      throw new BenchUsageError(
+        `--segment: every segment must load the same running servers; give ${missing.map((p) => `--${p}-target`).join(' and ')} (or leave ${missing.join(', ')} out with --protocols)`,
+      );
+    }
+  }
+  const startAt = values['start-at'] === undefined ? null : parseStartAt(values['start-at'], env.nowMs ?? Date.now());
+  // A profile's calls in flight below the segment count cannot be shared out: left out. Asked for with --concurrency, they are an error (bench/scenario/segment.ts).
+  const segmentable = (list: number[]): number[] =>
+    segment === null || values.concurrency !== undefined ? list : list.filter((c) => c >= segment.count);
 
   if (values.pin && values['no-pin']) throw new BenchUsageError('--pin and --no-pin: choose one');
   const pin = values['no-pin'] ? false : (values.pin ?? env.canPin);
@@ -414,6 +444,7 @@ export function parseBenchCommand(
       restTarget !== null && '--rest-target',
       compression.includes('gzip') && '--compression gzip',
       tls && '--tls',
+      segment !== null && '--segment',
     ].filter(Boolean);
     if (clash.length > 0) {
       throw new BenchUsageError(`--contenders picks the servers and protocols itself and measures uncompressed cleartext calls; drop ${clash.join(', ')}`);
@@ -425,8 +456,8 @@ export function parseBenchCommand(
     protocols,
     ops: dedupe(ops),
     sizes: dedupe(sizes),
-    concurrency: dedupe(concurrency),
-    sumConcurrency: dedupe(sumConcurrency),
+    concurrency: dedupe(segmentable(concurrency)),
+    sumConcurrency: dedupe(segmentable(sumConcurrency)),
     durationS,
     warmupS,
     connections,
@@ -452,6 +483,8 @@ export function parseBenchCommand(
     pin,
     progress,
     contenders,
+    segment,
+    startAt,
     network,
   };
   return { kind: 'run', options };
@@ -464,6 +497,44 @@ function parseNetwork(text: string): Array<NetworkCondition | null> {
     if (error instanceof NetworkSpecError) throw new BenchUsageError(`--network: ${error.message}`);
     throw error;
   }
+}
+
+export const MAX_SEGMENTS = 1_000;
+
+/** "2/3": segment 2 of 3 (1-based). */
+export function parseSegment(text: string): SegmentInfo {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || count > MAX_SEGMENTS || index < 1 || index > count) {
+    throw new BenchUsageError(`--segment must be K/N with 1 <= K <= N <= ${MAX_SEGMENTS} (e.g. 2/3), got "${text}"`);
+  }
+  return { index, count };
+}
+
+/** Furthest ahead --start-at may be. */
+const MAX_START_AHEAD_S = 7 * 24 * 3_600;
+
+/**
+ * "2026-12-01T10:00:00Z" (an ISO instant with Z or an offset: every generator
+ * must read the same instant, whatever its time zone) or "+30s" / "+2m" / "+30"
+ * from `nowMs`; returns the ISO instant.
+ */
+export function parseStartAt(text: string, nowMs: number): string {
+  const relative = /^\+(\d+(?:\.\d+)?)(s|m)?$/.exec(text.trim());
+  let ms: number;
+  if (relative) {
+    ms = nowMs + Number(relative[1]) * (relative[2] === 'm' ? 60_000 : 1_000);
+  } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text.trim())) {
+    ms = Date.parse(text.trim());
+  } else {
+    ms = NaN;
+  }
+  if (!Number.isFinite(ms)) {
+    throw new BenchUsageError(`--start-at must be an ISO instant with its zone (2026-12-01T10:00:00Z) or +S seconds from now (+30s, +2m), got "${text}"`);
+  }
+  if (ms - nowMs > MAX_START_AHEAD_S * 1_000) throw new BenchUsageError(`--start-at is more than 7 days ahead: "${text}"`);
+  return new Date(ms).toISOString();
 }
 
 /** `all` (the registry), names, or both ("all,my-server"); unknown names are usage errors. */

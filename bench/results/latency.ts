@@ -2,18 +2,6 @@
 import * as hdr from 'hdr-histogram-js';
 import type { LatencyPercentileMs, LatencySummaryMs } from './record.ts';
 
-/** 1 µs .. 10 min at 3 significant digits; grows if a value is larger. */
-export function newLatencyHistogram(): hdr.Histogram {
-  return hdr.build({
-    bitBucketSize: 32,
-    autoResize: true,
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 600_000_000,
-    numberOfSignificantValueDigits: 3,
-    useWebAssembly: false,
-  });
-}
-
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
 /** p50/p90/p99/p99.9/max/mean/stdev in ms, or null for an empty histogram. */

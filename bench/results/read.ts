@@ -1,7 +1,7 @@
 /**
  * Reading a results file for the renderers and the comparison: a run folder
  * (results/<timestamp>, results/latest, results/baseline) or a results.json.
- * Checks just enough of the contract (schema v1, bench/results/record.ts) that
+ * Checks just enough of the contract (bench/results/record.ts, schema versions READABLE_SCHEMA_VERSIONS) that
  * later code can trust the fields it reads; anything else is a ResultsInputError
  * whose message fits on one line (the CLIs print it and exit 2).
  */

@@ -18,6 +18,51 @@ export interface ResultsFile {
   runs: RunRecord[];
   /** --contenders runs: every contender asked for, with its conformance verdict (a failing one has no runs). Absent otherwise. */
   contenders?: ContenderReport[];
+  /** A folder written by `npm run bench:merge`: the segment folders it was built from. Absent otherwise. */
+  merge?: MergeInfo;
+}
+
+/** Which part of the load a segmented run (`--segment K/N`) generated. */
+export interface SegmentInfo {
+  /** 1-based. */
+  index: number;
+  count: number;
+}
+
+/** When a measured run began and ended (ISO instants, ms), as the generator's clock saw them. */
+export interface MeasuredWindow {
+  start: string;
+  end: string;
+}
+
+export interface MergeInfo {
+  segments: number;
+  inputs: Array<{ segment: number; dir: string; host: string | null; date: string; gitCommit: string | null }>;
+}
+
+/** One segment's part of a merged run: its own figures, kept next to the merged ones. */
+export interface SegmentRun {
+  index: number;
+  host: string | null;
+  window: MeasuredWindow | null;
+  status: 'completed' | 'failed';
+  requests: number;
+  rps: number;
+  p99Ms: number | null;
+  client: { cpuPercent: number; cpuUsPerCall: number | null; bound: boolean };
+}
+
+/** A merged run whose segments' windows are further apart than this % of the run is flagged (WindowSkew.flagged). */
+export const SKEW_FLAG_PERCENT = 5;
+
+/** How far apart the segments' measured windows were, against the run's length. */
+export interface WindowSkew {
+  startMs: number;
+  endMs: number;
+  /** The larger of the two, in % of the mean measured run. */
+  percent: number;
+  /** percent above SKEW_FLAG_PERCENT: the segments did not load the server together. */
+  flagged: boolean;
 }
 
 /** Which server of servers/contenders/ a row measured: the factors issue 8 separates. */
@@ -182,6 +227,18 @@ export interface RunRecord {
     /** Whose CPU the figures are: the runner process (in-process drivers) or the driver's own process (h2load). Absent in older files: runner. */
     cpuOf?: 'runner' | 'driver-process';
   };
+  /** The measured run's latencies (µs) in HDR's compressed base64 form (bench/results/histogram.ts); null with no call; absent in schema 1 files. */
+  latencyHistogram?: string | null;
+  /** When the measured run began and ended; null when it did not run; absent in schema 1 files. */
+  window?: MeasuredWindow | null;
+  /** The generator's host name (a merged run: the segments' hosts, comma-separated); absent in schema 1 files. */
+  host?: string;
+  /** --segment K/N: this run generated share K of N of the scenario's load (concurrency, connections and rate are the share's). Null: all of it. */
+  segment?: SegmentInfo | null;
+  /** A merged run (bench:merge): each segment's own figures. Absent otherwise. */
+  segments?: SegmentRun[];
+  /** A merged run: how far apart the segments' windows were. Absent otherwise. */
+  skew?: WindowSkew;
   /** --slo: the capacity search of this scenario and protocol (bench/run/capacity.ts); the row's own figures are its confirmation run. Absent otherwise. */
   capacity?: CapacityRecord;
 }

@@ -5,6 +5,7 @@
  * the servers at the end, on failure and on Ctrl-C. It returns data; printing
  * and the report files are the CLI's job (bench/report/terminal.ts, write.ts).
  */
+import os from 'node:os';
 import { canRunOpenLoop, getDriver, openLoopDriverNames } from '../drivers/index.ts';
 import { BenchUsageError, openLoopRefusal, type BenchOptions } from '../options/options.ts';
 import { applyPinning, serverPinPrefix, type Pinning } from '../host/pinning.ts';
@@ -12,6 +13,7 @@ import { readCpuMs, readPeakRssMiB, resetPeakRss, selfCpuUs } from '../host/proc
 import type { ProgressSink } from './progress.ts';
 import { collectEnvironment } from '../results/environment.ts';
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
+import { encodeLatencyHistogram } from '../results/histogram.ts';
 import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type WireBytesPerCall } from '../results/record.ts';
 import { createRunFolder, linkLatest, writeResultsJson } from '../results/write.ts';
 import { buildPayload, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
@@ -24,6 +26,8 @@ import { restBodyOf } from '../scenario/http-call.ts';
 import { emptyConnectionCost, isTlsTarget, measureConnectionCost, type ConnectionCost } from './connection-cost.ts';
 import { isClientBound } from '../results/client-bound.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
+import { runSchedule, sleepUntil, type RunSchedule } from './schedule.ts';
+import { segmentRate, segmentScenarios } from '../scenario/segment.ts';
 import { conditionName, type NetworkCondition } from '../network/conditions.ts';
 import { networkEmulationUnavailable, openLink, removeAllLinksSync, type EmulatedLink } from '../network/link.ts';
 import { probeLink, type LinkProbe } from '../network/probe.ts';
@@ -33,6 +37,8 @@ import { capacityTiming, searchCapacity, type StepLoad } from './capacity.ts';
 
 /** A run that has not ended this long after its planned end is aborted. */
 const RUN_OVERRUN_S = 15;
+/** A measured run that started this much after its --start-at instant gets a note. */
+const LATE_START_NOTE_MS = 50;
 /**
  * Behind an emulated link the byte-counting pass and the connection-cost pass
  * take RTTs per call: at most this many calls each (bytes per call do not
@@ -85,6 +91,9 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   const { progress } = io;
   const notes: string[] = [];
   const { scenarios } = planBench(options);
+  // --segment: this generator's share of each scenario (a share below 1 in flight is a usage error, before any server starts).
+  const shares = options.segment === null ? scenarios : segmentScenarios(scenarios, options.segment);
+  const schedule = runSchedule(options);
   for (const protocol of options.protocols) {
     const driver = getDriver(options.drivers[protocol], protocol);
     if (options.compression.includes('gzip') && driver.compression !== true) {
@@ -189,13 +198,16 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
         linkLatest(options.outDir, dir);
         progress.log(
           `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
-            ` x ${options.trials} trial(s)${options.network.length > 1 ? ` x ${options.network.length} network conditions` : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up; results in ${dir}`,
+            ` x ${options.trials} trial(s)${options.network.length > 1 ? ` x ${options.network.length} network conditions` : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up` +
+            (options.segment ? `, segment ${options.segment.index}/${options.segment.count}` : '') +
+            (schedule ? `, first measured run at ${options.startAt}, then one every ${schedule.slotS} s` : '') +
+            `; results in ${dir}`,
         );
       }
 
       const connectionCosts = await runConnectionCostPasses(options, setups, progress, bench.signal, link !== null);
       const at = condition === null ? '' : ` @${condition.name}`;
-      for (const [i, scenario] of scenarios.entries()) {
+      for (const [i, scenario] of shares.entries()) {
         for (let trial = 1; trial <= options.trials; trial++) {
           // Alternate which protocol goes first, so neither always runs on a warmer machine.
           const order = trial % 2 === 1 ? setups : [...setups].reverse();
@@ -214,6 +226,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
               wireCache,
               pinning,
               network: condition === null || link === null ? null : { condition, link, probe: linkProbe },
+              schedule,
+              runIndex: index - 1,
             };
             // --slo: a search of open-loop steps (bench/run/capacity.ts), each one measured run of runOne.
             const record = options.slo
@@ -336,6 +350,9 @@ interface RunOneInput {
   load?: Omit<StepLoad, 'label'>;
   /** The emulated link the run goes through and its probe; null on loopback. */
   network: { condition: NetworkCondition; link: EmulatedLink; probe: LinkProbe | null } | null;
+  /** --start-at: when this run (number runIndex, 0-based) warms up and is measured; null: at once. */
+  schedule: RunSchedule | null;
+  runIndex: number;
 }
 
 /** Notes a reader of the row must see: what the driver could not check, how it was chosen. */
@@ -363,16 +380,21 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     // h2load runs as a child process: pin it where the runner (the generator) is pinned.
     ...(input.pinning ? { prefix: ['taskset', '-c', input.pinning.client] } : {}),
   };
+  // A capacity step's rate (in emptyRecord), durations and byte pass; else the options'.
   const load = input.load ?? { rate: options.rate, durationS: options.durationS, warmupS: options.warmupS, countBytes: true };
-  // Open loop for the warm-up and the measured run; the byte-counting pass stays closed (bytes do not depend on pacing).
-  const paced = load.rate != null ? { rate: load.rate } : {};
   const record = emptyRecord(input, connections);
+  // Open loop for the warm-up and the measured run (this segment's share of --rate); the byte-counting pass stays closed (bytes do not depend on pacing).
+  const paced = record.rate !== null ? { rate: record.rate } : {};
   const failWith = (reason: string): RunRecord => ({ ...record, status: 'failed', failure: reason });
   // Behind a slow link one round of calls can take seconds (16 x 182 KB at 5 Mbit/s: 4.7 s): a run lasts
   // at least MIN_ROUNDS rounds, and a round is not a stall.
   const roundS = input.network ? roundTripOfCallsS(input.network.condition, scenario.concurrency, record.body.requestBytes) : 0;
   const durationS = Math.max(load.durationS, MIN_ROUNDS * roundS);
   const stallS = options.stallTimeoutS > 0 ? Math.max(options.stallTimeoutS, 2 * roundS + 1) : 0;
+  if (signal.aborted) return failWith(reasonOf(signal));
+
+  const { schedule } = input;
+  if (schedule) await waitForSlot(input, schedule.warmupStartMs(input.runIndex), 'warm-up');
   if (signal.aborted) return failWith(reasonOf(signal));
 
   // Warm-up: same shape, not recorded.
@@ -386,6 +408,10 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     if (warm.stalled) return failWith(warm.failure!);
   }
 
+  const plannedStartMs = schedule?.measuredStartMs(input.runIndex) ?? null;
+  if (plannedStartMs !== null) await waitForSlot(input, plannedStartMs, 'measured run');
+  if (signal.aborted) return failWith(reasonOf(signal));
+
   // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
   progress.phase(`${input.label} measuring`, durationS);
   const pid = setup.server?.pid ?? null;
@@ -394,8 +420,11 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const selfCpu0 = selfCpuUs();
   const linkBefore = input.network ? await snapshotLink(input.network.link) : null;
   const wall0 = process.hrtime.bigint();
+  const wall0Ms = Date.now();
   const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS }, durationS, signal, (f) => progress.update(f), stallS);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
+  // The driver's clock runs from its first call (connections up) to its last answer; the window ends when it returned.
+  const endMs = Date.now();
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
   const serverCpu1 = pid === null ? null : readCpuMs(pid);
   const peakRssMiB = pid === null ? null : readPeakRssMiB(pid);
@@ -428,9 +457,13 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
       cpuOf: driverCpu ? 'driver-process' : 'runner',
     },
     network,
+    latencyHistogram: encodeLatencyHistogram(result.latencyUs),
+    window: { start: new Date(endMs - result.elapsedS * 1000).toISOString(), end: new Date(endMs).toISOString() },
   };
   if (result.statusChecked) measured.statusChecked = result.statusChecked;
   const notes = runNotes(options, setup.protocol, setup.driver.name, result);
+  const lateMs = plannedStartMs === null ? 0 : wall0Ms - plannedStartMs;
+  if (lateMs > LATE_START_NOTE_MS) notes.push(`started ${Math.round(lateMs)} ms after its planned instant (--start-at ${options.startAt}, one run every ${schedule!.slotS} s)`);
   const emulatorCpu = network?.measured.emulatorCpuPercent ?? null;
   if (emulatorCpu !== null && emulatorCpu >= EMULATOR_BUSY_PERCENT) {
     notes.push(`emulator-bound: the network emulator used ${emulatorCpu}% of a core; the link, not the server, may have limited this run`);
@@ -577,7 +610,7 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     compression: scenario.compression,
     concurrency: scenario.concurrency,
     connections,
-    rate: input.load ? input.load.rate : (input.options.rate ?? null),
+    rate: input.load ? input.load.rate : segmentRate(input.options.rate, input.options.segment),
     network: null,
     trial: input.trial,
     durationS: 0,
@@ -596,7 +629,23 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     },
     server: { cpuMsPer1kCalls: null, peakRssMiB: null },
     client: { cpuPercent: 0, cpuUsPerCall: null, bound: false },
+    latencyHistogram: null,
+    window: null,
+    host: os.hostname(),
+    segment: input.options.segment,
   };
+}
+
+/** Waits for a --start-at instant, shown as a phase of the progress line. */
+async function waitForSlot(input: RunOneInput, epochMs: number, what: string): Promise<void> {
+  const waitS = (epochMs - Date.now()) / 1000;
+  if (waitS <= 0) return;
+  input.progress.phase(`${input.label} waiting ${waitS.toFixed(1)} s for its ${what} (--start-at)`, waitS);
+  try {
+    await sleepUntil(epochMs, input.signal);
+  } finally {
+    input.progress.endPhase();
+  }
 }
 
 function withoutSavings(report: DriverWireReport): WireBytesPerCall {
