@@ -12,6 +12,7 @@ import { PROTOCOLS, type Protocol } from '../types.ts';
 import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
 import { contenderNames, getContender } from '../../servers/contenders/index.ts';
 import { DurationError, durationMs, durationSeconds } from './duration.ts';
+import { parseSlo, SloSyntaxError, type Slo } from './slo.ts';
 import type { SegmentInfo } from '../results/record.ts';
 import { NetworkSpecError, parseNetworkList, type NetworkCondition } from '../network/conditions.ts';
 
@@ -178,6 +179,8 @@ export interface BenchOptions {
   connectionCalls: number;
   /** Seconds without a completed call before a run is failed as "server stopped answering"; 0 disables. */
   stallTimeoutS: number;
+  /** --slo: search each scenario and protocol for the highest open-loop rate meeting it (bench/run/capacity.ts); null = fixed load. */
+  slo: Slo | null;
   /** --segment K/N: generate share K of N of every scenario's load (bench/scenario/segment.ts); null: all of it. */
   segment: SegmentInfo | null;
   /** --start-at: ISO instant the first measured run starts at, later runs on a fixed schedule (bench/run/schedule.ts); null: at once. */
@@ -227,6 +230,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --tls                           both servers over TLS (gRPC h2 via ALPN, REST HTTPS/1.1), self-signed cert
   --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
   --stall-timeout D               fail a run when no call completes for D (default ${DEFAULT_STALL_TIMEOUT_S}s, 0 = off)
+  --slo 'p99<10ms[,errors<0.1%]'  capacity: per scenario and protocol, the highest open-loop rate meeting the objective
+                                  (a step search; --concurrency caps calls in flight; docs/capacity.md)
   --segment K/N                   generate share K of N of every scenario's load (needs the targets; bench:merge joins them);
                                   a profile's concurrencies below N are left out
   --start-at ISO|+S               start the first measured run at an instant (2026-12-01T10:00:00Z) or S seconds from now (+30s)
@@ -301,6 +306,7 @@ export function parseBenchCommand(
         tls: { type: 'boolean' },
         'connection-calls': { type: 'string' },
         'stall-timeout': { type: 'string' },
+        slo: { type: 'string' },
         segment: { type: 'string' },
         'start-at': { type: 'string' },
         network: { type: 'string' },
@@ -384,10 +390,19 @@ export function parseBenchCommand(
   const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : Math.round(usageDuration(() => durationMs('--timeout', values.timeout!, { minMs: 1, maxMs: 600_000, bareUnit: 'ms' })));
 
   const rate = values.rate === undefined ? null : positiveNumber('--rate', values.rate, MAX_RATE);
-  const { drivers, notes: driverNotes } = resolveDrivers(values.driver, catalog, rate);
-  if (rate !== null && env.openLoopDrivers !== undefined) {
+  const slo = values.slo === undefined ? null : sloOption(values.slo);
+  if (slo !== null && rate !== null) throw new BenchUsageError('--slo searches for the rate itself; drop --rate');
+  if (slo !== null && trials > 1) throw new BenchUsageError('--slo runs one search per scenario and protocol; drop --trials');
+  // A search's steps are as many as it takes, so they fit neither a fixed schedule nor a share of a fixed rate.
+  if (slo !== null && (values.segment !== undefined || values['start-at'] !== undefined)) {
+    throw new BenchUsageError('--slo runs its own steps on one generator; drop --segment and --start-at');
+  }
+  // A capacity search runs open-loop steps, so it takes the open-loop drivers and their checks.
+  const openLoopFlag = slo !== null ? '--slo' : rate !== null ? '--rate' : null;
+  const { drivers, notes: driverNotes } = resolveDrivers(values.driver, catalog, openLoopFlag);
+  if (openLoopFlag !== null && env.openLoopDrivers !== undefined) {
     for (const protocol of protocols) {
-      if (!env.openLoopDrivers.includes(drivers[protocol])) throw new BenchUsageError(openLoopRefusal(drivers[protocol], env.openLoopDrivers));
+      if (!env.openLoopDrivers.includes(drivers[protocol])) throw new BenchUsageError(openLoopRefusal(drivers[protocol], env.openLoopDrivers, openLoopFlag));
     }
   }
   const grpcTarget = values['grpc-target'] === undefined ? null : parseGrpcTarget(values['grpc-target']);
@@ -475,6 +490,7 @@ export function parseBenchCommand(
     tls,
     connectionCalls,
     stallTimeoutS,
+    slo,
     pin,
     progress,
     contenders,
@@ -545,12 +561,13 @@ function parseContenders(text: string): string[] {
   return dedupe(names);
 }
 
+/** `openLoopFlag`: the flag that asks for an open loop (--rate, --slo), or null for a closed loop. */
 function resolveDrivers(
   text: string | undefined,
   catalog: DriverCatalog,
-  rate: number | null,
+  openLoopFlag: string | null,
 ): { drivers: Record<Protocol, string>; notes: string[] } {
-  const defaults = rate === null ? DEFAULT_DRIVERS : OPEN_LOOP_DEFAULT_DRIVERS;
+  const defaults = openLoopFlag === null ? DEFAULT_DRIVERS : OPEN_LOOP_DEFAULT_DRIVERS;
   const drivers: Record<Protocol, string> = { ...defaults };
   const chosen = new Set<Protocol>();
   if (text !== undefined) {
@@ -584,23 +601,23 @@ function resolveDrivers(
     }
   }
   const notes: string[] = [];
-  if (rate !== null && !chosen.has('rest') && drivers.rest !== DEFAULT_DRIVERS.rest) {
+  if (openLoopFlag !== null && !chosen.has('rest') && drivers.rest !== DEFAULT_DRIVERS.rest) {
     notes.push(
-      `open loop (--rate): REST driven by ${drivers.rest}, not ${DEFAULT_DRIVERS.rest}, which times each call from its actual send and so hides stalls (coordinated omission)`,
+      `open loop (${openLoopFlag}): REST driven by ${drivers.rest}, not ${DEFAULT_DRIVERS.rest}, which times each call from its actual send and so hides stalls (coordinated omission)`,
     );
   }
   return { drivers, notes };
 }
 
-/** The one line refusing --rate with a driver that has no open loop. */
-export function openLoopRefusal(driver: string, openLoopDrivers: readonly string[]): string {
+/** The one line refusing an open loop (--rate, --slo) with a driver that has none. */
+export function openLoopRefusal(driver: string, openLoopDrivers: readonly string[], flag = '--rate'): string {
   const why =
     driver === 'h2load'
       ? 'its --rate paces connections, not calls, and --rps times each call from its actual send: coordinated omission'
       : driver === 'autocannon'
         ? 'it times each call from its actual send: coordinated omission'
         : 'it has no open loop';
-  return `--rate: driver ${driver} cannot run an open loop (${why}); use ${openLoopDrivers.join(', ')}, or drop --rate`;
+  return `${flag}: driver ${driver} cannot run an open loop (${why}); use ${openLoopDrivers.join(', ')}, or drop ${flag}`;
 }
 
 export function parseGrpcTarget(text: string): GrpcTargetOption {
@@ -629,6 +646,15 @@ export function parseRestTarget(text: string): string {
 function targetPid(flag: string, text: string, hasTarget: boolean, targetFlag: string): number {
   if (!hasTarget) throw new BenchUsageError(`${flag} names the process of ${targetFlag}; give ${targetFlag} too (the servers the bench starts are measured anyway)`);
   return integer(flag, text, 1, 4_194_304);
+}
+
+function sloOption(text: string): Slo {
+  try {
+    return parseSlo(text);
+  } catch (error) {
+    if (error instanceof SloSyntaxError) throw new BenchUsageError(error.message);
+    throw error;
+  }
 }
 
 function parseList(flag: string, text: string): string[] {

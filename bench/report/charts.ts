@@ -11,6 +11,8 @@
  *                        on a "nines" axis (50, 90, 99, 99.9 ...), one line per trial
  *   bytes-per-call       bytes per call against values per sum call: wire (counted
  *                        on the socket) and body (message encoding alone)
+ *   capacity             --slo: latency against offered rate per scenario, the objective
+ *                        as a line (bench/report/capacity.ts)
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +24,7 @@ import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { writeFileAtomic } from '../results/write.ts';
 import { hasNetworks } from './network.ts';
 import { networkRatios } from './network-sweep.ts';
+import { capacityChart } from './capacity.ts';
 
 /**
  * Optional, compatible extension of RunRecord: the full percentile
@@ -381,7 +384,7 @@ export function networkCharts(results: ResultsFile): ChartSpec[] {
 
 export function chartSpecs(results: ResultsFile): ChartSpec[] {
   if (hasNetworks(results)) return networkCharts(results);
-  return [throughputChart(results), p99Chart(results), latencyChart(results), bytesChart(results)].filter(
+  return [capacityChart(results), throughputChart(results), p99Chart(results), latencyChart(results), bytesChart(results)].filter(
     (c): c is ChartSpec => c !== null,
   );
 }

@@ -14,6 +14,7 @@ import { max, median, min } from '../compare/stats.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { writeFileAtomic } from '../results/write.ts';
 import { renderCharts, saveCharts, type RenderedChart } from './charts.ts';
+import { capacityHeadline, hasCapacity, renderCapacityTable } from './capacity.ts';
 
 export const HTML_FILE = 'report.html';
 
@@ -66,6 +67,10 @@ function perNetworkHtml(results: ResultsFile, render: (part: ResultsFile) => str
 }
 
 function headlineSection(results: ResultsFile): string {
+  // --slo: the capacity sentences and table answer the question the run asked.
+  if (hasCapacity(results)) {
+    return `<ul class="headline">${capacityHeadline(results).map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul>\n<pre id="capacity">${escapeHtml(renderCapacityTable(results))}</pre>`;
+  }
   const sentences = headline(results);
   if (sentences.length === 0) return '<p class="muted">No scenario has completed runs of both protocols, so there is no gRPC vs REST headline.</p>';
   return `<ul class="headline">${sentences.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul>`;

@@ -8,6 +8,7 @@ import { hasSweep, renderSweepMarkdown } from './sweep.ts';
 import { renderSweepSummary } from './sweep-summary.ts';
 import { hasContenders, renderFactorialMarkdown } from './factorial.ts';
 import { renderConnectionCostMarkdown } from './connection-cost.ts';
+import { capacityHeadline, hasCapacity, renderCapacityTable } from './capacity.ts';
 import { alignmentRow, markdownRow, markdownTable } from './markdown-table.ts';
 
 const METRIC_COLUMNS: [string, Metric, (v: number) => string][] = [
@@ -86,6 +87,9 @@ export function renderMarkdown(results: ResultsFile): string {
     out.splice(comparisonStart, out.length - comparisonStart, '## Contenders: transport × encoding × implementation', '', renderFactorialMarkdown(results).trimEnd(), '');
   }
 
+  if (hasCapacity(results)) {
+    out.push('## Capacity at the objective', '', ...capacityHeadline(results).map((line) => `- ${line}`), '', '```', renderCapacityTable(results).trimEnd(), '```', '');
+  }
   if (hasSweep(results)) {
     out.push('## Payload sweep (Sum)', '', renderSweepMarkdown(results).trimEnd(), '', 'Generated from the measured numbers above:', '', renderSweepSummary(results).trimEnd(), '');
   }

@@ -173,6 +173,8 @@ export function driverMode(drivers: { grpc: string | null; rest: string | null }
 
 /** The load model of the runs: open loop at N calls/s, or closed loop. */
 export function loadModel(runs: readonly RunRecord[]): string {
+  const slo = runs.find((run) => run.capacity)?.capacity?.slo;
+  if (slo !== undefined) return `capacity search at ${slo}: open-loop steps (at most c in flight, latency from each call's due time); each row's figures are its confirmation run at the capacity rate`;
   const rates = [...new Set(runs.map((run) => run.rate))];
   if (rates.length === 1 && rates[0] === null) return 'closed loop (each scenario keeps c calls in flight)';
   const open = rates.filter((rate): rate is number => rate !== null).map((rate) => `${compact(rate)}/s`);

@@ -2,7 +2,7 @@
  * What `npm run bench` prints on stdout once the runs are done, decided in one
  * place (as report/markdown.ts does for report.md): the contenders' factorial
  * view with --contenders, else the comparison table, the payload sweep when
- * there is one, and the answer in one line per scenario.
+ * there is one, the capacity view with --slo, and the answer in one line per scenario.
  */
 import { headline } from '../compare/protocols.ts';
 import type { ResultsFile } from '../results/record.ts';
@@ -10,6 +10,7 @@ import { hasContenders, renderFactorial } from './factorial.ts';
 import { hasSweep, renderSweepTable } from './sweep.ts';
 import { renderSweepSummary } from './sweep-summary.ts';
 import { renderTable } from './table.ts';
+import { capacityHeadline, hasCapacity, renderCapacityTable } from './capacity.ts';
 import { hasNetworkSweep, networkSweepSentences, renderNetworkSweep } from './network-sweep.ts';
 
 export function renderTerminal(results: ResultsFile, options: { color: boolean }): string {
@@ -21,8 +22,10 @@ export function renderTerminal(results: ResultsFile, options: { color: boolean }
     out += `\nacross network conditions (gRPC / REST calls/s, median of the trials, min-max of the per-trial ratios):\n${renderNetworkSweep(results)}`;
     out += `\nwhere the winner changes:\n${networkSweepSentences(results).map((line) => `  ${line}`).join('\n')}\n`;
   }
+  // --slo: the capacity view, and its sentences answer the question the run asked.
+  if (hasCapacity(results)) out += `\n${renderCapacityTable(results)}`;
   // The answer in one line per scenario, generated from the same numbers as the table.
-  const answers = headline(results);
+  const answers = hasCapacity(results) ? capacityHeadline(results) : headline(results);
   if (answers.length > 0) out += `\nin short:\n${answers.map((line) => `  ${line}`).join('\n')}\n`;
   return out;
 }

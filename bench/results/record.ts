@@ -7,9 +7,9 @@
 import type { Operation } from '../../servers/calculator.ts';
 import type { Protocol } from '../types.ts';
 
-export const SCHEMA_VERSION = 2;
-/** Versions bench/results/read.ts accepts: 1 is 2 without `network` (every run on loopback). */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
+export const SCHEMA_VERSION = 3;
+/** Versions bench/results/read.ts accepts: 1 is 2 without `network` (every run on loopback), 2 is 3 without `capacity` (no --slo search). */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3];
 
 export interface ResultsFile {
   /** SCHEMA_VERSION when written by this bench; a file read back may be an older readable version. */
@@ -239,6 +239,50 @@ export interface RunRecord {
   segments?: SegmentRun[];
   /** A merged run: how far apart the segments' windows were. Absent otherwise. */
   skew?: WindowSkew;
+  /** --slo: the capacity search of this scenario and protocol (bench/run/capacity.ts); the row's own figures are its confirmation run. Absent otherwise. */
+  capacity?: CapacityRecord;
+}
+
+/** The highest open-loop rate that met a latency objective, and every step that found it. */
+export interface CapacityRecord {
+  /** The objective, canonical: "p99<10ms,errors<0.1%". */
+  slo: string;
+  /** The highest offered calls/s that met every bound, confirmed by a longer run; null when no rate tried met it. */
+  rps: number | null;
+  /** The objective's percentiles at that rate (confirmation run), ms, keyed "p99", "p99.9". */
+  latencyMs: Record<string, number> | null;
+  errorsPercent: number | null;
+  /** Server CPU at that rate, % of one core; null for an external server. */
+  serverCpuPercent: number | null;
+  /** rps / the cores the server used at that rate (its CPU %/100, at least one core); null when its CPU is unknown. */
+  rpsPerServerCore: number | null;
+  /** A step above the answer failed while the load generator was CPU-bound: rps is a lower bound ("at least"), not the server's figure. */
+  loadGeneratorBound: boolean;
+  /** What a reader must know about the answer: a confirmation that failed and stepped down, no rate meeting the objective. */
+  notes: string[];
+  /** Wall seconds of the whole search. */
+  searchS: number;
+  steps: CapacityStep[];
+}
+
+export interface CapacityStep {
+  /** 'probe': closed loop at the scenario's concurrency, the ceiling the search starts under; 'search': an open-loop step; 'confirm': the longer run at the answer. */
+  phase: 'probe' | 'search' | 'confirm';
+  /** Offered calls/s; null for the closed-loop probe. */
+  rate: number | null;
+  achievedRps: number;
+  /** p50 and the objective's percentiles, ms, keyed "p50", "p99", "p99.9"; null when no call completed. */
+  latencyMs: Record<string, number> | null;
+  errorsPercent: number;
+  serverCpuPercent: number | null;
+  clientCpuPercent: number;
+  clientBound: boolean;
+  /** Completed calls/s well below the offered rate: the target (or the generator) could not keep up. */
+  saturated: boolean;
+  pass: boolean;
+  /** Why the step failed the objective ("p99 12.3 ms > 10 ms", saturation, a run failure); empty when it passed. */
+  misses: string[];
+  durationS: number;
 }
 
 /** One direction of the emulated link during the measured run (the forwarder's and the kernel's counters). */

@@ -5,6 +5,7 @@
  */
 import type { BenchOptions } from '../options/options.ts';
 import { buildScenarios, type Scenario } from '../scenario/matrix.ts';
+import { plannedSearchS } from './capacity.ts';
 
 /** Rough seconds a wire-sampling pass takes (a fixed number of calls, not a duration). */
 export const WIRE_PASS_PLANNED_S = 0.4;
@@ -28,7 +29,8 @@ export function planBench(options: BenchOptions): RunPlan {
   const serversPerScenario = options.contenders?.length ?? options.protocols.length;
   // --network: every scenario again under each condition.
   const runs = scenarios.length * serversPerScenario * options.trials * options.network.length;
-  const perRunS = options.warmupS + options.durationS + (options.wireCalls > 0 ? WIRE_PASS_PLANNED_S : 0);
+  // --slo: a run is a whole capacity search (probe, steps, confirmation).
+  const perRunS = (options.slo ? plannedSearchS(options) : options.warmupS + options.durationS) + (options.wireCalls > 0 ? WIRE_PASS_PLANNED_S : 0);
   const connectionCostS = options.connectionCalls > 0 && options.contenders === null ? options.protocols.length * CONNECTION_COST_PLANNED_S * options.network.length : 0;
   return { scenarios, serversPerScenario, runs, perRunS, totalS: runs * perRunS + connectionCostS };
 }

@@ -35,6 +35,7 @@ import { networkEmulationUnavailable, openLink, removeAllLinksSync, type Emulate
 import { probeLink, type LinkProbe } from '../network/probe.ts';
 import { EMULATOR_BUSY_PERCENT, networkRecord, snapshotLink } from '../network/record.ts';
 import { CONNECTION_COST_PLANNED_S, planBench, WIRE_PASS_PLANNED_S } from './plan.ts';
+import { capacityTiming, searchCapacity, type StepLoad } from './capacity.ts';
 
 /** A run that has not ended this long after its planned end is aborted. */
 const RUN_OVERRUN_S = 15;
@@ -105,6 +106,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     }
     // Usage errors (exit 2), before any server starts: an open loop the driver cannot run, a generator not installed.
     if (options.rate != null && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames()));
+    if (options.slo && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames(), '--slo'));
     const missing = driver.unavailable?.() ?? null;
     if (missing !== null) throw new BenchUsageError(`--driver ${driver.name}: ${missing}`);
   }
@@ -210,7 +212,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
           for (const setup of order) {
             index += 1;
             const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}${at}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
-            const record = await runOne({
+            const input: RunOneInput = {
               options,
               scenario,
               payload: payloads.get(scenario.key)!,
@@ -224,7 +226,14 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
               network: condition === null || link === null ? null : { condition, link, probe: linkProbe },
               schedule,
               runIndex: index - 1,
-            });
+            };
+            // --slo: a search of open-loop steps (bench/run/capacity.ts), each one measured run of runOne.
+            const record = options.slo
+              ? await searchCapacity(options.slo, capacityTiming(options), (load) => runOne({ ...input, label: `${label} ${load.label}`, load }), {
+                  log: (line) => progress.log(line),
+                  aborted: () => bench.signal.aborted,
+                })
+              : await runOne(input);
             // The protocol's connection-cost figures (measured once per condition, before the scenarios) go on each of its rows.
             record.tls = connectionCosts.get(setup.protocol) ?? null;
             results.runs.push(record);
@@ -390,6 +399,8 @@ interface RunOneInput {
   wireCache: Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>;
   /** Drivers that run a child process (h2load) get it pinned to the generator's CPUs. */
   pinning: Pinning | null;
+  /** A capacity search's step: its rate (null: closed loop), durations and whether bytes are counted, instead of the options'. */
+  load?: Omit<StepLoad, 'label'>;
   /** The emulated link the run goes through and its probe; null on loopback. */
   network: { condition: NetworkCondition; link: EmulatedLink; probe: LinkProbe | null } | null;
   /** --start-at: when this run (number runIndex, 0-based) warms up and is measured; null: at once. */
@@ -422,6 +433,8 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     // h2load runs as a child process: pin it where the runner (the generator) is pinned.
     ...(input.pinning ? { prefix: ['taskset', '-c', input.pinning.client] } : {}),
   };
+  // A capacity step's rate (in emptyRecord), durations and byte pass; else the options'.
+  const load = input.load ?? { rate: options.rate, durationS: options.durationS, warmupS: options.warmupS, countBytes: true };
   const record = emptyRecord(input, connections);
   // Open loop for the warm-up and the measured run (this segment's share of --rate); the byte-counting pass stays closed (bytes do not depend on pacing).
   const paced = record.rate !== null ? { rate: record.rate } : {};
@@ -429,7 +442,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   // Behind a slow link one round of calls can take seconds (16 x 182 KB at 5 Mbit/s: 4.7 s): a run lasts
   // at least MIN_ROUNDS rounds, and a round is not a stall.
   const roundS = input.network ? roundTripOfCallsS(input.network.condition, scenario.concurrency, record.body.requestBytes) : 0;
-  const durationS = Math.max(options.durationS, MIN_ROUNDS * roundS);
+  const durationS = Math.max(load.durationS, MIN_ROUNDS * roundS);
   const stallS = options.stallTimeoutS > 0 ? Math.max(options.stallTimeoutS, 2 * roundS + 1) : 0;
   if (signal.aborted) return failWith(reasonOf(signal));
 
@@ -438,9 +451,9 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   if (signal.aborted) return failWith(reasonOf(signal));
 
   // Warm-up: same shape, not recorded.
-  if (options.warmupS > 0) {
-    progress.phase(`${input.label} warm-up`, options.warmupS);
-    const warm = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: options.warmupS }, options.warmupS, signal, (f) => progress.update(f), stallS);
+  if (load.warmupS > 0) {
+    progress.phase(`${input.label} warm-up`, load.warmupS);
+    const warm = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: load.warmupS }, load.warmupS, signal, (f) => progress.update(f), stallS);
     warm.latencyUs.destroy?.();
     progress.endPhase();
     if (signal.aborted) return failWith(reasonOf(signal));
@@ -523,7 +536,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const wireKey = `${scenario.key}/${setup.label ?? setup.protocol}`;
   let sample = input.wireCache.get(wireKey);
   // TLS: the proxy would see only ciphertext (no header/body split); bytes per handshake are in the connection-cost pass.
-  const calls = isTlsTarget(setup.target) ? 0 : Math.min(wireCallsFor(options.wireCalls, payload), input.network ? NETWORK_WIRE_CALLS : Infinity);
+  const calls = isTlsTarget(setup.target) || !load.countBytes ? 0 : Math.min(wireCallsFor(options.wireCalls, payload), input.network ? NETWORK_WIRE_CALLS : Infinity);
   if (!sample && calls > 0) {
     progress.phase(`${input.label} counting bytes (${calls} calls)`, WIRE_PASS_PLANNED_S);
     try {
@@ -650,7 +663,7 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     compression: scenario.compression,
     concurrency: scenario.concurrency,
     connections,
-    rate: segmentRate(input.options.rate, input.options.segment),
+    rate: input.load ? input.load.rate : segmentRate(input.options.rate, input.options.segment),
     network: null,
     trial: input.trial,
     durationS: 0,

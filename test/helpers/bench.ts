@@ -69,8 +69,52 @@ const later = (ms: number, fn: () => void): void => {
   else fn();
 };
 
-export async function startFakeRestServer(delayMs = 0): Promise<FakeServer> {
+export interface FakeServerOptions {
+  /**
+   * Serve one call at a time: a single FIFO queue in front of a `delayMs`
+   * service time, whatever the connection or stream a call came on (so REST's
+   * one connection per call in flight and gRPC's streams on one connection
+   * queue alike). True capacity: 1000 / delayMs calls/s.
+   */
+  oneAtATime?: boolean;
+}
+
+/** When to answer a call: `delayMs` after it arrived (calls overlap), or one at a time. */
+function answerScheduler(delayMs: number, { oneAtATime = false }: FakeServerOptions): (answer: () => void) => void {
+  if (!oneAtATime) return (answer) => later(delayMs, answer);
+  // A call's service starts when it arrives or when the previous one ends, whichever is later. The
+  // queue keeps its own clock: an answer sent late does not delay the next call's service, so a busy
+  // machine adds latency but never lowers the capacity.
+  let busyUntil = 0;
+  const queue: Array<{ dueMs: number; answer: () => void }> = [];
+  let pumping = false;
+  // Timers fire up to a millisecond or two late, as much as the service time itself: sleep until
+  // shortly before the next answer is due, then poll the event loop (setImmediate) until it is.
+  const pump = (): void => {
+    const now = performance.now();
+    while (queue.length > 0 && queue[0]!.dueMs <= now) queue.shift()!.answer();
+    if (queue.length === 0) {
+      pumping = false;
+      return;
+    }
+    const waitMs = queue[0]!.dueMs - now;
+    if (waitMs > 2) setTimeout(pump, waitMs - 2);
+    else setImmediate(pump);
+  };
+  return (answer) => {
+    const now = performance.now();
+    busyUntil = Math.max(now, busyUntil) + delayMs;
+    queue.push({ dueMs: busyUntil, answer });
+    if (!pumping) {
+      pumping = true;
+      pump();
+    }
+  };
+}
+
+export async function startFakeRestServer(delayMs = 0, options: FakeServerOptions = {}): Promise<FakeServer> {
   let calls = 0;
+  const schedule = answerScheduler(delayMs, options);
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -79,7 +123,7 @@ export async function startFakeRestServer(delayMs = 0): Promise<FakeServer> {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"SERVING"}');
         return;
       }
-      later(delayMs, () => {
+      schedule(() => {
         calls += 1;
         const { status, body } = restAnswer(req.url ?? '', Buffer.concat(chunks));
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
@@ -117,8 +161,9 @@ function grpcAnswer(path: string, framed: Buffer): { message: Buffer | null; sta
 /** HealthCheckResponse { status: SERVING }. */
 const SERVING_MESSAGE = Buffer.from([0, 0, 0, 0, 2, 0x08, 0x01]);
 
-export async function startFakeGrpcServer(delayMs = 0): Promise<FakeServer> {
+export async function startFakeGrpcServer(delayMs = 0, options: FakeServerOptions = {}): Promise<FakeServer> {
   let calls = 0;
+  const schedule = answerScheduler(delayMs, options);
   const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
   server.on('stream', (stream, headers) => {
     stream.on('error', () => {});
@@ -126,7 +171,7 @@ export async function startFakeGrpcServer(delayMs = 0): Promise<FakeServer> {
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => {
       const health = headers[':path'] === '/grpc.health.v1.Health/Check';
-      later(health ? 0 : delayMs, () => {
+      (health ? (answer: () => void) => answer() : schedule)(() => {
         if (stream.destroyed) return;
         if (!health) calls += 1;
         const answer = health ? { message: SERVING_MESSAGE, status: 0, text: '' } : grpcAnswer(String(headers[':path']), Buffer.concat(chunks));
