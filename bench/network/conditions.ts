@@ -13,6 +13,7 @@
  *   up/down one direction only; 8kbit..10gbit, counted in IP bytes
  *   loss    share of packets dropped at random, each way: 0..50%
  */
+import { parseDurationMs } from '../options/duration.ts';
 
 export interface NetworkCondition {
   /** The profile name or the inline spec as given. */
@@ -127,11 +128,11 @@ export function conditionName(condition: NetworkCondition | null): string {
   return condition?.name ?? 'loopback';
 }
 
+/** The shared duration syntax (bench/options/duration.ts), but with a unit always: "rtt=20" could be s or ms. */
 function durationMs(spec: string, field: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(us|ms|s)$/.exec(text);
-  if (!match) throw new NetworkSpecError(`network spec "${spec}": ${field} must be a duration like 20ms, 1.5s or 200us, got "${text}"`);
-  const value = Number(match[1]);
-  return match[2] === 'us' ? value / 1_000 : match[2] === 's' ? value * 1_000 : value;
+  const ms = /^\d+(?:\.\d+)?$/.test(text) ? null : parseDurationMs(text);
+  if (ms === null) throw new NetworkSpecError(`network spec "${spec}": ${field} must be a duration like 20ms, 1.5s or 200us, got "${text}"`);
+  return ms;
 }
 
 function rateMbit(spec: string, field: string, text: string): number {

@@ -10,9 +10,9 @@ export const DURATION_FORMS = '3 (seconds), 3s, 500ms, 1m or 1m30s';
 /** The same for the flags whose bare number has always been milliseconds. */
 const DURATION_FORMS_BARE_MS = '5000 (milliseconds), 3s, 500ms, 1m or 1m30s';
 
-const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;
+const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 0.001 } as const;
 type Unit = keyof typeof UNIT_MS;
-const UNIT_ORDER: readonly Unit[] = ['h', 'm', 's', 'ms'];
+const UNIT_ORDER: readonly Unit[] = ['h', 'm', 's', 'ms', 'us'];
 
 export class DurationError extends Error {}
 
@@ -29,7 +29,7 @@ export interface DurationBounds {
 export function parseDurationMs(text: string, bareUnit: 's' | 'ms' = 's'): number | null {
   const trimmed = text.trim();
   if (/^\d+(?:\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * UNIT_MS[bareUnit] * 1_000) / 1_000;
-  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|us|h|m|s)/g)];
   if (parts.length === 0 || parts.map((part) => part[0]).join('') !== trimmed) return null;
   // Each unit at most once, largest first: "1m30s", not "30s1m" or "1s1s".
   const ranks = parts.map((part) => UNIT_ORDER.indexOf(part[2] as Unit));

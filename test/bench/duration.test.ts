@@ -25,8 +25,13 @@ describe('duration syntax', () => {
     assert.equal(parseDurationMs('2s', 'ms'), 2_000);
   });
 
+  test('microseconds, for the network specs (jitter=200us)', () => {
+    assert.equal(parseDurationMs('200us'), 0.2);
+    assert.equal(parseDurationMs('1ms500us'), 1.5);
+  });
+
   test('refuses what is not one: units out of order or twice, signs, spaces, exponents, unknown units', () => {
-    for (const text of ['', 'ten', '30s1m', '1s1s', '-1', '2 s', '1e3', '10m30', '3sec', '5us', 's']) {
+    for (const text of ['', 'ten', '30s1m', '1s1s', '-1', '2 s', '1e3', '10m30', '3sec', '5ns', 's']) {
       assert.equal(parseDurationMs(text), null, text);
     }
   });
