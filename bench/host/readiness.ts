@@ -11,6 +11,7 @@
  * connection, a TLS failure, or no HTTP/gRPC answer in time.
  */
 import http from 'node:http';
+import https from 'node:https';
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -97,8 +98,9 @@ function probeHealth(target: Target, timeoutMs: number): Promise<HealthAnswer> {
     socket.on('error', fail);
 
     if (target.protocol === 'rest') {
-      const request = http.request(
-        { method: 'GET', path: HEALTH_PATH.rest, host, port, agent: false, createConnection: () => socket },
+      // https.request over a TLS socket: http.request on one hangs up before the answer.
+      const request = (secure ? https : http).request(
+        { method: 'GET', path: HEALTH_PATH.rest, host, port, agent: false, rejectUnauthorized: false, createConnection: () => socket },
         (response) => {
           response.resume();
           finish({ protocol: 'rest', status: response.statusCode ?? 0 });
