@@ -25,9 +25,14 @@ export function hasTaskset(): boolean {
   }
 }
 
-/** Whether pinning is possible here: two CPUs or more and taskset installed. */
+/**
+ * Whether pinning is possible here: two CPUs or more and taskset installed.
+ * Counts the machine's CPUs, not this process's affinity (availableParallelism):
+ * a bench started by a process pinned to the servers' CPU inherits that one-CPU
+ * mask, and must still move itself off it rather than share it with the servers.
+ */
 export function canPin(): boolean {
-  return os.availableParallelism() >= 2 && process.platform === 'linux' && hasTaskset();
+  return os.cpus().length >= 2 && process.platform === 'linux' && hasTaskset();
 }
 
 /**

@@ -254,7 +254,7 @@ export interface OptionsEnvironment {
 export function resolveBenchOptions(
   argv: readonly string[],
   catalog: DriverCatalog,
-  env: OptionsEnvironment = { canPin: os.availableParallelism() >= 2 },
+  env: OptionsEnvironment = { canPin: os.cpus().length >= 2 },
 ): BenchOptions {
   const command = parseBenchCommand(argv, catalog, env);
   if (command.kind === 'help') throw new BenchUsageError('--help prints the usage; it runs nothing');
@@ -268,7 +268,7 @@ export function resolveBenchOptions(
 export function parseBenchCommand(
   argv: readonly string[],
   catalog: DriverCatalog,
-  env: OptionsEnvironment = { canPin: os.availableParallelism() >= 2 },
+  env: OptionsEnvironment = { canPin: os.cpus().length >= 2 },
 ): BenchCommand {
   let values;
   try {
