@@ -72,6 +72,14 @@ export interface LoadOptions {
   rate?: number;
   /** Per-call deadline in ms; a call past it counts as a `timeout` error. */
   timeoutMs: number;
+  /**
+   * After the duration, how long calls still in flight may take to finish and
+   * be counted (at most their deadline); the rest are timeouts. Unset: 1 s, so
+   * a server that stalls at the end of a run does not hold the bench for a
+   * whole timeout. Behind a slow link one call can take seconds: the runner
+   * then gives them their whole deadline. Drivers without a drain ignore it.
+   */
+  drainGraceMs?: number;
   /** Extra request headers / gRPC metadata. */
   metadata?: Readonly<Record<string, string>>;
   /** Aborting ends the run early; the driver resolves with what it measured. */

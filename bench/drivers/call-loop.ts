@@ -16,8 +16,8 @@ import type { LoadOptions } from '../types.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 
 const PROGRESS_INTERVAL_MS = 250;
-/** After the duration ends, calls still in flight get this long (at most) to finish and be counted. */
-const DRAIN_GRACE_MAX_MS = 1_000;
+/** After the duration ends, calls still in flight get this long (at most, unless drainGraceMs says) to finish and be counted. */
+const DEFAULT_DRAIN_GRACE_MS = 1_000;
 
 export interface CallLoopOptions {
   concurrency: number;
@@ -25,6 +25,7 @@ export interface CallLoopOptions {
   requests?: number;
   rate?: number;
   timeoutMs: number;
+  drainGraceMs?: LoadOptions['drainGraceMs'];
   signal?: AbortSignal;
   onProgress?: LoadOptions['onProgress'];
 }
@@ -225,7 +226,7 @@ export class CallLoop {
     this.scheduleTimer = null;
     // Calls due but never sent (open loop, all slots busy) are not calls, as in the gRPC engine.
     if (this.inFlight === 0) return this.finish();
-    this.timers.push(setTimeout(() => this.expireInFlight(), Math.min(DRAIN_GRACE_MAX_MS, this.options.timeoutMs + 50)));
+    this.timers.push(setTimeout(() => this.expireInFlight(), Math.min(this.options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS, this.options.timeoutMs + 50)));
   }
 
   /**

@@ -57,8 +57,8 @@ export const grpcEngine: Driver = {
 const RECONNECT_MIN_MS = 20;
 const RECONNECT_MAX_MS = 1_000;
 const PROGRESS_INTERVAL_MS = 250;
-/** After the duration ends, calls still in flight get this long (at most) to finish and be counted. */
-const DRAIN_GRACE_MAX_MS = 1_000;
+/** After the duration ends, calls still in flight get this long (at most, unless drainGraceMs says) to finish and be counted. */
+const DEFAULT_DRAIN_GRACE_MS = 1_000;
 
 class Slot extends CallStream {
   /** When the call started (closed loop) or was due (open loop), performance.now() ms. */
@@ -240,7 +240,7 @@ class EngineRun implements ConnectionEvents {
       this.finish();
       return;
     }
-    const graceMs = Math.min(DRAIN_GRACE_MAX_MS, this.options.timeoutMs + 50);
+    const graceMs = Math.min(this.options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS, this.options.timeoutMs + 50);
     this.timers.push(setTimeout(() => this.expireInFlight(), graceMs));
   }
 

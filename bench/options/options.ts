@@ -105,8 +105,9 @@ export const PAYLOAD_SWEEP = {
 };
 /**
  * `--sweep network`: a small scenario set (add at 1 and 64 in flight, sum of
- * 10,000 doubles at 16) under every built-in network profile, two trials each,
- * short runs (bench/report/network-sweep.ts says where the winner changes).
+ * 10,000 doubles at 16) under every built-in network profile, with and without
+ * TLS, two trials each, short runs (bench/report/network-sweep.ts says where
+ * the winner changes).
  * Flags still override (--network, --trials, --duration, --warmup, --tls).
  */
 export const NETWORK_SWEEP = {
@@ -115,8 +116,11 @@ export const NETWORK_SWEEP = {
   sumConcurrency: [16] as readonly number[],
   sizes: [10_000] as readonly number[],
   trials: 2,
-  durationS: 1.5,
-  warmupS: 0.5,
+  /** Every condition in cleartext, then over TLS (--tls: TLS only). */
+  tlsPasses: [false, true] as readonly boolean[],
+  // 144 runs in the 5-minute budget: short runs (behind a slow link a run still lasts two rounds of its calls).
+  durationS: 1,
+  warmupS: 0.25,
 };
 export const MAX_TRIALS = 100;
 
@@ -175,6 +179,13 @@ export interface BenchOptions {
   contenders: string[] | null;
   /** --tls: the started servers (and a --grpc-target) speak TLS; REST targets say https:// themselves. */
   tls: boolean;
+  /**
+   * The TLS settings the bench runs every condition under, in order: [tls] for a
+   * bench; [false, true] for --sweep network (cleartext, then TLS, servers
+   * restarted for each), [true] for --sweep network --tls. The runner sets
+   * `tls` to each in turn.
+   */
+  tlsPasses: boolean[];
   /** Calls per kind of the connection-cost pass (new connection vs kept-alive); 0 skips it. */
   connectionCalls: number;
   /** Seconds without a completed call before a run is failed as "server stopped answering"; 0 disables. */
@@ -210,7 +221,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --trials N                      repeat every scenario N times, protocols interleaved
   --shape int,money,double        sum value shape(s) (default: profile, else ${DEFAULT_SHAPE})
   --sweep payload                 sum at 1..10,000 values (100,000 in full) x every shape, at 16 in flight
-  --sweep network                 add at 1 and 64 in flight, sum of 10,000 at 16, under every network profile (root)
+  --sweep network                 add at 1 and 64 in flight, sum of 10,000 at 16, under every network profile, cleartext and TLS (root)
   --compression none,gzip         gzip requests (and accept gzip responses); both = a dimension (default none)
   --wire-calls N                  calls of the byte-counting pass (0 = skip)
   --driver NAME[,NAME]            load generator(s): h2load (both protocols), clients (grpc-js-client + undici-client),
@@ -412,6 +423,7 @@ export function parseBenchCommand(
   const grpcPort = values['grpc-port'] === undefined ? 0 : integer('--grpc-port', values['grpc-port'], 0, 65_535);
   const restPort = values['rest-port'] === undefined ? 0 : integer('--rest-port', values['rest-port'], 0, 65_535);
   const tls = values.tls === true;
+  const tlsPasses = networkSweep && !tls ? [...NETWORK_SWEEP.tlsPasses] : [tls];
   if (tls && restTarget !== null && !restTarget.startsWith('https:')) {
     throw new BenchUsageError(`--tls: --rest-target must then be an https:// origin, got "${restTarget}"`);
   }
@@ -487,7 +499,8 @@ export function parseBenchCommand(
     restPid,
     grpcPort,
     restPort,
-    tls,
+    tls: tlsPasses[0]!,
+    tlsPasses,
     connectionCalls,
     stallTimeoutS,
     slo,

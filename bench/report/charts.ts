@@ -354,7 +354,7 @@ export function bytesChart(results: ResultsFile): ChartSpec | null {
 export function networkCharts(results: ResultsFile): ChartSpec[] {
   const ratios = networkRatios(results);
   if (ratios.length === 0) return [];
-  const rows = ratios.map((r) => ({ scenario: r.label, network: r.network, rtt: r.rttMs, loss: r.lossPercent, ratio: r.grpcOverRest, low: r.low, high: r.high }));
+  const rows = ratios.map((r) => ({ scenario: `${r.label}${r.tls ? ' TLS' : ''}`, network: r.network, rtt: r.rttMs, loss: r.lossPercent, ratio: r.grpcOverRest, low: r.low, high: r.high }));
   const chart = (id: string, field: 'rtt' | 'loss', title: string, xTitle: string): ChartSpec => {
     const xEnc = { field, type: 'quantitative' as const, title: xTitle, scale: field === 'rtt' ? { type: 'symlog' as const } : { zero: true } };
     const yEnc = { type: 'quantitative' as const, title: 'gRPC / REST calls/s (log scale; above 1: gRPC wins)', scale: { type: 'log' as const } };

@@ -1,6 +1,6 @@
 /** report.md: what ran, where, with which connections, the comparison table and every run's figures. */
 import { hasNetworkSweep, networkSweepSentences, renderNetworkSweep } from './network-sweep.ts';
-import { describeNetwork, hasNetworks, networkName, splitByNetwork } from './network.ts';
+import { conditionNamer, describeNetwork, hasNetworks, splitByNetwork } from './network.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type Spread } from '../results/summary.ts';
 import { compact, driverMode, fixed, flags, loadModel, runNotes, sharedDrivers } from './table.ts';
@@ -100,7 +100,8 @@ export function renderMarkdown(results: ResultsFile): string {
 
   out.push('## Every run', '');
   const cols = [...(networks ? ['network'] : []), 'scenario', 'protocol', 'driver', 'trial', 'conns', 'status', 'calls', 'errors', 'calls/s', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean', 'stdev', 'req B/call', 'req hdr B/call', 'resp B/call', 'resp hdr B/call', 'req body B', 'resp body B', 'srv CPU ms/1k', 'srv peak RSS MiB', 'client CPU %', 'client µs/call', 'client-bound'];
-  out.push(...markdownTable(cols, results.runs.map((run) => [...(networks ? [networkName(run)] : []), ...runCells(run)]), () => true));
+  const conditionOf = conditionNamer(results);
+  out.push(...markdownTable(cols, results.runs.map((run) => [...(networks ? [conditionOf(run)] : []), ...runCells(run)]), () => true));
   const failed = results.runs.filter((run) => run.status === 'failed');
   if (failed.length > 0) {
     out.push('', '## Failures', '');

@@ -2,7 +2,9 @@
  * Where the answer flips (--network with two or more conditions, e.g. --sweep
  * network): per scenario, gRPC/REST calls/s under each condition with the
  * spread of the trials, and one generated sentence wherever the winner changes
- * from one condition to the next, resting on those measured ratios.
+ * from one condition to the next, resting on those measured ratios. Cleartext
+ * and TLS runs (--sweep network) are separate series: a change is only ever
+ * told between two conditions with the same TLS setting.
  */
 import { DEFAULT_THRESHOLD } from '../compare/compare.ts';
 import { scenarioLabel } from '../compare/labels.ts';
@@ -11,7 +13,9 @@ import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { splitByNetwork } from './network.ts';
 
 export interface NetworkRatio {
+  /** The condition's group name ("cross-region", "cross-region TLS"). */
   network: string;
+  tls: boolean;
   /** Measured RTT of the link (its probe), the asked one when not measured; 0 on loopback. */
   rttMs: number;
   lossPercent: number;
@@ -45,6 +49,7 @@ export function networkRatios(results: ResultsFile, threshold = DEFAULT_THRESHOL
       const n = group.network;
       out.push({
         network: group.name,
+        tls: group.tls,
         rttMs: n === null ? 0 : (n.measured.rttMs ?? n.rttMs),
         lossPercent: n?.lossPercent ?? 0,
         scenario,
@@ -73,14 +78,25 @@ function claim(r: NetworkRatio): string {
   return r.winner === 'grpc' ? `gRPC ${x(r.grpcOverRest)} REST${spread}` : `REST ${x(1 / r.grpcOverRest)} gRPC${spread}`;
 }
 
-/** Per scenario, one line per condition: the winner and its ratio with the trials' spread. */
+/** The ratios per scenario and TLS setting, each series in the order its conditions ran. */
+function series(ratios: NetworkRatio[]): NetworkRatio[][] {
+  const bySeries = new Map<string, NetworkRatio[]>();
+  for (const r of ratios) {
+    const key = `${r.scenario}${r.tls ? ' TLS' : ''}`;
+    bySeries.set(key, [...(bySeries.get(key) ?? []), r]);
+  }
+  return [...bySeries.values()];
+}
+
+const seriesLabel = (rows: NetworkRatio[]): string => `${rows[0]!.label}${rows[0]!.tls ? ' over TLS' : ''}`;
+
+/** Per scenario (and TLS setting), one line per condition: the winner and its ratio with the trials' spread. */
 export function renderNetworkSweep(results: ResultsFile): string {
   const ratios = networkRatios(results);
   const width = Math.max(...ratios.map((r) => r.network.length));
   const lines: string[] = [];
-  for (const scenario of [...new Set(ratios.map((r) => r.scenario))]) {
-    const rows = ratios.filter((r) => r.scenario === scenario);
-    lines.push(`${scenario} (${rows[0]!.label}): calls/s`);
+  for (const rows of series(ratios)) {
+    lines.push(`${rows[0]!.scenario} (${seriesLabel(rows)}): calls/s`);
     for (const r of rows) lines.push(`  ${r.network.padEnd(width)}  RTT ${r.rttMs.toFixed(1).padStart(5)} ms  loss ${`${r.lossPercent}%`.padEnd(4)}  ${claim(r)}`);
   }
   return `${lines.join('\n')}\n`;
@@ -89,15 +105,13 @@ export function renderNetworkSweep(results: ResultsFile): string {
 const PROTOCOL = { grpc: 'gRPC', rest: 'REST', tie: 'neither' } as const;
 
 /**
- * One sentence per scenario: where the winner changes from one condition to
- * the next (in the order they ran), or that it holds everywhere; a tie counts
- * as a change only when the trials' spreads do not overlap.
+ * One sentence per scenario (and TLS setting): where the winner changes from
+ * one condition to the next (in the order they ran), or that it holds
+ * everywhere; a tie counts as a change only when the trials' spreads do not overlap.
  */
 export function networkSweepSentences(results: ResultsFile): string[] {
-  const ratios = networkRatios(results);
   const sentences: string[] = [];
-  for (const scenario of [...new Set(ratios.map((r) => r.scenario))]) {
-    const rows = ratios.filter((r) => r.scenario === scenario);
+  for (const rows of series(networkRatios(results))) {
     const changes: string[] = [];
     for (let i = 1; i < rows.length; i++) {
       const [a, b] = [rows[i - 1]!, rows[i]!];
@@ -111,7 +125,7 @@ export function networkSweepSentences(results: ResultsFile): string[] {
             : `${PROTOCOL[b.winner]} overtakes ${PROTOCOL[a.winner]}`;
       changes.push(`${verb} from ${a.network} to ${b.network}: ${claim(a)} on ${a.network}, ${claim(b)} on ${b.network}${separated ? '' : ' (the trial spreads overlap: not a clear change)'}`);
     }
-    const label = rows[0]!.label;
+    const label = seriesLabel(rows);
     if (changes.length === 0) {
       const winner = rows[0]!.winner;
       const range = `g/r ${Math.min(...rows.map((r) => r.grpcOverRest)).toFixed(2)} to ${Math.max(...rows.map((r) => r.grpcOverRest)).toFixed(2)}`;

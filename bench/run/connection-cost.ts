@@ -34,7 +34,7 @@ import type { ConnectionCostRecord } from '../results/record.ts';
 import type { CallPayload, Protocol, Target } from '../types.ts';
 import { startCountingProxy } from '../wire/proxy.ts';
 
-/** Untimed calls of each kind before the timed ones (JIT, server accept path). */
+/** Untimed calls of each kind before the timed ones (JIT, server accept path), unless warmupCalls says. */
 const WARMUP_CALLS = 5;
 /** New-connection calls through the counting proxy for the byte counts. */
 const BYTE_CALLS = 10;
@@ -49,6 +49,8 @@ export interface ConnectionCostOptions {
   signal?: AbortSignal;
   /** Count bytes through the proxy as well (default true). */
   countBytes?: boolean;
+  /** Untimed calls of each kind first (default WARMUP_CALLS). */
+  warmupCalls?: number;
 }
 
 export function isTlsTarget(target: Target): boolean {
@@ -64,6 +66,7 @@ export async function measureConnectionCost(target: Target, payload: CallPayload
   const address = addressOf(target);
   const open = (at: Address): Promise<OneCallClient> => openClient(target.protocol, at, payload, options.timeoutMs, options.signal);
   const calls = Math.max(1, Math.floor(options.calls));
+  const warmupCalls = options.warmupCalls ?? WARMUP_CALLS;
 
   const kept = await open(address);
   const newMs: number[] = [];
@@ -71,7 +74,7 @@ export async function measureConnectionCost(target: Target, payload: CallPayload
   let version: string | null;
   try {
     version = kept.version;
-    for (let i = 0; i < WARMUP_CALLS + calls; i++) {
+    for (let i = 0; i < warmupCalls + calls; i++) {
       checkAborted(options.signal);
       const t0 = performance.now();
       const fresh = await open(address);
@@ -83,7 +86,7 @@ export async function measureConnectionCost(target: Target, payload: CallPayload
       const t1 = performance.now();
       await kept.call();
       const t2 = performance.now();
-      if (i >= WARMUP_CALLS) {
+      if (i >= warmupCalls) {
         newMs.push(t1 - t0);
         keptMs.push(t2 - t1);
       }

@@ -27,10 +27,11 @@ export interface RunPlan {
 export function planBench(options: BenchOptions): RunPlan {
   const scenarios = buildScenarios(options);
   const serversPerScenario = options.contenders?.length ?? options.protocols.length;
-  // --network: every scenario again under each condition.
-  const runs = scenarios.length * serversPerScenario * options.trials * options.network.length;
+  // --network: every scenario again under each condition (and --sweep network: in cleartext, then over TLS).
+  const passes = options.network.length * options.tlsPasses.length;
+  const runs = scenarios.length * serversPerScenario * options.trials * passes;
   // --slo: a run is a whole capacity search (probe, steps, confirmation).
   const perRunS = (options.slo ? plannedSearchS(options) : options.warmupS + options.durationS) + (options.wireCalls > 0 ? WIRE_PASS_PLANNED_S : 0);
-  const connectionCostS = options.connectionCalls > 0 && options.contenders === null ? options.protocols.length * CONNECTION_COST_PLANNED_S * options.network.length : 0;
+  const connectionCostS = options.connectionCalls > 0 && options.contenders === null ? options.protocols.length * CONNECTION_COST_PLANNED_S * passes : 0;
   return { scenarios, serversPerScenario, runs, perRunS, totalS: runs * perRunS + connectionCostS };
 }

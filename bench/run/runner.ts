@@ -48,8 +48,13 @@ const LATE_START_NOTE_MS = 50;
  */
 const NETWORK_WIRE_CALLS = 100;
 const NETWORK_CONNECTION_CALLS = 10;
-/** A measured run behind a link lasts at least this many rounds of its calls (roundTripOfCallsS). */
-const MIN_ROUNDS = 3;
+const NETWORK_CONNECTION_WARMUP_CALLS = 2;
+/**
+ * A measured run behind a link lasts at least this many rounds of its calls
+ * (roundTripOfCallsS). Two are enough: every driver ends its elapsed time at
+ * the last completed call, so a round cut by the end is not counted as time.
+ */
+const MIN_ROUNDS = 2;
 /** The link probe when a condition's link is set up: ping-pong rounds and bulk window per direction. */
 const LINK_PROBE = { rounds: 20, windowMs: 1_000 };
 
@@ -159,6 +164,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     const files: string[] = [];
     let failure: string | null = null;
     const wireCache = new Map<string, { wire: WireBytesPerCall; responseBodyBytes: number | null }>();
+    const handshakeBytes = new Map<string, ConnectionCost['handshakeBytes']>();
     let index = 0;
     let totalRuns = 0;
 
@@ -177,82 +183,86 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
         }
         progress.log(describeLink(condition, linkProbe));
       }
-      const contenderStart = options.contenders ? await startContenders(options, serverPinPrefix(pinning), servers) : null;
-      if (contenderStart) notes.push(...contenderStart.notes);
-      const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(options, pinning, servers, bench.signal, link, externals);
-      for (const server of servers.values()) {
-        void server.exited.then((reason) => {
-          if (!stopping) bench.abort(new Error(reason));
-        });
-      }
-      if (bench.signal.aborted) throw bench.signal.reason;
-      // Contenders that failed their conformance check are not measured: count the setups that run.
-      totalRuns = scenarios.length * setups.length * options.trials * options.network.length;
+      // --sweep network: every condition in cleartext, then over TLS, behind the same link; servers restarted for each.
+      for (const tls of options.tlsPasses) {
+        const passOptions: BenchOptions = { ...options, tls };
+        const contenderStart = options.contenders ? await startContenders(passOptions, serverPinPrefix(pinning), servers) : null;
+        if (contenderStart) notes.push(...contenderStart.notes);
+        const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(passOptions, pinning, servers, bench.signal, link, externals);
+        for (const server of servers.values()) {
+          void server.exited.then((reason) => {
+            if (!stopping) bench.abort(new Error(reason));
+          });
+        }
+        if (bench.signal.aborted) throw bench.signal.reason;
+        // Contenders that failed their conformance check are not measured: count the setups that run.
+        totalRuns = scenarios.length * setups.length * options.trials * options.network.length * options.tlsPasses.length;
 
-      if (results === null) {
-        const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
-        results = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
-        files.push(writeResultsJson(dir, results));
-        linkLatest(options.outDir, dir);
-        progress.log(
-          `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
-            ` x ${options.trials} trial(s)${options.network.length > 1 ? ` x ${options.network.length} network conditions` : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up` +
-            (options.segment ? `, segment ${options.segment.index}/${options.segment.count}` : '') +
-            (schedule ? `, first measured run at ${options.startAt}, then one every ${schedule.slotS} s` : '') +
-            `; results in ${dir}`,
-        );
-      }
+        if (results === null) {
+          const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
+          results = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
+          files.push(writeResultsJson(dir, results));
+          linkLatest(options.outDir, dir);
+          progress.log(
+            `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
+              ` x ${options.trials} trial(s)${options.network.length > 1 ? ` x ${options.network.length} network conditions` : ''}${options.tlsPasses.length > 1 ? ', each in cleartext then over TLS' : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up` +
+              (options.segment ? `, segment ${options.segment.index}/${options.segment.count}` : '') +
+              (schedule ? `, first measured run at ${options.startAt}, then one every ${schedule.slotS} s` : '') +
+              `; results in ${dir}`,
+          );
+        }
 
-      const connectionCosts = await runConnectionCostPasses(options, setups, progress, bench.signal, link !== null);
-      const at = condition === null ? '' : ` @${condition.name}`;
-      for (const [i, scenario] of shares.entries()) {
-        for (let trial = 1; trial <= options.trials; trial++) {
-          // Alternate which protocol goes first, so neither always runs on a warmer machine.
-          const order = trial % 2 === 1 ? setups : [...setups].reverse();
-          for (const setup of order) {
-            index += 1;
-            const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}${at}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
-            const input: RunOneInput = {
-              options,
-              scenario,
-              payload: payloads.get(scenario.key)!,
-              setup,
-              trial,
-              label,
-              progress,
-              signal: bench.signal,
-              wireCache,
-              pinning,
-              network: condition === null || link === null ? null : { condition, link, probe: linkProbe },
-              schedule,
-              runIndex: index - 1,
-            };
-            // --slo: a search of open-loop steps (bench/run/capacity.ts), each one measured run of runOne.
-            const record = options.slo
-              ? await searchCapacity(options.slo, capacityTiming(options), (load) => runOne({ ...input, label: `${label} ${load.label}`, load }), {
-                  log: (line) => progress.log(line),
-                  aborted: () => bench.signal.aborted,
-                })
-              : await runOne(input);
-            // The protocol's connection-cost figures (measured once per condition, before the scenarios) go on each of its rows.
-            record.tls = connectionCosts.get(setup.protocol) ?? null;
-            results.runs.push(record);
-            writeResultsJson(dir, results);
-            progress.log(describeRecord(label, record, index, totalRuns));
-            io.onRunRecorded?.(record, servers);
-            if (record.status === 'failed') {
-              failure = record.failure;
-              // Behind a link, a path too slow for a scenario (every call past its deadline) is a finding, not a
-              // broken bench: the other conditions still run. A server that died or Ctrl-C ends the bench.
-              if (link === null || bench.signal.aborted) break conditions;
+        const connectionCosts = await runConnectionCostPasses(passOptions, setups, progress, bench.signal, link !== null, handshakeBytes);
+        const at = (condition === null ? '' : ` @${condition.name}`) + (options.tlsPasses.length > 1 && tls ? ' TLS' : '');
+        for (const [i, scenario] of shares.entries()) {
+          for (let trial = 1; trial <= options.trials; trial++) {
+            // Alternate which protocol goes first, so neither always runs on a warmer machine.
+            const order = trial % 2 === 1 ? setups : [...setups].reverse();
+            for (const setup of order) {
+              index += 1;
+              const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}${at}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
+              const input: RunOneInput = {
+                options: passOptions,
+                scenario,
+                payload: payloads.get(scenario.key)!,
+                setup,
+                trial,
+                label,
+                progress,
+                signal: bench.signal,
+                wireCache,
+                pinning,
+                network: condition === null || link === null ? null : { condition, link, probe: linkProbe },
+                schedule,
+                runIndex: index - 1,
+              };
+              // --slo: a search of open-loop steps (bench/run/capacity.ts), each one measured run of runOne.
+              const record = options.slo
+                ? await searchCapacity(options.slo, capacityTiming(options), (load) => runOne({ ...input, label: `${label} ${load.label}`, load }), {
+                    log: (line) => progress.log(line),
+                    aborted: () => bench.signal.aborted,
+                  })
+                : await runOne(input);
+              // The protocol's connection-cost figures (measured once per condition, before the scenarios) go on each of its rows.
+              record.tls = connectionCosts.get(setup.protocol) ?? null;
+              results.runs.push(record);
+              writeResultsJson(dir, results);
+              progress.log(describeRecord(label, record, index, totalRuns));
+              io.onRunRecorded?.(record, servers);
+              if (record.status === 'failed') {
+                failure = record.failure;
+                // Behind a link, a path too slow for a scenario (every call past its deadline) is a finding, not a
+                // broken bench: the other conditions still run. A server that died or Ctrl-C ends the bench.
+                if (link === null || bench.signal.aborted) break conditions;
+              }
             }
           }
         }
+        // The next pass or condition gets servers of its own.
+        await stopServers();
+        servers.clear();
+        stopping = false;
       }
-      // The next condition gets servers of its own, behind its own link.
-      await stopServers();
-      servers.clear();
-      stopping = false;
       await link?.close();
       link = null;
     }
@@ -430,6 +440,9 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     concurrency: scenario.concurrency,
     connections,
     timeoutMs: options.timeoutMs,
+    // Behind a link a call can take seconds (a round of big bodies at 5 Mbit/s): calls in flight when the
+    // run ends get their whole deadline, or a slow path would show up as timeouts the server never caused.
+    ...(input.network ? { drainGraceMs: options.timeoutMs } : {}),
     // h2load runs as a child process: pin it where the runner (the generator) is pinned.
     ...(input.pinning ? { prefix: ['taskset', '-c', input.pinning.client] } : {}),
   };
@@ -533,7 +546,8 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   if (lost > 0) return { ...measured, status: 'failed', failure: `network error: ${lost} of ${result.calls} calls lost their connection` };
 
   // Wire sampling: same driver and shape, a fixed number of calls, through the counting proxy.
-  const wireKey = `${scenario.key}/${setup.label ?? setup.protocol}`;
+  // A TLS pass after a cleartext one (--sweep network) must not borrow its cleartext byte counts.
+  const wireKey = `${scenario.key}/${setup.label ?? setup.protocol}${options.tls ? '/tls' : ''}`;
   let sample = input.wireCache.get(wireKey);
   // TLS: the proxy would see only ciphertext (no header/body split); bytes per handshake are in the connection-cost pass.
   const calls = isTlsTarget(setup.target) || !load.countBytes ? 0 : Math.min(wireCallsFor(options.wireCalls, payload), input.network ? NETWORK_WIRE_CALLS : Infinity);
@@ -617,6 +631,7 @@ async function runConnectionCostPasses(
   progress: ProgressSink,
   signal: AbortSignal,
   emulated: boolean,
+  handshakeBytesCache: Map<string, ConnectionCost['handshakeBytes']>,
 ): Promise<Map<Protocol, ConnectionCost>> {
   const costs = new Map<Protocol, ConnectionCost>();
   const calls = emulated ? Math.min(options.connectionCalls, NETWORK_CONNECTION_CALLS) : options.connectionCalls;
@@ -628,13 +643,22 @@ async function runConnectionCostPasses(
     if (calls === 0 || signal.aborted || setup.contender) continue;
     const label = `connection cost ${setup.protocol}${empty.enabled ? ' (TLS)' : ''}`;
     progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, CONNECTION_COST_PLANNED_S);
+    // The bytes a new connection moves do not depend on the path: counted under the first condition only
+    // (per protocol and TLS setting), as the wire pass's bytes per call are.
+    const bytesKey = `${setup.protocol}${empty.enabled ? '/tls' : ''}`;
+    const countedBytes = handshakeBytesCache.get(bytesKey);
     try {
       const cost = await measureConnectionCost(setup.target, buildPayload('add', null, options.shape), {
         calls,
         // A stopped server is noticed within the stall timeout here too.
         timeoutMs: stallS > 0 ? Math.min(options.timeoutMs, stallS * 1000) : options.timeoutMs,
         signal,
+        countBytes: countedBytes === undefined,
+        // Behind a link each warm-up call costs round trips; the JIT needs only a few.
+        ...(emulated ? { warmupCalls: NETWORK_CONNECTION_WARMUP_CALLS } : {}),
       });
+      if (countedBytes === undefined) handshakeBytesCache.set(bytesKey, cost.handshakeBytes);
+      else cost.handshakeBytes = countedBytes;
       costs.set(setup.protocol, cost);
       const bytes = cost.handshakeBytes ? `, ${Math.round(cost.handshakeBytes.request)}/${Math.round(cost.handshakeBytes.response)} B up/down` : '';
       progress.log(

@@ -49,6 +49,17 @@ describe('resolveBenchOptions', () => {
     assert.equal(planBench(resolve('--ops', 'add', '--concurrency', '1', '--wire-calls', '0', '--connection-calls', '0', '--duration', '1', '--warmup', '0')).totalS, 2);
   });
 
+  test('--sweep network runs every condition in cleartext then over TLS; --tls keeps TLS only', () => {
+    const sweep = resolve('--sweep', 'network');
+    assert.deepEqual(sweep.tlsPasses, [false, true]);
+    assert.equal(sweep.tls, false);
+    // 3 scenarios x 2 protocols x 2 trials x 6 conditions x 2 TLS settings.
+    assert.equal(planBench(sweep).runs, 3 * 2 * 2 * sweep.network.length * 2);
+    assert.deepEqual(resolve('--sweep', 'network', '--tls').tlsPasses, [true]);
+    assert.deepEqual(resolve('--tls').tlsPasses, [true]);
+    assert.deepEqual(resolve().tlsPasses, [false]);
+  });
+
   test('defaults: standard profile, both protocols, default drivers, pinning when possible', () => {
     const o = resolve();
     assert.equal(o.profile, 'standard');

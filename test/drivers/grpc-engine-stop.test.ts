@@ -44,6 +44,23 @@ describe('grpc-engine at the end of a run against a server that stops answering'
   });
 });
 
+describe('grpc-engine behind a slow path (drainGraceMs)', () => {
+  // Every answer takes 1.5 s, as a round of big bodies through a slow link does: longer than the default grace.
+  const slow: Script = { onRequest: (conn, request) => void setTimeout(() => answerCorrectly(conn, request), 1_500) };
+
+  it('calls still in flight at the end get their deadline when drainGraceMs says so, and count as answered', async () => {
+    await withServer(slow, async (server) => {
+      const cut = await run(grpcEngineOptions(server.port, { concurrency: 4, durationS: 0.2 }));
+      assert.deepEqual(cut.statusCounts, { timeout: 4 }, 'the default 1 s grace cuts them');
+      const drained = await run({ ...grpcEngineOptions(server.port, { concurrency: 4, durationS: 0.2 }), drainGraceMs: 5_000 });
+      assert.deepEqual(drained.statusCounts, { OK: 4 });
+      assert.equal(drained.errors, 0);
+      // The elapsed time ends at the last answer: 4 calls over ~1.5 s.
+      assert.ok(drained.elapsedS >= 1.4 && drained.elapsedS < 3, `elapsed ${drained.elapsedS} s`);
+    });
+  });
+});
+
 describe('grpc-engine aborted while connecting', () => {
   it('a server that answers SETTINGS only after the abort does not restart the run', async () => {
     // Accepts TCP and says nothing (a stopped server) until the engine gives up and hangs up; then

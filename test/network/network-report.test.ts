@@ -44,6 +44,27 @@ describe('reports across network conditions', () => {
     assert.match(networkSweepSentences(results)[0]!, /^add, 64 in flight: gRPC wins under every condition \(g\/r [\d.]+ to [\d.]+ over loopback, lossy\)\.$/);
   });
 
+  test('cleartext and TLS runs are separate series: a change is never told across them', () => {
+    const cleartext = twoConditions();
+    const cost = { enabled: true, version: 'TLSv1.3', calls: 0, newConnectionCallMs: null, keptAliveCallMs: null, handshakeMs: null, handshakeBytes: null };
+    // The TLS runs: gRPC behind under both conditions (no change within TLS).
+    const slowTls = syntheticResults({ concurrency: [64], sizes: [], trials: 3, seed: 3, rpsFactor: 0.3, factorProtocols: ['grpc'] });
+    const tlsRuns = [...slowTls.runs, ...slowTls.runs.map((run) => ({ ...run, network: lossy }))].map((run) => ({ ...run, tls: cost }));
+    const results: ResultsFile = { ...cleartext, runs: [...cleartext.runs.map((run) => ({ ...run, tls: { ...cost, enabled: false, version: null } })), ...tlsRuns] };
+    assertSchemaValid(results);
+    assert.deepEqual(
+      networkRatios(results).map((r) => [r.network, r.tls, r.winner]),
+      [['loopback', false, 'grpc'], ['lossy', false, 'rest'], ['loopback TLS', true, 'rest'], ['lossy TLS', true, 'rest']],
+    );
+    const sentences = networkSweepSentences(results);
+    assert.equal(sentences.length, 2);
+    assert.match(sentences[0]!, /^add, 64 in flight: REST overtakes gRPC from loopback to lossy:/);
+    assert.match(sentences[1]!, /^add, 64 in flight over TLS: REST wins under every condition \(g\/r [\d.]+ to [\d.]+ over loopback TLS, lossy TLS\)\.$/);
+    assert.match(renderNetworkSweep(results), /^add\/c64 \(add, 64 in flight over TLS\): calls\/s$/m);
+    assert.match(renderTable(results), /^network lossy TLS: asked RTT 20 ms/m);
+    assert.match(renderMarkdown(results), /\| `lossy TLS` \| `add\/c64` \|/);
+  });
+
   test('table, Markdown and CSV keep the conditions apart', () => {
     const results = twoConditions();
     const table = renderTable(results);
