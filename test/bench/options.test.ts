@@ -60,6 +60,19 @@ describe('resolveBenchOptions', () => {
     assert.deepEqual(resolve().tlsPasses, [false]);
   });
 
+  test('behind an emulated link REST defaults to http1-engine (it connects before its clock starts) and says so', () => {
+    for (const args of [['--network', 'lan'], ['--network', 'loopback,rtt=20ms'], ['--sweep', 'network']]) {
+      const o = resolve(...args);
+      assert.deepEqual(o.drivers, { grpc: 'grpc-engine', rest: 'http1-engine' }, args.join(' '));
+      assert.equal(o.driverNotes.length, 1);
+      assert.match(o.driverNotes[0]!, /^--network: REST driven by http1-engine, not autocannon, whose clock starts before its connections are up/);
+    }
+    assert.deepEqual(resolve('--network', 'loopback').drivers.rest, 'autocannon');
+    const chosen = resolve('--network', 'lan', '--driver', 'rest=autocannon');
+    assert.equal(chosen.drivers.rest, 'autocannon');
+    assert.deepEqual(chosen.driverNotes, []);
+  });
+
   test('defaults: standard profile, both protocols, default drivers, pinning when possible', () => {
     const o = resolve();
     assert.equal(o.profile, 'standard');

@@ -13,6 +13,8 @@ import { buildHttp1Request, http1Engine, Http1ResponseParser } from '../../bench
 import type { LoadOptions } from '../../bench/types.ts';
 import { ADD, loadOptions, payloadOf } from '../helpers/drivers.ts';
 import { startServers, type Servers } from '../helpers/servers.ts';
+import { startRestServer } from '../../servers/rest-server.ts';
+import { createSelfSignedTls } from '../../servers/tls.ts';
 
 /** Add against `url`, 4 in flight on 4 connections (HTTP/1.1 has one call in flight per connection). */
 function options(url: string, extra: Partial<LoadOptions> = {}): LoadOptions {
@@ -119,6 +121,36 @@ describe('http1-engine against the REST server', () => {
       http1Engine.run({ ...options(servers.restUrl), target: { protocol: 'grpc', host: '127.0.0.1', port: servers.grpcPort } }),
       /REST targets only/,
     );
+  });
+});
+
+describe('http1-engine over TLS', () => {
+  test('speaks HTTPS/1.1 to the REST server and starts its clock after the TLS handshake', async () => {
+    const rest = await startRestServer({ host: '127.0.0.1', port: 0, tls: await createSelfSignedTls('127.0.0.1') });
+    // A relay that holds each connection's first bytes (the TLS ClientHello) for HOLD_MS, as a long path would.
+    const HOLD_MS = 400;
+    const relay = await tcpServer((socket) => {
+      const upstream = net.connect({ host: '127.0.0.1', port: rest.port, noDelay: true });
+      socket.setNoDelay(true);
+      upstream.on('error', () => socket.destroy());
+      socket.pause();
+      setTimeout(() => {
+        socket.pipe(upstream);
+        upstream.pipe(socket);
+        socket.resume();
+      }, HOLD_MS);
+    });
+    try {
+      const result = await http1Engine.run(options(relay.url.replace('http:', 'https:'), { requests: 20 }));
+      assert.equal(result.failure, undefined);
+      assert.deepEqual(result.statusCounts, { '200': 20 });
+      // 20 calls on loopback take milliseconds; a clock that counted connecting would show the whole hold.
+      assert.ok(result.elapsedS < HOLD_MS / 1000, `elapsed ${result.elapsedS} s includes connecting`);
+      assert.ok(result.latencyUs.maxValue < HOLD_MS * 1000, `max latency ${result.latencyUs.maxValue} µs includes connecting`);
+    } finally {
+      await relay.close();
+      await rest.close(100);
+    }
   });
 });
 
