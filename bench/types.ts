@@ -78,6 +78,7 @@ export interface LoadOptions {
    * a server that stalls at the end of a run does not hold the bench for a
    * whole timeout. Behind a slow link one call can take seconds: the runner
    * then gives them their whole deadline. Drivers without a drain ignore it.
+   * Calls cut by the grace count as 'timeout' errors.
    */
   drainGraceMs?: number;
   /** Extra request headers / gRPC metadata. */
@@ -150,3 +151,6 @@ export interface Driver {
   readonly restWires?: readonly ('http1' | 'h2')[];
   run(options: LoadOptions): Promise<LoadResult>;
 }
+
+/** LoadOptions.drainGraceMs when unset. */
+export const DEFAULT_DRAIN_GRACE_MS = 1_000;

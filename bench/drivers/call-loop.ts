@@ -12,12 +12,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'hdr-histogram-js';
-import type { LoadOptions } from '../types.ts';
+import { DEFAULT_DRAIN_GRACE_MS, type LoadOptions } from '../types.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 
 const PROGRESS_INTERVAL_MS = 250;
-/** After the duration ends, calls still in flight get this long (at most, unless drainGraceMs says) to finish and be counted. */
-const DEFAULT_DRAIN_GRACE_MS = 1_000;
 
 export interface CallLoopOptions {
   concurrency: number;

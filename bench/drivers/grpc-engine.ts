@@ -27,7 +27,7 @@
 import { usableConnections } from '../scenario/connections.ts';
 import { performance } from 'node:perf_hooks';
 import { createLatencyHistogram } from '../results/histogram.ts';
-import type { Driver, LoadOptions, LoadResult } from '../types.ts';
+import { DEFAULT_DRAIN_GRACE_MS, type Driver, type LoadOptions, type LoadResult } from '../types.ts';
 import { GRPC_GZIP_HEADERS } from '../scenario/compression.ts';
 import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
 import { grpcMethodPath } from '../../servers/proto.ts';
@@ -57,8 +57,6 @@ export const grpcEngine: Driver = {
 const RECONNECT_MIN_MS = 20;
 const RECONNECT_MAX_MS = 1_000;
 const PROGRESS_INTERVAL_MS = 250;
-/** After the duration ends, calls still in flight get this long (at most, unless drainGraceMs says) to finish and be counted. */
-const DEFAULT_DRAIN_GRACE_MS = 1_000;
 
 class Slot extends CallStream {
   /** When the call started (closed loop) or was due (open loop), performance.now() ms. */

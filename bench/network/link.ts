@@ -61,7 +61,7 @@ export interface EmulatedLink {
   /** Prefix of a command that runs inside the servers' namespace. */
   prefix: string[];
   forwarder: Forwarder;
-  /** Re-applies a condition on the same link (counters keep running). */
+  /** Applies another condition to the same link (counters keep running; TCP's cached path metrics are flushed). */
   configure(condition: NetworkCondition): Promise<void>;
   /** The forwarder's counters plus the kernel's drops in front of it (a device queue that overflowed). */
   counters(): Promise<LinkCounters>;
@@ -203,6 +203,10 @@ export async function openLink(condition: NetworkCondition, seed = 1): Promise<E
     async configure(next) {
       await applyCondition(forwarder, next);
       link.condition = next;
+      // TCP caches a path's RTT, cwnd and ssthresh per peer address for its next connections (tcp_metrics): what
+      // one condition taught it (a small ssthresh after loss) must not start the next condition's connections.
+      // Flushing a peer with no entry fails; nothing to do then.
+      await Promise.allSettled([run('ip', ['tcp_metrics', 'flush', server]), run('ip', [...inNamespace.slice(1), 'ip', 'tcp_metrics', 'flush', client])]);
     },
     async counters() {
       const [counters, up, down] = await Promise.all([

@@ -27,6 +27,17 @@ export async function snapshotLink(link: EmulatedLink): Promise<LinkSnapshot> {
   return { counters, retransmits, cpuMs: link.forwarder.cpuMs(), atMs: performance.now() };
 }
 
+/**
+ * Before a warm-up, which only a failure records: the forwarder's own counters
+ * (a command on its stdin, no process started per run), so such a record has
+ * the packets and drops but not the device drops or server retransmissions.
+ */
+export async function snapshotAttempt(link: EmulatedLink): Promise<LinkSnapshot> {
+  await link.forwarder.resetCounters();
+  const counters = await link.forwarder.counters();
+  return { counters: { ...counters, deviceDrops: { up: null, down: null } }, retransmits: null, cpuMs: link.forwarder.cpuMs(), atMs: performance.now() };
+}
+
 const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
 function direction(after: DirectionCounters, deviceBefore: number | null, deviceAfter: number | null): NetworkDirectionRecord {

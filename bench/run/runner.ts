@@ -21,7 +21,7 @@ import { wireBody, withCompression } from '../scenario/compression.ts';
 import { killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
 import { checkReachable, describeTarget } from '../host/readiness.ts';
 import { preflightTarget, targetProcesses } from '../host/external-targets.ts';
-import type { CallPayload, Driver, LoadResult, Protocol, Target } from '../types.ts';
+import { DEFAULT_DRAIN_GRACE_MS, type CallPayload, type Driver, type LoadOptions, type LoadResult, type Protocol, type Target } from '../types.ts';
 import { measureWireBytes, NULL_WIRE } from '../wire/measure.ts';
 import { startContenders } from '../host/contenders.ts';
 import { restBodyOf } from '../scenario/http-call.ts';
@@ -33,7 +33,7 @@ import { segmentRate, segmentScenarios } from '../scenario/segment.ts';
 import { conditionName, type NetworkCondition } from '../network/conditions.ts';
 import { networkEmulationUnavailable, openLink, removeAllLinksSync, type EmulatedLink } from '../network/link.ts';
 import { probeLink, type LinkProbe } from '../network/probe.ts';
-import { EMULATOR_BUSY_PERCENT, networkRecord, snapshotLink } from '../network/record.ts';
+import { EMULATOR_BUSY_PERCENT, networkRecord, snapshotAttempt, snapshotLink } from '../network/record.ts';
 import { CONNECTION_COST_PLANNED_S, planBench, WIRE_PASS_PLANNED_S } from './plan.ts';
 import { capacityTiming, searchCapacity, type StepLoad } from './capacity.ts';
 
@@ -44,17 +44,21 @@ const LATE_START_NOTE_MS = 50;
 /**
  * Behind an emulated link the byte-counting pass and the connection-cost pass
  * take RTTs per call: at most this many calls each (bytes per call do not
- * depend on the path; a connection's cost in RTTs shows in a few calls).
+ * depend on the path; a connection's cost in RTTs shows in a few calls, and
+ * the median of 5 is not moved by one lost SYN's 1 s retransmission).
  */
 const NETWORK_WIRE_CALLS = 100;
-const NETWORK_CONNECTION_CALLS = 10;
+const NETWORK_CONNECTION_CALLS = 5;
 const NETWORK_CONNECTION_WARMUP_CALLS = 2;
 /**
  * A measured run behind a link lasts at least this many rounds of its calls
- * (roundTripOfCallsS). Two are enough: every driver ends its elapsed time at
- * the last completed call, so a round cut by the end is not counted as time.
+ * (roundTripOfCallsS). One is enough: the calls in flight at the end get
+ * their whole deadline (drainGraceMs), so at least two rounds are counted,
+ * and every driver ends its elapsed time at the last completed call, so the
+ * drain adds no idle time. (Mobile sum-10000/c16 over REST: 16 x 182 KB at
+ * 5 Mbit/s is a 4.7 s round; at two rounds a run took 12-13 s.)
  */
-const MIN_ROUNDS = 2;
+const MIN_ROUNDS = 1;
 /** The link probe when a condition's link is set up: ping-pong rounds and bulk window per direction. */
 const LINK_PROBE = { rounds: 20, windowMs: 1_000 };
 
@@ -153,7 +157,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     await Promise.all([...servers.values()].map((server) => server.stop()));
   };
 
-  // The current condition's emulated link (null on loopback); closed before the next one and on every way out.
+  // The emulated link (null until a condition needs one); closed at the end and on every way out.
   let link: EmulatedLink | null = null;
   try {
     const externals = await checkExternalTargets(options, progress);
@@ -168,51 +172,68 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     let index = 0;
     let totalRuns = 0;
 
-    // Every scenario under each network condition in turn: a link and fresh servers behind it per condition.
-    conditions: for (const condition of options.network) {
-      let linkProbe: LinkProbe | null = null;
-      if (condition !== null) {
-        progress.phase(`network ${condition.name}: setting up the emulated link`, 3);
-        try {
-          link = await openLink(condition);
-          linkProbe = await probeLink(link, LINK_PROBE);
-        } catch (error) {
-          throw new BenchSetupError(`--network ${condition.name}: ${(error as Error).message}`);
-        } finally {
-          progress.endPhase();
+    // Every scenario under each network condition in turn, and (--sweep network) every condition in cleartext,
+    // then over TLS. One emulated link serves every condition (configure() re-applies it), each measured once;
+    // servers restart only when they must move (loopback <-> behind the link) or change TLS.
+    const probes = new Map<string, LinkProbe>();
+    let serving: { behindLink: boolean; tls: boolean } | null = null;
+    let setups: ProtocolSetup[] = [];
+    passes: for (const tls of options.tlsPasses) {
+      for (const condition of options.network) {
+        let linkProbe: LinkProbe | null = null;
+        if (condition !== null) {
+          linkProbe = probes.get(condition.name) ?? null;
+          if (linkProbe === null) progress.phase(`network ${condition.name}: setting up the emulated link`, 3);
+          try {
+            if (link === null) link = await openLink(condition);
+            else await link.configure(condition);
+            if (linkProbe === null) {
+              linkProbe = await probeLink(link, LINK_PROBE);
+              probes.set(condition.name, linkProbe);
+              progress.log(describeLink(condition, linkProbe));
+            }
+          } catch (error) {
+            throw new BenchSetupError(`--network ${condition.name}: ${(error as Error).message}`);
+          } finally {
+            progress.endPhase();
+          }
         }
-        progress.log(describeLink(condition, linkProbe));
-      }
-      // --sweep network: every condition in cleartext, then over TLS, behind the same link; servers restarted for each.
-      for (const tls of options.tlsPasses) {
         const passOptions: BenchOptions = { ...options, tls };
-        const contenderStart = options.contenders ? await startContenders(passOptions, serverPinPrefix(pinning), servers) : null;
-        if (contenderStart) notes.push(...contenderStart.notes);
-        const setups: ProtocolSetup[] = contenderStart ? contenderStart.setups : await startServers(passOptions, pinning, servers, bench.signal, link, externals);
-        for (const server of servers.values()) {
-          void server.exited.then((reason) => {
-            if (!stopping) bench.abort(new Error(reason));
-          });
+        const place = { behindLink: condition !== null, tls };
+        if (serving === null || serving.behindLink !== place.behindLink || serving.tls !== place.tls) {
+          await stopServers();
+          servers.clear();
+          stopping = false;
+          const contenderStart = options.contenders ? await startContenders(passOptions, serverPinPrefix(pinning), servers) : null;
+          if (contenderStart) notes.push(...contenderStart.notes);
+          setups = contenderStart ? contenderStart.setups : await startServers(passOptions, pinning, servers, bench.signal, condition === null ? null : link, externals);
+          serving = place;
+          for (const server of servers.values()) {
+            void server.exited.then((reason) => {
+              if (!stopping) bench.abort(new Error(reason));
+            });
+          }
+          if (bench.signal.aborted) throw bench.signal.reason;
+          // Contenders that failed their conformance check are not measured: count the setups that run.
+          totalRuns = scenarios.length * setups.length * options.trials * options.network.length * options.tlsPasses.length;
+          if (results === null) {
+            const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
+            results = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
+            files.push(writeResultsJson(dir, results));
+            linkLatest(options.outDir, dir);
+            progress.log(
+              `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
+                ` x ${options.trials} trial(s)${options.network.length > 1 ? ` x ${options.network.length} network conditions` : ''}${options.tlsPasses.length > 1 ? ', cleartext then over TLS' : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up` +
+                (options.segment ? `, segment ${options.segment.index}/${options.segment.count}` : '') +
+                (schedule ? `, first measured run at ${options.startAt}, then one every ${schedule.slotS} s` : '') +
+                `; results in ${dir}`,
+            );
+          }
         }
-        if (bench.signal.aborted) throw bench.signal.reason;
-        // Contenders that failed their conformance check are not measured: count the setups that run.
-        totalRuns = scenarios.length * setups.length * options.trials * options.network.length * options.tlsPasses.length;
-
-        if (results === null) {
-          const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
-          results = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
-          files.push(writeResultsJson(dir, results));
-          linkLatest(options.outDir, dir);
-          progress.log(
-            `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
-              ` x ${options.trials} trial(s)${options.network.length > 1 ? ` x ${options.network.length} network conditions` : ''}${options.tlsPasses.length > 1 ? ', each in cleartext then over TLS' : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up` +
-              (options.segment ? `, segment ${options.segment.index}/${options.segment.count}` : '') +
-              (schedule ? `, first measured run at ${options.startAt}, then one every ${schedule.slotS} s` : '') +
-              `; results in ${dir}`,
-          );
-        }
-
-        const connectionCosts = await runConnectionCostPasses(passOptions, setups, progress, bench.signal, link !== null, handshakeBytes);
+        // Set when the first servers started, just above.
+        const file = results;
+        if (file === null) throw new BenchSetupError('no servers started');
+        const connectionCosts = await runConnectionCostPasses(passOptions, setups, progress, bench.signal, condition !== null, handshakeBytes);
         const at = (condition === null ? '' : ` @${condition.name}`) + (options.tlsPasses.length > 1 && tls ? ' TLS' : '');
         for (const [i, scenario] of shares.entries()) {
           for (let trial = 1; trial <= options.trials; trial++) {
@@ -245,26 +266,20 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
                 : await runOne(input);
               // The protocol's connection-cost figures (measured once per condition, before the scenarios) go on each of its rows.
               record.tls = connectionCosts.get(setup.protocol) ?? null;
-              results.runs.push(record);
-              writeResultsJson(dir, results);
+              file.runs.push(record);
+              writeResultsJson(dir, file);
               progress.log(describeRecord(label, record, index, totalRuns));
               io.onRunRecorded?.(record, servers);
               if (record.status === 'failed') {
                 failure = record.failure;
                 // Behind a link, a path too slow for a scenario (every call past its deadline) is a finding, not a
                 // broken bench: the other conditions still run. A server that died or Ctrl-C ends the bench.
-                if (link === null || bench.signal.aborted) break conditions;
+                if (condition === null || bench.signal.aborted) break passes;
               }
             }
           }
         }
-        // The next pass or condition gets servers of its own.
-        await stopServers();
-        servers.clear();
-        stopping = false;
       }
-      await link?.close();
-      link = null;
     }
     if (results === null) throw new BenchSetupError('no network condition to run');
     progress.close();
@@ -440,9 +455,6 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     concurrency: scenario.concurrency,
     connections,
     timeoutMs: options.timeoutMs,
-    // Behind a link a call can take seconds (a round of big bodies at 5 Mbit/s): calls in flight when the
-    // run ends get their whole deadline, or a slow path would show up as timeouts the server never caused.
-    ...(input.network ? { drainGraceMs: options.timeoutMs } : {}),
     // h2load runs as a child process: pin it where the runner (the generator) is pinned.
     ...(input.pinning ? { prefix: ['taskset', '-c', input.pinning.client] } : {}),
   };
@@ -466,12 +478,17 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   // Warm-up: same shape, not recorded.
   if (load.warmupS > 0) {
     progress.phase(`${input.label} warm-up`, load.warmupS);
+    const attempt = input.network ? await snapshotAttempt(input.network.link) : null;
     const warm = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: load.warmupS }, load.warmupS, signal, (f) => progress.update(f), stallS);
     warm.latencyUs.destroy?.();
     progress.endPhase();
     if (signal.aborted) return failWith(reasonOf(signal));
     // A server that stopped answering during the warm-up is not measured.
-    if (warm.stalled) return failWith(warm.failure!);
+    // Behind a link the record still says under which condition, with the link's counters over the warm-up.
+    if (warm.stalled) {
+      const network = input.network && attempt ? await networkRecord(input.network.condition, input.network.probe, input.network.link, attempt) : null;
+      return { ...failWith(warm.failure!), network };
+    }
   }
 
   const plannedStartMs = schedule?.measuredStartMs(input.runIndex) ?? null;
@@ -487,7 +504,11 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const linkBefore = input.network ? await snapshotLink(input.network.link) : null;
   const wall0 = process.hrtime.bigint();
   const wall0Ms = Date.now();
-  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS }, durationS, signal, (f) => progress.update(f), stallS);
+  // Behind a link a call can take seconds (a round of big bodies at 5 Mbit/s): calls in flight when the measured
+  // run ends get their whole deadline, or a slow path would show up as timeouts the server never caused. The
+  // warm-up's are not measured: they are cut after the drivers' default grace.
+  const drain = input.network ? { drainGraceMs: options.timeoutMs } : {};
+  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, ...drain, durationS }, durationS, signal, (f) => progress.update(f), stallS);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
   // The driver's clock runs from its first call (connections up) to its last answer; the window ends when it returned.
   const endMs = Date.now();
@@ -611,12 +632,22 @@ async function runWithWatchdog(
     result.stalled = true;
   } else if (watchdog.aborted && !benchSignal.aborted && !result.failure) {
     result.failure = `run did not end within ${Math.round(limitS)} s`;
-  } else if (!result.failure && result.calls > 0 && result.statusCounts.timeout === result.calls) {
+  } else if (!result.failure && result.calls > 0 && result.statusCounts.timeout === result.calls && couldReachDeadline(options)) {
     // Every call ran into its deadline (a --timeout shorter than the stall timeout): the same fault, seen by the driver.
     result.failure = `server stopped answering: all ${result.calls} calls timed out (${options.timeoutMs} ms each)`;
     result.stalled = true;
   }
   return result;
+}
+
+/**
+ * Whether a call of this run could reach its deadline: calls still in flight
+ * when the drain grace ends are counted as timeouts too, and behind a slow link
+ * a short warm-up's calls all are (16 uploads of 182 KB at 5 Mbit/s take 4.7 s,
+ * the warm-up 0.25 s and 1 s of grace); that is the path, not a server that stopped.
+ */
+function couldReachDeadline(options: Pick<LoadOptions, 'durationS' | 'timeoutMs' | 'drainGraceMs'>): boolean {
+  return options.durationS * 1000 + (options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS) >= options.timeoutMs;
 }
 
 /**

@@ -35,37 +35,42 @@ const completed = (results: ResultsFile, scenario: string, protocol: string): Ru
 };
 
 describe('bench --network', { skip }, () => {
-  test('rtt=20ms: p50 is the RTT plus the service time, calls/s is calls in flight / RTT, for both protocols', async (t) => {
-    const { results, stdout } = await bench(['--network', 'rtt=20ms', '--ops', 'add', '--concurrency', '1,16', '--wire-calls', '0']);
-    assert.match(stdout, /^network rtt=20ms: asked RTT 20 ms/m);
-    for (const run of results.runs) {
-      const network = run.network!;
-      assert.equal(network.name, 'rtt=20ms');
-      assert.equal(network.rttMs, 20);
-      const rtt = network.measured.rttMs!;
-      assert.ok(Math.abs(rtt - 20) <= 1.2, `link probe RTT ${rtt} ms`);
-      assert.ok(network.measured.up.packets > 0 && network.measured.down.forwarded > 0, 'the run went through the link');
-      assert.equal(network.measured.up.dropPercent, 0);
-    }
-    for (const protocol of ['grpc', 'rest']) {
-      for (const c of [1, 16]) {
-        const run = completed(results, `add/c${c}`, protocol);
-        const rtt = run.network!.measured.rttMs!;
-        const p50 = run.latencyMs!.p50;
-        const ideal = (c * 1000) / rtt;
-        t.diagnostic(`add/c${c} ${protocol}: p50 ${p50} ms, ${run.rps} calls/s, ${(run.rps / ideal).toFixed(2)} of ${c} in flight / ${rtt} ms`);
-        // Little's law holds whatever the path: calls/s = calls in flight / mean latency.
-        const little = (c * 1000) / run.latencyMs!.mean;
-        assert.ok(Math.abs(run.rps - little) <= little * 0.15, `add/c${c} ${protocol}: ${run.rps} calls/s against ${little.toFixed(0)} (in flight / mean latency)`);
-        if (c === 1) {
-          // One RTT and the server's own time (a loopback add takes 0.2-2 ms on this kind of machine, more when it is busy).
-          assert.ok(p50 >= rtt - 0.2 && p50 <= rtt + 5, `add/c1 ${protocol}: p50 ${p50} ms against RTT ${rtt} ms`);
-          assert.ok(run.rps >= ideal * 0.75 && run.rps <= ideal * 1.05, `add/c1 ${protocol}: ${run.rps} calls/s against ${ideal.toFixed(0)} (1 / RTT)`);
-        } else {
-          // 16 calls at once share one connection (gRPC) or 16 (REST); what the stacks add on top of the RTT
-          // (Nagle on a server socket without TCP_NODELAY, docs/network.md) is measured, and stays under an RTT more.
-          assert.ok(p50 >= rtt - 0.2 && p50 <= rtt * 2, `add/c16 ${protocol}: p50 ${p50} ms against RTT ${rtt} ms`);
-          assert.ok(run.rps >= ideal * 0.5 && run.rps <= ideal * 1.05, `add/c16 ${protocol}: ${run.rps} calls/s against ${ideal.toFixed(0)} (16 / RTT)`);
+  test('rtt=20ms then rtt=40ms on one link: p50 is the RTT plus the service time, calls/s is calls in flight / RTT, for both protocols', async (t) => {
+    const { results, stdout } = await bench(['--network', 'rtt=20ms,rtt=40ms', '--ops', 'add', '--concurrency', '1,16', '--wire-calls', '0']);
+    for (const asked of [20, 40]) {
+      const name = `rtt=${asked}ms`;
+      assert.match(stdout, new RegExp(`^network ${name}: asked RTT ${asked} ms`, 'm'));
+      const runs = results.runs.filter((run) => run.network?.name === name);
+      assert.equal(runs.length, 4, `${name}: 2 scenarios x 2 protocols`);
+      for (const run of runs) {
+        const network = run.network!;
+        assert.equal(network.rttMs, asked);
+        const rtt = network.measured.rttMs!;
+        assert.ok(Math.abs(rtt - asked) <= 1.2 + asked * 0.02, `${name}: link probe RTT ${rtt} ms`);
+        assert.ok(network.measured.up.packets > 0 && network.measured.down.forwarded > 0, 'the run went through the link');
+        assert.equal(network.measured.up.dropPercent, 0);
+      }
+      for (const protocol of ['grpc', 'rest']) {
+        for (const c of [1, 16]) {
+          const run = runs.find((r) => r.scenario === `add/c${c}` && r.protocol === protocol);
+          assert.ok(run && run.status === 'completed', `${name} add/c${c} ${protocol}: ${run?.failure}`);
+          const rtt = run.network!.measured.rttMs!;
+          const p50 = run.latencyMs!.p50;
+          const ideal = (c * 1000) / rtt;
+          t.diagnostic(`${name} add/c${c} ${protocol}: p50 ${p50} ms, ${run.rps} calls/s, ${(run.rps / ideal).toFixed(2)} of ${c} in flight / ${rtt} ms`);
+          // Little's law holds whatever the path: calls/s = calls in flight / mean latency.
+          const little = (c * 1000) / run.latencyMs!.mean;
+          assert.ok(Math.abs(run.rps - little) <= little * 0.15, `${name} add/c${c} ${protocol}: ${run.rps} calls/s against ${little.toFixed(0)} (in flight / mean latency)`);
+          if (c === 1) {
+            // One RTT and the server's own time (a loopback add takes 0.2-2 ms on this kind of machine, more when it is busy).
+            assert.ok(p50 >= rtt - 0.2 && p50 <= rtt + 5, `${name} add/c1 ${protocol}: p50 ${p50} ms against RTT ${rtt} ms`);
+            assert.ok(run.rps >= ideal * 0.75 && run.rps <= ideal * 1.05, `${name} add/c1 ${protocol}: ${run.rps} calls/s against ${ideal.toFixed(0)} (1 / RTT)`);
+          } else {
+            // 16 calls at once share one connection (gRPC) or 16 (REST); what the stacks add on top of the RTT
+            // (Nagle on a server socket without TCP_NODELAY, docs/network.md) is measured, and stays under an RTT more.
+            assert.ok(p50 >= rtt - 0.2 && p50 <= rtt * 2, `${name} add/c16 ${protocol}: p50 ${p50} ms against RTT ${rtt} ms`);
+            assert.ok(run.rps >= ideal * 0.5 && run.rps <= ideal * 1.05, `${name} add/c16 ${protocol}: ${run.rps} calls/s against ${ideal.toFixed(0)} (16 / RTT)`);
+          }
         }
       }
     }
