@@ -4,6 +4,12 @@
  *
  *   npm run bench:streams -- --ops running-sum,sum-stream,prefix-sums --streams 16 --messages 2000
  *   npm run bench:streams -- --ops running-sum --transport grpc,websocket
+ *   npm run bench:streams -- --ops running-sum,sum-stream --rate 1000 --streams 16 --duration 5s
+ *
+ * Closed loop by default (running-sum: one value in flight per stream); with
+ * --rate, open loop: each stream sends a value every 1/rate s and latency runs
+ * from each value's due time. --duration holds the streams open for that long
+ * instead of --messages values each.
  *
  * The servers run as child processes pinned to one CPU, this generator on the
  * other (taskset, when there are 2+ CPUs). For each operation and transport: a
@@ -17,22 +23,28 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { isStreamOperation, STREAM_OPERATIONS, type StreamOperation } from '../../servers/calculator.ts';
-import { runStreamLoad, type StreamLoadResult } from '../drivers/streams/run.ts';
+import { isStreamOperation, LIMITS, STREAM_OPERATIONS, type StreamOperation } from '../../servers/calculator.ts';
+import { pacingRefusal, runStreamLoad, type StreamLength, type StreamLoadResult } from '../drivers/streams/run.ts';
 import { STREAM_TRANSPORTS, TRANSPORTS_OF, type StreamTarget, type StreamTransport } from '../drivers/streams/types.ts';
 import { applyPinning, serverPinPrefix } from '../host/pinning.ts';
+import { durationMs, formatDuration } from '../options/duration.ts';
+import { DEFAULT_PROFILE, PROFILE_NAMES, PROFILES, type ProfileName } from '../options/options.ts';
 import { startServerProcess, type ServerProcess } from '../host/server-process.ts';
 import { summarizeLatency } from '../results/latency.ts';
 import { startCountingProxy } from '../wire/proxy.ts';
 
-export const STREAM_RECORD_SCHEMA_VERSION = 1;
+/** 2: open loop and held streams (mode, ratePerStream, durationS, elapsedS; messagesPerStream null when held). */
+export const STREAM_RECORD_SCHEMA_VERSION = 2;
 
 export interface StreamBenchOptions {
   ops: StreamOperation[];
   /** null: every transport that serves the operation. */
   transports: StreamTransport[] | null;
   streams: number;
-  messages: number;
+  /** Values per stream, or how long each stream is held open. */
+  length: StreamLength;
+  /** Open loop: values per second per stream; null: closed loop. */
+  rate: number | null;
   connections: number;
   /** Streams and messages per stream of the counting-proxy pass. */
   wireStreams: number;
@@ -40,43 +52,102 @@ export interface StreamBenchOptions {
   outDir: string;
 }
 
-const USAGE = `usage: bench:streams [--ops ${STREAM_OPERATIONS.join(',')}] [--transport ${STREAM_TRANSPORTS.join(',')}] [--streams 16] [--messages 2000] [--connections 1] [--out results]`;
+/**
+ * What each profile of `npm run bench` means for streams: concurrent streams,
+ * values per stream (closed loop), and how long an open-loop run holds its
+ * streams when neither --messages nor --duration is given (the profile's
+ * unary duration, so `--profile quick --rate N` stays quick).
+ */
+const STREAM_PROFILES: Readonly<Record<ProfileName, { streams: number; messages: number; durationMs: number }>> = {
+  quick: { streams: 8, messages: 1_000, durationMs: PROFILES.quick.durationS * 1_000 },
+  standard: { streams: 16, messages: 2_000, durationMs: PROFILES.standard.durationS * 1_000 },
+  full: { streams: 16, messages: 2_000, durationMs: PROFILES.full.durationS * 1_000 },
+};
+/** Per stream: above this, a value is due more often than every 10 µs, finer than the generator's timers can keep. */
+const MAX_STREAM_RATE = 100_000;
+
+const USAGE = `usage: bench:streams [--ops ${STREAM_OPERATIONS.join(',')}] [--transport ${STREAM_TRANSPORTS.join(',')}] [--streams 16] [--messages 2000 | --duration 5s] [--rate N per stream] [--connections 1] [--profile ${PROFILE_NAMES.join('|')}] [--out results]`;
 
 export function parseStreamBenchArgs(argv: string[]): StreamBenchOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      ops: { type: 'string', default: STREAM_OPERATIONS.join(',') },
+      ops: { type: 'string' },
       transport: { type: 'string' },
-      streams: { type: 'string', default: '16' },
-      messages: { type: 'string', default: '2000' },
+      streams: { type: 'string' },
+      messages: { type: 'string' },
+      duration: { type: 'string' },
+      rate: { type: 'string' },
       connections: { type: 'string', default: '1' },
+      profile: { type: 'string', default: DEFAULT_PROFILE },
       out: { type: 'string', default: 'results' },
     },
     strict: true,
   });
-  const ops = values.ops.split(',').map((op) => op.trim());
-  for (const op of ops) if (!isStreamOperation(op)) throw new Error(`--ops: "${op}" is not a stream operation (${STREAM_OPERATIONS.join(', ')})`);
-  const transports = values.transport === undefined ? null : values.transport.split(',').map((name) => name.trim());
-  for (const name of transports ?? []) {
-    if (!(STREAM_TRANSPORTS as readonly string[]).includes(name)) throw new Error(`--transport: "${name}" is not one of ${STREAM_TRANSPORTS.join(', ')}`);
+  if (!(PROFILE_NAMES as readonly string[]).includes(values.profile)) throw new Error(`--profile: "${values.profile}" is not a profile (${PROFILE_NAMES.join(', ')})`);
+  const profile = STREAM_PROFILES[values.profile as ProfileName];
+  if (values.messages !== undefined && values.duration !== undefined) {
+    throw new Error('--messages and --duration are exclusive: a stream carries --messages values or is held for --duration');
   }
   const count = (text: string, flag: string, max: number): number => {
     const value = Number(text);
     if (!/^\d+$/.test(text) || value < 1 || value > max) throw new Error(`${flag} must be an integer from 1 to ${max}, got "${text}"`);
     return value;
   };
-  const messages = count(values.messages, '--messages', 100_000);
+  let rate: number | null = null;
+  if (values.rate !== undefined) {
+    rate = Number(values.rate);
+    if (values.rate.trim() === '' || !Number.isFinite(rate) || rate < 1 || rate > MAX_STREAM_RATE) {
+      throw new Error(`--rate must be a number of messages per second per stream from 1 to ${MAX_STREAM_RATE}, got "${values.rate}"`);
+    }
+  }
+  // An open loop is a schedule over time: without a length it lasts the profile's duration, not a count of values.
+  const length: StreamLength =
+    values.messages !== undefined
+      ? { messages: count(values.messages, '--messages', LIMITS.maxValues) }
+      : values.duration !== undefined
+        ? { durationMs: durationMs('--duration', values.duration, { minMs: 100, maxMs: 3_600_000 }) }
+        : rate !== null
+          ? { durationMs: profile.durationMs }
+          : { messages: profile.messages };
+  if (rate !== null && length.durationMs !== undefined && rate * (length.durationMs / 1_000) > LIMITS.maxStreamMessages) {
+    throw new Error(`--rate ${rate} for ${formatDuration(length.durationMs)} is more than the servers' ${LIMITS.maxStreamMessages} messages per stream`);
+  }
+  const pacing = { rate: rate !== null, duration: length.durationMs !== undefined };
+  let ops: StreamOperation[];
+  if (values.ops === undefined) {
+    // Every operation the pacing applies to: `--rate 1000` alone runs the client-sending ones, not an error.
+    ops = STREAM_OPERATIONS.filter((op) => pacingRefusal(op, pacing) === null);
+  } else {
+    ops = [];
+    for (const op of values.ops.split(',').map((name) => name.trim())) {
+      if (!isStreamOperation(op)) throw new Error(`--ops: "${op}" is not a stream operation (${STREAM_OPERATIONS.join(', ')})`);
+      const refusal = pacingRefusal(op, pacing);
+      if (refusal !== null) throw new Error(`--ops: ${refusal}`);
+      ops.push(op);
+    }
+  }
+  const transports = values.transport === undefined ? null : values.transport.split(',').map((name) => name.trim());
+  for (const name of transports ?? []) {
+    if (!(STREAM_TRANSPORTS as readonly string[]).includes(name)) throw new Error(`--transport: "${name}" is not one of ${STREAM_TRANSPORTS.join(', ')}`);
+  }
   return {
-    ops: ops as StreamOperation[],
+    ops,
     transports: transports as StreamTransport[] | null,
-    streams: count(values.streams, '--streams', 10_000),
-    messages,
+    streams: values.streams === undefined ? profile.streams : count(values.streams, '--streams', 10_000),
+    length,
+    rate,
     connections: count(values.connections, '--connections', 1_000),
     wireStreams: 2,
-    wireMessages: Math.min(messages, 200),
+    wireMessages: Math.min(length.messages ?? Infinity, 200),
     outDir: values.out,
   };
+}
+
+/** "16 streams x 2000 messages", "16 streams for 5s, 1000 msg/s each". */
+function describeLoad(options: StreamBenchOptions): string {
+  const length = options.length.messages !== undefined ? ` x ${options.length.messages} messages` : ` for ${formatDuration(options.length.durationMs)}`;
+  return `${options.streams} streams${length}${options.rate === null ? '' : `, ${options.rate} msg/s each`}`;
 }
 
 export interface StreamRecord {
@@ -84,12 +155,25 @@ export interface StreamRecord {
   operation: StreamOperation;
   transport: StreamTransport;
   streams: number;
-  messagesPerStream: number;
+  /** closed: running-sum waits for each answer before the next value; open: values go at ratePerStream. */
+  mode: 'closed' | 'open';
+  /** Open loop: values per second per stream; null when closed. */
+  ratePerStream: number | null;
+  /** Values per stream; null when the streams were held for durationS. */
+  messagesPerStream: number | null;
+  /** How long the streams were held open before half-close; null when each carried messagesPerStream. */
+  durationS: number | null;
+  /** The measured run's wall time: opening the first stream -> the last one ended. */
+  elapsedS: number;
+  /** Answered (summed, for sum-stream) by streams that ended well. */
   messages: number;
   errors: number;
   firstError: string | null;
   messagesPerSecond: number;
-  /** Per message, ms: bidi round trip; sum-stream last value -> total; prefix-sums inter-arrival. */
+  /**
+   * Per message, ms: bidi round trip (open loop: from each value's due time);
+   * sum-stream last value sent (open loop: due) -> total; prefix-sums inter-arrival.
+   */
   latencyMs: ReturnType<typeof summarizeLatency>;
   /** New stream -> its first answer, ms; null for sum-stream. */
   openMs: ReturnType<typeof summarizeLatency>;
@@ -142,7 +226,11 @@ function recordOf(result: StreamLoadResult, wire: { request: number | null; resp
     operation: result.operation,
     transport: result.transport,
     streams: result.streams,
+    mode: result.rate === null ? 'closed' : 'open',
+    ratePerStream: result.rate,
     messagesPerStream: result.messagesPerStream,
+    durationS: result.durationMs === null ? null : result.durationMs / 1_000,
+    elapsedS: result.elapsedS,
     messages: result.messages,
     errors: result.errors,
     firstError: result.firstError,
@@ -159,10 +247,13 @@ function recordOf(result: StreamLoadResult, wire: { request: number | null; resp
 
 export function renderStreamTable(records: StreamRecord[]): string {
   const fixed = (value: number | null | undefined, digits: number): string => (value === null || value === undefined ? '-' : value.toFixed(digits));
-  const header = ['operation', 'transport', 'msgs/s', 'p50 ms', 'p99 ms', 'open p50 ms', 'req B/msg', 'resp B/msg', 'server CPU ms/1k', 'client CPU ms/1k', 'errors', ''];
+  // The rate column only when some row ran open loop: a closed-loop table stays as it was.
+  const open = records.some((r) => r.ratePerStream !== null);
+  const header = ['operation', 'transport', ...(open ? ['rate/stream'] : []), 'msgs/s', 'p50 ms', 'p99 ms', 'open p50 ms', 'req B/msg', 'resp B/msg', 'server CPU ms/1k', 'client CPU ms/1k', 'errors', ''];
   const rows = records.map((r) => [
     r.operation,
     r.transport,
+    ...(open ? [r.ratePerStream === null ? '-' : String(r.ratePerStream)] : []),
     String(r.messagesPerSecond),
     fixed(r.latencyMs?.p50, 3),
     fixed(r.latencyMs?.p99, 3),
@@ -192,14 +283,15 @@ export async function runStreamBench(options: StreamBenchOptions, log: (line: st
         if (options.transports && !options.transports.includes(transport)) continue;
         const server = transport === 'grpc' ? grpc : rest;
         const target = targetOf(server);
-        log(`${operation} over ${transport}: ${options.streams} streams x ${options.messages} messages`);
+        log(`${operation} over ${transport}: ${describeLoad(options)}`);
         const wire = await wireBytes(operation, transport, target, options);
         const result = await runStreamLoad({
           operation,
           transport,
           target,
           streams: options.streams,
-          messages: options.messages,
+          ...options.length,
+          rate: options.rate ?? undefined,
           connections: options.connections,
           serverPid: server.pid,
         });
@@ -212,16 +304,14 @@ export async function runStreamBench(options: StreamBenchOptions, log: (line: st
   return records;
 }
 
-/** `--profile quick` of `npm run bench` for streams: a short pass of every method on every transport. */
-const QUICK_STREAM_ARGS = ['--streams', '8', '--messages', '1000'];
-/** Flags of `npm run bench` that carry over to streams as they are. */
-const SHARED_FLAGS = new Set(['--ops', '--transport', '--streams', '--messages', '--connections', '--out']);
+/** Flags of `npm run bench` that carry over to streams as they are (--profile: see STREAM_PROFILES). */
+const SHARED_FLAGS = new Set(['--ops', '--transport', '--streams', '--messages', '--duration', '--rate', '--connections', '--profile', '--out']);
 
 /**
  * `npm run bench -- --ops running-sum,...`: when every --ops entry is a stream
- * operation, the bench's arguments as bench:streams takes them (--profile quick
- * becomes a short run); null when the run is not a stream run. Unary and stream
- * operations in one run, or a unary-only flag, are refused with one line.
+ * operation, the bench's arguments as bench:streams takes them; null when the
+ * run is not a stream run. Unary and stream operations in one run, or a
+ * unary-only flag, are refused with one line.
  */
 export function streamArgsOfBench(argv: string[]): string[] | null {
   const opsAt = argv.findIndex((arg) => arg === '--ops' || arg.startsWith('--ops='));
@@ -236,12 +326,7 @@ export function streamArgsOfBench(argv: string[]): string[] | null {
     const arg = argv[i]!;
     const [flag, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
     const value = inline ?? argv[++i];
-    if (flag === '--profile') {
-      if (value === 'quick') args.push(...QUICK_STREAM_ARGS);
-      else if (value !== 'full') throw new Error(`--profile: "${value}" is not a profile (quick, full)`);
-      continue;
-    }
-    if (!SHARED_FLAGS.has(flag)) throw new Error(`${flag} does not apply to stream runs (they take ${[...SHARED_FLAGS, '--profile'].join(', ')})`);
+    if (!SHARED_FLAGS.has(flag)) throw new Error(`${flag} does not apply to stream runs (they take ${[...SHARED_FLAGS].join(', ')})`);
     args.push(flag, value ?? '');
   }
   return args;

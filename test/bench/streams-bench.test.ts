@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseStreamBenchArgs, renderStreamTable, runStreamBench, streamArgsOfBench } from '../../bench/cli/streams.ts';
+import { parseStreamBenchArgs, renderStreamTable, runStreamBench, runStreamCli, STREAM_RECORD_SCHEMA_VERSION, streamArgsOfBench, type StreamRecord } from '../../bench/cli/streams.ts';
 import { TRANSPORTS_OF } from '../../bench/drivers/streams/types.ts';
 import { STREAM_OPERATIONS } from '../../servers/calculator.ts';
 
@@ -36,18 +36,98 @@ test('bench:streams measures the three operations on gRPC and each REST transpor
   assert.match(table, /prefix-sums\s+sse/);
 });
 
+test('bench:streams open loop: records carry the mode, rate and duration, and the schedule\'s message count', async () => {
+  const options = parseStreamBenchArgs(['--ops', 'running-sum,sum-stream', '--transport', 'grpc,websocket', '--rate', '200', '--streams', '4', '--duration', '1s']);
+  const records = await runStreamBench(options, () => {});
+  assert.deepEqual(records.map((record) => `${record.operation}/${record.transport}`), ['running-sum/grpc', 'running-sum/websocket', 'sum-stream/grpc']);
+  for (const record of records) {
+    const name = `${record.operation}/${record.transport}`;
+    assert.equal(record.errors, 0, `${name}: ${record.firstError}`);
+    assert.deepEqual([record.mode, record.ratePerStream, record.durationS, record.messagesPerStream], ['open', 200, 1, null], name);
+    assert.ok(record.messages >= 760 && record.messages <= 840, `${name}: ${record.messages} messages, expected about 800`);
+    assert.ok(record.elapsedS >= 1 && record.elapsedS < 1.5, `${name}: elapsed ${record.elapsedS} s`);
+    assert.ok(record.requestBytesPerMessage !== null && record.requestBytesPerMessage > 0, name);
+  }
+  assert.match(renderStreamTable(records), /rate\/stream/);
+});
+
+test('bench:streams exits 2 on exclusive flags, before any server starts', async () => {
+  assert.equal(await runStreamCli(['--messages', '100', '--duration', '2s']), 2);
+});
+
 test('bench:streams refuses bad flags with one line', () => {
   assert.throws(() => parseStreamBenchArgs(['--ops', 'add']), /--ops: "add" is not a stream operation/);
   assert.throws(() => parseStreamBenchArgs(['--transport', 'carrier-pigeon']), /--transport: "carrier-pigeon" is not one of/);
   assert.throws(() => parseStreamBenchArgs(['--streams', '0']), /--streams must be an integer from 1/);
 });
 
+test('bench:streams resolves open loop and held streams once: typed, every field set', () => {
+  const closed = parseStreamBenchArgs([]);
+  assert.deepEqual([closed.ops, closed.streams, closed.length, closed.rate], [['running-sum', 'sum-stream', 'prefix-sums'], 16, { messages: 2_000 }, null]);
+  // --rate without a length: the profile's duration; the operations it applies to when --ops is not given.
+  const open = parseStreamBenchArgs(['--rate', '1000', '--profile', 'quick']);
+  assert.deepEqual([open.ops, open.streams, open.length, open.rate], [['running-sum', 'sum-stream'], 8, { durationMs: 1_500 }, 1_000]);
+  assert.deepEqual(parseStreamBenchArgs(['--rate', '50', '--messages', '100', '--ops', 'sum-stream']).length, { messages: 100 });
+  // Held streams without a rate: closed loop for the duration, where a closed loop has an answer to wait for.
+  const held = parseStreamBenchArgs(['--duration', '1m30s']);
+  assert.deepEqual([held.ops, held.length, held.rate], [['running-sum'], { durationMs: 90_000 }, null]);
+  assert.equal(held.wireMessages, 200);
+});
+
+test('bench:streams refuses exclusive, out-of-range or inapplicable pacing with one line', () => {
+  const refused: Array<[string[], RegExp]> = [
+    [['--messages', '10', '--duration', '5s'], /^--messages and --duration are exclusive/],
+    [['--rate', '0'], /^--rate must be a number of messages per second per stream from 1 to 100000, got "0"/],
+    [['--rate', 'fast'], /^--rate must be a number/],
+    [['--duration', '5 parsecs'], /^--duration must be a duration: 3 \(seconds\), 3s, 500ms, 1m or 1m30s, got "5 parsecs"/],
+    [['--ops', 'prefix-sums', '--rate', '100'], /^--ops: prefix-sums takes neither --rate/],
+    [['--ops', 'prefix-sums', '--duration', '2s'], /^--ops: prefix-sums takes neither --duration/],
+    [['--ops', 'sum-stream', '--duration', '2s'], /^--ops: sum-stream held for a --duration needs a --rate/],
+    [['--rate', '1000', '--duration', '1h'], /^--rate 1000 for 1h is more than the servers' 1000000 messages per stream/],
+    [['--profile', 'huge'], /^--profile: "huge" is not a profile \(quick, standard, full\)/],
+  ];
+  for (const [argv, message] of refused) {
+    assert.throws(() => parseStreamBenchArgs(argv), (error: Error) => message.test(error.message) && !error.message.includes('\n'), argv.join(' '));
+  }
+});
+
 test('npm run bench -- --ops <stream ops> runs the stream bench; mixed or unary-only flags are refused', () => {
-  assert.deepEqual(streamArgsOfBench(['--ops', 'running-sum,prefix-sums', '--profile', 'quick', '--transport=grpc']), [
-    '--ops', 'running-sum,prefix-sums', '--streams', '8', '--messages', '1000', '--transport', 'grpc',
-  ]);
+  const args = streamArgsOfBench(['--ops', 'running-sum,prefix-sums', '--profile', 'quick', '--transport=grpc']);
+  assert.deepEqual(args, ['--ops', 'running-sum,prefix-sums', '--profile', 'quick', '--transport', 'grpc']);
+  assert.deepEqual(parseStreamBenchArgs(args!).length, { messages: 1_000 });
+  assert.deepEqual(streamArgsOfBench(['--ops', 'running-sum', '--rate', '500', '--duration=2s']), ['--ops', 'running-sum', '--rate', '500', '--duration', '2s']);
   assert.equal(streamArgsOfBench(['--ops', 'add,sum']), null);
   assert.equal(streamArgsOfBench(['--profile', 'quick']), null);
   assert.throws(() => streamArgsOfBench(['--ops', 'add,running-sum']), /run apart from unary ones/);
-  assert.throws(() => streamArgsOfBench(['--ops', 'sum-stream', '--duration', '3']), /--duration does not apply to stream runs/);
+  assert.throws(() => streamArgsOfBench(['--ops', 'sum-stream', '--concurrency', '3']), /--concurrency does not apply to stream runs/);
+});
+
+test('the stream table shows the rate column only when a row ran open loop', () => {
+  const row = (ratePerStream: number | null): StreamRecord => ({
+    schemaVersion: STREAM_RECORD_SCHEMA_VERSION,
+    operation: 'running-sum',
+    transport: 'grpc',
+    streams: 4,
+    mode: ratePerStream === null ? 'closed' : 'open',
+    ratePerStream,
+    messagesPerStream: null,
+    durationS: 1,
+    elapsedS: 1.01,
+    messages: 800,
+    errors: 0,
+    firstError: null,
+    messagesPerSecond: 792,
+    latencyMs: null,
+    openMs: null,
+    requestBytesPerMessage: null,
+    responseBytesPerMessage: null,
+    serverCpuMsPer1000: null,
+    clientCpuMsPer1000: null,
+    clientBound: false,
+  });
+  assert.doesNotMatch(renderStreamTable([row(null)]), /rate\/stream/);
+  const table = renderStreamTable([row(200), row(null)]).split('\n');
+  assert.match(table[0]!, /^operation\s+transport\s+rate\/stream\s+msgs\/s/);
+  assert.match(table[1]!, /^running-sum\s+grpc\s+200\s+792/);
+  assert.match(table[2]!, /^running-sum\s+grpc\s+-\s+792/);
 });
