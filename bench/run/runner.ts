@@ -475,8 +475,9 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   if (schedule) await waitForSlot(input, schedule.warmupStartMs(input.runIndex), 'warm-up');
   if (signal.aborted) return failWith(reasonOf(signal));
 
-  // Warm-up: same shape, not recorded.
-  if (load.warmupS > 0) {
+  // Warm-up: same shape, not recorded. Later trials follow the first at once (same load, same servers and
+  // generator, seconds later): warm already; in a network sweep their warm-ups were a tenth of its time.
+  if (load.warmupS > 0 && input.trial === 1) {
     progress.phase(`${input.label} warm-up`, load.warmupS);
     const attempt = input.network ? await snapshotAttempt(input.network.link) : null;
     const warm = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: load.warmupS }, load.warmupS, signal, (f) => progress.update(f), stallS);
