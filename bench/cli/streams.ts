@@ -16,13 +16,16 @@
  * short pass through the counting proxy gives bytes per message on the wire
  * (everything each way, connection set-up included, / messages), then the
  * measured run gives messages/s, per-message HDR percentiles, the cost of a new
- * stream and CPU per 1,000 messages of server and generator. A row whose
- * generator spent more CPU per message than the server is flagged client-bound:
- * it may measure the generator. Records go to results/streams-<time>.json.
+ * stream and CPU per 1,000 messages of server and generator. A row is flagged
+ * client-bound by the unary rule: the generator used 90% of a core or more
+ * while the server used less than 80% of its own, so the generator, not the
+ * server, set the pace. (Both near a full core is the server's limit: one
+ * read and one write per message cost each end about the same.) Records go to results/streams-<time>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { isClientBound } from '../results/client-bound.ts';
 import { isStreamOperation, LIMITS, STREAM_OPERATIONS, type StreamOperation } from '../../servers/calculator.ts';
 import { pacingRefusal, runStreamLoad, type StreamLength, type StreamLoadResult } from '../drivers/streams/run.ts';
 import { STREAM_TRANSPORTS, TRANSPORTS_OF, type StreamTarget, type StreamTransport } from '../drivers/streams/types.ts';
@@ -183,6 +186,10 @@ export interface StreamRecord {
   serverCpuMsPer1000: number | null;
   clientCpuMsPer1000: number | null;
   /** The generator spent more CPU per message than the server: the row may measure the generator. */
+  /** % of one core during the measured run (CPU per message x messages/s). */
+  clientCpuPercent: number | null;
+  serverCpuPercent: number | null;
+  /** The unary rule (bench/results/client-bound.ts): the generator near a full core while the server was not. */
   clientBound: boolean;
 }
 
@@ -221,6 +228,8 @@ async function wireBytes(
 
 function recordOf(result: StreamLoadResult, wire: { request: number | null; response: number | null }): StreamRecord {
   const clientMs = result.clientCpuUsPer1000 === null ? null : result.clientCpuUsPer1000 / 1000;
+  // ms per 1,000 messages x messages/s = ms of CPU per s; / 10 = % of a core.
+  const percentOfCore = (msPer1000: number | null): number | null => (msPer1000 === null ? null : Math.round((msPer1000 * result.messagesPerSecond) / 100) / 100);
   return {
     schemaVersion: STREAM_RECORD_SCHEMA_VERSION,
     operation: result.operation,
@@ -241,7 +250,9 @@ function recordOf(result: StreamLoadResult, wire: { request: number | null; resp
     responseBytesPerMessage: wire.response,
     serverCpuMsPer1000: result.serverCpuMsPer1000,
     clientCpuMsPer1000: clientMs,
-    clientBound: clientMs !== null && result.serverCpuMsPer1000 !== null && clientMs > result.serverCpuMsPer1000,
+    clientCpuPercent: percentOfCore(clientMs),
+    serverCpuPercent: percentOfCore(result.serverCpuMsPer1000),
+    clientBound: clientMs !== null && isClientBound(percentOfCore(clientMs)!, percentOfCore(result.serverCpuMsPer1000)),
   };
 }
 
@@ -270,6 +281,9 @@ export function renderStreamTable(records: StreamRecord[]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
+/** Values per stream of the warm-up before each measured operation and transport. */
+const WARMUP_MESSAGES = 1_000;
+
 export async function runStreamBench(options: StreamBenchOptions, log: (line: string) => void): Promise<StreamRecord[]> {
   const { pinning, note } = applyPinning(true);
   if (note) log(note);
@@ -285,6 +299,9 @@ export async function runStreamBench(options: StreamBenchOptions, log: (line: st
         const target = targetOf(server);
         log(`${operation} over ${transport}: ${describeLoad(options)}`);
         const wire = await wireBytes(operation, transport, target, options);
+        // Unmeasured, closed loop: the first streams of an operation run the generator's and the server's code
+        // cold, and a cold generator looks client-bound (prefix-sums over SSE: 1.6x the server's CPU per message).
+        await runStreamLoad({ operation, transport, target, streams: options.streams, messages: WARMUP_MESSAGES, connections: options.connections, serverPid: null });
         const result = await runStreamLoad({
           operation,
           transport,

@@ -123,6 +123,8 @@ test('the stream table shows the rate column only when a row ran open loop', () 
     responseBytesPerMessage: null,
     serverCpuMsPer1000: null,
     clientCpuMsPer1000: null,
+    clientCpuPercent: null,
+    serverCpuPercent: null,
     clientBound: false,
   });
   assert.doesNotMatch(renderStreamTable([row(null)]), /rate\/stream/);

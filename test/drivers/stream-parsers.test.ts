@@ -1,0 +1,64 @@
+/**
+ * The stream generator's byte-level readers: a `{"value":N}` line read without
+ * JSON.parse, and an HTTP/1.1 response cut into lines however it is split
+ * across reads. The transports themselves are tested over real sockets in
+ * stream-load.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { StreamingResponseParser, valueOfLine } from '../../bench/drivers/streams/http1.ts';
+
+const line = (text: string): Buffer => Buffer.from(text, 'utf8');
+
+describe('valueOfLine', () => {
+  test('reads integers, negatives, decimals and exponents as JSON.parse does', () => {
+    for (const text of ['{"value":0}', '{"value":7}', '{"value":123456789012345}', '{"value":-42}', '{"value":1.5}', '{"value":-2.5e-7}', '{"value":1e300}', '{"value":12345678901234567890}']) {
+      assert.equal(valueOfLine(line(text)), (JSON.parse(text) as { value: number }).value, text);
+    }
+    assert.equal(valueOfLine(line('{"value":30}\r')), 30, 'a CR before the line end');
+    const framed = line('xx{"value":99}yy');
+    assert.equal(valueOfLine(framed, 2, framed.length - 2), 99, 'a line inside a larger buffer');
+  });
+
+  test('anything else is not a value: errors, other shapes, empty numbers', () => {
+    for (const text of ['{"error":{"code":"INVALID_ARGUMENT","message":"x"}}', '{"value":}', '{"values":[1]}', '', 'data: {"value":1}']) {
+      assert.equal(valueOfLine(line(text)), null, text);
+    }
+    assert.ok(Number.isNaN(valueOfLine(line('{"value":"1"}'))!), 'a string is NaN, for the caller to refuse');
+  });
+});
+
+describe('StreamingResponseParser', () => {
+  const response =
+    'HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\ntransfer-encoding: chunked\r\n\r\n' +
+    'c\r\n{"value":1}\n\r\n' + '18\r\n{"value":3}\n{"value":6}\n\r\n' + '0\r\n\r\n';
+
+  const parse = (pieces: Buffer[]): { lines: string[]; ended: number; status: number; error: string | null } => {
+    const lines: string[] = [];
+    let ended = 0;
+    const parser = new StreamingResponseParser(
+      (buf, start, end) => lines.push(buf.toString('utf8', start, end)),
+      () => ended++,
+    );
+    for (const piece of pieces) parser.feed(piece);
+    return { lines, ended, status: parser.status, error: parser.error };
+  };
+
+  test('a chunked NDJSON answer gives every line once, then its end, however the bytes are split', () => {
+    const bytes = Buffer.from(response, 'latin1');
+    const whole = parse([bytes]);
+    assert.deepEqual(whole, { lines: ['{"value":1}', '{"value":3}', '{"value":6}'], ended: 1, status: 200, error: null });
+    for (let size = 1; size <= 7; size++) {
+      const pieces: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += size) pieces.push(bytes.subarray(at, at + size));
+      assert.deepEqual(parse(pieces), whole, `pieces of ${size} bytes`);
+    }
+  });
+
+  test('a content-length error answer and a broken head', () => {
+    const body = '{"error":{"code":"INVALID_ARGUMENT","message":"value must be a finite number"}}';
+    const answer = parse([Buffer.from(`HTTP/1.1 400 Bad Request\r\ncontent-length: ${body.length}\r\n\r\n${body}`)]);
+    assert.deepEqual(answer, { lines: [body], ended: 1, status: 400, error: null });
+    assert.equal(parse([Buffer.from('SSH-2.0-OpenSSH\r\n\r\n')]).error, 'not an HTTP/1.1 response');
+  });
+});
