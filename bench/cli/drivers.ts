@@ -17,7 +17,8 @@ import { isMain } from './main.ts';
 import { parseArgs } from 'node:util';
 import { findH2load } from '../drivers/h2load.ts';
 import { defaultScenarios, runComparison, SCHEMA, type ServerUnderTest } from '../drivers-compare/run.ts';
-import { renderConsoleTable, renderMarkdown, renderTargetLines, type DriversReport } from '../drivers-compare/render.ts';
+import { renderConsoleTable, renderMarkdown, renderStreamGeneratorTable, renderTargetLines, type DriversReport, type StreamGeneratorRow } from '../drivers-compare/render.ts';
+import { parseStreamBenchArgs, runStreamBench, type StreamRecord } from './streams.ts';
 import { engineTarget } from '../drivers-compare/target.ts';
 import { applyPinning, CLIENT_CPUS, serverPinPrefix } from '../host/pinning.ts';
 import { createRunFolder, removeEmptyRunFolder, writeFileAtomic } from '../results/write.ts';
@@ -26,7 +27,7 @@ import { killAllServerProcesses, startServerProcess, type ServerProcess } from '
 import type { Protocol } from '../types.ts';
 
 const USAGE =
-  'usage: bench:drivers [--rounds 3] [--duration 3s] [--warmup 2s] [--timeout-ms 5000] [--no-clients] [--no-pin] [--out results]\n' +
+  'usage: bench:drivers [--rounds 3] [--duration 3s] [--warmup 2s] [--timeout-ms 5000] [--no-clients] [--no-streams] [--no-pin] [--out results]\n' +
   '  durations: 3 (seconds), 3s, 500ms, 1m or 1m30s';
 
 export interface DriversCliOptions {
@@ -35,6 +36,8 @@ export interface DriversCliOptions {
   warmupS: number;
   timeoutMs: number;
   withClients: boolean;
+  /** The stream generators' section (bench:streams, quick profile). */
+  withStreams: boolean;
   pin: boolean;
   outDir: string;
 }
@@ -48,6 +51,7 @@ export function parseDriversArgs(argv: string[]): DriversCliOptions {
       warmup: { type: 'string', default: '2' },
       'timeout-ms': { type: 'string', default: '5000' },
       'no-clients': { type: 'boolean', default: false },
+      'no-streams': { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
       out: { type: 'string', default: 'results' },
       help: { type: 'boolean', default: false },
@@ -70,6 +74,7 @@ export function parseDriversArgs(argv: string[]): DriversCliOptions {
     warmupS: seconds('warmup', values.warmup!, 0),
     timeoutMs: positive('timeout-ms', values['timeout-ms']!),
     withClients: !values['no-clients'],
+    withStreams: !values['no-streams'],
     pin: !values['no-pin'],
     outDir: values.out!,
   };
@@ -144,6 +149,9 @@ export async function main(argv: string[]): Promise<number> {
       h2loadAvailable: h2load !== null,
       onLine: (line) => console.log(line),
     });
+    // The stream bench starts servers of its own.
+    await stopAll();
+    const streams = options.withStreams ? (await runStreamBench(parseStreamBenchArgs(['--profile', 'quick']), (line) => console.log(line))).map(streamGeneratorRow) : null;
     const cpus = os.cpus();
     const report: DriversReport = {
       schema: SCHEMA,
@@ -166,6 +174,7 @@ export async function main(argv: string[]): Promise<number> {
       pinning,
       scenarios: comparison.scenarios,
       target: engineTarget(comparison.scenarios),
+      streams,
       notes: [...(note ? [note] : []), ...comparison.notes],
     };
     writeFileAtomic(path.join(dir, 'drivers.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -175,6 +184,11 @@ export async function main(argv: string[]): Promise<number> {
     console.log('');
     for (const line of renderTargetLines(report)) console.log(line);
     console.log('');
+    if (streams) {
+      console.log('stream generators (bench:streams --profile quick): CPU per message, generator against server');
+      console.log(renderStreamGeneratorTable(streams));
+      console.log('');
+    }
     console.log(`wrote ${path.join(dir, 'drivers.json')} and drivers.md`);
     return 0;
   } catch (error) {
@@ -186,6 +200,22 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+function streamGeneratorRow(record: StreamRecord): StreamGeneratorRow {
+  const generator = record.clientCpuMsPer1000;
+  const server = record.serverCpuMsPer1000;
+  return {
+    operation: record.operation,
+    transport: record.transport,
+    messagesPerSecond: record.messagesPerSecond,
+    generatorUsPerMessage: generator,
+    serverUsPerMessage: server,
+    ratio: generator !== null && server !== null && server > 0 ? Math.round((generator / server) * 100) / 100 : null,
+    generatorCpuPercent: record.clientCpuPercent,
+    serverCpuPercent: record.serverCpuPercent,
+    clientBound: record.clientBound,
+  };
 }
 
 if (isMain(import.meta.url)) {

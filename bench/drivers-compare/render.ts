@@ -11,7 +11,61 @@ export interface DriversReport {
   pinning: { server: string; client: string } | null;
   scenarios: ScenarioResult[];
   target: TargetReport;
+  /** The stream generators against the servers they load (bench:streams, quick profile); null with --no-streams. */
+  streams: StreamGeneratorRow[] | null;
   notes: string[];
+}
+
+/** One stream operation and transport: what a message costs the generator and the server. */
+export interface StreamGeneratorRow {
+  operation: string;
+  transport: string;
+  messagesPerSecond: number;
+  /** CPU µs per message (ms per 1,000). */
+  generatorUsPerMessage: number | null;
+  serverUsPerMessage: number | null;
+  /** Generator / server: below 1, the generator is the cheaper end. */
+  ratio: number | null;
+  generatorCpuPercent: number | null;
+  serverCpuPercent: number | null;
+  clientBound: boolean;
+}
+
+const STREAM_HEADER = ['operation', 'transport', 'msgs/s', 'generator µs/msg', 'server µs/msg', 'gen/server', 'generator % core', 'server % core', 'flags'];
+
+function streamCells(rows: StreamGeneratorRow[]): string[][] {
+  return rows.map((r) => [
+    r.operation,
+    r.transport,
+    num(r.messagesPerSecond),
+    num(r.generatorUsPerMessage, 1),
+    num(r.serverUsPerMessage, 1),
+    r.ratio === null ? dash : r.ratio.toFixed(2),
+    num(r.generatorCpuPercent),
+    num(r.serverCpuPercent),
+    r.clientBound ? 'client-bound' : '',
+  ]);
+}
+
+/** The stream generators' section, for the terminal. */
+export function renderStreamGeneratorTable(rows: StreamGeneratorRow[]): string {
+  const table = [STREAM_HEADER, ...streamCells(rows)];
+  const widths = STREAM_HEADER.map((_, i) => Math.max(...table.map((cells) => (cells[i] ?? '').length)));
+  return table.map((cells) => cells.map((cell, i) => (i < 2 || i === 8 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+function streamMarkdown(rows: StreamGeneratorRow[] | null): string[] {
+  if (rows === null) return [];
+  return [
+    '## Stream generators',
+    '',
+    'bench:streams at its quick profile (8 streams, 1,000 values each, after a warm-up pass), server and generator pinned apart. gen/server below 1: the generator spends less CPU per message than the server it loads.',
+    '',
+    `| ${STREAM_HEADER.join(' | ')} |`,
+    `|${STREAM_HEADER.map((_, i) => (i < 2 || i === 8 ? '---' : '---:')).join('|')}|`,
+    ...streamCells(rows).map((cells) => `| ${cells.join(' | ')} |`),
+    '',
+  ];
 }
 
 const dash = '–';
@@ -130,6 +184,7 @@ export function renderMarkdown(report: DriversReport): string {
     'h2load does not read grpc-status trailers: its gRPC rows count HTTP statuses only.',
     ...(report.notes.length > 0 ? ['', ...report.notes.map((note) => `- ${note}`)] : []),
     '',
+    ...streamMarkdown(report.streams),
   ].join('\n');
 }
 

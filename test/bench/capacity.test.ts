@@ -48,13 +48,13 @@ describe('capacity search against a server of known capacity', () => {
     await once(servers, 'exit');
   });
 
-  /** The p99 (ms) of one open-loop run of `protocol` at `rate` against the same servers: how noisy this machine is. */
+  /** The p99 (ms) of one open-loop run of `protocol` at `rate`, as long as a search step, against the same servers: how noisy this machine is. */
   const p99At = async (protocol: 'grpc' | 'rest', rate: number): Promise<number> => {
     const out = tempDir('callbench-capacity-noise-');
     const run = await runBenchCli([
       '--grpc-target', grpcTarget, '--rest-target', restTarget, '--protocols', protocol,
       '--ops', 'add', '--concurrency', '16', '--rate', String(rate),
-      '--duration', '2', '--warmup', '0.5', '--wire-calls', '0', '--connection-calls', '0', '--progress', 'none', '--out', out,
+      '--duration', '1', '--warmup', '0.25', '--wire-calls', '0', '--connection-calls', '0', '--progress', 'none', '--out', out,
     ]);
     assert.equal(run.code, 0, run.stderr);
     const results = JSON.parse(readFileSync(path.join(out, 'latest', 'results.json'), 'utf8')) as ResultsFile;
@@ -89,18 +89,21 @@ describe('capacity search against a server of known capacity', () => {
       const steps = capacity.steps.map((s) => `${s.phase} ${s.rate ?? 'closed'}/s: ${s.pass ? 'pass' : s.misses.join('; ') || 'probe'}`).join(' | ');
       // The server never completes more than CAPACITY calls/s: an answer 5% above is wrong, however busy the machine.
       assert.ok(found === null || found <= CAPACITY * 1.05, `${protocol}: found ${found} calls/s; ${steps}`);
-      // At half its capacity this server queues nothing (calls arrive evenly, twice the service time apart): when
-      // runs there miss the objective too, the shortfall measured the machine's stalls (a VM's hiccups of 10-30 ms are
-      // common here), not the search, and the lower bound is not judged. Measured only when it matters.
-      if (found === null || found < CAPACITY * 0.85) {
-        const half = CAPACITY / 2;
-        const halfCapacityP99 = [await p99At(protocol, half), await p99At(protocol, half)];
-        if (halfCapacityP99.some((p99) => p99 > OBJECTIVE_MS)) {
-          t.skip(`machine too noisy for a ${OBJECTIVE_MS} ms p99: ${protocol} found ${found} calls/s, and at ${half}/s (half the server's capacity) p99 was ${halfCapacityP99.join(' and ')} ms`);
+      // Calls arrive evenly, so without stalls this server queues nothing below its capacity. With stalls it does,
+      // and near capacity the queue drains slowly: at 85% one 12 ms stall of a VM (common here) keeps a dozen calls
+      // above 5x the service time, enough to miss a p99 in a 2 s step. So when plain runs at the lowest rate this test
+      // accepts also miss the objective, the shortfall measured the machine's stalls, not the search, and the lower
+      // bound is not judged. (A check at half the capacity missed such machines: there one stall drains in a few calls.)
+      // Measured only when it matters.
+      const lowest = Math.round(CAPACITY * 0.85);
+      if (found === null || found < lowest) {
+        const lowestP99 = [await p99At(protocol, lowest), await p99At(protocol, lowest)];
+        if (lowestP99.some((p99) => p99 > OBJECTIVE_MS)) {
+          t.skip(`machine too noisy for a ${OBJECTIVE_MS} ms p99: ${protocol} found ${found} calls/s, and plain runs at ${lowest}/s had p99 ${lowestP99.join(' and ')} ms`);
           return;
         }
       }
-      assert.ok(found !== null && found >= CAPACITY * 0.85, `${protocol}: found ${found} calls/s; ${steps}`);
+      assert.ok(found !== null && found >= lowest, `${protocol}: found ${found} calls/s; ${steps}`);
       // The steps say how: a closed-loop probe, open-loop steps, a confirmation that passed at the answer.
       assert.equal(capacity.steps[0]!.phase, 'probe');
       const confirm = capacity.steps.at(-1)!;

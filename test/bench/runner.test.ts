@@ -25,7 +25,7 @@ describe('runner against servers that answer after 20 ms', () => {
     await grpc.close();
   });
 
-  test('p50 lies within 10% above the delay; targets served by the bench\'s own process have null server figures', async () => {
+  test('p50 lies between the delay and 10% of it above what the servers really held; targets served by the bench\'s own process have null server figures', async () => {
     const out = tempDir();
     const outcome = await runBenchWithReports(
       options([
@@ -41,7 +41,12 @@ describe('runner against servers that answer after 20 ms', () => {
       assert.equal(run.status, 'completed');
       assert.equal(run.errors, 0);
       const p50 = run.latencyMs!.p50;
-      assert.ok(p50 >= DELAY_MS && p50 <= DELAY_MS * 1.1, `${run.protocol} p50 ${p50} ms is not within [${DELAY_MS}, ${DELAY_MS * 1.1}]`);
+      // The servers' timers fire late on a busy machine (CI measured 2.4 ms late at the median): the bound above is
+      // what the server really held plus 10% of the delay, so the test judges the bench's clock, not the timer's.
+      const held = [...(run.protocol === 'grpc' ? grpc : rest).heldMs()].sort((x, y) => x - y);
+      const heldP50 = held[Math.floor(held.length / 2)]!;
+      const upper = heldP50 + DELAY_MS * 0.1;
+      assert.ok(p50 >= DELAY_MS && p50 <= upper, `${run.protocol} p50 ${p50} ms is not within [${DELAY_MS}, ${upper.toFixed(3)}] (server held ${heldP50.toFixed(3)} ms at the median)`);
       // Closed loop, 4 in flight, 20 ms each: at most 200 calls/s.
       assert.ok(run.rps > 0 && run.rps <= 4 * (1000 / DELAY_MS) * 1.02, `${run.protocol} rps ${run.rps}`);
       assert.deepEqual(run.server, { cpuMsPer1kCalls: null, peakRssMiB: null });

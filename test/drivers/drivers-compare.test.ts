@@ -92,6 +92,19 @@ test('a one-round run writes drivers.json and drivers.md with every scenario and
   for (const id of ['grpc-engine', 'autocannon', 'http1-engine', 'grpc-js-client', 'undici-client']) assert.ok(markdown.includes(id));
   assert.match(markdown, /npm run bench:drivers -- --rounds 1/);
   assert.match(result.stdout, /wrote .*drivers\.json/);
+
+  // The stream generators against their servers: every operation and transport, both ends' CPU per message measured.
+  const streams = report.streams as Array<{ operation: string; transport: string; generatorUsPerMessage: number | null; serverUsPerMessage: number | null; ratio: number | null }>;
+  assert.deepEqual(
+    streams.map((r) => `${r.operation}/${r.transport}`),
+    ['running-sum/grpc', 'running-sum/ndjson', 'running-sum/websocket', 'sum-stream/grpc', 'sum-stream/ndjson', 'prefix-sums/grpc', 'prefix-sums/ndjson', 'prefix-sums/sse'],
+  );
+  for (const row of streams) {
+    assert.ok(row.generatorUsPerMessage! > 0 && row.serverUsPerMessage! > 0, `${row.operation}/${row.transport}: both ends' CPU measured`);
+    assert.equal(row.ratio, Math.round((row.generatorUsPerMessage! / row.serverUsPerMessage!) * 100) / 100);
+  }
+  assert.ok(markdown.includes('## Stream generators'));
+  assert.match(result.stdout, /^stream generators \(bench:streams --profile quick\)/m);
 });
 
 test('bad arguments: one line and the usage, exit 2', async () => {
@@ -100,7 +113,8 @@ test('bad arguments: one line and the usage, exit 2', async () => {
   assert.match(result.stderr, /^--rounds must be a positive integer, got "0"\nusage: bench:drivers/);
   assert.throws(() => parseDriversArgs(['--duration', 'abc']), /--duration must be a duration: 3 \(seconds\), 3s, 500ms, 1m or 1m30s, got "abc"/);
   assert.throws(() => parseDriversArgs(['--bogus']), /bogus/);
-  assert.deepEqual(parseDriversArgs([]), { rounds: 3, durationS: 3, warmupS: 2, timeoutMs: 5000, withClients: true, pin: true, outDir: 'results' });
+  assert.deepEqual(parseDriversArgs([]), { rounds: 3, durationS: 3, warmupS: 2, timeoutMs: 5000, withClients: true, withStreams: true, pin: true, outDir: 'results' });
+  assert.equal(parseDriversArgs(['--no-streams']).withStreams, false);
 });
 
 test('median and ratio rendering', () => {

@@ -38,6 +38,8 @@ export interface FakeServer {
   socketBytes(): { read: number; written: number };
   /** Calculator calls answered (health checks excluded). */
   calls(): number;
+  /** How long each answered call was really held, ms from its arrival to its answer: timers fire late on a busy machine. */
+  heldMs(): readonly number[];
   close(): Promise<void>;
 }
 
@@ -48,7 +50,7 @@ function trackSockets(server: { on(event: 'connection', fn: (socket: Socket) => 
 }
 
 /** Listens on a free loopback port; close() first cuts what `dropConnections` cuts, so it never waits on a client. */
-async function listenFake(server: http.Server | http2.Http2Server, calls: () => number, dropConnections: () => void): Promise<FakeServer> {
+async function listenFake(server: http.Server | http2.Http2Server, calls: () => number, heldMs: readonly number[], dropConnections: () => void): Promise<FakeServer> {
   const socketBytes = trackSockets(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -56,6 +58,7 @@ async function listenFake(server: http.Server | http2.Http2Server, calls: () => 
     port: (server.address() as AddressInfo).port,
     socketBytes,
     calls,
+    heldMs: () => heldMs,
     close: () =>
       new Promise((resolve) => {
         dropConnections();
@@ -79,8 +82,29 @@ export interface FakeServerOptions {
   oneAtATime?: boolean;
 }
 
+interface AnswerScheduler {
+  schedule(answer: () => void): void;
+  /** Arrival to answer of every call scheduled and answered so far, ms. */
+  readonly heldMs: number[];
+}
+
 /** When to answer a call: `delayMs` after it arrived (calls overlap), or one at a time. */
-function answerScheduler(delayMs: number, { oneAtATime = false }: FakeServerOptions): (answer: () => void) => void {
+function answerScheduler(delayMs: number, options: FakeServerOptions): AnswerScheduler {
+  const heldMs: number[] = [];
+  const schedule = answerTimer(delayMs, options);
+  return {
+    heldMs,
+    schedule: (answer) => {
+      const arrived = performance.now();
+      schedule(() => {
+        heldMs.push(performance.now() - arrived);
+        answer();
+      });
+    },
+  };
+}
+
+function answerTimer(delayMs: number, { oneAtATime = false }: FakeServerOptions): (answer: () => void) => void {
   if (!oneAtATime) return (answer) => later(delayMs, answer);
   // A call's service starts when it arrives or when the previous one ends, whichever is later. The
   // queue keeps its own clock: an answer sent late does not delay the next call's service, so a busy
@@ -114,7 +138,7 @@ function answerScheduler(delayMs: number, { oneAtATime = false }: FakeServerOpti
 
 export async function startFakeRestServer(delayMs = 0, options: FakeServerOptions = {}): Promise<FakeServer> {
   let calls = 0;
-  const schedule = answerScheduler(delayMs, options);
+  const { schedule, heldMs } = answerScheduler(delayMs, options);
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -131,7 +155,7 @@ export async function startFakeRestServer(delayMs = 0, options: FakeServerOption
     });
   });
   server.keepAliveTimeout = 60_000;
-  return listenFake(server, () => calls, () => server.closeAllConnections());
+  return listenFake(server, () => calls, heldMs, () => server.closeAllConnections());
 }
 
 /** The calculator's answer to POST <path> with a JSON body: {"value"} or its {"error"} with the HTTP status. */
@@ -163,7 +187,7 @@ const SERVING_MESSAGE = Buffer.from([0, 0, 0, 0, 2, 0x08, 0x01]);
 
 export async function startFakeGrpcServer(delayMs = 0, options: FakeServerOptions = {}): Promise<FakeServer> {
   let calls = 0;
-  const schedule = answerScheduler(delayMs, options);
+  const { schedule, heldMs } = answerScheduler(delayMs, options);
   const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
   server.on('stream', (stream, headers) => {
     stream.on('error', () => {});
@@ -186,7 +210,7 @@ export async function startFakeGrpcServer(delayMs = 0, options: FakeServerOption
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
   });
-  return listenFake(server, () => calls, () => {
+  return listenFake(server, () => calls, heldMs, () => {
     for (const session of sessions) session.destroy();
   });
 }

@@ -260,7 +260,17 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
   let stopTimer: NodeJS.Timeout | undefined;
   const start = (startedUs: number): void => {
     t0 = startedUs;
-    if (options.durationMs !== undefined) stopTimer = setTimeout(stop, options.durationMs);
+    if (options.durationMs !== undefined) {
+      // Timers run on the event loop's clock, cached in whole ms: one can fire a fraction of a ms before the
+      // performance clock the run is measured on says the duration is over, so the stop is re-armed until it does.
+      const stopAtUs = t0 + options.durationMs * 1000;
+      const stopWhenDue = (): void => {
+        const leftMs = (stopAtUs - nowUs()) / 1000;
+        if (leftMs > 0) stopTimer = setTimeout(stopWhenDue, leftMs);
+        else stop();
+      };
+      stopTimer = setTimeout(stopWhenDue, options.durationMs);
+    }
     if (openLoop) return pump();
     for (let i = 0; i < streamCount; i++) {
       const state = openOne(i, t0);
