@@ -151,7 +151,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     // The stream bench starts servers of its own.
     await stopAll();
-    const streams = options.withStreams ? (await runStreamBench(parseStreamBenchArgs(['--profile', 'quick']), (line) => console.log(line))).map(streamGeneratorRow) : null;
+    const streams = options.withStreams ? (await runStreamBench(parseStreamBenchArgs(['--profile', 'quick']), (line) => console.log(line))).records.map(streamGeneratorRow) : null;
     const cpus = os.cpus();
     const report: DriversReport = {
       schema: SCHEMA,

@@ -22,7 +22,7 @@
  * server, set the pace. (Both near a full core is the server's limit: one
  * read and one write per message cost each end about the same.) Records go to results/streams-<time>.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isClientBound } from '../results/client-bound.ts';
@@ -33,11 +33,24 @@ import { applyPinning, serverPinPrefix } from '../host/pinning.ts';
 import { durationMs, formatDuration } from '../options/duration.ts';
 import { DEFAULT_PROFILE, PROFILE_NAMES, PROFILES, type ProfileName } from '../options/options.ts';
 import { startServerProcess, type ServerProcess } from '../host/server-process.ts';
+import { collectEnvironment } from '../results/environment.ts';
 import { summarizeLatency } from '../results/latency.ts';
+import type { Environment } from '../results/record.ts';
+import { writeFileAtomic } from '../results/write.ts';
 import { startCountingProxy } from '../wire/proxy.ts';
 
-/** 2: open loop and held streams (mode, ratePerStream, durationS, elapsedS; messagesPerStream null when held). */
-export const STREAM_RECORD_SCHEMA_VERSION = 2;
+/**
+ * The contract is results/streams-schema.json. 3: the file records its environment (as results.json does);
+ * 2: open loop and held streams (mode, ratePerStream, durationS, elapsedS; messagesPerStream null when held).
+ */
+export const STREAM_RECORD_SCHEMA_VERSION = 3;
+
+/** results/streams-<time>.json: the machine and options, then one record per operation and transport. */
+export interface StreamsFile {
+  schemaVersion: number;
+  environment: Environment;
+  records: StreamRecord[];
+}
 
 export interface StreamBenchOptions {
   ops: StreamOperation[];
@@ -284,7 +297,8 @@ export function renderStreamTable(records: StreamRecord[]): string {
 /** Values per stream of the warm-up before each measured operation and transport. */
 const WARMUP_MESSAGES = 1_000;
 
-export async function runStreamBench(options: StreamBenchOptions, log: (line: string) => void): Promise<StreamRecord[]> {
+export async function runStreamBench(options: StreamBenchOptions, log: (line: string) => void): Promise<StreamsFile> {
+  const started = new Date();
   const { pinning, note } = applyPinning(true);
   if (note) log(note);
   const prefix = serverPinPrefix(pinning);
@@ -318,7 +332,7 @@ export async function runStreamBench(options: StreamBenchOptions, log: (line: st
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
   }
-  return records;
+  return { schemaVersion: STREAM_RECORD_SCHEMA_VERSION, environment: collectEnvironment({ ...options }, pinning, started), records };
 }
 
 /** Flags of `npm run bench` that carry over to streams as they are (--profile: see STREAM_PROFILES). */
@@ -358,13 +372,13 @@ export async function runStreamCli(argv: string[]): Promise<number> {
     console.error(`error: ${(error as Error).message.split('\n')[0]}\n${USAGE}`);
     return 2;
   }
-  const records = await runStreamBench(options, (line) => console.error(line));
-  console.log(renderStreamTable(records));
+  const streams = await runStreamBench(options, (line) => console.error(line));
+  console.log(renderStreamTable(streams.records));
   mkdirSync(options.outDir, { recursive: true });
-  const file = path.join(options.outDir, `streams-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ schemaVersion: STREAM_RECORD_SCHEMA_VERSION, records }, null, 2)}\n`);
+  const file = path.join(options.outDir, `streams-${streams.environment.date.replace(/[:.]/g, '-')}.json`);
+  writeFileAtomic(file, `${JSON.stringify(streams, null, 2)}\n`);
   console.error(`records: ${file}`);
-  return records.some((record) => record.errors > 0) ? 1 : 0;
+  return streams.records.some((record) => record.errors > 0) ? 1 : 0;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {

@@ -4,14 +4,24 @@
  * measured (bytes from the proxy, CPU from /proc, latency from answers).
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { parseStreamBenchArgs, renderStreamTable, runStreamBench, runStreamCli, STREAM_RECORD_SCHEMA_VERSION, streamArgsOfBench, type StreamRecord } from '../../bench/cli/streams.ts';
 import { TRANSPORTS_OF } from '../../bench/drivers/streams/types.ts';
 import { STREAM_OPERATIONS } from '../../servers/calculator.ts';
+import { assertStreamsSchemaValid, tempDir } from '../helpers/bench.ts';
 
-test('bench:streams measures the three operations on gRPC and each REST transport', async () => {
-  const options = parseStreamBenchArgs(['--streams', '4', '--messages', '300', '--out', 'results/test-streams']);
-  const records = await runStreamBench(options, () => {});
+test('bench:streams measures the three operations on gRPC and each REST transport, and writes a file its schema accepts', async () => {
+  const out = tempDir('callbench-streams-');
+  assert.equal(await runStreamCli(['--streams', '4', '--messages', '300', '--out', out]), 0);
+  const files = readdirSync(out).filter((name) => /^streams-.*\.json$/.test(name));
+  assert.equal(files.length, 1, files.join(', '));
+  const file = JSON.parse(readFileSync(path.join(out, files[0]!), 'utf8')) as unknown;
+  assertStreamsSchemaValid(file);
+  assert.equal(file.environment.node, process.version);
+  assert.equal(file.environment.options.streams, 4);
+  const { records } = file;
   const expected = STREAM_OPERATIONS.flatMap((operation) => TRANSPORTS_OF[operation].map((transport) => `${operation}/${transport}`));
   assert.deepEqual(records.map((record) => `${record.operation}/${record.transport}`), expected);
   for (const record of records) {
@@ -38,7 +48,7 @@ test('bench:streams measures the three operations on gRPC and each REST transpor
 
 test('bench:streams open loop: records carry the mode, rate and duration, and the schedule\'s message count', async () => {
   const options = parseStreamBenchArgs(['--ops', 'running-sum,sum-stream', '--transport', 'grpc,websocket', '--rate', '200', '--streams', '4', '--duration', '1s']);
-  const records = await runStreamBench(options, () => {});
+  const { records } = await runStreamBench(options, () => {});
   assert.deepEqual(records.map((record) => `${record.operation}/${record.transport}`), ['running-sum/grpc', 'running-sum/websocket', 'sum-stream/grpc']);
   for (const record of records) {
     const name = `${record.operation}/${record.transport}`;

@@ -18,6 +18,7 @@ import Ajv from 'ajv';
 import { driverCatalog } from '../../bench/drivers/index.ts';
 import { resolveBenchOptions, type BenchOptions } from '../../bench/options/options.ts';
 import type { ResultsFile } from '../../bench/results/record.ts';
+import type { StreamsFile } from '../../bench/cli/streams.ts';
 import type { ProgressSink } from '../../bench/run/progress.ts';
 import { runBench, type BenchOutcome, type RunnerIo } from '../../bench/run/runner.ts';
 import { writeRunReports } from '../../bench/report/write.ts';
@@ -215,7 +216,17 @@ export async function startFakeGrpcServer(delayMs = 0, options: FakeServerOption
   });
 }
 
-let validate: ((data: unknown) => boolean) & { errors?: unknown } | undefined;
+type Validator = ((data: unknown) => boolean) & { errors?: unknown };
+let ajvWithSchemas: InstanceType<typeof Ajv.default> | undefined;
+
+/** One ajv holding both contracts: the stream records' file takes its environment from results/schema.json. */
+function schemaValidator(file: 'schema.json' | 'streams-schema.json'): Validator {
+  if (!ajvWithSchemas) {
+    ajvWithSchemas = new (Ajv as unknown as typeof Ajv.default)({ allErrors: true, strict: true });
+    for (const name of ['schema.json', 'streams-schema.json']) ajvWithSchemas.addSchema(JSON.parse(readFileSync(path.join(REPO_ROOT, 'results', name), 'utf8')) as object);
+  }
+  return ajvWithSchemas.getSchema(`https://github.com/callbench/callbench/results/${file}`)! as Validator;
+}
 
 /**
  * A fake REST and a fake gRPC server (answering after `delayMs`) for the tests of
@@ -245,12 +256,14 @@ export function fakeServersPerSuite(delayMs = 0): { readonly rest: FakeServer; r
 
 /** Validates a results file against results/schema.json; throws with ajv's errors. */
 export function assertSchemaValid(data: unknown): asserts data is ResultsFile {
-  if (!validate) {
-    const schema = JSON.parse(readFileSync(path.join(REPO_ROOT, 'results/schema.json'), 'utf8')) as object;
-    const ajv = new (Ajv as unknown as typeof Ajv.default)({ allErrors: true, strict: true });
-    validate = ajv.compile(schema);
-  }
+  const validate = schemaValidator('schema.json');
   if (!validate(data)) throw new Error(`results.json does not match the schema: ${JSON.stringify(validate.errors, null, 2)}`);
+}
+
+/** Validates a stream records file against results/streams-schema.json; throws with ajv's errors. */
+export function assertStreamsSchemaValid(data: unknown): asserts data is StreamsFile {
+  const validate = schemaValidator('streams-schema.json');
+  if (!validate(data)) throw new Error(`the stream records file does not match results/streams-schema.json: ${JSON.stringify(validate.errors, null, 2)}`);
 }
 
 export function tempDir(prefix = 'callbench-'): string {
