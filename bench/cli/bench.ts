@@ -11,14 +11,22 @@
  */
 import path from 'node:path';
 import { driverCatalog, openLoopDriverNames } from '../drivers/index.ts';
-import { BenchUsageError, parseBenchCommand } from '../options/options.ts';
+import { BenchUsageError, parseBenchCommand, type BenchOptions } from '../options/options.ts';
 import { canPin } from '../host/pinning.ts';
 import { createProgress } from '../run/progress.ts';
 import { renderTerminal } from '../report/terminal.ts';
 import { writeRunReports } from '../report/write.ts';
 import { BenchSetupError, runBench } from '../run/runner.ts';
 import { planBench } from '../run/plan.ts';
-import { runStreamCli, streamArgsOfBench } from './streams.ts';
+import { writeFileAtomic } from '../results/write.ts';
+import { parseStreamBenchArgs, runStreamBench, runStreamCli, streamArgsOfBench } from './streams.ts';
+
+const INTERRUPTED = 130;
+
+/** The default run's stream scenario: bidi running-sum at the profile's streams x values, pinned as the unary runs were. */
+function streamScenarioOptions(options: BenchOptions) {
+  return parseStreamBenchArgs(['--ops', 'running-sum', '--profile', options.profile, '--out', options.outDir, ...(options.pin ? [] : ['--no-pin'])]);
+}
 
 async function main(): Promise<number> {
   // --ops running-sum,sum-stream,prefix-sums: the stream bench (bench/cli/streams.ts) runs instead.
@@ -49,13 +57,22 @@ async function main(): Promise<number> {
   try {
     const outcome = await runBench(options, { progress, handleSignals: true });
     for (const note of outcome.notes) process.stderr.write(`note: ${note}\n`);
-    process.stdout.write(renderTerminal(outcome.results, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }));
+    // The default run answers for streams too: running-sum on gRPC and each REST transport, servers of its own.
+    const streams = options.streamScenario && outcome.exitCode !== INTERRUPTED ? await runStreamBench(streamScenarioOptions(options), (line) => process.stderr.write(`${line}\n`)) : null;
+    process.stdout.write(renderTerminal(outcome.results, { color: process.stdout.isTTY === true && !process.env.NO_COLOR, streams: streams?.records }));
     if (outcome.dir) {
-      const files = [...outcome.files, ...(await writeRunReports(outcome.dir, outcome.results))];
+      const streamFiles = streams ? [path.join(outcome.dir, 'streams.json')] : [];
+      if (streams) writeFileAtomic(streamFiles[0]!, `${JSON.stringify(streams, null, 2)}\n`);
+      const files = [...outcome.files, ...streamFiles, ...(await writeRunReports(outcome.dir, outcome.results))];
       const names = files.map((file) => path.relative(outcome.dir as string, file));
       process.stdout.write(`\nresults in ${outcome.dir}/: ${names.join(', ')}\n`);
     }
     if (outcome.failure) process.stderr.write(`error: ${outcome.failure}\n`);
+    if (streams?.records.some((record) => record.errors > 0)) {
+      const failed = streams.records.find((record) => record.errors > 0)!;
+      process.stderr.write(`error: ${failed.operation} over ${failed.transport}: ${failed.firstError}\n`);
+      return Math.max(outcome.exitCode, 1);
+    }
     return outcome.exitCode;
   } catch (error) {
     progress.close();

@@ -35,22 +35,10 @@ import { DEFAULT_PROFILE, PROFILE_NAMES, PROFILES, type ProfileName } from '../o
 import { startServerProcess, type ServerProcess } from '../host/server-process.ts';
 import { collectEnvironment } from '../results/environment.ts';
 import { summarizeLatency } from '../results/latency.ts';
-import type { Environment } from '../results/record.ts';
+import { renderStreamTable } from '../report/streams.ts';
+import { STREAM_RECORD_SCHEMA_VERSION, type StreamRecord, type StreamsFile } from '../results/stream-record.ts';
 import { writeFileAtomic } from '../results/write.ts';
 import { startCountingProxy } from '../wire/proxy.ts';
-
-/**
- * The contract is results/streams-schema.json. 3: the file records its environment (as results.json does);
- * 2: open loop and held streams (mode, ratePerStream, durationS, elapsedS; messagesPerStream null when held).
- */
-export const STREAM_RECORD_SCHEMA_VERSION = 3;
-
-/** results/streams-<time>.json: the machine and options, then one record per operation and transport. */
-export interface StreamsFile {
-  schemaVersion: number;
-  environment: Environment;
-  records: StreamRecord[];
-}
 
 export interface StreamBenchOptions {
   ops: StreamOperation[];
@@ -65,6 +53,8 @@ export interface StreamBenchOptions {
   /** Streams and messages per stream of the counting-proxy pass. */
   wireStreams: number;
   wireMessages: number;
+  /** Servers on CPU 0, the generator on CPU 1 (when the machine has two). */
+  pin: boolean;
   outDir: string;
 }
 
@@ -82,7 +72,7 @@ const STREAM_PROFILES: Readonly<Record<ProfileName, { streams: number; messages:
 /** Per stream: above this, a value is due more often than every 10 µs, finer than the generator's timers can keep. */
 const MAX_STREAM_RATE = 100_000;
 
-const USAGE = `usage: bench:streams [--ops ${STREAM_OPERATIONS.join(',')}] [--transport ${STREAM_TRANSPORTS.join(',')}] [--streams 16] [--messages 2000 | --duration 5s] [--rate N per stream] [--connections 1] [--profile ${PROFILE_NAMES.join('|')}] [--out results]`;
+const USAGE = `usage: bench:streams [--ops ${STREAM_OPERATIONS.join(',')}] [--transport ${STREAM_TRANSPORTS.join(',')}] [--streams 16] [--messages 2000 | --duration 5s] [--rate N per stream] [--connections 1] [--profile ${PROFILE_NAMES.join('|')}] [--no-pin] [--out results]`;
 
 export function parseStreamBenchArgs(argv: string[]): StreamBenchOptions {
   const { values } = parseArgs({
@@ -97,6 +87,7 @@ export function parseStreamBenchArgs(argv: string[]): StreamBenchOptions {
       connections: { type: 'string', default: '1' },
       profile: { type: 'string', default: DEFAULT_PROFILE },
       out: { type: 'string', default: 'results' },
+      'no-pin': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -156,6 +147,7 @@ export function parseStreamBenchArgs(argv: string[]): StreamBenchOptions {
     connections: count(values.connections, '--connections', 1_000),
     wireStreams: 2,
     wireMessages: Math.min(length.messages ?? Infinity, 200),
+    pin: !values['no-pin'],
     outDir: values.out,
   };
 }
@@ -164,46 +156,6 @@ export function parseStreamBenchArgs(argv: string[]): StreamBenchOptions {
 function describeLoad(options: StreamBenchOptions): string {
   const length = options.length.messages !== undefined ? ` x ${options.length.messages} messages` : ` for ${formatDuration(options.length.durationMs)}`;
   return `${options.streams} streams${length}${options.rate === null ? '' : `, ${options.rate} msg/s each`}`;
-}
-
-export interface StreamRecord {
-  schemaVersion: number;
-  operation: StreamOperation;
-  transport: StreamTransport;
-  streams: number;
-  /** closed: running-sum waits for each answer before the next value; open: values go at ratePerStream. */
-  mode: 'closed' | 'open';
-  /** Open loop: values per second per stream; null when closed. */
-  ratePerStream: number | null;
-  /** Values per stream; null when the streams were held for durationS. */
-  messagesPerStream: number | null;
-  /** How long the streams were held open before half-close; null when each carried messagesPerStream. */
-  durationS: number | null;
-  /** The measured run's wall time: opening the first stream -> the last one ended. */
-  elapsedS: number;
-  /** Answered (summed, for sum-stream) by streams that ended well. */
-  messages: number;
-  errors: number;
-  firstError: string | null;
-  messagesPerSecond: number;
-  /**
-   * Per message, ms: bidi round trip (open loop: from each value's due time);
-   * sum-stream last value sent (open loop: due) -> total; prefix-sums inter-arrival.
-   */
-  latencyMs: ReturnType<typeof summarizeLatency>;
-  /** New stream -> its first answer, ms; null for sum-stream. */
-  openMs: ReturnType<typeof summarizeLatency>;
-  /** Bytes on the wire per message, each way, from the counting proxy's pass; null if it carried none. */
-  requestBytesPerMessage: number | null;
-  responseBytesPerMessage: number | null;
-  serverCpuMsPer1000: number | null;
-  clientCpuMsPer1000: number | null;
-  /** The generator spent more CPU per message than the server: the row may measure the generator. */
-  /** % of one core during the measured run (CPU per message x messages/s). */
-  clientCpuPercent: number | null;
-  serverCpuPercent: number | null;
-  /** The unary rule (bench/results/client-bound.ts): the generator near a full core while the server was not. */
-  clientBound: boolean;
 }
 
 function targetOf(server: ServerProcess): StreamTarget {
@@ -269,37 +221,12 @@ function recordOf(result: StreamLoadResult, wire: { request: number | null; resp
   };
 }
 
-export function renderStreamTable(records: StreamRecord[]): string {
-  const fixed = (value: number | null | undefined, digits: number): string => (value === null || value === undefined ? '-' : value.toFixed(digits));
-  // The rate column only when some row ran open loop: a closed-loop table stays as it was.
-  const open = records.some((r) => r.ratePerStream !== null);
-  const header = ['operation', 'transport', ...(open ? ['rate/stream'] : []), 'msgs/s', 'p50 ms', 'p99 ms', 'open p50 ms', 'req B/msg', 'resp B/msg', 'server CPU ms/1k', 'client CPU ms/1k', 'errors', ''];
-  const rows = records.map((r) => [
-    r.operation,
-    r.transport,
-    ...(open ? [r.ratePerStream === null ? '-' : String(r.ratePerStream)] : []),
-    String(r.messagesPerSecond),
-    fixed(r.latencyMs?.p50, 3),
-    fixed(r.latencyMs?.p99, 3),
-    fixed(r.openMs?.p50, 3),
-    fixed(r.requestBytesPerMessage, 1),
-    fixed(r.responseBytesPerMessage, 1),
-    fixed(r.serverCpuMsPer1000, 1),
-    fixed(r.clientCpuMsPer1000, 1),
-    String(r.errors),
-    r.clientBound ? 'client-bound' : '',
-  ]);
-  const widths = header.map((_, i) => Math.max(header[i]!.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
 /** Values per stream of the warm-up before each measured operation and transport. */
 const WARMUP_MESSAGES = 1_000;
 
 export async function runStreamBench(options: StreamBenchOptions, log: (line: string) => void): Promise<StreamsFile> {
   const started = new Date();
-  const { pinning, note } = applyPinning(true);
+  const { pinning, note } = applyPinning(options.pin);
   if (note) log(note);
   const prefix = serverPinPrefix(pinning);
   const servers = await Promise.all((['grpc', 'rest'] as const).map((protocol) => startServerProcess({ protocol, prefix })));
@@ -336,7 +263,7 @@ export async function runStreamBench(options: StreamBenchOptions, log: (line: st
 }
 
 /** Flags of `npm run bench` that carry over to streams as they are (--profile: see STREAM_PROFILES). */
-const SHARED_FLAGS = new Set(['--ops', '--transport', '--streams', '--messages', '--duration', '--rate', '--connections', '--profile', '--out']);
+const SHARED_FLAGS = new Set(['--ops', '--transport', '--streams', '--messages', '--duration', '--rate', '--connections', '--profile', '--out', '--no-pin']);
 
 /**
  * `npm run bench -- --ops running-sum,...`: when every --ops entry is a stream
@@ -356,8 +283,12 @@ export function streamArgsOfBench(argv: string[]): string[] | null {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
-    const value = inline ?? argv[++i];
     if (!SHARED_FLAGS.has(flag)) throw new Error(`${flag} does not apply to stream runs (they take ${[...SHARED_FLAGS].join(', ')})`);
+    if (flag === '--no-pin') {
+      args.push(flag);
+      continue;
+    }
+    const value = inline ?? argv[++i];
     args.push(flag, value ?? '');
   }
   return args;

@@ -206,6 +206,12 @@ export interface BenchOptions {
    * null = loopback, no emulation (the default, [null]).
    */
   network: Array<NetworkCondition | null>;
+  /**
+   * After the unary runs, the profile's running-sum streams on gRPC and each REST transport (bench/cli/streams.ts),
+   * in the same table and "in short" lines: only in a plain default run (no --ops, both protocols, the bench's own
+   * cleartext servers on loopback, closed loop, whole load) and not with --no-streams.
+   */
+  streamScenario: boolean;
 }
 
 /** What the command line asks for: the usage text, or a bench with every option resolved. */
@@ -242,6 +248,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --out DIR                       results folder (default ${DEFAULT_OUT_DIR}/)
   --timeout MS|D                  per-call deadline: milliseconds, or 2s, 500ms (default ${DEFAULT_TIMEOUT_MS})
   --pin / --no-pin                taskset servers to CPU 0 and the runner to CPU 1
+  --no-streams                    leave out the default run's stream scenario (running-sum on every transport)
   --progress auto|plain|none
   --tls                           both servers over TLS (gRPC h2 via ALPN, REST HTTPS/1.1), self-signed cert
   --connection-calls N            calls per kind of the connection-cost pass (default ${DEFAULT_CONNECTION_CALLS}, 0 = skip)
@@ -317,6 +324,7 @@ export function parseBenchCommand(
         timeout: { type: 'string' },
         pin: { type: 'boolean' },
         'no-pin': { type: 'boolean' },
+        'no-streams': { type: 'boolean' },
         progress: { type: 'string' },
         contenders: { type: 'string' },
         tls: { type: 'boolean' },
@@ -515,6 +523,20 @@ export function parseBenchCommand(
     segment,
     startAt,
     network,
+    streamScenario:
+      !values['no-streams'] &&
+      values.ops === undefined &&
+      sweep === null &&
+      protocols.length === PROTOCOLS.length &&
+      grpcTarget === null &&
+      restTarget === null &&
+      contenders === null &&
+      !tls &&
+      rate === null &&
+      slo === null &&
+      segment === null &&
+      startAt === null &&
+      network.every((condition) => condition === null),
   };
   return { kind: 'run', options };
 }

@@ -14,7 +14,7 @@ import { BenchUsageError, resolveBenchOptions, USAGE } from '../../bench/options
 import { canPin } from '../../bench/host/pinning.ts';
 import { createProgress } from '../../bench/run/progress.ts';
 import { BenchSetupError, runBench } from '../../bench/run/runner.ts';
-import { assertSchemaValid, childPids, isAlive, runBenchCli, spawnBench, tempDir, waitFor } from '../helpers/bench.ts';
+import { assertSchemaValid, assertStreamsSchemaValid, childPids, isAlive, runBenchCli, spawnBench, tempDir, waitFor } from '../helpers/bench.ts';
 
 describe('bench CLI, quick profile end to end', () => {
   test('writes schema-valid results, report and csv for both protocols, and links latest', async () => {
@@ -55,6 +55,26 @@ describe('bench CLI, quick profile end to end', () => {
     const csv = readFileSync(path.join(dir, 'results.csv'), 'utf8').trim().split('\r\n');
     assert.equal(csv.length, 5);
     assert.match(readFileSync(path.join(dir, 'report.md'), 'utf8'), /\| `add\/c16` \| 1\/16 \|/);
+
+    // A default run (no --ops) answers for streams too: running-sum on gRPC and each REST transport, in the table,
+    // the "in short" lines and streams.json beside results.json.
+    const streams = JSON.parse(readFileSync(path.join(dir, 'streams.json'), 'utf8')) as unknown;
+    assertStreamsSchemaValid(streams);
+    assert.deepEqual(streams.records.map((r) => `${r.operation}/${r.transport}`), ['running-sum/grpc', 'running-sum/ndjson', 'running-sum/websocket']);
+    for (const r of streams.records) assert.ok(r.errors === 0 && r.messages === 8 * 1_000 && r.messagesPerSecond > 0, `${r.transport}: ${r.firstError}`);
+    assert.match(run.stdout, /^streams \(8 concurrent, 1000 values each/m);
+    assert.match(run.stdout, /^running-sum\s+websocket\s+\d+/m);
+    assert.match(run.stdout, /^  running-sum \(bidi stream\), 8 streams: .*NDJSON.*WebSocket.* messages\/s$/m);
+    assert.match(run.stdout, /results in .*: results\.json, streams\.json, /);
+  });
+
+  test('the stream scenario runs only in a plain default run, and --no-streams leaves it out', () => {
+    const resolve = (...args: string[]) => resolveBenchOptions(args, driverCatalog(), { canPin: false, openLoopDrivers: openLoopDriverNames() });
+    assert.equal(resolve().streamScenario, true);
+    assert.equal(resolve('--profile', 'quick', '--concurrency', '1,64').streamScenario, true);
+    for (const args of [['--no-streams'], ['--ops', 'add'], ['--protocols', 'grpc'], ['--tls'], ['--rate', '100'], ['--slo', 'p99<10ms'], ['--sweep', 'payload'], ['--contenders', 'all'], ['--grpc-target', '127.0.0.1:1']]) {
+      assert.equal(resolve(...args).streamScenario, false, args.join(' '));
+    }
   });
 });
 

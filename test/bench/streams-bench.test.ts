@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseStreamBenchArgs, renderStreamTable, runStreamBench, runStreamCli, STREAM_RECORD_SCHEMA_VERSION, streamArgsOfBench, type StreamRecord } from '../../bench/cli/streams.ts';
+import { parseStreamBenchArgs, runStreamBench, runStreamCli, streamArgsOfBench } from '../../bench/cli/streams.ts';
+import { renderStreamTable, streamHeadline } from '../../bench/report/streams.ts';
+import { STREAM_RECORD_SCHEMA_VERSION, type StreamRecord } from '../../bench/results/stream-record.ts';
 import { TRANSPORTS_OF } from '../../bench/drivers/streams/types.ts';
 import { STREAM_OPERATIONS } from '../../servers/calculator.ts';
 import { assertStreamsSchemaValid, tempDir } from '../helpers/bench.ts';
@@ -42,6 +44,11 @@ test('bench:streams measures the three operations on gRPC and each REST transpor
   // Bidi answers one message per message: more than 10 bytes each on every transport.
   for (const record of records.filter((r) => r.operation === 'running-sum')) assert.ok(record.responseBytesPerMessage! > 10, record.transport);
   const table = renderStreamTable(records);
+  // One sentence per operation, every REST transport against gRPC.
+  const headline = streamHeadline(records);
+  assert.equal(headline.length, 3, headline.join('\n'));
+  assert.match(headline[0]!, /^running-sum \(bidi stream\), 4 streams: .*NDJSON.*, .*WebSocket.* messages\/s/);
+  assert.match(headline[2]!, /^prefix-sums \(server stream\), 4 streams: .*NDJSON.*, .*SSE/);
   assert.match(table, /running-sum\s+websocket/);
   assert.match(table, /prefix-sums\s+sse/);
 });
@@ -142,4 +149,11 @@ test('the stream table shows the rate column only when a row ran open loop', () 
   assert.match(table[0]!, /^operation\s+transport\s+rate\/stream\s+msgs\/s/);
   assert.match(table[1]!, /^running-sum\s+grpc\s+200\s+792/);
   assert.match(table[2]!, /^running-sum\s+grpc\s+-\s+792/);
+  // The sentence: the faster side first, a tie within 10%, a client-bound row named.
+  const grpc = row(null);
+  const at = (transport: StreamRecord['transport'], messagesPerSecond: number, clientBound = false): StreamRecord => ({ ...grpc, transport, messagesPerSecond, clientBound });
+  assert.deepEqual(streamHeadline([grpc, at('ndjson', 1_093), at('websocket', 750, true)]), [
+    'running-sum (bidi stream), 4 streams: NDJSON 1.38× gRPC, gRPC and WebSocket within 10% messages/s; client-bound: WebSocket (a lower bound for the server)',
+  ]);
+  assert.deepEqual(streamHeadline([grpc, at('ndjson', 396)]), ['running-sum (bidi stream), 4 streams: gRPC 2.0× NDJSON messages/s']);
 });

@@ -18,7 +18,7 @@ import Ajv from 'ajv';
 import { driverCatalog } from '../../bench/drivers/index.ts';
 import { resolveBenchOptions, type BenchOptions } from '../../bench/options/options.ts';
 import type { ResultsFile } from '../../bench/results/record.ts';
-import type { StreamsFile } from '../../bench/cli/streams.ts';
+import type { StreamsFile } from '../../bench/results/stream-record.ts';
 import type { ProgressSink } from '../../bench/run/progress.ts';
 import { runBench, type BenchOutcome, type RunnerIo } from '../../bench/run/runner.ts';
 import { writeRunReports } from '../../bench/report/write.ts';

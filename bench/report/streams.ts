@@ -1,0 +1,62 @@
+/**
+ * The stream bench in the terminal: its table (one row per operation and
+ * transport) and its "in short" sentences, from the records alone.
+ */
+import { DEFAULT_THRESHOLD } from '../compare/compare.ts';
+import { ratio } from '../compare/labels.ts';
+import type { StreamRecord } from '../results/stream-record.ts';
+
+export function renderStreamTable(records: readonly StreamRecord[]): string {
+  const fixed = (value: number | null | undefined, digits: number): string => (value === null || value === undefined ? '-' : value.toFixed(digits));
+  // The rate column only when some row ran open loop: a closed-loop table stays as it was.
+  const open = records.some((r) => r.ratePerStream !== null);
+  const header = ['operation', 'transport', ...(open ? ['rate/stream'] : []), 'msgs/s', 'p50 ms', 'p99 ms', 'open p50 ms', 'req B/msg', 'resp B/msg', 'server CPU ms/1k', 'client CPU ms/1k', 'errors', ''];
+  const rows = records.map((r) => [
+    r.operation,
+    r.transport,
+    ...(open ? [r.ratePerStream === null ? '-' : String(r.ratePerStream)] : []),
+    String(r.messagesPerSecond),
+    fixed(r.latencyMs?.p50, 3),
+    fixed(r.latencyMs?.p99, 3),
+    fixed(r.openMs?.p50, 3),
+    fixed(r.requestBytesPerMessage, 1),
+    fixed(r.responseBytesPerMessage, 1),
+    fixed(r.serverCpuMsPer1000, 1),
+    fixed(r.clientCpuMsPer1000, 1),
+    String(r.errors),
+    r.clientBound ? 'client-bound' : '',
+  ]);
+  const widths = header.map((_, i) => Math.max(header[i]!.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+const TRANSPORT_LABEL: Readonly<Record<StreamRecord['transport'], string>> = { grpc: 'gRPC', ndjson: 'NDJSON', sse: 'SSE', websocket: 'WebSocket' };
+
+/**
+ * One sentence per operation: each REST transport's messages/s against gRPC's, e.g.
+ * "running-sum (bidi), 16 streams: WebSocket 1.56× gRPC messages/s, NDJSON 1.38× gRPC".
+ * A row without messages, or client-bound, is named rather than compared.
+ */
+export function streamHeadline(records: readonly StreamRecord[], threshold = DEFAULT_THRESHOLD): string[] {
+  const operations = [...new Set(records.map((r) => r.operation))];
+  return operations.flatMap((operation) => {
+    const rows = records.filter((r) => r.operation === operation);
+    const grpc = rows.find((r) => r.transport === 'grpc');
+    if (!grpc) return [];
+    const claims = rows
+      .filter((r) => r.transport !== 'grpc')
+      .map((rest) => {
+        const name = TRANSPORT_LABEL[rest.transport];
+        if (grpc.messagesPerSecond <= 0 || rest.messagesPerSecond <= 0) return `${name}: no messages to compare`;
+        const restOverGrpc = rest.messagesPerSecond / grpc.messagesPerSecond;
+        if (Math.abs(restOverGrpc - 1) < threshold) return `gRPC and ${name} within ${Math.round(threshold * 100)}%`;
+        return restOverGrpc > 1 ? `${name} ${ratio(restOverGrpc)} gRPC` : `gRPC ${ratio(1 / restOverGrpc)} ${name}`;
+      });
+    const bound = rows.filter((r) => r.clientBound).map((r) => TRANSPORT_LABEL[r.transport]);
+    const caveat = bound.length > 0 ? `; client-bound: ${bound.join(', ')} (a lower bound for the server)` : '';
+    return [`${operation} (${KIND[operation]}), ${grpc.streams} streams: ${claims.join(', ')} messages/s${caveat}`];
+  });
+}
+
+const KIND: Readonly<Record<StreamRecord['operation'], string>> = { 'running-sum': 'bidi stream', 'sum-stream': 'client stream', 'prefix-sums': 'server stream' };
