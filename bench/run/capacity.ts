@@ -16,7 +16,8 @@
  *    missed the objective without saturating runs once more (a noisy machine's
  *    single stall does not decide), and fails only if the repeat misses too;
  * 4. confirm the highest passing rate with one longer run; a confirmation that
- *    fails steps the rate down (STEP_DOWN) and says so in the notes.
+ *    fails steps the rate down (to the highest passing step at least STEP_DOWN
+ *    lower, else by STEP_DOWN) and says so in the notes.
  * A step whose completed calls/s is well below the offered rate (the target is
  * saturated) fails, and its completed rate caps the search: no rate above what
  * the target completed can pass, so the bracket closes early.
@@ -176,8 +177,11 @@ export async function searchCapacity(slo: Slo, timing: CapacityTiming, measure: 
       notes.push(`the confirmation failed at ${perSecond(answer)} too (${confirm.misses.join('; ')}): no confirmed rate`);
       return finish(last, { rps: null, confirm: null });
     }
-    const lower = niceRate(answer * STEP_DOWN);
-    notes.push(`the confirmation at ${perSecond(answer)} failed (${confirm.misses.join('; ')}); stepped down to ${perSecond(lower)}`);
+    // Down to the highest rate at least STEP_DOWN lower whose step passed, if any: a rate with evidence behind it.
+    // (Steps near the knee can pass on a short run that a longer one fails: at 95% of a saturated server's rate.)
+    const passedBelow = steps.filter((s) => s.phase === 'search' && s.pass && s.rate !== null && s.rate <= answer * STEP_DOWN).map((s) => s.rate!);
+    const lower = passedBelow.length > 0 ? Math.max(...passedBelow) : niceRate(answer * STEP_DOWN);
+    notes.push(`the confirmation at ${perSecond(answer)} failed (${confirm.misses.join('; ')}); stepped down to ${perSecond(lower)}${passedBelow.length > 0 ? ', the highest rate below it whose step passed' : ''}`);
     answer = lower;
   }
 }

@@ -221,6 +221,10 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
     const record = await searchCapacity(slo, timing, measure, io);
     assert.ok(record.capacity!.rps! <= 3_500);
     assert.match(record.capacity!.notes[0]!, /the confirmation at [\d,]+\/s failed \(p99 50\.0 ms > 10 ms\); stepped down to/);
+    // To a rate whose step passed (the first, 3,000/s: 75% of the probe), not a guess 10% lower.
+    const passed = record.capacity!.steps.filter((s) => s.phase === 'search' && s.pass).map((s) => s.rate!);
+    assert.ok(passed.includes(record.capacity!.rps!), `answer ${record.capacity!.rps} among the passing steps ${passed.join(', ')}`);
+    assert.match(record.capacity!.notes[0]!, /the highest rate below it whose step passed$/);
   });
 });
 
