@@ -18,7 +18,7 @@ export interface RunPlan {
   serversPerScenario: number;
   /** Measured runs in all (scenarios x servers x trials). */
   runs: number;
-  /** Seconds planned per run: warm-up and wire pass (first trial only, but counted each time: a ceiling) and the measured run. */
+  /** Seconds planned per run: warm-up and wire pass (once per protocol and scenario on the running servers, but counted each time: a ceiling) and the measured run. */
   perRunS: number;
   /** Seconds planned for the whole bench. */
   totalS: number;

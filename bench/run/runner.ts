@@ -178,6 +178,8 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     const probes = new Map<string, LinkProbe>();
     let serving: { behindLink: boolean; tls: boolean } | null = null;
     let setups: ProtocolSetup[] = [];
+    // "protocol|scenario" the running servers have already served warmed up: cleared when servers (re)start.
+    const warmed = new Set<string>();
     passes: for (const tls of options.tlsPasses) {
       for (const condition of options.network) {
         let linkProbe: LinkProbe | null = null;
@@ -203,6 +205,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
         if (serving === null || serving.behindLink !== place.behindLink || serving.tls !== place.tls) {
           await stopServers();
           servers.clear();
+          warmed.clear();
           stopping = false;
           const contenderStart = options.contenders ? await startContenders(passOptions, serverPinPrefix(pinning), servers) : null;
           if (contenderStart) notes.push(...contenderStart.notes);
@@ -242,12 +245,14 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
             for (const setup of order) {
               index += 1;
               const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}${at}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
+              const warmKey = `${setup.label ?? setup.protocol}|${scenario.key}`;
               const input: RunOneInput = {
                 options: passOptions,
                 scenario,
                 payload: payloads.get(scenario.key)!,
                 setup,
                 trial,
+                warmUp: !warmed.has(warmKey),
                 label,
                 progress,
                 signal: bench.signal,
@@ -264,6 +269,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
                     aborted: () => bench.signal.aborted,
                   })
                 : await runOne(input);
+              warmed.add(warmKey);
               // The protocol's connection-cost figures (measured once per condition, before the scenarios) go on each of its rows.
               record.tls = connectionCosts.get(setup.protocol) ?? null;
               file.runs.push(record);
@@ -418,6 +424,8 @@ interface RunOneInput {
   payload: CallPayload;
   setup: ProtocolSetup;
   trial: number;
+  /** Warm up before the measured run: the first run of this protocol and scenario on the running servers. */
+  warmUp: boolean;
   label: string;
   progress: ProgressSink;
   signal: AbortSignal;
@@ -475,9 +483,11 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   if (schedule) await waitForSlot(input, schedule.warmupStartMs(input.runIndex), 'warm-up');
   if (signal.aborted) return failWith(reasonOf(signal));
 
-  // Warm-up: same shape, not recorded. Later trials follow the first at once (same load, same servers and
-  // generator, seconds later): warm already; in a network sweep their warm-ups were a tenth of its time.
-  if (load.warmupS > 0 && input.trial === 1) {
+  // Warm-up: same shape, not recorded, the first time the running servers see this scenario. Later trials, and
+  // later network conditions on the same servers, follow at once: the servers' and the generator's code for it is
+  // warm, and each measured run opens connections of its own. (In a network sweep warm-ups behind slow links,
+  // cut after a grace, were 11% of its time.) A capacity search's steps share one input: each step warms up.
+  if (load.warmupS > 0 && input.warmUp) {
     progress.phase(`${input.label} warm-up`, load.warmupS);
     const attempt = input.network ? await snapshotAttempt(input.network.link) : null;
     const warm = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: load.warmupS }, load.warmupS, signal, (f) => progress.update(f), stallS);
