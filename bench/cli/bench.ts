@@ -63,7 +63,7 @@ async function main(): Promise<number> {
     if (outcome.dir) {
       const streamFiles = streams ? [path.join(outcome.dir, 'streams.json')] : [];
       if (streams) writeFileAtomic(streamFiles[0]!, `${JSON.stringify(streams, null, 2)}\n`);
-      const files = [...outcome.files, ...streamFiles, ...(await writeRunReports(outcome.dir, outcome.results))];
+      const files = [...outcome.files, ...streamFiles, ...(await writeRunReports(outcome.dir, outcome.results, streams?.records))];
       const names = files.map((file) => path.relative(outcome.dir as string, file));
       process.stdout.write(`\nresults in ${outcome.dir}/: ${names.join(', ')}\n`);
     }

@@ -4,6 +4,7 @@
  */
 import { DEFAULT_THRESHOLD } from '../compare/compare.ts';
 import { ratio } from '../compare/labels.ts';
+import { markdownTable } from './markdown-table.ts';
 import type { StreamRecord } from '../results/stream-record.ts';
 
 export function renderStreamTable(records: readonly StreamRecord[]): string {
@@ -60,3 +61,23 @@ export function streamHeadline(records: readonly StreamRecord[], threshold = DEF
 }
 
 const KIND: Readonly<Record<StreamRecord['operation'], string>> = { 'running-sum': 'bidi stream', 'sum-stream': 'client stream', 'prefix-sums': 'server stream' };
+
+/** report.md's section for the default run's stream scenario: the records as a table and the sentences. */
+export function renderStreamMarkdown(records: readonly StreamRecord[]): string[] {
+  const fixed = (value: number | null | undefined, digits: number): string => (value === null || value === undefined ? '–' : value.toFixed(digits));
+  const header = ['operation', 'transport', 'streams', 'values/stream', 'msgs/s', 'p50 ms', 'p99 ms', 'open p50 ms', 'req B/msg', 'resp B/msg', 'server CPU ms/1k', 'client CPU ms/1k', 'errors', 'client-bound'];
+  const rows = records.map((r) => [
+    r.operation, TRANSPORT_LABEL[r.transport], String(r.streams), r.messagesPerStream === null ? '–' : String(r.messagesPerStream), String(r.messagesPerSecond),
+    fixed(r.latencyMs?.p50, 3), fixed(r.latencyMs?.p99, 3), fixed(r.openMs?.p50, 3), fixed(r.requestBytesPerMessage, 1), fixed(r.responseBytesPerMessage, 1),
+    fixed(r.serverCpuMsPer1000, 1), fixed(r.clientCpuMsPer1000, 1), String(r.errors), r.clientBound ? 'yes' : '',
+  ]);
+  return [
+    '## Streams',
+    '',
+    'Per message, measured after the unary runs with servers of its own (records in `streams.json`): p50/p99 from a value sent to its total received, open p50 from a new stream to its first answer, bytes from the counting proxy, CPU from /proc.',
+    '',
+    ...markdownTable(header, rows, (column) => column < 2),
+    '',
+    ...streamHeadline(records).map((line) => `- ${line}`),
+  ];
+}

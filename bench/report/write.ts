@@ -10,11 +10,14 @@ import { writeFileAtomic } from '../results/write.ts';
 import { renderCsv } from './csv.ts';
 import { writeHtmlReport } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
+import { renderStreamMarkdown } from './streams.ts';
+import type { StreamRecord } from '../results/stream-record.ts';
 
-/** Writes the reports next to results.json; returns the files written. */
-export async function writeRunReports(dir: string, results: ResultsFile): Promise<string[]> {
+/** Writes the reports next to results.json (report.md with the stream scenario's section, when there was one); returns the files written. */
+export async function writeRunReports(dir: string, results: ResultsFile, streams: readonly StreamRecord[] = []): Promise<string[]> {
   const md = path.join(dir, 'report.md');
-  writeFileAtomic(md, renderMarkdown(results));
+  const streamSection = streams.length > 0 ? `\n${renderStreamMarkdown(streams).join('\n')}\n` : '';
+  writeFileAtomic(md, renderMarkdown(results) + streamSection);
   const csv = path.join(dir, 'results.csv');
   writeFileAtomic(csv, renderCsv(results));
   const html = await writeHtmlReport(dir, results);

@@ -97,6 +97,13 @@ describe('capacity search against a server of known capacity', () => {
       // Measured only when it matters.
       const lowest = Math.round(CAPACITY * 0.85);
       if (found === null || found < lowest) {
+        // The search's own steps first: at half the capacity or below this server queues nothing, so a step there
+        // that missed measured a stall of the machine during the search (seen: p99 14 ms at 94/s).
+        const stalled = capacity.steps.filter((s) => s.phase === 'search' && !s.pass && s.rate !== null && s.rate <= CAPACITY / 2);
+        if (stalled.length > 0) {
+          t.skip(`machine too noisy for a ${OBJECTIVE_MS} ms p99: ${protocol} found ${found} calls/s, and steps at half the server's capacity or below missed (${stalled.map((s) => `${s.rate}/s: ${s.misses.join('; ')}`).join(', ')})`);
+          return;
+        }
         const lowestP99 = [await p99At(protocol, lowest), await p99At(protocol, lowest)];
         if (lowestP99.some((p99) => p99 > OBJECTIVE_MS)) {
           t.skip(`machine too noisy for a ${OBJECTIVE_MS} ms p99: ${protocol} found ${found} calls/s, and plain runs at ${lowest}/s had p99 ${lowestP99.join(' and ')} ms`);

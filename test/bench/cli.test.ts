@@ -66,6 +66,10 @@ describe('bench CLI, quick profile end to end', () => {
     assert.match(run.stdout, /^running-sum\s+websocket\s+\d+/m);
     assert.match(run.stdout, /^  running-sum \(bidi stream\), 8 streams: .*NDJSON.*WebSocket.* messages\/s$/m);
     assert.match(run.stdout, /results in .*: results\.json, streams\.json, /);
+    const report = readFileSync(path.join(dir, 'report.md'), 'utf8');
+    assert.match(report, /^## Streams$/m);
+    assert.match(report, /^\| running-sum \| WebSocket \| 8 \| 1000 \| \d+ \|/m);
+    assert.match(report, /^- running-sum \(bidi stream\), 8 streams: /m);
   });
 
   test('the stream scenario runs only in a plain default run, and --no-streams leaves it out', () => {
