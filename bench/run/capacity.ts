@@ -16,8 +16,8 @@
  *    missed the objective without saturating runs once more (a noisy machine's
  *    single stall does not decide), and fails only if the repeat misses too;
  * 4. confirm the highest passing rate with one longer run; a confirmation that
- *    fails steps the rate down (to the highest passing step at least STEP_DOWN
- *    lower, else by STEP_DOWN) and says so in the notes.
+ *    fails steps the rate down (by STEP_DOWN, then to the highest step that
+ *    passed below it) and says so in the notes.
  * A step whose completed calls/s is well below the offered rate (the target is
  * saturated) fails, and its completed rate caps the search: no rate above what
  * the target completed can pass, so the bracket closes early.
@@ -33,9 +33,9 @@ const GROWTH = 1.25;
 export const TOLERANCE = 0.05;
 /** A step that completed less than this fraction of its offered rate is saturated. */
 const SATURATED_BELOW = 0.9;
-/** Each failed confirmation lowers the rate by this factor; at most MAX_STEP_DOWNS times. */
+/** A failed confirmation lowers the rate by this factor first; a second goes to the highest step that passed below. */
 const STEP_DOWN = 0.9;
-const MAX_STEP_DOWNS = 1;
+const MAX_STEP_DOWNS = 2;
 /** Open-loop steps of one search at most, repeats included (probe and confirmations not counted): bounds its time. */
 const MAX_STEPS = 8;
 /** No rate down to this fraction of the probe's calls/s passed: the objective is out of reach. */
@@ -166,22 +166,22 @@ export async function searchCapacity(slo: Slo, timing: CapacityTiming, measure: 
     else hi = failCap(step, mid, lo);
   }
 
-  // Confirm with a longer run; step down when it fails.
+  // Confirm with a longer run; step down when it fails: first by STEP_DOWN, then (when that fails too) to the
+  // highest rate below it whose step passed, if there is one: a rate with evidence behind it. (Steps near the
+  // knee can pass on a short run that a longer one fails: at 97% of a saturated server's rate.)
   let answer = lo;
   for (let attempt = 0; ; attempt++) {
     // A confirmation that failed as a run (a lost connection) steps down like one that missed the objective.
     const { step: confirm } = await run('confirm', answer);
     if (io.aborted()) return finish(last, { rps: null, confirm: null });
     if (confirm.pass) return finish(last, { rps: answer, confirm });
-    if (attempt === MAX_STEP_DOWNS) {
+    const passedBelow = steps.filter((s) => s.phase === 'search' && s.pass && s.rate !== null && s.rate < answer).map((s) => s.rate!);
+    const lower = attempt === 0 ? niceRate(answer * STEP_DOWN) : passedBelow.length > 0 && attempt < MAX_STEP_DOWNS ? Math.max(...passedBelow) : null;
+    if (lower === null) {
       notes.push(`the confirmation failed at ${perSecond(answer)} too (${confirm.misses.join('; ')}): no confirmed rate`);
       return finish(last, { rps: null, confirm: null });
     }
-    // Down to the highest rate at least STEP_DOWN lower whose step passed, if any: a rate with evidence behind it.
-    // (Steps near the knee can pass on a short run that a longer one fails: at 95% of a saturated server's rate.)
-    const passedBelow = steps.filter((s) => s.phase === 'search' && s.pass && s.rate !== null && s.rate <= answer * STEP_DOWN).map((s) => s.rate!);
-    const lower = passedBelow.length > 0 ? Math.max(...passedBelow) : niceRate(answer * STEP_DOWN);
-    notes.push(`the confirmation at ${perSecond(answer)} failed (${confirm.misses.join('; ')}); stepped down to ${perSecond(lower)}${passedBelow.length > 0 ? ', the highest rate below it whose step passed' : ''}`);
+    notes.push(`the confirmation at ${perSecond(answer)} failed (${confirm.misses.join('; ')}); stepped down to ${perSecond(lower)}${attempt === 0 ? '' : ', the highest rate below it whose step passed'}`);
     answer = lower;
   }
 }

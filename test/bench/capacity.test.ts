@@ -227,11 +227,23 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
     const { measure } = model(4_000, { failConfirmAbove: 3_500 });
     const record = await searchCapacity(slo, timing, measure, io);
     assert.ok(record.capacity!.rps! <= 3_500);
-    assert.match(record.capacity!.notes[0]!, /the confirmation at [\d,]+\/s failed \(p99 50\.0 ms > 10 ms\); stepped down to/);
-    // To a rate whose step passed (the first, 3,000/s: 75% of the probe), not a guess 10% lower.
+    assert.match(record.capacity!.notes[0]!, /the confirmation at [\d,]+\/s failed \(p99 50\.0 ms > 10 ms\); stepped down to [\d,]+\/s$/);
+    assert.equal(record.capacity!.notes.length, 1);
+  });
+
+  test('a second failed confirmation steps down to the highest step that passed below, and a third gives up', async () => {
+    // Confirmations fail above 3,000/s: 10% below the answer fails too; the first step (3,000/s, 75% of the probe) passed.
+    const { measure } = model(4_000, { failConfirmAbove: 3_000 });
+    const record = await searchCapacity(slo, timing, measure, io);
     const passed = record.capacity!.steps.filter((s) => s.phase === 'search' && s.pass).map((s) => s.rate!);
-    assert.ok(passed.includes(record.capacity!.rps!), `answer ${record.capacity!.rps} among the passing steps ${passed.join(', ')}`);
-    assert.match(record.capacity!.notes[0]!, /the highest rate below it whose step passed$/);
+    assert.equal(record.capacity!.rps, 3_000, record.capacity!.notes.join(' | '));
+    assert.ok(passed.includes(3_000), passed.join(', '));
+    assert.match(record.capacity!.notes[1]!, /stepped down to 3,000\/s, the highest rate below it whose step passed$/);
+    // No confirmation ever passes: three tries, then no confirmed rate.
+    const never = await searchCapacity(slo, timing, model(4_000, { failConfirmAbove: 0 }).measure, io);
+    assert.equal(never.capacity!.rps, null);
+    assert.equal(never.capacity!.steps.filter((s) => s.phase === 'confirm').length, 3);
+    assert.match(never.capacity!.notes.at(-1)!, /: no confirmed rate$/);
   });
 });
 
