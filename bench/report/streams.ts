@@ -32,7 +32,7 @@ export function renderStreamTable(records: readonly StreamRecord[]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-const TRANSPORT_LABEL: Readonly<Record<StreamRecord['transport'], string>> = { grpc: 'gRPC', ndjson: 'NDJSON', sse: 'SSE', websocket: 'WebSocket' };
+export const TRANSPORT_LABEL: Readonly<Record<StreamRecord['transport'], string>> = { grpc: 'gRPC', ndjson: 'NDJSON', sse: 'SSE', websocket: 'WebSocket' };
 
 /**
  * One sentence per operation: each REST transport's messages/s against gRPC's, e.g.

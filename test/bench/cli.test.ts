@@ -70,6 +70,9 @@ describe('bench CLI, quick profile end to end', () => {
     assert.match(report, /^## Streams$/m);
     assert.match(report, /^\| running-sum \| WebSocket \| 8 \| 1000 \| \d+ \|/m);
     assert.match(report, /^- running-sum \(bidi stream\), 8 streams: /m);
+    const html = readFileSync(path.join(dir, 'report.html'), 'utf8');
+    assert.match(html, /<h2>Streams<\/h2>/);
+    assert.match(html, /<tr><td class="l">running-sum<\/td><td class="l">WebSocket<\/td><td>8<\/td><td>\d+<\/td>/);
   });
 
   test('the stream scenario runs only in a plain default run, and --no-streams leaves it out', () => {
