@@ -61,9 +61,12 @@ async function main(): Promise<number> {
     const streams = options.streamScenario && outcome.exitCode !== INTERRUPTED ? await runStreamBench(streamScenarioOptions(options), (line) => process.stderr.write(`${line}\n`)) : null;
     process.stdout.write(renderTerminal(outcome.results, { color: process.stdout.isTTY === true && !process.env.NO_COLOR, streams: streams?.records }));
     if (outcome.dir) {
-      const streamFiles = streams ? [path.join(outcome.dir, 'streams.json')] : [];
-      if (streams) writeFileAtomic(streamFiles[0]!, `${JSON.stringify(streams, null, 2)}\n`);
-      const files = [...outcome.files, ...streamFiles, ...(await writeRunReports(outcome.dir, outcome.results, streams?.records))];
+      const files = [...outcome.files];
+      if (streams) {
+        files.push(path.join(outcome.dir, 'streams.json'));
+        writeFileAtomic(files.at(-1)!, `${JSON.stringify(streams, null, 2)}\n`);
+      }
+      files.push(...(await writeRunReports(outcome.dir, outcome.results, streams?.records)));
       const names = files.map((file) => path.relative(outcome.dir as string, file));
       process.stdout.write(`\nresults in ${outcome.dir}/: ${names.join(', ')}\n`);
     }

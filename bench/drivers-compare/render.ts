@@ -1,6 +1,8 @@
 /** Formats a drivers comparison (drivers.json) as Markdown and as a console table. No I/O. */
 import type { GeneratorSummary, ScenarioResult } from './run.ts';
 import type { TargetReport, TargetVerdict } from './target.ts';
+import { markdownTable } from '../report/markdown-table.ts';
+import { textTable } from '../report/text-table.ts';
 
 export interface DriversReport {
   schema: string;
@@ -49,9 +51,7 @@ function streamCells(rows: StreamGeneratorRow[]): string[][] {
 
 /** The stream generators' section, for the terminal. */
 export function renderStreamGeneratorTable(rows: StreamGeneratorRow[]): string {
-  const table = [STREAM_HEADER, ...streamCells(rows)];
-  const widths = STREAM_HEADER.map((_, i) => Math.max(...table.map((cells) => (cells[i] ?? '').length)));
-  return table.map((cells) => cells.map((cell, i) => (i < 2 || i === 8 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return textTable(STREAM_HEADER, streamCells(rows), isStreamLabel);
 }
 
 function streamMarkdown(rows: StreamGeneratorRow[] | null): string[] {
@@ -61,12 +61,13 @@ function streamMarkdown(rows: StreamGeneratorRow[] | null): string[] {
     '',
     'bench:streams at its quick profile (8 streams, 1,000 values each, after a warm-up pass), server and generator pinned apart. gen/server below 1: the generator spends less CPU per message than the server it loads.',
     '',
-    `| ${STREAM_HEADER.join(' | ')} |`,
-    `|${STREAM_HEADER.map((_, i) => (i < 2 || i === 8 ? '---' : '---:')).join('|')}|`,
-    ...streamCells(rows).map((cells) => `| ${cells.join(' | ')} |`),
+    ...markdownTable(STREAM_HEADER, streamCells(rows), isStreamLabel),
     '',
   ];
 }
+
+/** operation, transport and flags are labels; the rest are figures. */
+const isStreamLabel = (column: number): boolean => column < 2 || column === STREAM_HEADER.length - 1;
 
 const dash = '–';
 

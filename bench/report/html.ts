@@ -15,7 +15,7 @@ import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { writeFileAtomic } from '../results/write.ts';
 import { renderCharts, saveCharts, type RenderedChart } from './charts.ts';
 import { capacityHeadline, hasCapacity, renderCapacityTable } from './capacity.ts';
-import { streamHeadline, TRANSPORT_LABEL } from './streams.ts';
+import { STREAM_FIGURE_HEADER, streamFigureCells, streamHeadline, TRANSPORT_LABEL } from './streams.ts';
 import type { StreamRecord, StreamsFile } from '../results/stream-record.ts';
 
 export const HTML_FILE = 'report.html';
@@ -143,18 +143,19 @@ function failures(results: ResultsFile): string {
   return `<div class="warn"><strong>${failed.length} run(s) failed</strong> and are left out of the charts and medians:<ul>${items.join('')}</ul></div>`;
 }
 
-/** The section for the stream scenario for the stream scenario (the records of streams.json), or '' without one. */
+/** The section for the stream scenario (the records of streams.json), or '' without one. */
 function streamTable(records: readonly StreamRecord[]): string {
   if (records.length === 0) return '';
-  const fixed = (value: number | null | undefined, digits: number): string => (value === null || value === undefined ? '–' : value.toFixed(digits));
-  const rows = records.map(
-    (r) => `<tr><td class="l">${escapeHtml(r.operation)}</td><td class="l">${escapeHtml(TRANSPORT_LABEL[r.transport])}</td><td>${r.streams}</td><td>${r.messagesPerSecond}</td>` +
-      `<td>${fixed(r.latencyMs?.p50, 3)}</td><td>${fixed(r.latencyMs?.p99, 3)}</td><td>${fixed(r.openMs?.p50, 3)}</td><td>${fixed(r.requestBytesPerMessage, 1)}</td><td>${fixed(r.responseBytesPerMessage, 1)}</td>` +
-      `<td>${fixed(r.serverCpuMsPer1000, 1)}</td><td>${fixed(r.clientCpuMsPer1000, 1)}</td><td>${r.errors ? `<span class="flag">${r.errors}</span>` : '0'}${r.clientBound ? ' <span class="flag" title="load generator CPU-bound">⚠ bound</span>' : ''}</td></tr>`,
-  );
+  const rows = records.map((r) => {
+    const figures = streamFigureCells(r, '–');
+    const errors = figures.pop()!;
+    const flags = `${r.errors ? `<span class="flag">${errors}</span>` : errors}${r.clientBound ? ' <span class="flag" title="load generator CPU-bound">⚠ bound</span>' : ''}`;
+    return `<tr><td class="l">${escapeHtml(r.operation)}</td><td class="l">${escapeHtml(TRANSPORT_LABEL[r.transport])}</td><td>${r.streams}</td>${figures.map((cell) => `<td>${cell}</td>`).join('')}<td>${flags}</td></tr>`;
+  });
+  const header = STREAM_FIGURE_HEADER.map((name) => `<th>${escapeHtml(name)}</th>`).join('');
   return `<h2>Streams</h2>
 <ul>${streamHeadline(records).map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>
-<table id="streams"><thead><tr><th class="l">operation</th><th class="l">transport</th><th>streams</th><th>msgs/s</th><th>p50 ms</th><th>p99 ms</th><th>open p50 ms</th><th>req B/msg</th><th>resp B/msg</th><th>server CPU ms/1k</th><th>client CPU ms/1k</th><th>errors</th></tr></thead>
+<table id="streams"><thead><tr><th class="l">operation</th><th class="l">transport</th><th>streams</th>${header}</tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>
 <p class="muted">Per message, measured after the unary runs with servers of their own (streams.json): p50/p99 from a value sent to its total received, open p50 from a new stream to its first answer, bytes from the counting proxy, CPU from /proc.</p>`;
 }

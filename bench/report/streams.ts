@@ -1,21 +1,21 @@
 /**
- * The stream bench in the terminal: its table (one row per operation and
- * transport) and its "in short" sentences, from the records alone.
+ * The stream bench's renderings: its terminal table and report.md section (one
+ * row per operation and transport), the figure columns report.html shares, and
+ * its "in short" sentences, from the records alone.
  */
 import { DEFAULT_THRESHOLD } from '../compare/compare.ts';
 import { ratio } from '../compare/labels.ts';
 import { markdownTable } from './markdown-table.ts';
+import { textTable } from './text-table.ts';
 import type { StreamRecord } from '../results/stream-record.ts';
 
-export function renderStreamTable(records: readonly StreamRecord[]): string {
-  const fixed = (value: number | null | undefined, digits: number): string => (value === null || value === undefined ? '-' : value.toFixed(digits));
-  // The rate column only when some row ran open loop: a closed-loop table stays as it was.
-  const open = records.some((r) => r.ratePerStream !== null);
-  const header = ['operation', 'transport', ...(open ? ['rate/stream'] : []), 'msgs/s', 'p50 ms', 'p99 ms', 'open p50 ms', 'req B/msg', 'resp B/msg', 'server CPU ms/1k', 'client CPU ms/1k', 'errors', ''];
-  const rows = records.map((r) => [
-    r.operation,
-    r.transport,
-    ...(open ? [r.ratePerStream === null ? '-' : String(r.ratePerStream)] : []),
+/** The measured figures of a stream record, the same columns in every renderer. */
+export const STREAM_FIGURE_HEADER = ['msgs/s', 'p50 ms', 'p99 ms', 'open p50 ms', 'req B/msg', 'resp B/msg', 'server CPU ms/1k', 'client CPU ms/1k', 'errors'] as const;
+
+/** Cells under STREAM_FIGURE_HEADER; `missing` stands for a figure that was not measured. */
+export function streamFigureCells(r: StreamRecord, missing: string): string[] {
+  const fixed = (value: number | null | undefined, digits: number): string => (value === null || value === undefined ? missing : value.toFixed(digits));
+  return [
     String(r.messagesPerSecond),
     fixed(r.latencyMs?.p50, 3),
     fixed(r.latencyMs?.p99, 3),
@@ -25,19 +25,29 @@ export function renderStreamTable(records: readonly StreamRecord[]): string {
     fixed(r.serverCpuMsPer1000, 1),
     fixed(r.clientCpuMsPer1000, 1),
     String(r.errors),
+  ];
+}
+
+/** The terminal's stream table: the rate column only when some row ran open loop, so a closed-loop table stays as it was. */
+export function renderStreamTable(records: readonly StreamRecord[]): string {
+  const open = records.some((r) => r.ratePerStream !== null);
+  const header = ['operation', 'transport', ...(open ? ['rate/stream'] : []), ...STREAM_FIGURE_HEADER, ''];
+  const rows = records.map((r) => [
+    r.operation,
+    r.transport,
+    ...(open ? [r.ratePerStream === null ? '-' : String(r.ratePerStream)] : []),
+    ...streamFigureCells(r, '-'),
     r.clientBound ? 'client-bound' : '',
   ]);
-  const widths = header.map((_, i) => Math.max(header[i]!.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  return textTable(header, rows, (column) => column < 2);
 }
 
 export const TRANSPORT_LABEL: Readonly<Record<StreamRecord['transport'], string>> = { grpc: 'gRPC', ndjson: 'NDJSON', sse: 'SSE', websocket: 'WebSocket' };
 
 /**
  * One sentence per operation: each REST transport's messages/s against gRPC's, e.g.
- * "running-sum (bidi), 16 streams: WebSocket 1.56× gRPC messages/s, NDJSON 1.38× gRPC".
- * A row without messages, or client-bound, is named rather than compared.
+ * "running-sum (bidi stream), 16 streams: NDJSON 1.38× gRPC, WebSocket 1.56× gRPC messages/s".
+ * A row without messages is named rather than compared; client-bound rows are named after the comparison.
  */
 export function streamHeadline(records: readonly StreamRecord[], threshold = DEFAULT_THRESHOLD): string[] {
   const operations = [...new Set(records.map((r) => r.operation))];
@@ -64,12 +74,14 @@ const KIND: Readonly<Record<StreamRecord['operation'], string>> = { 'running-sum
 
 /** report.md's section for the default run's stream scenario: the records as a table and the sentences. */
 export function renderStreamMarkdown(records: readonly StreamRecord[]): string[] {
-  const fixed = (value: number | null | undefined, digits: number): string => (value === null || value === undefined ? '–' : value.toFixed(digits));
-  const header = ['operation', 'transport', 'streams', 'values/stream', 'msgs/s', 'p50 ms', 'p99 ms', 'open p50 ms', 'req B/msg', 'resp B/msg', 'server CPU ms/1k', 'client CPU ms/1k', 'errors', 'client-bound'];
+  const header = ['operation', 'transport', 'streams', 'values/stream', ...STREAM_FIGURE_HEADER, 'client-bound'];
   const rows = records.map((r) => [
-    r.operation, TRANSPORT_LABEL[r.transport], String(r.streams), r.messagesPerStream === null ? '–' : String(r.messagesPerStream), String(r.messagesPerSecond),
-    fixed(r.latencyMs?.p50, 3), fixed(r.latencyMs?.p99, 3), fixed(r.openMs?.p50, 3), fixed(r.requestBytesPerMessage, 1), fixed(r.responseBytesPerMessage, 1),
-    fixed(r.serverCpuMsPer1000, 1), fixed(r.clientCpuMsPer1000, 1), String(r.errors), r.clientBound ? 'yes' : '',
+    r.operation,
+    TRANSPORT_LABEL[r.transport],
+    String(r.streams),
+    r.messagesPerStream === null ? '–' : String(r.messagesPerStream),
+    ...streamFigureCells(r, '–'),
+    r.clientBound ? 'yes' : '',
   ]);
   return [
     '## Streams',
