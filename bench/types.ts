@@ -6,8 +6,6 @@
  * touches no other module.
  */
 import type { Histogram } from 'hdr-histogram-js';
-import type { Operation } from '../servers/calculator.ts';
-import type { DriverWireReport } from './results/record.ts';
 
 export type Protocol = 'grpc' | 'rest';
 export const PROTOCOLS: readonly Protocol[] = ['grpc', 'rest'];
@@ -17,33 +15,69 @@ export type Target =
   | { protocol: 'grpc'; host: string; port: number; tls?: boolean }
   | { protocol: 'rest'; url: string; call?: HttpCall };
 
+/** How a method's messages flow (gRPC's four kinds). */
+export type MethodKind = 'unary' | 'client-stream' | 'server-stream' | 'bidi';
+
+/**
+ * A method as the load side sees it: its names and where each protocol sends
+ * it, nothing of what it computes. An API card (bench/api/) or the
+ * calculator's scenario layer (bench/scenario/) fills it in; generators only
+ * read the paths.
+ */
+export interface ApiMethod {
+  /** The service, `package.Service`: 'calculator.v1.Calculator'. */
+  api: string;
+  /** The method's name in its service: 'Add'. */
+  name: string;
+  kind: MethodKind;
+  /** HTTP/2 :path of the gRPC call: '/calculator.v1.Calculator/Add'. */
+  grpcPath: string;
+  /** The REST twin (google.api.http): verb and path template, e.g. POST '/v1/add', GET '/v1/{name=users/*\/notes/*}'. */
+  rest: { verb: string; pathTemplate: string };
+  /** The .proto files that describe it, for generators that need the schema (ghz); absent when none is known. */
+  schema?: { protoFiles: readonly string[]; importPaths: readonly string[] };
+}
+
 /**
  * How a non-gRPC call is spelled when it is not the default REST call
- * (HTTP/1.1, POST /v1/<op>, application/json): a contender's (servers/contenders/),
- * e.g. JSON over h2c, a protobuf body, or Connect's unary protocol. Absent = the
- * default REST call. Success is judged by the HTTP status (2xx). bench/scenario/http-call.ts
- * resolves it; drivers that honour it list the wires in Driver.restWires.
+ * (HTTP/1.1, the method's REST verb and path, application/json): a contender's
+ * (servers/contenders/), e.g. JSON over h2c, a protobuf body, or Connect's
+ * unary protocol. Absent = the default REST call. Success is judged by the HTTP
+ * status (2xx). bench/scenario/http-call.ts resolves it; drivers that honour it
+ * list the wires in Driver.restWires.
  */
 export interface HttpCall {
   /** 'http1', or 'h2' (cleartext, prior knowledge). */
   wire: 'http1' | 'h2';
-  path(operation: Operation): string;
+  /** 'rest': the method's REST verb and path (CallPayload.restPath); 'grpc-path': POST to its gRPC path (Connect and gRPC-style routes). */
+  route: 'rest' | 'grpc-path';
   contentType: string;
   /** Which CallPayload body goes out: the JSON text or the protobuf message (no gRPC prefix). */
   body: 'json' | 'protobuf';
 }
 
-/** What every call of a run sends: the same logical request, encoded for each protocol. */
-export interface CallPayload {
-  operation: Operation;
-  /** Number of values for `sum`, null for binary operations. */
-  payloadValues: number | null;
-  /** The request as a plain object ({a, b} or {values}). */
-  input: object;
-  /** REST request body: the JSON text's UTF-8 bytes. */
+/** One prepared request of a pool: both encodings and the REST path it goes to. */
+export interface PreparedRequest {
+  /** REST request body: the JSON text's UTF-8 bytes (empty when the REST twin has no body). */
   json: Buffer;
   /** gRPC request message: protobuf bytes, without the 5-byte gRPC length prefix. */
   protobuf: Uint8Array;
+  /** The REST request's path and query, path variables filled: '/v1/add', '/v1/users/1/notes/7?view=FULL'. */
+  restPath: string;
+}
+
+/**
+ * What every call of a run sends: the same logical request, encoded for each
+ * protocol, prepared before the run (generators send these bytes and never
+ * marshal per call). Its own fields are the first request; `pool`, when set,
+ * holds every request, sent round robin.
+ */
+export interface CallPayload extends PreparedRequest {
+  method: ApiMethod;
+  /** The request as a plain object (proto3 JSON form), for tools that take JSON and for reports. */
+  input: unknown;
+  /** Several distinct requests sent round robin (an API card's list or `pool`); absent: every call sends the one above. */
+  pool?: readonly PreparedRequest[];
   /**
    * Set for compressed runs (bench/scenario/compression.ts): the bodies as sent, gzipped
    * once before the run. gRPC sends `protobuf` here with the compressed flag and
@@ -134,6 +168,20 @@ export interface LoadResult {
   statusChecked?: 'grpc-status' | 'http-status-only';
 }
 
+/** Bytes per call as a load generator counted them itself (h2load's `traffic:` line). */
+export interface DriverWireReport {
+  /** The driver that counted, e.g. 'h2load'. */
+  countedBy: string;
+  /** null where the driver does not count that direction (h2load counts only what it receives). */
+  requestBytesPerCall: number | null;
+  responseBytesPerCall: number | null;
+  requestHeaderBytesPerCall: number | null;
+  /** Everything but the message body: headers (HPACK-compressed for HTTP/2), framing, gRPC prefix. */
+  responseHeaderBytesPerCall: number | null;
+  /** HPACK's saving on response headers as the driver reports it (0 for HTTP/1.1); null when unknown. */
+  headerSpaceSavingsPercent: number | null;
+}
+
 export interface Driver {
   /** Short name shown in every result row: 'grpc-engine', 'autocannon', 'h2load', ... */
   readonly name: string;
@@ -149,6 +197,8 @@ export interface Driver {
    * Unset: it drives only the default REST call, if any.
    */
   readonly restWires?: readonly ('http1' | 'h2')[];
+  /** Sends CallPayload.pool round robin; without it the runner refuses a payload with several requests. */
+  readonly pools?: boolean;
   run(options: LoadOptions): Promise<LoadResult>;
 }
 

@@ -15,6 +15,7 @@ import { toGhzReport } from '../bench/drivers/ghz-report.ts';
 import type { LoadResult } from '../bench/types.ts';
 import { OPERATIONS, type Operation } from '../servers/calculator.ts';
 import { encodeRequest, METHOD_NAMES, SERVICE_NAME } from '../servers/proto.ts';
+import { calculatorMethod } from '../bench/scenario/matrix.ts';
 import { DURATION_FORMS, DurationError, durationMs } from '../bench/options/duration.ts';
 
 const USAGE = `usage: grpc-load --call ${SERVICE_NAME}.<Method> [-d JSON] [-c N] [--connections N]
@@ -107,8 +108,8 @@ export function parseCli(argv: string[]): CliRun {
     options: {
       target: { protocol: 'grpc', host, port, tls: values.tls },
       payload: {
-        operation,
-        payloadValues: operation === 'sum' ? ((input as { values?: unknown[] }).values?.length ?? 0) : null,
+        method: calculatorMethod(operation),
+        restPath: `/v1/${operation}`,
         input,
         json: Buffer.from(JSON.stringify(input)),
         protobuf,

@@ -18,6 +18,7 @@ import { http1Engine } from '../drivers/http1-engine.ts';
 import { readCpuMs } from '../host/process-stats.ts';
 import type { CallPayload, Driver, LoadOptions, LoadResult, Protocol, Target } from '../types.ts';
 import { encodeRequest } from '../../servers/proto.ts';
+import { calculatorMethod } from '../scenario/matrix.ts';
 
 export const SCHEMA = 'callbench-drivers/1';
 
@@ -152,7 +153,7 @@ export interface CompareResult {
 const INPUT = { a: 20, b: 10 };
 
 export function addPayload(): CallPayload {
-  return { operation: 'add', payloadValues: null, input: INPUT, json: Buffer.from(JSON.stringify(INPUT)), protobuf: encodeRequest('add', INPUT) };
+  return { method: calculatorMethod('add'), input: INPUT, json: Buffer.from(JSON.stringify(INPUT)), protobuf: encodeRequest('add', INPUT), restPath: '/v1/add' };
 }
 
 export function median(values: readonly number[]): number | null {

@@ -11,7 +11,7 @@
 import { usableConnections } from '../scenario/connections.ts';
 import autocannon from 'autocannon';
 import { REST_GZIP_HEADERS } from '../scenario/compression.ts';
-import { assertDrivable, restBodyOf } from '../scenario/http-call.ts';
+import { assertDrivable, requestLine, restBodyOf } from '../scenario/http-call.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 
@@ -47,7 +47,8 @@ function runAutocannon(options: LoadOptions): Promise<LoadResult> {
   } catch (error) {
     return Promise.reject(error);
   }
-  const url = new URL(call.path(payload.operation), target.url).toString();
+  const line = requestLine(call, payload);
+  const url = new URL(line.path, target.url).toString();
   const requests = options.requests;
   if (requests !== undefined && requests < connections) {
     // autocannon refuses more connections than calls; the caller caps it, but be safe.
@@ -65,7 +66,7 @@ function runAutocannon(options: LoadOptions): Promise<LoadResult> {
       instance = autocannon(
         {
           url,
-          method: 'POST',
+          method: line.verb as 'POST',
           // A compressed run (--compression gzip) sends the precomputed gzip body and asks for gzip back.
           headers: { 'content-type': call.contentType, ...(payload.compressed ? REST_GZIP_HEADERS : {}), ...options.metadata },
           body: restBodyOf(call, payload),

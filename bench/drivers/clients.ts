@@ -1,10 +1,11 @@
 /**
  * Client-library mode: "what an application's client pays". The load comes
  * from the libraries an application would use, not from a lean engine:
- * - 'grpc-js-client': the @grpc/grpc-js client, service loaded from the .proto
- *   at run time (as servers/proto.ts does), one channel per connection (a
- *   local subchannel pool, so channels do not share one TCP connection),
- *   protobufjs serialising the request object on every call;
+ * - 'grpc-js-client': the @grpc/grpc-js client, the method's request and
+ *   response types loaded from its .proto at run time (ApiMethod.schema), one
+ *   channel per connection (a local subchannel pool, so channels do not share
+ *   one TCP connection), protobufjs serialising the request object and
+ *   decoding the answer on every call, as a generated client does;
  * - 'undici-client': an undici Pool with `connections` keep-alive HTTP/1.1
  *   connections, pipelining 1, each answer's JSON body read and parsed.
  *
@@ -16,16 +17,42 @@
  * statuses ('200', '400', 'connection-error' when no answer came).
  * Neither library exposes socket byte counts: socketBytes is null.
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Pool } from 'undici';
-import { LIMITS } from '../../servers/calculator.ts';
-import { loadCalculatorService, METHOD_NAMES } from '../../servers/proto.ts';
-import type { Driver, LoadOptions, LoadResult } from '../types.ts';
+import protobuf from 'protobufjs';
+import type { ApiMethod, Driver, LoadOptions, LoadResult } from '../types.ts';
 import { CallLoop } from './call-loop.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 
 const CONNECT_TIMEOUT_MS = 5_000;
+/** Messages up to this size each way (grpc-js's default receive limit is 4 MiB; the bench's large sums exceed it). */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** The method's request and response types, from its .proto files, as a generated client would hold them. */
+function methodTypes(method: ApiMethod): { request: protobuf.Type; response: protobuf.Type } {
+  if (!method.schema) throw new Error(`grpc-js-client needs the .proto of ${method.api}/${method.name}`);
+  const root = new protobuf.Root();
+  const importPaths = method.schema.importPaths;
+  root.resolvePath = (origin, target) => {
+    for (const dir of importPaths) {
+      const candidate = `${dir}/${target}`;
+      try {
+        if (fs.statSync(candidate).isFile()) return candidate;
+      } catch {
+        // not under this import path
+      }
+    }
+    return protobuf.util.path.resolve(origin, target);
+  };
+  root.loadSync([...method.schema.protoFiles], { keepCase: false });
+  const service = root.lookupService(method.api);
+  const rpc = service.methods[method.name];
+  if (!rpc) throw new Error(`grpc-js-client: ${method.api} has no method ${method.name}`);
+  rpc.resolve();
+  return { request: rpc.resolvedRequestType!, response: rpc.resolvedResponseType! };
+}
 
 export const grpcJsClientDriver: Driver = {
   name: 'grpc-js-client',
@@ -54,19 +81,13 @@ export function grpcStatusName(code: number): string {
   return STATUS_NAMES[code] ?? `grpc-status-${code}`;
 }
 
-type UnaryMethod = (
-  request: object,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null) => void,
-) => grpc.ClientUnaryCall;
 
 async function runGrpcJsClient(options: LoadOptions): Promise<LoadResult> {
   const { target, payload } = options;
   if (target.protocol !== 'grpc') throw new Error('grpc-js-client drives gRPC targets only');
   if (!(options.connections >= 1)) throw new Error('grpc-js-client: connections must be at least 1');
   const loop = new CallLoop(options);
-  const Calculator = loadCalculatorService();
+  const types = methodTypes(payload.method);
   const host = target.host.includes(':') && !target.host.startsWith('[') ? `[${target.host}]` : target.host;
   const address = `${host}:${target.port}`;
   const credentials = target.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
@@ -74,10 +95,10 @@ async function runGrpcJsClient(options: LoadOptions): Promise<LoadResult> {
   const clients = Array.from(
     { length: channelCount },
     () =>
-      new Calculator(address, credentials, {
+      new grpc.Client(address, credentials, {
         'grpc.use_local_subchannel_pool': 1,
-        'grpc.max_receive_message_length': LIMITS.maxBodyBytes,
-        'grpc.max_send_message_length': LIMITS.maxBodyBytes,
+        'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+        'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
       }),
   );
   const closeAll = (): void => {
@@ -98,11 +119,13 @@ async function runGrpcJsClient(options: LoadOptions): Promise<LoadResult> {
     return failedBeforeStart(`cannot connect to ${address}: ${(error as Error).message}`);
   }
 
-  const methodName = METHOD_NAMES[payload.operation];
-  const methods = clients.map((client) => (client[methodName] as UnaryMethod).bind(client));
+  const path = payload.method.grpcPath;
+  const serialize = (value: object): Buffer => Buffer.from(types.request.encode(value).finish());
+  const deserialize = (bytes: Buffer): object => types.response.decode(bytes);
   const metadata = new grpc.Metadata();
   for (const [name, value] of Object.entries(options.metadata ?? {})) metadata.set(name, value);
-  const request = payload.input;
+  // The request object an application would hold, decoded once from the prepared bytes.
+  const request = types.request.decode(payload.protobuf);
   const inFlight: Array<grpc.ClientUnaryCall | null> = new Array(loop.slots).fill(null);
   /** Per slot, the id of a call cancelled at its deadline: its CANCELLED callback is not an outcome. */
   const cancelled = new Float64Array(loop.slots);
@@ -110,8 +133,8 @@ async function runGrpcJsClient(options: LoadOptions): Promise<LoadResult> {
   const result = await loop.run(
     {
       start(slot, callId) {
-        const method = methods[slot % methods.length]!;
-        inFlight[slot] = method(request, metadata, {}, (error) => {
+        const client = clients[slot % clients.length]!;
+        inFlight[slot] = client.makeUnaryRequest(path, serialize, deserialize, request, metadata, {}, (error) => {
           if (cancelled[slot] === callId || !loop.isCurrent(slot, callId)) return;
           inFlight[slot] = null;
           const outcome = error === null ? 'OK' : grpcStatusName(error.code);
@@ -155,7 +178,7 @@ async function runUndiciClient(options: LoadOptions): Promise<LoadResult> {
   if (target.protocol !== 'rest') throw new Error('undici-client drives REST targets only');
   if (!(options.connections >= 1)) throw new Error('undici-client: connections must be at least 1');
   const loop = new CallLoop(options);
-  const url = new URL(`/v1/${payload.operation}`, target.url);
+  const url = new URL(payload.restPath, target.url);
   try {
     await probe(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || (url.protocol === 'https:' ? 443 : 80)));
   } catch (error) {
@@ -169,15 +192,17 @@ async function runUndiciClient(options: LoadOptions): Promise<LoadResult> {
     bodyTimeout: options.timeoutMs + 1_000,
   });
   const headers: Record<string, string> = { 'content-type': 'application/json', ...options.metadata };
-  const body = payload.json;
-  const path = url.pathname;
+  // A REST twin without a body (GET, most DELETEs) sends none.
+  const body = payload.json.length > 0 ? payload.json : undefined;
+  const path = `${url.pathname}${url.search}`;
+  const method = payload.method.rest.verb as 'POST';
   const controllers: Array<AbortController | null> = new Array(loop.slots).fill(null);
 
   const call = async (slot: number, callId: number, controller: AbortController): Promise<void> => {
     let outcome: string;
     let isError: boolean;
     try {
-      const response = await pool.request({ path, method: 'POST', headers, body, signal: controller.signal });
+      const response = await pool.request({ path, method, headers, body, signal: controller.signal });
       // An application reads and parses the answer; so does this client.
       const text = await response.body.text();
       try {

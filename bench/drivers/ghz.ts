@@ -56,7 +56,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
-import { METHOD_NAMES, PROTO_PATH, SERVICE_NAME } from '../../servers/proto.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 import { closedLoopShape, findExecutable, spawnMeasured } from './h2load.ts';
 
@@ -148,11 +147,14 @@ export function planGhz(options: LoadOptions, binaryPath: string, outputPath: st
   }
 
   const host = target.host.includes(':') && !target.host.startsWith('[') ? `[${target.host}]` : target.host;
+  const schema = payload.method.schema;
+  if (!schema) throw new Error(`ghz needs the .proto of ${payload.method.api}/${payload.method.name}`);
   const args = [
+    ...schema.importPaths.flatMap((dir) => ['--import-paths', dir]),
     '--proto',
-    PROTO_PATH,
+    schema.protoFiles[0]!,
     '--call',
-    `${SERVICE_NAME}.${METHOD_NAMES[payload.operation]}`,
+    `${payload.method.api}.${payload.method.name}`,
     target.tls ? '--skipTLS' : '--insecure',
     '--binary-file',
     binaryPath,

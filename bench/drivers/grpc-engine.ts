@@ -29,9 +29,8 @@ import { performance } from 'node:perf_hooks';
 import { createLatencyHistogram } from '../results/histogram.ts';
 import { DEFAULT_DRAIN_GRACE_MS, type Driver, type LoadOptions, type LoadResult } from '../types.ts';
 import { GRPC_GZIP_HEADERS } from '../scenario/compression.ts';
-import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
-import { grpcMethodPath } from '../../servers/proto.ts';
-import { restBodyOf, restCallOf } from '../scenario/http-call.ts';
+import { frameGrpcMessage } from '../wire/grpc-frame.ts';
+import { requestLine, restBodyOf, restCallOf } from '../scenario/http-call.ts';
 import { CallStream, Http2ClientConnection, type ConnectionEvents } from './http2/client-connection.ts';
 
 export interface GrpcEngineOptions extends LoadOptions {
@@ -138,13 +137,13 @@ class EngineRun implements ConnectionEvents {
       if (url.protocol !== 'http:') throw new Error(`grpc-engine speaks h2c to REST targets, not ${url.protocol}`);
       this.target = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 80), tls: false };
       this.mode = 'http';
-      this.path = call.path(options.payload.operation);
+      this.path = requestLine(call, options.payload).path;
       this.contentType = call.contentType;
       this.framedMessage = restBodyOf(call, options.payload);
     } else {
       this.target = { host: target.host, port: target.port, tls: target.tls === true };
       this.mode = 'grpc';
-      this.path = grpcMethodPath(options.payload.operation);
+      this.path = options.payload.method.grpcPath;
       this.contentType = undefined;
       const message = compressed?.protobuf ?? options.payload.protobuf;
       this.framedMessage = frameGrpcMessage(message, compressed !== undefined);

@@ -48,9 +48,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { WireBytesPerCall } from '../results/record.ts';
 import type { Driver, LoadOptions, LoadResult, Protocol } from '../types.ts';
-import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
-import { grpcMethodPath } from '../../servers/proto.ts';
-import { restBodyOf, restCallOf } from '../scenario/http-call.ts';
+import { frameGrpcMessage } from '../wire/grpc-frame.ts';
+import { requestLine, restBodyOf, restCallOf } from '../scenario/http-call.ts';
 import { abortReason } from './call-loop.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 import { childrenCpuUsFromStat } from '../host/process-stats.ts';
@@ -191,7 +190,7 @@ export function planH2load(options: H2loadOptions, bodyPath: string, logPath: st
     const call = restCallOf(target);
     connections = usableConnections(options.connections, concurrency);
     streams = Math.ceil(concurrency / connections);
-    url = new URL(call.path(payload.operation), target.url).toString();
+    url = new URL(requestLine(call, payload).path, target.url).toString();
     body = restBodyOf(call, payload);
     headers.push(`content-type: ${call.contentType}`);
   } else if (target.protocol === 'rest') {
@@ -199,7 +198,7 @@ export function planH2load(options: H2loadOptions, bodyPath: string, logPath: st
     const call = restCallOf(target);
     connections = concurrency;
     streams = 1;
-    url = new URL(call.path(payload.operation), target.url).toString();
+    url = new URL(requestLine(call, payload).path, target.url).toString();
     body = call.body === 'json' ? Buffer.from(payload.json) : restBodyOf(call, payload);
     args.push('--h1');
     headers.push(`content-type: ${call.contentType}`);
@@ -207,7 +206,7 @@ export function planH2load(options: H2loadOptions, bodyPath: string, logPath: st
     connections = usableConnections(options.connections, concurrency);
     streams = Math.ceil(concurrency / connections);
     const host = target.host.includes(':') && !target.host.startsWith('[') ? `[${target.host}]` : target.host;
-    url = `${target.tls ? 'https' : 'http'}://${host}:${target.port}${grpcMethodPath(payload.operation)}`;
+    url = `${target.tls ? 'https' : 'http'}://${host}:${target.port}${payload.method.grpcPath}`;
     body = frameGrpcMessage(payload.protobuf);
     headers.push('content-type: application/grpc', 'te: trailers');
   }

@@ -19,7 +19,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
-import { assertDrivable, restBodyOf } from '../scenario/http-call.ts';
+import { assertDrivable, requestLine, restBodyOf } from '../scenario/http-call.ts';
 import { CallLoop } from './call-loop.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 
@@ -34,12 +34,17 @@ export function buildHttp1Request(
   body: Buffer,
   metadata: Readonly<Record<string, string>> = {},
   contentType = 'application/json',
+  verb = 'POST',
 ): Buffer {
-  const headers: Array<[string, string]> = [
-    ['host', url.host],
-    ['content-type', contentType],
-    ['content-length', String(body.length)],
-  ];
+  // A request without a body (a REST twin's GET) carries no content headers; any other states its length.
+  const bodyless = body.length === 0 && (verb === 'GET' || verb === 'HEAD');
+  const headers: Array<[string, string]> = bodyless
+    ? [['host', url.host]]
+    : [
+        ['host', url.host],
+        ['content-type', contentType],
+        ['content-length', String(body.length)],
+      ];
   for (const [name, value] of Object.entries(metadata)) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n]/.test(value)) {
       throw new Error(`http1-engine: invalid header ${JSON.stringify(name)}`);
@@ -49,7 +54,7 @@ export function buildHttp1Request(
     if (existing >= 0) headers[existing] = [lower, value];
     else headers.push([lower, value]);
   }
-  const head = `POST ${url.pathname}${url.search} HTTP/1.1\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
+  const head = `${verb} ${url.pathname}${url.search} HTTP/1.1\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
 }
 
@@ -228,12 +233,13 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
   if (target.protocol !== 'rest') throw new Error('http1-engine drives REST targets only');
   if (!(options.concurrency >= 1)) throw new Error('http1-engine: concurrency must be at least 1');
   const call = assertDrivable('http1-engine', http1Engine.restWires, target);
-  const url = new URL(call.path(payload.operation), target.url);
+  const line = requestLine(call, payload);
+  const url = new URL(line.path, target.url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`http1-engine speaks HTTP/1.1 over http: or https:, not ${url.protocol}`);
   const secure = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || (secure ? 443 : 80));
-  const request = buildHttp1Request(url, call.body === 'json' ? payload.json : restBodyOf(call, payload), options.metadata, call.contentType);
+  const request = buildHttp1Request(url, call.body === 'json' ? payload.json : restBodyOf(call, payload), options.metadata, call.contentType, line.verb);
   const loop = new CallLoop(options);
   const lanes = Array.from({ length: loop.slots }, (_, slot) => new Lane(slot));
   let bytesSent = 0;

@@ -56,7 +56,9 @@ export function contenderProtocol(contender: Contender): Protocol {
 }
 
 export function contenderCall(contender: Contender): HttpCall {
-  return { wire: contender.wire, path: contender.client.path, contentType: contender.client.contentType, body: contender.encoding };
+  // REST-style clients route by the method's REST path; Connect (and gRPC-style routes) by its gRPC path.
+  const route = contender.client.style === 'rest-json' || contender.client.style === 'rest-protobuf' ? 'rest' : 'grpc-path';
+  return { wire: contender.wire, route, contentType: contender.client.contentType, body: contender.encoding };
 }
 
 /** The load generator for a contender, and a note when it is not the one --driver asked for. */

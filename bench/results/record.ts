@@ -5,7 +5,7 @@
  * formatted strings); a figure that could not be measured is null, not guessed.
  */
 import type { Operation } from '../../servers/calculator.ts';
-import type { Protocol } from '../types.ts';
+import type { DriverWireReport, Protocol } from '../types.ts';
 
 export const SCHEMA_VERSION = 3;
 /** Versions bench/results/read.ts accepts: 1 is 2 without `network` (every run on loopback), 2 is 3 without `capacity` (no --slo search). */
@@ -132,19 +132,8 @@ export interface WireBytesPerCall {
   driverReport?: DriverWireReport | null;
 }
 
-/** Bytes per call as a load generator counted them itself (h2load's `traffic:` line). */
-export interface DriverWireReport {
-  /** The driver that counted, e.g. 'h2load'. */
-  countedBy: string;
-  /** null where the driver does not count that direction (h2load counts only what it receives). */
-  requestBytesPerCall: number | null;
-  responseBytesPerCall: number | null;
-  requestHeaderBytesPerCall: number | null;
-  /** Everything but the message body: headers (HPACK-compressed for HTTP/2), framing, gRPC prefix. */
-  responseHeaderBytesPerCall: number | null;
-  /** HPACK's saving on response headers as the driver reports it (0 for HTTP/1.1); null when unknown. */
-  headerSpaceSavingsPercent: number | null;
-}
+/** Bytes per call as a load generator counted them itself: defined with the drivers' vocabulary (bench/types.ts). */
+export type { DriverWireReport } from '../types.ts';
 
 /**
  * The connection-cost pass (bench/run/connection-cost.ts), once per protocol and

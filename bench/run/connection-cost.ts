@@ -27,8 +27,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
-import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
-import { grpcMethodPath } from '../../servers/proto.ts';
+import { frameGrpcMessage } from '../wire/grpc-frame.ts';
 import { CallStream, Http2ClientConnection, type ConnectionEvents } from '../drivers/http2/client-connection.ts';
 import type { ConnectionCostRecord } from '../results/record.ts';
 import type { CallPayload, Protocol, Target } from '../types.ts';
@@ -232,7 +231,7 @@ function openGrpc(address: Address, payload: CallPayload, timeoutMs: number): Pr
       host: address.host,
       port: address.port,
       tls: address.tls,
-      path: grpcMethodPath(payload.operation),
+      path: payload.method.grpcPath,
       framedMessage,
       metadata: [],
       connectTimeoutMs: timeoutMs,
@@ -269,7 +268,7 @@ function openRest(address: Address, payload: CallPayload, timeoutMs: number): Pr
   const authority = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
   const request = Buffer.concat([
     Buffer.from(
-      `POST /v1/${payload.operation} HTTP/1.1\r\nhost: ${authority}\r\ncontent-type: application/json\r\ncontent-length: ${payload.json.length}\r\n\r\n`,
+      `${payload.method.rest.verb} ${payload.restPath} HTTP/1.1\r\nhost: ${authority}\r\ncontent-type: application/json\r\ncontent-length: ${payload.json.length}\r\n\r\n`,
       'latin1',
     ),
     payload.json,

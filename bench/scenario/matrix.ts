@@ -4,12 +4,12 @@
  * runs it with its own connection count. Pure functions, no I/O.
  */
 import { BINARY_OPERATIONS, type Operation } from '../../servers/calculator.ts';
-import { encodeRequest } from '../../servers/proto.ts';
+import { encodeRequest, grpcMethodPath, METHOD_NAMES, PROTO_PATH, SERVICE_NAME } from '../../servers/proto.ts';
 import { makeValues } from './payloads.ts';
 import { DEFAULT_SHAPE, type BenchOptions, type ShapeName } from '../options/options.ts';
 import { connectionsFor } from './connections.ts';
 import type { Compression } from './compression.ts';
-import type { CallPayload, Protocol } from '../types.ts';
+import type { ApiMethod, CallPayload, Protocol } from '../types.ts';
 
 export interface Scenario {
   /** Stable key, e.g. "add/c16", "sum-1000/c16", "sum-1000-int-gzip/c16" (see scenarioKey). */
@@ -85,11 +85,23 @@ export function buildPayload(operation: Operation, payloadValues: number | null,
     throw new Error(`no payload for operation ${operation}`);
   }
   return {
-    operation,
-    payloadValues: operation === 'sum' ? (payloadValues ?? 1) : null,
+    method: calculatorMethod(operation),
     input,
     json: Buffer.from(JSON.stringify(input)),
     protobuf: encodeRequest(operation, input),
+    restPath: `/v1/${operation}`,
+  };
+}
+
+/** A calculator operation as the load side names it: gRPC path, REST twin (POST /v1/<op>, body: "*"), and its .proto. */
+export function calculatorMethod(operation: Operation): ApiMethod {
+  return {
+    api: SERVICE_NAME,
+    name: METHOD_NAMES[operation],
+    kind: 'unary',
+    grpcPath: grpcMethodPath(operation),
+    rest: { verb: 'POST', pathTemplate: `/v1/${operation}` },
+    schema: { protoFiles: [PROTO_PATH], importPaths: [] },
   };
 }
 

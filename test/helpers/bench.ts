@@ -22,7 +22,7 @@ import type { StreamsFile } from '../../bench/results/stream-record.ts';
 import type { ProgressSink } from '../../bench/run/progress.ts';
 import { runBench, type BenchOutcome, type RunnerIo } from '../../bench/run/runner.ts';
 import { writeRunReports } from '../../bench/report/write.ts';
-import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
+import { frameGrpcMessage } from '../../bench/wire/grpc-frame.ts';
 import { calculate, isOperation } from '../../servers/calculator.ts';
 import { CalcError } from '../../servers/errors.ts';
 import { GRPC_STATUS } from '../../servers/grpc-server.ts';

@@ -8,6 +8,7 @@ import type { GrpcEngineOptions } from '../../bench/drivers/grpc-engine.ts';
 import type { CallPayload, LoadOptions, Target } from '../../bench/types.ts';
 import type { Operation } from '../../servers/calculator.ts';
 import { encodeRequest } from '../../servers/proto.ts';
+import { calculatorMethod } from '../../bench/scenario/matrix.ts';
 
 /** A call's request: operands (a string `a` for JSON-only bad input) or sum's values. */
 export type CallInput = { a: unknown; b: unknown } | { values: number[] };
@@ -18,8 +19,8 @@ export type CallInput = { a: unknown; b: unknown } | { values: number[] };
  */
 export function payloadOf(operation: Operation, input: CallInput): CallPayload {
   return {
-    operation,
-    payloadValues: 'values' in input ? input.values.length : null,
+    method: calculatorMethod(operation),
+    restPath: `/v1/${operation}`,
     input,
     json: Buffer.from(JSON.stringify(input)),
     protobuf: 'values' in input || typeof input.a === 'number' ? encodeRequest(operation, input) : new Uint8Array(),

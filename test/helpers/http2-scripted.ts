@@ -12,7 +12,7 @@ import { CONNECTION_PREFACE, encodeFrame, Flag, FrameType, Setting } from '../..
 import { HpackDecoder } from '../../bench/drivers/http2/hpack-decoder.ts';
 import { writeInteger } from '../../bench/drivers/http2/hpack-request-encoder.ts';
 import { huffmanEncode } from '../../bench/drivers/http2/huffman.ts';
-import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
+import { frameGrpcMessage } from '../../bench/wire/grpc-frame.ts';
 import { messageTypes } from '../../servers/proto.ts';
 
 /** Result { value } as a gRPC length-prefixed message. */

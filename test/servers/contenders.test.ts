@@ -17,7 +17,7 @@ import { grpcMethodPath, SERVICE_NAME } from '../../servers/proto.ts';
 import { createHttp1Server, startRestServer } from '../../servers/rest-server.ts';
 import type { RunningServer } from '../../servers/server-options.ts';
 import { casesFor, checkContenderConformance, CONFORMANCE_CASES } from '../../servers/contenders/conformance.ts';
-import { frameGrpcMessage } from '../../servers/grpc-frame.ts';
+import { frameGrpcMessage } from '../../bench/wire/grpc-frame.ts';
 import { CONTENDERS, getContender, type Contender } from '../../servers/contenders/index.ts';
 import { listenHttp1 } from '../../servers/listen.ts';
 import { restHttp1Listener } from '../../servers/contenders/node-http.ts';
