@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
@@ -36,6 +37,17 @@ export const REST_SERVER_LIMITS = {
   headersTimeoutMs: 66_000,
   requestTimeoutMs: 30_000,
   maxHeaderBytes: 16 * 1024,
+  /**
+   * Lingering close (nginx's lingering_close): after an answer sent while the
+   * request body was still arriving (a 413, a refused content-type), the server
+   * half-closes and keeps reading and discarding for at most lingerMs in all,
+   * lingerIdleMs without a byte, or lingerBytes, then closes. Closing at once
+   * with unread bytes makes the kernel send RST, which throws away the answer
+   * before a client that is still writing has read it.
+   */
+  lingerMs: 10_000,
+  lingerIdleMs: 2_000,
+  lingerBytes: 64 * 1024 * 1024,
 } as const;
 
 export type RestError = { error: { code: ErrorCode; message: string } };
@@ -325,7 +337,64 @@ export function createHttp1Server(options: ServerOptions, listener: http.Request
   server.requestTimeout = REST_SERVER_LIMITS.requestTimeoutMs;
   // What node's parser rejects (malformed request, header overflow, timeout) gets the JSON error body too.
   server.on('clientError', answerClientError);
+  lingerBeforeClosing(server);
   return server;
+}
+
+/** The request a connection is on (the latest one), to tell at close whether its body is still arriving. */
+const currentRequest = new WeakMap<Duplex, http.IncomingMessage>();
+
+/**
+ * Makes `server` close a connection the way nginx's lingering_close does when
+ * the answer went out before the request body was read to its end: node:http
+ * ends such a connection with socket.destroySoon() (FIN, then close), and a
+ * close with unread bytes in the kernel's buffer sends RST, so a client still
+ * writing a 20 MB body gets EPIPE/ECONNRESET and loses the 413 it was sent.
+ * Here the socket is half-closed (the answer and FIN go out) and reading goes
+ * on, the bytes discarded by node's parser, until the client closes its side
+ * or a REST_SERVER_LIMITS linger bound is reached. Connections whose request
+ * was read to its end close as before. Also used by the fastify contender.
+ */
+export function lingerBeforeClosing(server: Http1Server): void {
+  server.on('request', (req: http.IncomingMessage) => {
+    const socket = req.socket;
+    if (!currentRequest.has(socket)) {
+      const destroySoon = socket.destroySoon.bind(socket);
+      socket.destroySoon = () => {
+        const pending = currentRequest.get(socket);
+        if (pending === undefined || pending.complete || socket.destroyed) destroySoon();
+        else lingeringClose(socket);
+      };
+    }
+    currentRequest.set(socket, req);
+  });
+}
+
+function lingeringClose(socket: net.Socket): void {
+  const { lingerMs, lingerIdleMs, lingerBytes } = REST_SERVER_LIMITS;
+  const started = Date.now();
+  const startBytes = socket.bytesRead;
+  let lastBytes = startBytes;
+  let lastProgress = started;
+  // node's parser reads the socket's handle directly (no 'data' events), so progress is polled from bytesRead.
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (socket.bytesRead !== lastBytes) {
+      lastBytes = socket.bytesRead;
+      lastProgress = now;
+    }
+    if (now - started >= lingerMs || now - lastProgress >= lingerIdleMs || lastBytes - startBytes >= lingerBytes) socket.destroy();
+  }, 100);
+  timer.unref();
+  // The client closed its side: nothing more to discard; close once the answer has left.
+  const done = (): void => {
+    clearInterval(timer);
+    if (socket.writableFinished) socket.destroy();
+    else socket.once('finish', () => socket.destroy());
+  };
+  socket.once('end', done);
+  socket.once('close', () => clearInterval(timer));
+  socket.end();
 }
 
 export async function startRestServer(options: ServerOptions): Promise<RunningServer> {

@@ -8,10 +8,10 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { isOperation } from '../calculator.ts';
-import { answerClientError, REST_SERVER_LIMITS } from '../rest-server.ts';
+import { answerClientError, lingerBeforeClosing, REST_SERVER_LIMITS } from '../rest-server.ts';
 import type { RunningServer, ServerOptions } from '../server-options.ts';
 import { describeListenError } from '../server-options.ts';
-import { formatAddress } from '../listen.ts';
+import { formatAddress, type Http1Server } from '../listen.ts';
 import { H2_SETTINGS } from './h2-server.ts';
 import { callReply, hostReply, http1HasBody, JSON_CODEC, routeReply, type RestReply } from './rest-protocol.ts';
 
@@ -55,6 +55,8 @@ export function createFastifyApp(options: ServerOptions, http2: boolean): Fastif
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
   if (!http2) {
+    // A 413 sent while the body still arrives reaches a client that is still writing (see lingerBeforeClosing).
+    lingerBeforeClosing(app.server as Http1Server);
     app.addHook('onRequest', (request, reply, done) => {
       const refused = hostReply(request.raw.httpVersion, request.headers);
       if (!refused) return done();
