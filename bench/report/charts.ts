@@ -39,12 +39,26 @@ export interface ChartSpec {
   /** One or two sentences on how to read the chart (shown under it in the HTML report). */
   description: string;
   spec: TopLevelSpec;
+  /**
+   * A chart of many panels (one per scenario) also comes as one spec per
+   * panel, without legend: report.html lays those out in a grid that wraps to
+   * the page's width, with `legend` under it. The faceted `spec` (a fixed number
+   * of columns) is the file report.md links.
+   */
+  panels?: Array<{ title: string; spec: TopLevelSpec }>;
+  legend?: LegendEntry[];
 }
 
-export interface RenderedChart extends Omit<ChartSpec, 'spec'> {
+export interface LegendEntry {
+  label: string;
+  color: string;
+}
+
+export interface RenderedChart extends Omit<ChartSpec, 'spec' | 'panels'> {
   /** Path relative to the run folder, e.g. "charts/throughput.svg". */
   file: string;
   svg: string;
+  panels?: Array<{ title: string; svg: string }>;
 }
 
 export const CHARTS_DIR = 'charts';
@@ -136,6 +150,25 @@ export function latencyChart(results: ResultsFile): ChartSpec | null {
   const topNines = Math.max(3, Math.max(...rows.map((r) => r.nines)) + 0.15);
   const ticks = [nines(50), ...Array.from({ length: Math.floor(topNines) }, (_, i) => i + 1)];
   const hasFull = runs.some((r) => r.latencyPercentilesMs?.length);
+  const color = colorEncoding(runs);
+  const panel = (legend: boolean) => ({
+    width: 300,
+    height: PANEL.height,
+    mark: { type: 'line' as const, point: { size: 25 }, strokeWidth: 1.5, opacity: 0.85 },
+    encoding: {
+      x: {
+        field: 'nines',
+        type: 'quantitative' as const,
+        title: 'percentile',
+        scale: { domain: [0, topNines], nice: false },
+        axis: { values: ticks, labelOverlap: false, labelFontSize: 10, labelExpr: "format(100 - 100 * pow(10, -datum.value), '.6~f') + '%'", grid: true },
+      },
+      y: { field: 'ms', type: 'quantitative' as const, title: 'latency (ms)', scale: { type: 'log' as const } },
+      color: legend ? color : { ...color, legend: null },
+      detail: { field: 'trial', type: 'ordinal' as const },
+    },
+  });
+  const scenarios = firstSeen(rows.map((r) => r.scenario));
   return {
     id: 'latency-percentiles',
     title: 'Latency by percentile',
@@ -148,28 +181,23 @@ export function latencyChart(results: ResultsFile): ChartSpec | null {
       $schema: SCHEMA,
       title: 'Latency by percentile (ms, log scale)',
       data: { values: rows },
-      facet: { field: 'scenario', type: 'nominal', title: null, sort: firstSeen(rows.map((r) => r.scenario)) },
+      facet: { field: 'scenario', type: 'nominal', title: null, sort: scenarios },
       columns: 3,
       resolve: { scale: { y: 'independent' } },
-      spec: {
-        width: 300,
-        height: PANEL.height,
-        mark: { type: 'line', point: { size: 25 }, strokeWidth: 1.5, opacity: 0.85 },
-        encoding: {
-          x: {
-            field: 'nines',
-            type: 'quantitative',
-            title: 'percentile',
-            scale: { domain: [0, topNines], nice: false },
-            axis: { values: ticks, labelOverlap: false, labelFontSize: 10, labelExpr: "format(100 - 100 * pow(10, -datum.value), '.6~f') + '%'", grid: true },
-          },
-          y: { field: 'ms', type: 'quantitative', title: 'latency (ms)', scale: { type: 'log' } },
-          color: colorEncoding(runs),
-          detail: { field: 'trial', type: 'ordinal' },
-        },
-      },
+      spec: panel(true),
       config: CONFIG,
     } as TopLevelSpec,
+    panels: scenarios.map((scenario) => ({
+      title: scenario,
+      spec: {
+        $schema: SCHEMA,
+        title: { text: scenario, fontSize: 12, anchor: 'middle' },
+        data: { values: rows.filter((r) => r.scenario === scenario) },
+        ...panel(false),
+        config: CONFIG,
+      } as TopLevelSpec,
+    })),
+    legend: color.scale.domain.map((label, i) => ({ label, color: color.scale.range[i]! })),
   };
 }
 
@@ -408,8 +436,10 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 export async function renderCharts(results: ResultsFile): Promise<RenderedChart[]> {
   const out: RenderedChart[] = [];
   for (const chart of chartSpecs(results)) {
-    const { spec, ...meta } = chart;
-    out.push({ ...meta, file: `${CHARTS_DIR}/${chart.id}.svg`, svg: await renderSvg(spec) });
+    const { spec, panels, ...meta } = chart;
+    const rendered: RenderedChart = { ...meta, file: `${CHARTS_DIR}/${chart.id}.svg`, svg: await renderSvg(spec) };
+    if (panels) rendered.panels = await Promise.all(panels.map(async (p) => ({ title: p.title, svg: await renderSvg(p.spec) })));
+    out.push(rendered);
   }
   return out;
 }

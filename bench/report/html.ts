@@ -32,7 +32,11 @@ const STYLE = `
   dl.env { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; font-size: 13px; margin: 12px 0; }
   dl.env dt { color: var(--muted); } dl.env dd { margin: 0; }
   ul.headline li { margin: 4px 0; }
-  figure { margin: 12px 0 28px; } figure .chart { overflow-x: auto; } figure svg { max-width: none; height: auto; }
+  figure { margin: 12px 0 28px; } figure .chart { overflow-x: auto; } figure svg { max-width: 100%; height: auto; }
+  .panels { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 340px), 1fr)); gap: 8px 16px; align-items: start; }
+  .panels-title { font-weight: 600; margin: 0 0 6px; }
+  ul.legend { list-style: none; padding: 0; margin: 8px 0; display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 12px; }
+  ul.legend .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px; }
   table { border-collapse: collapse; font-size: 13px; margin: 8px 0; } th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: right; white-space: nowrap; }
   th { background: #f6f6f6; position: sticky; top: 0; } td.l, th.l { text-align: left; }
   .grpc { color: var(--grpc); font-weight: 600; } .rest { color: var(--rest); font-weight: 600; }
@@ -78,9 +82,23 @@ function headlineSection(results: ResultsFile): string {
   return `<ul class="headline">${sentences.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul>`;
 }
 
+/**
+ * A chart with panels (one per scenario) is shown as a grid of panels that wraps
+ * to the page's width, with one legend under it: the faceted file has a fixed
+ * number of columns and would be wider than the page.
+ */
+function chartBody(chart: RenderedChart): string {
+  if (!chart.panels?.length) return chart.svg;
+  const panels = chart.panels.map((p) => `<div class="panel" data-panel="${escapeHtml(p.title)}">${p.svg}</div>`).join('');
+  const legend = (chart.legend ?? [])
+    .map((entry) => `<li><span class="swatch" style="background:${escapeHtml(entry.color)}"></span>${escapeHtml(entry.label)}</li>`)
+    .join('');
+  return `<p class="panels-title">${escapeHtml(chart.title)}</p><div class="panels">${panels}</div>${legend ? `<ul class="legend">${legend}</ul>` : ''}`;
+}
+
 function chartSection(chart: RenderedChart): string {
   return `<figure id="chart-${escapeHtml(chart.id)}" data-chart="${escapeHtml(chart.id)}">
-<div class="chart" role="img" aria-label="${escapeHtml(chart.title)}">${chart.svg}</div>
+<div class="chart" role="img" aria-label="${escapeHtml(chart.title)}">${chartBody(chart)}</div>
 <figcaption>${escapeHtml(chart.description)} <span class="muted">(also saved as <code>${escapeHtml(chart.file)}</code>)</span></figcaption>
 </figure>`;
 }

@@ -135,6 +135,48 @@ describe('report.html in headless Chromium (synthetic results)', () => {
     await page.close();
   });
 
+  test('at 1400 px (and 1000 px) no chart extends past the page or its box; the latency panels wrap', { skip }, async () => {
+    // Latencies ×100 (a slow link): y labels like "10,000" widen every panel; the three-column
+    // faceted SVG is then 1214 px wide, past the page's 1160 px, and its third column was cut off.
+    const slow = syntheticResults({ boundFrom: 256 });
+    for (const run of slow.runs) {
+      const latency = run.latencyMs as Record<string, number> | null;
+      if (latency) for (const key of Object.keys(latency)) latency[key]! *= 100;
+    }
+    const slowDir = await mkdtemp(path.join(os.tmpdir(), 'callbench-report-layout-'));
+    await writeHtmlReport(slowDir, slow);
+    const file = path.join(slowDir, 'report.html');
+    for (const width of [1400, 1000]) {
+      const page = await browser!.newPage({ viewport: { width, height: 900 } });
+      await page.goto(`file://${file}`);
+      const layout = await page.$$eval('figure[data-chart]', (figures) =>
+        figures.map((figure) => {
+          const box = figure.querySelector('.chart')!.getBoundingClientRect();
+          const svgs = [...figure.querySelectorAll('svg')].map((svg) => svg.getBoundingClientRect());
+          return {
+            id: figure.getAttribute('data-chart'),
+            box: { left: box.left, right: box.right },
+            svgs: svgs.map((r) => ({ left: r.left, right: r.right, top: r.top })),
+            pageRight: document.documentElement.clientWidth,
+          };
+        }),
+      );
+      for (const chart of layout) {
+        for (const svg of chart.svgs) {
+          // 0.5 px: sub-pixel rounding of scaled SVGs.
+          assert.ok(svg.right <= chart.pageRight + 0.5, `${width} px: ${chart.id} ends at ${svg.right}, past the page's edge at ${chart.pageRight}`);
+          assert.ok(svg.right <= chart.box.right + 0.5 && svg.left >= chart.box.left - 0.5, `${width} px: ${chart.id} [${svg.left}, ${svg.right}] leaves its box [${chart.box.left}, ${chart.box.right}]`);
+        }
+      }
+      const latency = layout.find((c) => c.id === 'latency-percentiles')!;
+      const rows = new Set(latency.svgs.map((svg) => Math.round(svg.top))).size;
+      // 7 scenarios in the synthetic run: 3 per row at 1400 px (3 rows), 2 per row at 1000 px (4 rows).
+      assert.equal(latency.svgs.length, 7);
+      assert.equal(rows, width === 1400 ? 3 : 4, `${width} px: ${rows} rows of panels`);
+      await page.close();
+    }
+  });
+
   test('renderHtmlReport escapes text from the results', () => {
     const results = syntheticResults({ trials: 1 });
     results.environment.cpuModel = '<script>alert(1)</script>';
