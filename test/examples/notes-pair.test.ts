@@ -76,6 +76,7 @@ const CALLS: Call[] = [
   },
   { label: 'DeleteNote answers Empty', method: 'DeleteNote', request: { name: 'users/2/notes/1' }, rest: { method: 'DELETE', path: '/v1/users/2/notes/1' } },
   { label: 'GetNote of a note without author, body or labels', method: 'GetNote', request: { name: 'users/1/notes/10' }, rest: { method: 'GET', path: '/v1/users/1/notes/10' } },
+  { label: 'GetNote of a short note', method: 'GetNote', request: { name: 'users/2/notes/2' }, rest: { method: 'GET', path: '/v1/users/2/notes/2' } },
   {
     label: 'ListNotes, second page, by proto field names and an enum number',
     method: 'ListNotes',
@@ -262,19 +263,21 @@ describe('the notes example: a grpcio server and an http.server REST server answ
     const card = parseYaml(readFileSync(NOTES_CARD, 'utf8')) as {
       proto: string;
       importPaths: string[];
-      calls: { method: string; request: JsonObject; ignore?: string[]; pool?: number }[];
+      calls: { method: string; request: JsonObject | JsonObject[]; ignore?: string[]; pool?: number }[];
     };
     assert.equal(path.resolve(NOTES_DIR, card.proto), path.join(NOTES_DIR, 'protos', 'notes', 'v1', 'notes.proto'));
     assert.deepEqual(card.importPaths, ['protos']);
     assert.deepEqual(card.calls.map((c) => c.method).sort(), service.methods.map((m) => `${service.typeName}/${m.name}`).sort());
     for (const entry of card.calls) {
       const method = methodOf(entry.method.split('/')[1]!);
-      const request = JSON.parse(JSON.stringify(entry.request).replaceAll('{{i}}', '0')) as JsonObject;
-      fromJson(method.input, request); // throws on a field or value the request type does not have
       for (const name of entry.ignore ?? []) assert.ok(method.output.fields.some((f) => f.jsonName === name), `${entry.method}: ignore ${name}`);
-      const tested = [...CALLS, STREAM].find((c) => c.method === method.name && JSON.stringify(c.request) === JSON.stringify(request));
-      assert.ok(tested, `${entry.method}: the card's request ${JSON.stringify(request)} is one this test sends`);
-      assert.deepEqual(entry.ignore ?? [], tested.ignore ?? []);
+      for (const template of Array.isArray(entry.request) ? entry.request : [entry.request]) {
+        const request = JSON.parse(JSON.stringify(template).replaceAll('{{i}}', '0')) as JsonObject;
+        fromJson(method.input, request); // throws on a field or value the request type does not have
+        const tested = [...CALLS, STREAM].find((c) => c.method === method.name && JSON.stringify(c.request) === JSON.stringify(request));
+        assert.ok(tested, `${entry.method}: the card's request ${JSON.stringify(request)} is one this test sends`);
+        assert.deepEqual(entry.ignore ?? [], tested.ignore ?? []);
+      }
     }
   });
 
