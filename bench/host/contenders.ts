@@ -17,11 +17,12 @@
  * call in flight).
  */
 import { fileURLToPath } from 'node:url';
-import { contenderModule, getContender, type Contender } from '../../servers/contenders/index.ts';
+import { contenderLanguage, contenderModule, getContender, type Contender } from '../../servers/contenders/index.ts';
 import { checkContenderConformance } from '../../servers/contenders/conformance.ts';
 import { DRIVERS } from '../drivers/index.ts';
 import type { BenchOptions } from '../options/options.ts';
 import type { ContenderInfo, ContenderReport } from '../results/record.ts';
+import { pidsListeningOn } from './listening-pids.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
 import type { Driver, HttpCall, Protocol, Target } from '../types.ts';
 
@@ -46,7 +47,34 @@ export function contenderInfo(contender: Contender): ContenderInfo {
     wire: contender.wire,
     encoding: contender.encoding,
     implementation: contender.implementation,
+    ...(contenderLanguage(contender) !== 'node' ? { language: contenderLanguage(contender) } : {}),
     ...(contender.isDefault ? { isDefault: true } : {}),
+  };
+}
+
+/**
+ * The process that serves a contender: the one holding its listening socket.
+ * That is serve-contender.ts itself for a Node contender, and the child it
+ * started for a Go one (servers/contenders/go-contenders.ts), whose CPU and
+ * memory are the server's. The started process when none (or several) is found.
+ */
+function servingProcess(server: ServerProcess): ServerProcess {
+  const { target } = server;
+  const url = target.protocol === 'grpc' ? null : new URL(target.url);
+  const host = target.protocol === 'grpc' ? target.host : url!.hostname.replace(/^\[|\]$/g, '');
+  const port = target.protocol === 'grpc' ? target.port : Number(url!.port);
+  const pids = pidsListeningOn(host, port);
+  if (pids.length !== 1 || pids[0] === server.pid) return server;
+  const pid = pids[0]!;
+  return {
+    protocol: server.protocol,
+    pid,
+    target,
+    exited: server.exited,
+    get hasExited() {
+      return server.hasExited;
+    },
+    stop: () => server.stop(),
   };
 }
 
@@ -114,9 +142,13 @@ export async function startContenders(
       });
       const { driver, note } = contenderDriver(options, contender);
       if (note) notes.push(note);
+      const unavailable = contender.unavailable?.() ?? null;
+      if (unavailable !== null) return notMeasured(`unavailable: ${unavailable}`, { passed: false, cases: 0, failures: [] });
       const module = contenderModule(contender.name);
       let server: ServerProcess;
       try {
+        // A build (Go contenders) happens here, not against the ready timeout of the process start.
+        await contender.prepare?.();
         server = await startServerProcess({
           protocol: contenderProtocol(contender),
           prefix,
@@ -128,7 +160,7 @@ export async function startContenders(
             label: `${contender.name} server`,
             healthCheck: false,
           },
-        });
+        }).then(servingProcess);
       } catch (error) {
         return notMeasured(`did not start: ${(error as Error).message}`, { passed: false, cases: 0, failures: [] });
       }

@@ -71,6 +71,8 @@ export interface ContenderInfo {
   wire: 'http1' | 'h2';
   encoding: 'json' | 'protobuf';
   implementation: string;
+  /** The language of the server (servers/contenders/types.ts Language). Absent: 'node'. */
+  language?: 'node' | 'go';
   /** The default server of its protocol (express for REST, grpc-js for gRPC). Absent: false. */
   isDefault?: boolean;
 }

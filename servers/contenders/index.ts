@@ -7,12 +7,14 @@ import { startRestServer } from '../rest-server.ts';
 import { CLIENTS } from './clients.ts';
 import { startConnectGrpc, startConnectH1 } from './connect.ts';
 import { startFastifyH1, startFastifyH2 } from './fastify.ts';
+import { goUnavailable, prepareGoNetHttp, prepareGrpcGo, startGoNetHttp, startGrpcGo } from './go-contenders.ts';
 import { startNodeHttp, startRestProtobufH1 } from './node-http.ts';
 import { startNodeHttp2Grpc } from './node-http2-grpc.ts';
 import { startRestH2 } from './rest-h2.ts';
 import type { Contender } from './types.ts';
 
-export type { ClientStyle, Contender, ContenderClient, Encoding, WireProtocol } from './types.ts';
+export type { ClientStyle, Contender, ContenderClient, Encoding, Language, WireProtocol } from './types.ts';
+export { contenderLanguage } from './types.ts';
 
 export const CONTENDERS: readonly Contender[] = [
   { name: 'express', wire: 'http1', encoding: 'json', implementation: 'express 5', isDefault: true, client: CLIENTS['rest-json'], start: startRestServer },
@@ -25,6 +27,9 @@ export const CONTENDERS: readonly Contender[] = [
   { name: 'grpc-js', wire: 'h2', encoding: 'protobuf', implementation: '@grpc/grpc-js', isDefault: true, client: CLIENTS.grpc, start: startGrpcServer },
   { name: 'connect-grpc', wire: 'h2', encoding: 'protobuf', implementation: '@connectrpc/connect-node (gRPC protocol)', client: CLIENTS.grpc, start: startConnectGrpc },
   { name: 'node-http2-grpc', wire: 'h2', encoding: 'protobuf', implementation: 'node:http2 + protobufjs', client: CLIENTS.grpc, start: startNodeHttp2Grpc },
+  // Go, built on first use (go-contenders.ts); unavailable without Debian's Go packages.
+  { name: 'grpc-go', wire: 'h2', encoding: 'protobuf', implementation: 'grpc-go', language: 'go', client: CLIENTS.grpc, start: startGrpcGo, unavailable: goUnavailable, prepare: prepareGrpcGo },
+  { name: 'go-net-http', wire: 'http1', encoding: 'json', implementation: 'net/http + encoding/json', language: 'go', client: CLIENTS['rest-json'], start: startGoNetHttp, unavailable: goUnavailable, prepare: prepareGoNetHttp },
 ];
 
 const BY_NAME: ReadonlyMap<string, Contender> = new Map(CONTENDERS.map((contender) => [contender.name, contender]));

@@ -10,6 +10,8 @@ import type { RunningServer, ServerOptions } from '../server-options.ts';
 /** HTTP/1.1, or HTTP/2 (cleartext h2c with prior knowledge unless ServerOptions.tls is set). */
 export type WireProtocol = 'http1' | 'h2';
 export type Encoding = 'json' | 'protobuf';
+/** The language the server is written in: Node (every contender in TypeScript) or Go (servers/contenders/go/). */
+export type Language = 'node' | 'go';
 
 /**
  * How a client calls the contender:
@@ -37,8 +39,18 @@ export interface Contender {
   encoding: Encoding;
   /** The library or module that speaks the protocol: 'express 5', 'node:http2', '@grpc/grpc-js', ... */
   implementation: string;
+  /** The language of the server; absent: 'node' (contenderLanguage() reads it). */
+  language?: Language;
   /** The default server of its protocol (express for REST, grpc-js for gRPC), the one the bench starts without --contenders. */
   isDefault?: boolean;
   client: ContenderClient;
   start(options: ServerOptions): Promise<RunningServer>;
+  /** Why it cannot run on this machine (a missing toolchain, with the install line); null or absent: it can. */
+  unavailable?(): string | null;
+  /** Work before start() that must not count against a ready timeout (a build); absent: none. */
+  prepare?(): Promise<unknown>;
+}
+
+export function contenderLanguage(contender: Pick<Contender, 'language'>): Language {
+  return contender.language ?? 'node';
 }

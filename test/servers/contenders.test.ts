@@ -82,7 +82,8 @@ describe('conformance', () => {
   });
 
   for (const contender of CONTENDERS) {
-    test(`${contender.name} (${contender.wire}, ${contender.encoding}) passes`, async () => {
+    // The Go contenders need Debian's Go packages (test/servers/go-contenders.test.ts builds them from a clean cache).
+    test(`${contender.name} (${contender.wire}, ${contender.encoding}) passes`, { skip: contender.unavailable?.() ?? false }, async () => {
       const server = await contender.start({ host: HOST, port: 0 });
       try {
         const result = await checkContenderConformance(contender, server.address);

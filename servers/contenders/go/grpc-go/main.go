@@ -6,18 +6,22 @@
 // The service is a hand-written grpc.ServiceDesc with a raw codec: messages
 // arrive as bytes and are read with protowire (package pb; why not generated
 // code is said there). Every method, the unary ones included, is registered
-// as a stream handler: grpc-go 1.33 reads a unary request before calling a
-// MethodDesc handler and answers a message over the limit with its own text
-// ("grpc: received message larger than max (N vs. M)"); through RecvMsg the
-// handler sees that error and answers REST's 413 text, as grpc-js's server
-// (rewriteTransportStatus) and the other contenders do. Started by
-// servers/contenders/go-contenders.ts, which prints nothing of its own: the
-// ready line is this program's.
+// as a stream handler, so the handler sees a call with no request message or
+// with two, and answers them as grpc-js's server does after grpc-server.ts's
+// rewriteTransportStatus (INVALID_ARGUMENT, REST's texts); a MethodDesc
+// handler is called only after grpc-go 1.33 has read the one message itself.
+//
+// The size limit: grpc-go answers a message over its MaxRecvMsgSize with its
+// own text ("grpc: received message larger than max (N vs. M)"), written by
+// the transport before any handler can reword it. So grpc-go's limit is set
+// to twice the calculator's and the handler refuses what is over the
+// calculator's (4 MiB) with REST's 413 text, as every other server does; a
+// message over 8 MiB still gets grpc-go's own text (same code, RESOURCE_EXHAUSTED).
+// Started by servers/contenders/go-contenders.ts; the ready line is this program's.
 package main
 
 import (
 	"io"
-	"strings"
 	"time"
 
 	"callbench/calc"
@@ -62,20 +66,12 @@ func statusOf(err *calc.Error) error {
 
 var notProtobuf = &calc.Error{Code: calc.InvalidArgument, Message: calc.NotProtobufMessage}
 
-// recvError words what RecvMsg returned as grpc-server.ts's rewriteTransportStatus does:
-// a message over the limit, a stream cut inside a message. A cancelled call's error passes unchanged.
-func recvError(err error) error {
-	st, ok := status.FromError(err)
-	if !ok {
-		return err
-	}
-	switch {
-	case st.Code() == codes.ResourceExhausted && strings.HasPrefix(st.Message(), "grpc: received message larger than max"):
+// sizeError refuses a message over the calculator's limit with REST's text (see the header).
+func sizeError(message []byte) error {
+	if len(message) > calc.MaxBodyBytes {
 		return statusOf(calc.TooLarge())
-	case st.Code() == codes.Internal && strings.Contains(st.Message(), io.ErrUnexpectedEOF.Error()):
-		return statusOf(&calc.Error{Code: calc.InvalidArgument, Message: calc.IncompleteMessage})
 	}
-	return err
+	return nil
 }
 
 // recvOne reads the one request message of a unary or server-streaming call:
@@ -86,7 +82,10 @@ func recvOne(stream grpc.ServerStream) ([]byte, error) {
 		if err == io.EOF {
 			return nil, statusOf(&calc.Error{Code: calc.InvalidArgument, Message: calc.IncompleteMessage})
 		}
-		return nil, recvError(err)
+		return nil, err // grpc-go has written its status (RecvMsg answers a failed read itself)
+	}
+	if err := sizeError(message); err != nil {
+		return nil, err
 	}
 	var extra []byte
 	switch err := stream.RecvMsg(&extra); err {
@@ -95,7 +94,7 @@ func recvOne(stream grpc.ServerStream) ([]byte, error) {
 	case nil:
 		return nil, statusOf(&calc.Error{Code: calc.InvalidArgument, Message: calc.ExtraMessage})
 	default:
-		return nil, recvError(err)
+		return nil, err
 	}
 }
 
@@ -195,9 +194,12 @@ func totals(o launch.Options, answerEach bool) grpc.StreamHandler {
 					return stream.SendMsg(pb.AppendResult(make([]byte, 0, 9), total))
 				}
 				if in.err != nil {
-					return recvError(in.err)
+					return in.err
 				}
 				restart(idle, o.StreamIdle)
+				if err := sizeError(in.message); err != nil {
+					return err
+				}
 				value, err := pb.Number(in.message)
 				if err != nil {
 					return statusOf(notProtobuf)
@@ -270,10 +272,11 @@ func main() {
 			{StreamName: "PrefixSums", Handler: prefixSums, ServerStreams: true},
 		},
 	}
-	// The limits of grpc-server.ts's GRPC_SERVER_CHANNEL_OPTIONS. Pings are not
+	// The limits of grpc-server.ts's GRPC_SERVER_CHANNEL_OPTIONS (but see MaxRecvMsgSize). Pings are not
 	// policed (grpc-go's default sends GOAWAY to a client pinging more than every 5 minutes).
 	options := []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(calc.MaxBodyBytes),
+		// Twice the calculator's limit: sizeError answers between the two (see the header).
+		grpc.MaxRecvMsgSize(2 * calc.MaxBodyBytes),
 		grpc.MaxSendMsgSize(calc.MaxBodyBytes),
 		grpc.MaxConcurrentStreams(1000),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 60 * time.Second, Timeout: 20 * time.Second}),
