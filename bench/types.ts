@@ -166,6 +166,15 @@ export interface LoadResult {
    * Absent: the protocol's own status (grpc-status for gRPC, HTTP status for REST).
    */
   statusChecked?: 'grpc-status' | 'http-status-only';
+  /**
+   * Calls (or streams) sent again on a new connection because the server never
+   * processed them (above a GOAWAY's last-stream-id, REFUSED_STREAM, or an idle
+   * keep-alive connection closed before any byte of the answer). Counted once
+   * per re-send, not as errors. Absent: the driver does not retry.
+   */
+  retried?: number;
+  /** TCP connections the driver established over the run, the first ones included. Absent: not counted. */
+  connectionsOpened?: number;
 }
 
 /** Bytes per call as a load generator counted them itself (h2load's `traffic:` line). */

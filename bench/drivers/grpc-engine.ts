@@ -12,6 +12,11 @@
  *   shows up in the percentiles instead of being omitted.
  * Slot i belongs to connection i mod connections (a "lane"); a lane replaces
  * its connection on GOAWAY, stream-id exhaustion or loss, with backoff.
+ * A call the server never processed (its stream above a GOAWAY's
+ * last-stream-id, or reset with REFUSED_STREAM before an answer) is sent again
+ * on the lane's next connection, as gRPC clients retry it transparently; it
+ * counts in `retried`, not as an error, and its latency still runs from its
+ * first send (open loop: its due time), its deadline too.
  *
  * Why this is not CallLoop (call-loop.ts), which the other Node drivers share:
  * the two differ in what they do, not only in how, so merging would change
@@ -56,6 +61,13 @@ export const grpcEngine: Driver = {
 const RECONNECT_MIN_MS = 20;
 const RECONNECT_MAX_MS = 1_000;
 const PROGRESS_INTERVAL_MS = 250;
+/**
+ * Re-sends of one call the server did not process. One is what a graceful
+ * GOAWAY costs; a server that refuses the same call again and again (going
+ * away before it reads anything) gets it counted as 'goaway'/'stream-reset'
+ * after this many, rather than re-sent until its deadline.
+ */
+const MAX_RETRIES_PER_CALL = 3;
 
 class Slot extends CallStream {
   /** When the call started (closed loop) or was due (open loop), performance.now() ms. */
@@ -63,6 +75,8 @@ class Slot extends CallStream {
   deadlineMs = 0;
   inFlight = false;
   queued = false;
+  /** Re-sends of the current call (see MAX_RETRIES_PER_CALL). */
+  retries = 0;
 
   constructor(
     readonly index: number,
@@ -113,6 +127,8 @@ class EngineRun implements ConnectionEvents {
   private failure: string | undefined;
   private bytesSent = 0;
   private bytesReceived = 0;
+  private retried = 0;
+  private connectionsOpened = 0;
   private freeSlots: Slot[] = [];
   private scheduleTimer: NodeJS.Timeout | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -224,14 +240,15 @@ class EngineRun implements ConnectionEvents {
     this.stopIssuing = true;
     if (this.scheduleTimer !== null) clearTimeout(this.scheduleTimer);
     this.scheduleTimer = null;
-    // Calls never sent are not calls.
+    // Calls never sent are not calls; one waiting to be sent again (retries > 0) was, and stays.
     for (const lane of this.lanes) {
       for (const slot of lane.queue) {
+        if (slot.retries > 0) continue;
         slot.queued = false;
         slot.inFlight = false;
         this.inFlight--;
       }
-      lane.queue = [];
+      lane.queue = lane.queue.filter((slot) => slot.queued);
     }
     if (this.inFlight === 0) {
       this.finish();
@@ -280,6 +297,8 @@ class EngineRun implements ConnectionEvents {
       elapsedS: this.started ? Math.max(0, endMs - this.t0) / 1000 : 0,
       latencyUs: this.histogram,
       socketBytes: { sent: this.bytesSent, received: this.bytesReceived },
+      retried: this.retried,
+      connectionsOpened: this.connectionsOpened,
       ...(this.failure !== undefined ? { failure: this.failure } : {}),
     });
   }
@@ -319,6 +338,7 @@ class EngineRun implements ConnectionEvents {
     if (this.finished) return;
     const lane = laneOf.get(connection)!;
     lane.failures = 0;
+    this.connectionsOpened++;
     if (this.readyWaiter !== null && this.lanes.every((l) => l.connection?.ready)) this.readyWaiter();
     else this.drain(lane);
   }
@@ -364,6 +384,7 @@ class EngineRun implements ConnectionEvents {
     slot.startMs = startMs;
     slot.deadlineMs = startMs + this.options.timeoutMs;
     slot.inFlight = true;
+    slot.retries = 0;
     this.inFlight++;
     const lane = slot.lane;
     const connection = lane.connection;
@@ -383,6 +404,30 @@ class EngineRun implements ConnectionEvents {
       const slot = lane.queue.shift()!;
       slot.queued = false;
       connection.start(slot);
+    }
+  }
+
+  /**
+   * The server never processed this call: send it again, first in its lane's
+   * queue (the lane's connection is already a new one after a GOAWAY), keeping
+   * its start and deadline.
+   */
+  onRefused(stream: CallStream, outcome: string): void {
+    const slot = stream as Slot;
+    if (this.finished || !slot.inFlight) return;
+    if (slot.retries >= MAX_RETRIES_PER_CALL) {
+      this.complete(slot, outcome, performance.now());
+      return;
+    }
+    slot.retries++;
+    this.retried++;
+    const lane = slot.lane;
+    const connection = lane.connection;
+    if (lane.queue.length === 0 && connection !== null && connection.canStart()) {
+      connection.start(slot);
+    } else {
+      slot.queued = true;
+      lane.queue.unshift(slot);
     }
   }
 

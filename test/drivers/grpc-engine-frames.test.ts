@@ -13,7 +13,7 @@ import { grpcEngine, type GrpcEngineOptions } from '../../bench/drivers/grpc-eng
 import { encodeFrame, ErrorCode, Flag, FrameType, Setting } from '../../bench/drivers/http2/frame.ts';
 import { decodeResult } from '../../servers/proto.ts';
 import { grpcEngineOptions, payloadOf } from '../helpers/drivers.ts';
-import { answerCorrectly, resultMessage, scriptedServer, withServer, type Script } from '../helpers/http2-scripted.ts';
+import { answerCorrectly, goawayFrame, resultMessage, scriptedServer, twoStepGoaway, withServer, type Script } from '../helpers/http2-scripted.ts';
 
 const run = (o: GrpcEngineOptions): Promise<LoadResult> => grpcEngine.run(o);
 
@@ -146,30 +146,73 @@ describe('grpc-engine against scripted HTTP/2 servers', () => {
     );
   });
 
-  it('counts calls refused by GOAWAY as goaway and carries on on a new connection', async () => {
+  it('sends calls refused by a GOAWAY again on a new connection, counted as retried', async () => {
     await withServer(
       {
         onRequest: (conn, request) => {
           if (request.index === 50) {
             // Answer this one, refuse everything after it, then hang up.
             answerCorrectly(conn, request);
-            const goaway = Buffer.alloc(8);
-            goaway.writeUInt32BE(request.streamId, 0);
-            conn.send(encodeFrame(FrameType.GOAWAY, 0, 0, goaway));
+            conn.send(goawayFrame(request.streamId));
             setTimeout(() => conn.socket.destroy(), 50);
           } else if (request.index < 50) {
             answerCorrectly(conn, request);
           }
-          // After the GOAWAY the server ignores requests.
+          // After the GOAWAY the server ignores requests (the ones already on their way when it went).
+        },
+      },
+      async (s) => {
+        const result = await run(grpcEngineOptions(s.port, { requests: 300, concurrency: 8 }));
+        assert.deepEqual(result.statusCounts, { OK: 300 });
+        assert.equal(result.errors, 0);
+        assert.ok(s.connections.length >= 2, 'reconnected');
+        // Every connection goes away after its 51st call: 300 calls take 6, each refusing what it held.
+        assert.ok((result.retried ?? 0) >= 1, `retried ${result.retried}`);
+        assert.equal(result.connectionsOpened, s.connections.length);
+      },
+    );
+  });
+
+  for (const [label, extra] of [
+    ['closed loop', {}],
+    ['open loop', { rate: 4_000, concurrency: 32 }],
+  ] as const) {
+    it(`${label}: a two-step GOAWAY (2^31-1, then the real id) mid-burst: the streams above the id are retried, none fails`, async () => {
+      const script = twoStepGoaway(100);
+      await withServer(script, async (server) => {
+        const result = await run(grpcEngineOptions(server.port, { requests: 400, concurrency: 32, timeoutMs: 10_000, ...extra }));
+        const refused = [...script.refused.values()].flat();
+        assert.ok(refused.length >= 1, 'the server held streams above its last-stream-id');
+        assert.deepEqual(result.statusCounts, { OK: 400 });
+        assert.equal(result.errors, 0);
+        assert.equal(result.calls, 400);
+        assert.equal(result.latencyUs.totalCount, 400, 'one latency per call, retried or not');
+        assert.equal(result.retried, refused.length, `refused ${JSON.stringify([...script.refused.values()])}`);
+        // 400 calls, each connection shut down after 100 answered: 4 or 5 connections, each counted once.
+        assert.equal(result.connectionsOpened, server.connections.length);
+        assert.ok(server.connections.length >= 4, `${server.connections.length} connections`);
+      });
+    });
+  }
+
+  it('a call reset with REFUSED_STREAM before any answer is sent again; other resets stay errors', async () => {
+    await withServer(
+      {
+        onRequest: (conn, request) => {
+          if (request.index % 10 === 5) {
+            const code = Buffer.alloc(4);
+            code.writeUInt32BE(ErrorCode.REFUSED_STREAM);
+            conn.send(encodeFrame(FrameType.RST_STREAM, 0, request.streamId, code));
+            conn.closeStream();
+          } else answerCorrectly(conn, request);
         },
       },
       async (server) => {
-        const result = await run(grpcEngineOptions(server.port, { requests: 300, concurrency: 8 }));
-        assert.equal(result.calls, 300);
-        assert.ok((result.statusCounts.goaway ?? 0) >= 1, JSON.stringify(result.statusCounts));
-        assert.ok(server.connections.length >= 2, 'reconnected');
-        assert.equal(sumOf(result.statusCounts), 300);
-        assert.ok(result.statusCounts.OK >= 250, JSON.stringify(result.statusCounts));
+        const result = await run(grpcEngineOptions(server.port, { requests: 200, concurrency: 4 }));
+        assert.deepEqual(result.statusCounts, { OK: 200 });
+        // Requests 5, 15, 25, ... of the connection's 200 + retried are refused once each.
+        assert.ok((result.retried ?? 0) >= 20, `retried ${result.retried}`);
+        assert.equal(result.connectionsOpened, 1);
       },
     );
   });

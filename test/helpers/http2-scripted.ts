@@ -77,6 +77,8 @@ export interface Script {
   onRequest?: (conn: ScriptedConnection, request: ScriptedRequest) => void;
   /** Called once the server's SETTINGS are sent. */
   onConnect?: (conn: ScriptedConnection) => void;
+  /** Called with each PING ACK the client sends (a graceful shutdown's second GOAWAY waits for one). */
+  onPingAck?: (conn: ScriptedConnection, data: Buffer) => void;
 }
 
 export class ScriptedConnection {
@@ -216,7 +218,10 @@ export class ScriptedConnection {
         if (this.bodies.delete(id) || this.headers.has(id)) this.closeStream();
         break;
       case FrameType.PING:
-        if (flags & Flag.ACK) this.pingAcks.push(Buffer.from(body));
+        if (flags & Flag.ACK) {
+          this.pingAcks.push(Buffer.from(body));
+          this.script.onPingAck?.(this, Buffer.from(body));
+        }
         break;
       case FrameType.GOAWAY:
         this.goawayCodes.push(body.readUInt32BE(4));
@@ -225,6 +230,53 @@ export class ScriptedConnection {
         break;
     }
   }
+}
+
+/** A GOAWAY frame: `lastStreamId` (2^31-1 for the first of a graceful shutdown's two), NO_ERROR unless `code`. */
+export function goawayFrame(lastStreamId: number, code = 0): Buffer {
+  const body = Buffer.alloc(8);
+  body.writeUInt32BE(lastStreamId, 0);
+  body.writeUInt32BE(code, 4);
+  return encodeFrame(FrameType.GOAWAY, 0, 0, body);
+}
+
+/**
+ * A graceful shutdown as grpc-go and nghttp2 servers do it, in the middle of a
+ * burst: once `afterRequests` requests were answered, GOAWAY with
+ * last-stream-id 2^31-1 and a PING; requests that arrive meanwhile are held;
+ * on the PING's ACK (every stream the client will open here has arrived by
+ * then), GOAWAY with the real last-stream-id (`lastOf(held)` decides it, by
+ * default the first held stream), answers the held streams up to it and never
+ * the rest. `refused` lists the stream ids left unprocessed, per connection.
+ */
+export function twoStepGoaway(afterRequests: number, lastOf: (held: number[]) => number = (held) => held[0] ?? 0): Script & { refused: Map<ScriptedConnection, number[]> } {
+  const held = new Map<ScriptedConnection, ScriptedRequest[]>();
+  const refused = new Map<ScriptedConnection, number[]>();
+  return {
+    refused,
+    onRequest: (conn, request) => {
+      const waiting = held.get(conn);
+      if (waiting !== undefined) {
+        if (!refused.has(conn)) waiting.push(request);
+        return;
+      }
+      if (request.index < afterRequests) {
+        answerCorrectly(conn, request);
+        return;
+      }
+      held.set(conn, [request]);
+      conn.send(goawayFrame(2 ** 31 - 1));
+      conn.send(encodeFrame(FrameType.PING, 0, 0, Buffer.from('shutdown')));
+    },
+    onPingAck: (conn, data) => {
+      const waiting = held.get(conn);
+      if (data.toString() !== 'shutdown' || waiting === undefined || refused.has(conn)) return;
+      const last = lastOf(waiting.map((r) => r.streamId));
+      conn.send(goawayFrame(last));
+      refused.set(conn, waiting.filter((r) => r.streamId > last).map((r) => r.streamId));
+      for (const request of waiting) if (request.streamId <= last) answerCorrectly(conn, request);
+    },
+  };
 }
 
 export function answerCorrectly(conn: ScriptedConnection, request: ScriptedRequest): void {

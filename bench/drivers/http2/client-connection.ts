@@ -69,6 +69,13 @@ export interface ConnectionEvents {
   onMoreStreams?(connection: Http2ClientConnection): void;
   /** A call ended; `outcome` is a gRPC status name or a transport failure key. */
   onCallEnd(stream: CallStream, outcome: string): void;
+  /**
+   * The server did not process this call (RFC 9113 section 8.7): its stream is
+   * above a GOAWAY's last-stream-id, or was reset with REFUSED_STREAM before any
+   * answer. It is off this connection and may be sent again on another one.
+   * Without this handler the call ends with `outcome` ('goaway' / 'stream-reset').
+   */
+  onRefused?(stream: CallStream, outcome: string): void;
   /** GOAWAY received or stream ids used up: start no more streams here. */
   onRetiring(connection: Http2ClientConnection): void;
   /** Socket gone. Calls still open have already ended as 'connection-error'. */
@@ -471,7 +478,9 @@ export class Http2ClientConnection implements HeaderSink {
       case FrameType.RST_STREAM: {
         if (length !== 4) throw new ConnectionError(`RST_STREAM of ${length} bytes`, ErrorCode.FRAME_SIZE_ERROR);
         const stream = this.streams.get(streamId);
-        if (stream !== undefined) this.finish(stream, 'stream-reset', false);
+        if (stream === undefined) break;
+        if (buffer.readUInt32BE(start) === ErrorCode.REFUSED_STREAM && !stream.headersSeen) this.refuse(stream, 'stream-reset');
+        else this.finish(stream, 'stream-reset', false);
         break;
       }
       case FrameType.SETTINGS:
@@ -671,15 +680,32 @@ export class Http2ClientConnection implements HeaderSink {
     }
   }
 
+  /**
+   * A server that shuts down gracefully sends two GOAWAYs (RFC 9113 section
+   * 6.8): first last-stream-id 2^31-1 (start nothing new; nothing is refused
+   * yet), then, a round trip later, the real last id. Each one retires the
+   * connection (idempotent) and hands back the streams above its id, which the
+   * server never processed.
+   */
   private onGoaway(lastProcessed: number): void {
-    // Retire first: calls that fail below are restarted at once and must not land here again.
+    // Retire first: calls handed back below are restarted at once and must not land here again.
     this.retire();
-    // Streams above the server's last processed id were never handled: they fail now;
-    // the rest may still complete here.
+    // Streams above the server's last processed id were never handled; the rest may still complete here.
     for (const stream of [...this.streams.values()]) {
-      if (stream.streamId > lastProcessed) this.finish(stream, 'goaway', false);
+      if (stream.streamId > lastProcessed) this.refuse(stream, 'goaway');
     }
     if (this.active === 0) this.close();
+  }
+
+  /** A stream the server did not process: handed back for another connection, or ended with `outcome`. */
+  private refuse(stream: CallStream, outcome: string): void {
+    if (this.events.onRefused === undefined) {
+      this.finish(stream, outcome, false);
+      return;
+    }
+    this.forget(stream);
+    this.events.onRefused(stream, outcome);
+    if (this.retiring && this.active === 0 && !this.closed) this.close();
   }
 
   private retire(): void {

@@ -38,6 +38,7 @@ export const ErrorCode = {
   INTERNAL_ERROR: 0x2,
   FLOW_CONTROL_ERROR: 0x3,
   FRAME_SIZE_ERROR: 0x6,
+  REFUSED_STREAM: 0x7,
   CANCEL: 0x8,
   COMPRESSION_ERROR: 0x9,
 } as const;
