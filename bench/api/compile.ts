@@ -403,8 +403,9 @@ function serviceProto(
         name: m.name,
         inputType: typeRef(m.resolvedRequestType!, file),
         outputType: typeRef(m.resolvedResponseType!, file),
-        clientStreaming: !!m.requestStream,
-        serverStreaming: !!m.responseStream,
+        // descriptor.proto is proto2: a field set to false is still "set", so set these only when true, as protoc does.
+        ...(m.requestStream ? { clientStreaming: true } : {}),
+        ...(m.responseStream ? { serverStreaming: true } : {}),
         ...(options ? { options } : {}),
       };
     }) as ServiceDescriptorProto['method'],
