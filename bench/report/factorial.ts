@@ -11,18 +11,25 @@
  *   calls/s it rests on: transport (same encoding, same-style implementation,
  *   HTTP/1.1 vs h2), encoding (same transport and style, JSON vs protobuf) and
  *   implementation (same cell, framework vs bare), and the default pair's gap
- *   (grpc-js / express) as a chain of those ratios whose product is the gap.
+ *   (grpc-js / express) as a chain of those ratios whose product is the gap;
+ * - when a Go contender was asked for, a second 2x2 with the language as a
+ *   factor, {Node, Go} x {gRPC, REST} (gRPC = the HTTP/2 protobuf cell, REST
+ *   = the HTTP/1.1 JSON cell: the default pair's two cells), and its ratios:
+ *   gRPC / REST in each language, Go / Node in each protocol.
  * A cell or ratio that was not measured is "—" with the reason; nothing is guessed.
  * Pure functions over a ResultsFile: printers return strings.
  */
 import type { ContenderInfo, ContenderReport, ResultsFile, RunRecord } from '../results/record.ts';
+import { CLIENT_BOUND_PERCENT, SERVER_BUSY_PERCENT } from '../results/client-bound.ts';
 import { runsByScenario, spread } from '../results/summary.ts';
 import { compact, fixed } from './table.ts';
 import { markdownRow, markdownTable } from './markdown-table.ts';
 
-export type Factor = 'transport' | 'encoding' | 'implementation';
+export type Factor = 'transport' | 'encoding' | 'implementation' | 'protocol' | 'language';
 export type Wire = 'http1' | 'h2';
 export type Encoding = 'json' | 'protobuf';
+export type Language = 'node' | 'go';
+export type ApiProtocol = 'grpc' | 'rest';
 
 /**
  * One measured ratio: calls/s of `over` / calls/s of `under`, the two
@@ -64,6 +71,27 @@ export const DEFAULT_PAIR_CHAIN: readonly Comparison[] = [
 ];
 export const DEFAULT_PAIR_GAP: Comparison = { factor: 'implementation', over: 'grpc-js', under: 'express', held: 'the default pair' };
 
+/** The cells of the language table: gRPC and REST as the default pair serves them. */
+export const PROTOCOL_CELLS: Readonly<Record<ApiProtocol, { wire: Wire; encoding: Encoding }>> = {
+  grpc: { wire: 'h2', encoding: 'protobuf' },
+  rest: { wire: 'http1', encoding: 'json' },
+};
+
+/**
+ * The language table's ratios. protocol: gRPC / REST within one language (the
+ * default pair's question, asked again in Go); language: Go / Node within one
+ * protocol, the library of each (grpc-go vs grpc-js, and for REST both the
+ * default framework and the standard library).
+ */
+export const LANGUAGE_COMPARISONS: readonly Comparison[] = [
+  { factor: 'protocol', over: 'grpc-js', under: 'express', held: 'Node, the default pair' },
+  { factor: 'protocol', over: 'grpc-go', under: 'go-net-http', held: 'Go, grpc-go vs net/http' },
+  { factor: 'protocol', over: 'node-http2-grpc', under: 'node-http', held: 'Node, bare node:http2 vs node:http' },
+  { factor: 'language', over: 'grpc-go', under: 'grpc-js', held: 'gRPC, grpc-go vs @grpc/grpc-js' },
+  { factor: 'language', over: 'go-net-http', under: 'express', held: 'REST, net/http vs express 5' },
+  { factor: 'language', over: 'go-net-http', under: 'node-http', held: 'REST, net/http vs node:http (standard library on both sides)' },
+];
+
 export interface ContenderFigures {
   contender: ContenderInfo;
   driver: string;
@@ -77,6 +105,8 @@ export interface ContenderFigures {
   requestBytes: number | null;
   responseBytes: number | null;
   serverCpuMsPer1k: number | null;
+  /** A completed run's load generator used a full core while the server did not (bench/results/client-bound.ts): the row measures the client. */
+  clientBound: boolean;
   errors: number;
   requests: number;
   failed: string | null;
@@ -89,6 +119,15 @@ export interface Cell {
   /** The default server of this cell (express, grpc-js), when it is one of them and was measured. */
   defaultServer: ContenderFigures | null;
   /** Why the cell is empty ("—"); null when it has a best. */
+  missing: string | null;
+}
+
+/** A cell of the language table: the best contender of a language and protocol, and the default server there. */
+export interface LanguageCell {
+  language: Language;
+  protocol: ApiProtocol;
+  best: ContenderFigures | null;
+  defaultServer: ContenderFigures | null;
   missing: string | null;
 }
 
@@ -107,9 +146,19 @@ export interface FactorialScenario {
   ratios: Ratio[];
   /** grpc-js / express and its chain; null value with a reason when a link is missing. */
   chain: { total: Ratio; links: Ratio[] };
+  /** {Node, Go} x {gRPC, REST} and its ratios; null when no Go contender was asked for. */
+  languages: { cells: LanguageCell[]; ratios: Ratio[] } | null;
 }
 
 export const WIRES: readonly Wire[] = ['http1', 'h2'];
+export const LANGUAGES: readonly Language[] = ['node', 'go'];
+export const API_PROTOCOLS: readonly ApiProtocol[] = ['grpc', 'rest'];
+const LANGUAGE_TITLE: Readonly<Record<Language, string>> = { node: 'Node', go: 'Go' };
+const PROTOCOL_TITLE: Readonly<Record<ApiProtocol, string>> = { grpc: 'gRPC', rest: 'REST' };
+
+function languageOf(contender: Pick<ContenderInfo, 'language'>): Language {
+  return contender.language ?? 'node';
+}
 export const ENCODINGS: readonly Encoding[] = ['json', 'protobuf'];
 const WIRE_TITLE: Readonly<Record<Wire, string>> = { http1: 'HTTP/1.1', h2: 'HTTP/2' };
 const ENCODING_TITLE: Readonly<Record<Encoding, string>> = { json: 'JSON', protobuf: 'protobuf' };
@@ -137,14 +186,39 @@ export function buildFactorial(results: ResultsFile): FactorialScenario[] {
       }
     }
     const ratio = (comparison: Comparison): Ratio => ratioOf(comparison, byName, reports);
+    const withGo = contenders.some((f) => languageOf(f.contender) === 'go') || reports.some((r) => languageOf(r) === 'go');
     return {
       scenario,
       contenders,
       cells,
       ratios: COMPARISONS.map(ratio),
       chain: { total: ratio(DEFAULT_PAIR_GAP), links: DEFAULT_PAIR_CHAIN.map(ratio) },
+      languages: withGo ? { cells: languageCells(contenders, reports), ratios: LANGUAGE_COMPARISONS.map(ratio) } : null,
     };
   });
+}
+
+function languageCells(contenders: ContenderFigures[], reports: ContenderReport[]): LanguageCell[] {
+  const cells: LanguageCell[] = [];
+  for (const language of LANGUAGES) {
+    for (const protocol of API_PROTOCOLS) {
+      const { wire, encoding } = PROTOCOL_CELLS[protocol];
+      const here = contenders.filter((f) => languageOf(f.contender) === language && f.contender.wire === wire && f.contender.encoding === encoding);
+      const measured = here.filter((f) => f.rps !== null);
+      const best = measured[0] ?? null;
+      const defaultServer = measured.find((f) => f.contender.isDefault === true) ?? null;
+      let missing: string | null = null;
+      if (!best) {
+        const reasons = here.map((f) => `${f.contender.name} run failed${f.failed ? `: ${f.failed}` : ''}`);
+        for (const report of reports) {
+          if (!report.measured && languageOf(report) === language && report.wire === wire && report.encoding === encoding) reasons.push(notMeasured(report));
+        }
+        missing = reasons.length > 0 ? reasons.join('; ') : `no ${LANGUAGE_TITLE[language]} ${PROTOCOL_TITLE[protocol]} contender in --contenders`;
+      }
+      cells.push({ language, protocol, best, defaultServer, missing });
+    }
+  }
+  return cells;
 }
 
 function figuresOf(runs: RunRecord[]): ContenderFigures {
@@ -164,6 +238,7 @@ function figuresOf(runs: RunRecord[]): ContenderFigures {
     requestBytes,
     responseBytes,
     serverCpuMsPer1k: median(ok.map((r) => r.server.cpuMsPer1kCalls)),
+    clientBound: ok.some((r) => r.client.bound === true),
     errors: runs.reduce((sum, r) => sum + r.errors, 0),
     requests: runs.reduce((sum, r) => sum + r.requests, 0),
     failed: failedRun ? (failedRun.failure ?? 'failed') : null,
@@ -242,7 +317,35 @@ export function attributionSentences(scenario: FactorialScenario): string[] {
   return lines;
 }
 
-function cellText(cell: Cell): string[] {
+/** The language table's sentences: gRPC / REST in each language, then Go / Node in each protocol; measured pairs only. */
+export function languageSentences(scenario: FactorialScenario): string[] {
+  if (!scenario.languages) return [];
+  const lines: string[] = [];
+  for (const factor of ['protocol', 'language'] as const) {
+    const mine = scenario.languages.ratios.filter((r) => r.comparison.factor === factor);
+    const measured = mine.filter((r) => r.value !== null);
+    const title = factor === 'protocol' ? 'gRPC / REST' : 'Go / Node';
+    lines.push(
+      measured.length > 0
+        ? `${title}: ${measured.map((r) => `${ratioText(r)} (${r.comparison.held})`).join('; ')}`
+        : `${title}: ${ratioText(mine[0]!)}`,
+    );
+  }
+  return lines;
+}
+
+function languageGrid(scenario: FactorialScenario, join: (lines: string[]) => string): string[][] {
+  const rows: string[][] = [];
+  for (const language of LANGUAGES) {
+    rows.push([
+      LANGUAGE_TITLE[language],
+      ...API_PROTOCOLS.map((protocol) => join(cellText(scenario.languages!.cells.find((c) => c.language === language && c.protocol === protocol)!))),
+    ]);
+  }
+  return rows;
+}
+
+function cellText(cell: Pick<Cell, 'best' | 'defaultServer' | 'missing'>): string[] {
   if (!cell.best) return [`— (${cell.missing})`];
   const describe = (f: ContenderFigures): string =>
     `${f.contender.name} ${f.rps === null ? '—' : compact(f.rps)} calls/s, p99 ${f.p99 === null ? '—' : fixed(f.p99)} ms, ${f.bytesPerCall === null ? '—' : Math.round(f.bytesPerCall)} B/call`;
@@ -255,6 +358,7 @@ function cellText(cell: Cell): string[] {
 function contenderRow(f: ContenderFigures, fastest: number | null): string[] {
   return [
     f.contender.name + (f.contender.isDefault ? ' *' : ''),
+    LANGUAGE_TITLE[languageOf(f.contender)],
     WIRE_TITLE[f.contender.wire],
     ENCODING_TITLE[f.contender.encoding],
     f.contender.implementation,
@@ -266,10 +370,11 @@ function contenderRow(f: ContenderFigures, fastest: number | null): string[] {
     f.requestBytes === null || f.responseBytes === null ? '—' : `${Math.round(f.requestBytes)}/${Math.round(f.responseBytes)}`,
     f.serverCpuMsPer1k === null ? '—' : fixed(f.serverCpuMsPer1k),
     String(f.errors),
+    f.clientBound ? 'client-bound' : '',
   ];
 }
 
-const CONTENDER_HEADER = ['contender', 'wire', 'encoding', 'implementation', 'driver', 'calls/s', 'vs fastest', 'p50 ms', 'p99 ms', 'req/resp B/call', 'srv CPU ms/1k', 'errors'];
+const CONTENDER_HEADER = ['contender', 'language', 'wire', 'encoding', 'implementation', 'driver', 'calls/s', 'vs fastest', 'p50 ms', 'p99 ms', 'req/resp B/call', 'srv CPU ms/1k', 'errors', 'flags'];
 
 function notMeasuredLines(results: ResultsFile): string[] {
   return (results.contenders ?? []).filter((r) => !r.measured).map((r) => {
@@ -285,7 +390,7 @@ export function renderFactorial(results: ResultsFile): string {
   for (const s of scenarios) {
     out.push(`${s.scenario}: contenders, fastest first (* = the default pair)`);
     const fastest = s.contenders[0]?.rps ?? null;
-    out.push(...grid([CONTENDER_HEADER, ...s.contenders.map((f) => contenderRow(f, fastest))], [0, 1, 2, 3, 4]));
+    out.push(...grid([CONTENDER_HEADER, ...s.contenders.map((f) => contenderRow(f, fastest))], [0, 1, 2, 3, 4, 5, CONTENDER_HEADER.length - 1]));
     out.push('', `${s.scenario}: 2x2 (best contender; the default server where it is not the best)`);
     const rows: string[][] = [['', ...ENCODINGS.map((e) => ENCODING_TITLE[e])]];
     for (const wire of WIRES) {
@@ -295,12 +400,23 @@ export function renderFactorial(results: ResultsFile): string {
     }
     out.push(...grid(rows, [0, 1, 2]));
     out.push('', ...attributionSentences(s).map((line) => `  ${line}`), '');
+    if (s.languages) {
+      out.push(`${s.scenario}: language x protocol (gRPC = HTTP/2 protobuf, REST = HTTP/1.1 JSON; best contender, the default server where it is not the best)`);
+      const rows: string[][] = [['', ...API_PROTOCOLS.map((p) => PROTOCOL_TITLE[p])]];
+      for (const language of LANGUAGES) {
+        const cells = API_PROTOCOLS.map((protocol) => cellText(s.languages!.cells.find((c) => c.language === language && c.protocol === protocol)!));
+        const height = Math.max(...cells.map((c) => c.length));
+        for (let line = 0; line < height; line++) rows.push([line === 0 ? LANGUAGE_TITLE[language] : '', ...cells.map((c) => c[line] ?? '')]);
+      }
+      out.push(...grid(rows, [0, 1, 2]), '', ...languageSentences(s).map((line) => `  ${line}`), '');
+    }
   }
   const skipped = notMeasuredLines(results);
   if (skipped.length > 0) out.push(...skipped, '');
   if (scenarios.length > 0) {
     out.push(
       'Ratios are calls/s of the first over the second (median over trials); > 1× means the first is faster. B/call = request + response bytes on the wire.',
+      `client-bound = the load generator used >= ${CLIENT_BOUND_PERCENT}% of a core while the server used < ${SERVER_BUSY_PERCENT}%: that row measures the client.`,
       'On a shared or busy machine, differences under ~20% are noise; read the large ratios.',
     );
   }
@@ -314,13 +430,18 @@ export function renderFactorialMarkdown(results: ResultsFile): string {
   for (const s of scenarios) {
     out.push(`### \`${s.scenario}\``, '');
     const fastest = s.contenders[0]?.rps ?? null;
-    out.push(...markdownTable(CONTENDER_HEADER, s.contenders.map((f) => contenderRow(f, fastest)), (i) => i < 5));
+    out.push(...markdownTable(CONTENDER_HEADER, s.contenders.map((f) => contenderRow(f, fastest)), (i) => i < 6));
     out.push('', `| ${s.scenario} | JSON | protobuf |`, '| --- | --- | --- |');
     for (const wire of WIRES) {
       const cells = ENCODINGS.map((encoding) => cellText(s.cells.find((c) => c.wire === wire && c.encoding === encoding)!).join('<br>'));
       out.push(markdownRow([`**${WIRE_TITLE[wire]}**`, ...cells]));
     }
     out.push('', ...attributionSentences(s).map((line) => `- ${line}`), '');
+    if (s.languages) {
+      out.push(`| ${s.scenario} | gRPC (HTTP/2 protobuf) | REST (HTTP/1.1 JSON) |`, '| --- | --- | --- |');
+      for (const [title, ...cells] of languageGrid(s, (lines) => lines.join('<br>'))) out.push(markdownRow([`**${title}**`, ...cells]));
+      out.push('', ...languageSentences(s).map((line) => `- ${line}`), '');
+    }
   }
   const skipped = notMeasuredLines(results);
   if (skipped.length > 0) out.push('### Not measured', '', ...skipped.map((line) => `- ${line}`), '');

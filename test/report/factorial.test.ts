@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { CONTENDERS } from '../../servers/contenders/index.ts';
 import { contenderInfo } from '../../bench/host/contenders.ts';
 import { NULL_WIRE } from '../../bench/wire/measure.ts';
-import { attributionSentences, buildFactorial, renderFactorial, renderFactorialMarkdown } from '../../bench/report/factorial.ts';
+import { attributionSentences, buildFactorial, languageSentences, renderFactorial, renderFactorialMarkdown } from '../../bench/report/factorial.ts';
 import { SCHEMA_VERSION, type ContenderReport, type ResultsFile, type RunRecord } from '../../bench/results/record.ts';
 import { assertSchemaValid } from '../helpers/bench.ts';
 
@@ -153,6 +153,35 @@ describe('factorial report', () => {
     // A cell nobody was asked for says so.
     const noH2 = results([run('express', 5_000)], [report('express')]);
     assert.equal(buildFactorial(noH2)[0]!.cells.find((c) => c.wire === 'h2' && c.encoding === 'protobuf')!.missing, 'no HTTP/2 protobuf contender in --contenders');
+  });
+
+  test('with a Go contender: {Node, Go} x {gRPC, REST} and its ratios; without one, no such table', () => {
+    const file = results(
+      [run('express', 5_000), run('grpc-js', 10_000), run('grpc-go', 60_000), run('go-net-http', 40_000, { client: { cpuPercent: 99, cpuUsPerCall: 20, bound: true } })],
+      [report('express'), report('grpc-js'), report('grpc-go'), report('go-net-http')],
+    );
+    const [scenario] = buildFactorial(file);
+    const cell = (language: string, protocol: string) => scenario!.languages!.cells.find((c) => c.language === language && c.protocol === protocol)!;
+    assert.equal(cell('node', 'grpc').best!.contender.name, 'grpc-js');
+    assert.equal(cell('node', 'rest').best!.contender.name, 'express');
+    assert.equal(cell('go', 'grpc').best!.contender.name, 'grpc-go');
+    assert.equal(cell('go', 'rest').best!.contender.name, 'go-net-http');
+    const lines = languageSentences(scenario!);
+    assert.equal(lines[0], 'gRPC / REST: grpc-js / express = 2.00× (Node, the default pair); grpc-go / go-net-http = 1.50× (Go, grpc-go vs net/http)');
+    assert.equal(lines[1], 'Go / Node: grpc-go / grpc-js = 6.00× (gRPC, grpc-go vs @grpc/grpc-js); go-net-http / express = 8.00× (REST, net/http vs express 5)');
+    const text = renderFactorial(file);
+    assert.match(text, /^Go +best: grpc-go 60\.0k calls\/s, p99 16\.7 ms, 150 B\/call +best: go-net-http 40\.0k calls\/s/m);
+    assert.match(text, /^go-net-http +Go +HTTP\/1\.1 +JSON .* client-bound$/m);
+    assert.match(text, /^grpc-js \* +Node +HTTP\/2 /m);
+    assert.match(renderFactorialMarkdown(file), /^\| \*\*Go\*\* \| best: grpc-go 60\.0k calls\/s/m);
+    // A Go contender that could not run still brings the table, with the reason in its cells.
+    const unavailable = { ...report('grpc-go', false), measured: false, failure: 'unavailable: go is not installed', conformance: { passed: false, cases: 0, failures: [] } };
+    const [withoutGo] = buildFactorial(results([run('express', 5_000), run('grpc-js', 10_000)], [report('express'), report('grpc-js'), unavailable]));
+    assert.equal(withoutGo!.languages!.cells.find((c) => c.language === 'go' && c.protocol === 'grpc')!.missing, 'grpc-go unavailable: go is not installed');
+    assert.equal(languageSentences(withoutGo!)[1], 'Go / Node: grpc-go / grpc-js = — (grpc-go unavailable: go is not installed)');
+    const [nodeOnly] = buildFactorial(results([run('express', 5_000), run('grpc-js', 10_000)], [report('express'), report('grpc-js')]));
+    assert.equal(nodeOnly!.languages, null);
+    assert.doesNotMatch(renderFactorial(results([run('express', 5_000)], [report('express')])), /language x protocol/);
   });
 
   test('medians over trials; runs without a contender are ignored', () => {
