@@ -13,6 +13,14 @@
  * built once; a response is parsed just far enough to find its status and its
  * end (content-length, chunked, or close). Socket bytes are counted both ways.
  *
+ * A server may close an idle keep-alive connection just as a request goes out
+ * on it (its keep-alive timeout, a proxy's idle limit): the connection closes
+ * before any byte of the answer. Such a request was not answered and, on a
+ * connection about to close, most likely not processed: it is sent once more
+ * on a new connection (counted in `retried`; latency still from the first
+ * send, or the due time in the open loop), as browsers and undici do for
+ * requests they may repeat. A second such loss is a connection-error.
+ *
  * The scheduling is CallLoop (call-loop.ts), shared with the client-library
  * drivers in clients.ts.
  */
@@ -215,6 +223,10 @@ class Lane {
   /** The call waiting for (or using) this connection; 0 = none. */
   callId = 0;
   sent = false;
+  /** A byte of the current call's answer arrived. */
+  answered = false;
+  /** The call already sent once more after its connection closed unanswered (it gets one retry). */
+  retriedCallId = 0;
   failures = 0;
   reconnectTimer: NodeJS.Timeout | null = null;
 
@@ -245,6 +257,8 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
   let bytesSent = 0;
   let bytesReceived = 0;
   let closing = false;
+  let retried = 0;
+  let connectionsOpened = 0;
 
   const countBytes = (socket: net.Socket): void => {
     bytesSent += socket.bytesWritten;
@@ -272,6 +286,7 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
   const send = (lane: Lane): void => {
     if (lane.callId === 0 || lane.sent || !lane.connected || lane.socket === null) return;
     lane.sent = true;
+    lane.answered = false;
     lane.socket.write(request);
   };
 
@@ -298,12 +313,14 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
       if (lane.socket !== socket) return;
       lane.connected = true;
       lane.failures = 0;
+      connectionsOpened++;
       onFirst?.(null);
       onFirst = undefined;
       send(lane);
     });
     socket.on('data', (chunk: Buffer) => {
       if (lane.socket !== socket) return;
+      if (lane.sent) lane.answered = true;
       // One request in flight: at most one answer is expected; anything more is ignored.
       let status = 0;
       lane.parser.feed(chunk, (answered) => {
@@ -336,7 +353,12 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
       lane.parser.end((answered) => (status = answered));
       if (lane.callId !== 0 && (lane.sent || !wasConnected)) {
         if (status !== 0 && lane.sent) endCall(lane, String(status), status < 200 || status >= 300);
-        else endCall(lane, 'connection-error', true);
+        else if (wasConnected && !lane.answered && lane.retriedCallId !== lane.callId) {
+          // Closed before a byte of the answer (an idle keep-alive connection the server let go): once more, on a new one.
+          lane.retriedCallId = lane.callId;
+          lane.sent = false;
+          retried++;
+        } else endCall(lane, 'connection-error', true);
       }
       scheduleReconnect(lane);
     });
@@ -395,5 +417,5 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
     },
     closeAll,
   );
-  return { ...result, socketBytes: { sent: bytesSent, received: bytesReceived } };
+  return { ...result, socketBytes: { sent: bytesSent, received: bytesReceived }, retried, connectionsOpened };
 }
