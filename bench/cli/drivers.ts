@@ -16,8 +16,8 @@ import path from 'node:path';
 import { isMain } from './main.ts';
 import { parseArgs } from 'node:util';
 import { findH2load } from '../drivers/h2load.ts';
-import { defaultScenarios, runComparison, SCHEMA, type ServerUnderTest } from '../drivers-compare/run.ts';
-import { renderConsoleTable, renderMarkdown, renderStreamGeneratorTable, renderTargetLines, type DriversReport, type StreamGeneratorRow } from '../drivers-compare/render.ts';
+import { defaultScenarios, FASTEST_SERVER, runComparison, SCHEMA, startNamedServer, type ServerUnderTest } from '../drivers-compare/run.ts';
+import { renderConsoleTable, renderHeadroomLines, renderMarkdown, renderStreamGeneratorTable, renderTargetLines, type DriversReport, type StreamGeneratorRow } from '../drivers-compare/render.ts';
 import { parseStreamBenchArgs, runStreamBench } from './streams.ts';
 import type { StreamRecord } from '../results/stream-record.ts';
 import { engineTarget } from '../drivers-compare/target.ts';
@@ -117,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { pinning, note } = applyPinning(options.pin);
   if (note) console.log(note);
-  const scenarios = defaultScenarios(options.withClients);
+  const scenarios = defaultScenarios(options.withClients, true);
   const needed = [...new Set(scenarios.map((s) => s.protocol))];
   const started: ServerProcess[] = [];
   const stopAll = async (): Promise<void> => {
@@ -138,9 +138,13 @@ export async function main(argv: string[]): Promise<number> {
       started.push(server);
       servers[protocol] = { target: server.target, pid: server.pid };
     }
+    // The generator's headroom: Add on the fastest server the bench measures.
+    const fastest = await startNamedServer(FASTEST_SERVER, serverPinPrefix(pinning));
+    if (fastest.server) started.push(fastest.server);
     const h2load = findH2load();
     const comparison = await runComparison({
       servers,
+      namedServers: { [FASTEST_SERVER]: fastest.entry },
       scenarios,
       rounds: options.rounds,
       durationS: options.durationS,
@@ -184,6 +188,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(renderConsoleTable(report.scenarios));
     console.log('');
     for (const line of renderTargetLines(report)) console.log(line);
+    for (const line of renderHeadroomLines(report.scenarios)) console.log(line);
     console.log('');
     if (streams) {
       console.log('stream generators (bench:streams --profile quick): CPU per message, generator against server');

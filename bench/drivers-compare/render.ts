@@ -2,6 +2,7 @@
 import type { GeneratorSummary, ScenarioResult } from './run.ts';
 import type { TargetReport, TargetVerdict } from './target.ts';
 import { markdownTable } from '../report/markdown-table.ts';
+import { CLIENT_BOUND_PERCENT, SERVER_BUSY_PERCENT } from '../results/client-bound.ts';
 import { textTable } from '../report/text-table.ts';
 
 export interface DriversReport {
@@ -92,10 +93,11 @@ export const TABLE_HEADER = [
   'calls/s vs ref',
   'CPU/call vs ref',
   'errors',
+  'flags',
 ];
 
 function scenarioLabel(scenario: ScenarioResult): string {
-  return `${scenario.protocol} ${scenario.connections} conn, ${scenario.concurrency} in flight`;
+  return `${scenario.server ?? scenario.protocol} ${scenario.connections} conn, ${scenario.concurrency} in flight`;
 }
 
 function rows(scenarios: ScenarioResult[]): string[][] {
@@ -103,7 +105,7 @@ function rows(scenarios: ScenarioResult[]): string[][] {
   for (const scenario of scenarios) {
     const label = scenarioLabel(scenario);
     for (const g of scenario.generators) out.push(row(label, g, scenario.reference));
-    for (const s of scenario.skipped) out.push([label, s.generator, `skipped: ${s.reason}`, '', '', '', '', '', '', '', '']);
+    for (const s of scenario.skipped) out.push([label, s.generator, `skipped: ${s.reason}`, '', '', '', '', '', '', '', '', '']);
   }
   return out;
 }
@@ -122,7 +124,30 @@ function row(label: string, g: GeneratorSummary, reference: string): string[] {
     isRef ? '1.00×' : ratio(g.rpsRatio),
     isRef ? '1.00×' : ratio(g.cpuPerCallRatio),
     String(g.errors),
+    g.clientBound ? 'client-bound' : '',
   ];
+}
+
+/**
+ * One line per generator of a scenario on a named server (the fastest one):
+ * its CPU per call against the server's, and whether it was the limit.
+ */
+export function renderHeadroomLines(scenarios: readonly ScenarioResult[]): string[] {
+  const lines: string[] = [];
+  for (const scenario of scenarios.filter((s) => s.server !== undefined)) {
+    const label = scenarioLabel(scenario);
+    if (scenario.generators.length === 0) lines.push(`Headroom against ${label}: not measured (${scenario.skipped[0]?.reason ?? 'no generator ran'})`);
+    for (const g of scenario.generators) {
+      const client = g.medianClientCpuUsPerCall;
+      const server = g.medianServerCpuUsPerCall;
+      const perCall = client !== null && server !== null && server > 0 ? `${num(client, 1)} µs/call against the server's ${num(server, 1)} (${(client / server).toFixed(2)}×)` : 'CPU per call not measured';
+      lines.push(
+        `Headroom against ${label}: ${g.generator} ${num(g.medianRps)} calls/s, ${perCall}, ${num(g.medianClientCpuPercent)}% of its core: ` +
+          (g.clientBound ? 'CLIENT-BOUND (the row measures the generator)' : 'not client-bound'),
+      );
+    }
+  }
+  return lines;
 }
 
 /**
@@ -179,6 +204,9 @@ export function renderMarkdown(report: DriversReport): string {
     '',
     ...renderTargetLines(report).map((line, i) => (i === 0 ? line : `- ${line}`)),
     '',
+    ...renderHeadroomLines(report.scenarios).map((line) => `- ${line}`),
+    `client-bound: the generator spent at least the server's CPU per call, or used >= ${CLIENT_BOUND_PERCENT}% of its core while the server used < ${SERVER_BUSY_PERCENT}%.`,
+    '',
     'Medians over rounds. "vs ref": median of per-round ratios against the reference generator (h2load) of the same scenario and round.',
     'Client CPU: process CPU time (user + system) of the generator over its whole run — `process.cpuUsage()` for in-process drivers,',
     "the h2load child's own CPU time (from /proc) for h2load. Server CPU from the server process's /proc stat.",
@@ -194,6 +222,6 @@ export function renderConsoleTable(scenarios: ScenarioResult[]): string {
   const table = [TABLE_HEADER, ...rows(scenarios)];
   const widths = TABLE_HEADER.map((_, i) => Math.max(...table.map((cells) => (cells[i] ?? '').length)));
   return table
-    .map((cells) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '))
+    .map((cells) => cells.map((cell, i) => (i < 2 || i === TABLE_HEADER.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd())
     .join('\n');
 }

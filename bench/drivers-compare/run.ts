@@ -15,7 +15,11 @@ import { grpcJsClientDriver, undiciClientDriver } from '../drivers/clients.ts';
 import { grpcEngine } from '../drivers/grpc-engine.ts';
 import { findH2load, h2loadDriver, type H2loadOptions, type H2loadResult } from '../drivers/h2load.ts';
 import { http1Engine } from '../drivers/http1-engine.ts';
+import { startContenderProcess } from '../host/contenders.ts';
 import { readCpuMs } from '../host/process-stats.ts';
+import type { ServerProcess } from '../host/server-process.ts';
+import { getContender } from '../../servers/contenders/index.ts';
+import { CLIENT_BOUND_PERCENT, SERVER_BUSY_PERCENT } from '../results/client-bound.ts';
 import type { CallPayload, Driver, LoadOptions, LoadResult, Protocol, Target } from '../types.ts';
 import { encodeRequest } from '../../servers/proto.ts';
 import { calculatorMethod } from '../scenario/matrix.ts';
@@ -44,6 +48,8 @@ export const GENERATORS: Readonly<Record<GeneratorId, GeneratorInfo>> = {
 export interface Scenario {
   id: string;
   protocol: Protocol;
+  /** A server other than the protocol's default, by contender name (FASTEST_SERVER: how much headroom the generator has); absent: the default. */
+  server?: string;
   connections: number;
   concurrency: number;
   generators: GeneratorId[];
@@ -51,8 +57,17 @@ export interface Scenario {
   reference: GeneratorId;
 }
 
-/** Unary Add at the shapes the bench uses, each generator the scenario can run. */
-export function defaultScenarios(withClients: boolean): Scenario[] {
+/**
+ * The fastest server the bench measures (grpc-go: about 5x grpc-js's calls/s
+ * at a fraction of its CPU per call), loaded at 1 connection x 64 in flight to
+ * see whether the generator, not the server, is the limit: a generator whose
+ * CPU per call is not below the server's, or that fills its core while the
+ * server does not, is flagged client-bound.
+ */
+export const FASTEST_SERVER = 'grpc-go';
+
+/** Unary Add at the shapes the bench uses, each generator the scenario can run; with `fastest`, Add on FASTEST_SERVER too. */
+export function defaultScenarios(withClients: boolean, fastest = false): Scenario[] {
   const grpc = (connections: number, concurrency: number): Scenario => ({
     id: `grpc/add/conn${connections}-inflight${concurrency}`,
     protocol: 'grpc',
@@ -72,6 +87,9 @@ export function defaultScenarios(withClients: boolean): Scenario[] {
       generators: ['autocannon', 'h2load', 'http1-engine', ...(withClients ? (['undici-client'] as const) : [])],
       reference: 'h2load',
     },
+    ...(fastest
+      ? [{ id: `${FASTEST_SERVER}/add/conn1-inflight64`, protocol: 'grpc' as const, server: FASTEST_SERVER, connections: 1, concurrency: 64, generators: ['grpc-engine', 'h2load'] as GeneratorId[], reference: 'h2load' as const }]
+      : []),
   ];
 }
 
@@ -81,8 +99,27 @@ export interface ServerUnderTest {
   pid: number | null;
 }
 
+/**
+ * Starts a contender by name (FASTEST_SERVER) in its own pinned process for a
+ * scenario's `server`; an unavailable or failing one is a reason, not an error,
+ * so its scenario is skipped with it. The caller stops `server`.
+ */
+export async function startNamedServer(name: string, prefix: string[]): Promise<{ server: ServerProcess | null; entry: ServerUnderTest | { missing: string } }> {
+  const contender = getContender(name);
+  const unavailable = contender.unavailable?.() ?? null;
+  if (unavailable !== null) return { server: null, entry: { missing: `${name} unavailable: ${unavailable}` } };
+  try {
+    const server = await startContenderProcess(contender, prefix);
+    return { server, entry: { target: server.target, pid: server.pid } };
+  } catch (error) {
+    return { server: null, entry: { missing: `${name} did not start: ${(error as Error).message.split('\n')[0]}` } };
+  }
+}
+
 export interface CompareOptions {
   servers: Record<Protocol, ServerUnderTest>;
+  /** Servers scenarios name by `server` (FASTEST_SERVER), or why one is missing (not installed, did not start). */
+  namedServers?: Record<string, ServerUnderTest | { missing: string }>;
   scenarios: Scenario[];
   rounds: number;
   durationS: number;
@@ -126,6 +163,12 @@ export interface GeneratorSummary {
   medianClientCpuPercent: number | null;
   medianServerCpuUsPerCall: number | null;
   medianServerCpuPercent: number | null;
+  /**
+   * The generator was the limit: its median CPU per call not below the
+   * server's, or its core at CLIENT_BOUND_PERCENT while the server's was under
+   * SERVER_BUSY_PERCENT (bench/results/client-bound.ts). False when not known.
+   */
+  clientBound: boolean;
   medianP50Ms: number | null;
   medianP99Ms: number | null;
   /** Median over rounds of (this generator's calls/s ÷ the reference's in the same round); null for the reference. */
@@ -137,6 +180,8 @@ export interface GeneratorSummary {
 export interface ScenarioResult {
   id: string;
   protocol: Protocol;
+  /** The server loaded when not the protocol's default (Scenario.server). */
+  server?: string;
   connections: number;
   concurrency: number;
   reference: GeneratorId;
@@ -182,7 +227,7 @@ export async function runComparison(options: CompareOptions): Promise<CompareRes
     scenario: Scenario,
     durationS: number,
   ): Promise<{ result: LoadResult; clientCpuUs: number | null; serverCpuUs: number | null; wallS: number }> => {
-    const server = options.servers[scenario.protocol];
+    const server = serverOf(scenario) as ServerUnderTest;
     const load: LoadOptions & H2loadOptions = {
       target: server.target,
       payload,
@@ -204,11 +249,18 @@ export async function runComparison(options: CompareOptions): Promise<CompareRes
     return { result, clientCpuUs, serverCpuUs, wallS };
   };
 
+  const serverOf = (scenario: Scenario): ServerUnderTest | { missing: string } =>
+    scenario.server === undefined ? options.servers[scenario.protocol] : (options.namedServers?.[scenario.server] ?? { missing: `${scenario.server} not started` });
   const scenarios: ScenarioResult[] = [];
-  const warmed = new Set<Protocol>();
+  const warmed = new Set<string>();
   for (const scenario of options.scenarios) {
     const skipped: ScenarioResult['skipped'] = [];
+    const server = serverOf(scenario);
     const generators = scenario.generators.filter((id) => {
+      if ('missing' in server) {
+        skipped.push({ generator: id, reason: server.missing });
+        return false;
+      }
       if (id === 'h2load' && !h2loadAvailable) {
         skipped.push({ generator: id, reason: 'h2load not on PATH' });
         return false;
@@ -216,8 +268,9 @@ export async function runComparison(options: CompareOptions): Promise<CompareRes
       return true;
     });
     say(`${scenario.id}: ${generators.join(' vs ')}, ${options.rounds} rounds × ${options.durationS} s`);
-    if (!warmed.has(scenario.protocol) && options.warmupS > 0 && generators.length > 0) {
-      warmed.add(scenario.protocol);
+    const serverKey = scenario.server ?? scenario.protocol;
+    if (!warmed.has(serverKey) && options.warmupS > 0 && generators.length > 0) {
+      warmed.add(serverKey);
       // Warm the server's JIT with an in-process generator (the first one), not measured.
       const warmer = GENERATORS[generators.find((id) => GENERATORS[id].inProcess) ?? generators[0]!];
       await runOnce(warmer, scenario, options.warmupS);
@@ -261,6 +314,7 @@ export async function runComparison(options: CompareOptions): Promise<CompareRes
     scenarios.push({
       id: scenario.id,
       protocol: scenario.protocol,
+      ...(scenario.server !== undefined ? { server: scenario.server } : {}),
       connections: scenario.connections,
       concurrency: scenario.concurrency,
       reference: scenario.reference,
@@ -269,6 +323,12 @@ export async function runComparison(options: CompareOptions): Promise<CompareRes
     });
   }
   return { scenarios, notes };
+}
+
+/** GeneratorSummary.clientBound from the medians; false when a figure is missing. */
+export function isClientBound(clientUsPerCall: number | null, serverUsPerCall: number | null, clientPercent: number | null, serverPercent: number | null): boolean {
+  if (clientUsPerCall !== null && serverUsPerCall !== null && clientUsPerCall >= serverUsPerCall) return true;
+  return clientPercent !== null && serverPercent !== null && clientPercent >= CLIENT_BOUND_PERCENT && serverPercent < SERVER_BUSY_PERCENT;
 }
 
 function summarize(
@@ -302,6 +362,7 @@ function summarize(
       medianClientCpuPercent: roundOrNull(pick(rounds, 'clientCpuPercent'), 1),
       medianServerCpuUsPerCall: roundOrNull(pick(rounds, 'serverCpuUsPerCall')),
       medianServerCpuPercent: roundOrNull(pick(rounds, 'serverCpuPercent'), 1),
+      clientBound: isClientBound(pick(rounds, 'clientCpuUsPerCall'), pick(rounds, 'serverCpuUsPerCall'), pick(rounds, 'clientCpuPercent'), pick(rounds, 'serverCpuPercent')),
       medianP50Ms: roundOrNull(pick(rounds, 'p50Ms'), 3),
       medianP99Ms: roundOrNull(pick(rounds, 'p99Ms'), 3),
       rpsRatio: ratios('rps'),

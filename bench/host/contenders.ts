@@ -144,23 +144,9 @@ export async function startContenders(
       if (note) notes.push(note);
       const unavailable = contender.unavailable?.() ?? null;
       if (unavailable !== null) return notMeasured(`unavailable: ${unavailable}`, { passed: false, cases: 0, failures: [] });
-      const module = contenderModule(contender.name);
       let server: ServerProcess;
       try {
-        // A build (Go contenders) happens here, not against the ready timeout of the process start.
-        await contender.prepare?.();
-        server = await startServerProcess({
-          protocol: contenderProtocol(contender),
-          prefix,
-          command: {
-            script: SERVE_CONTENDER,
-            args: ['--contender', contender.name, '--host', host, '--port', '0', ...(module ? ['--module', module] : [])],
-            ready: new RegExp(`^${escapeRegExp(contender.name)} server listening on (\\S+)`, 'm'),
-            target: (match) => contenderTarget(contender, match[1]!),
-            label: `${contender.name} server`,
-            healthCheck: false,
-          },
-        }).then(servingProcess);
+        server = await startContenderProcess(contender, prefix, host);
       } catch (error) {
         return notMeasured(`did not start: ${(error as Error).message}`, { passed: false, cases: 0, failures: [] });
       }
@@ -194,6 +180,29 @@ export async function startContenders(
     reports: results.map(({ report }) => report),
     notes,
   };
+}
+
+/**
+ * One contender in its own (pinned) process, ready: its prepare() first (a
+ * build, outside the ready timeout), then serve-contender.ts until its
+ * listening line; the pid is the process holding the listening socket.
+ */
+export async function startContenderProcess(contender: Contender, prefix: string[], host = '127.0.0.1'): Promise<ServerProcess> {
+  await contender.prepare?.();
+  const module = contenderModule(contender.name);
+  const server = await startServerProcess({
+    protocol: contenderProtocol(contender),
+    prefix,
+    command: {
+      script: SERVE_CONTENDER,
+      args: ['--contender', contender.name, '--host', host, '--port', '0', ...(module ? ['--module', module] : [])],
+      ready: new RegExp(`^${escapeRegExp(contender.name)} server listening on (\\S+)`, 'm'),
+      target: (match) => contenderTarget(contender, match[1]!),
+      label: `${contender.name} server`,
+      healthCheck: false,
+    },
+  });
+  return servingProcess(server);
 }
 
 /** Why a contender was not measured, in one line (reports). */

@@ -10,9 +10,10 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { parseDriversArgs } from '../../bench/cli/drivers.ts';
 import { H2LOAD_MISSING_LINE, median, runComparison, type GeneratorSummary, type ScenarioResult } from '../../bench/drivers-compare/run.ts';
-import { renderMarkdownTable, renderTargetLines, TABLE_HEADER } from '../../bench/drivers-compare/render.ts';
+import { renderHeadroomLines, renderMarkdownTable, renderTargetLines, TABLE_HEADER } from '../../bench/drivers-compare/render.ts';
 import { engineTarget, targetVerdict } from '../../bench/drivers-compare/target.ts';
 import { findH2load } from '../../bench/drivers/h2load.ts';
+import { goUnavailable } from '../../servers/contenders/go-contenders.ts';
 import { spawnScript } from '../helpers/bench.ts';
 
 const out = mkdtempSync(path.join(os.tmpdir(), 'callbench-drivers-'));
@@ -20,7 +21,7 @@ after(() => rmSync(out, { recursive: true, force: true }));
 
 const runCli = (args: string[]) => spawnScript('bench/cli/drivers.ts', args).done;
 
-test('a one-round run writes drivers.json and drivers.md with every scenario and generator', { timeout: 35_000 }, async () => {
+test('a one-round run writes drivers.json and drivers.md with every scenario and generator', { timeout: 90_000 }, async () => {
   const result = await runCli(['--rounds', '1', '--duration', '0.3', '--warmup', '0', '--no-pin', '--out', out]);
   assert.equal(result.code, 0, result.stderr || result.stdout);
   const folders = readdirSync(out);
@@ -40,13 +41,17 @@ test('a one-round run writes drivers.json and drivers.md with every scenario and
       ['grpc/add/conn1-inflight64', 1, 64],
       ['grpc/add/conn4-inflight256', 4, 256],
       ['rest/add/conn64-inflight64', 64, 64],
+      // The generator's headroom against the fastest server (grpc-go); skipped with the reason without Go.
+      ['grpc-go/add/conn1-inflight64', 1, 64],
     ],
   );
   const hasH2load = findH2load() !== null;
+  const noGo = goUnavailable();
   const expected = [
     ['grpc-engine', 'h2load', 'grpc-js-client'],
     ['grpc-engine', 'h2load', 'grpc-js-client'],
     ['autocannon', 'h2load', 'http1-engine', 'undici-client'],
+    noGo === null ? ['grpc-engine', 'h2load'] : [],
   ].map((ids) => (hasH2load ? ids : ids.filter((id) => id !== 'h2load')));
   assert.deepEqual(
     scenarios.map((s) => s.generators.map((g) => g.generator)),
@@ -65,22 +70,29 @@ test('a one-round run writes drivers.json and drivers.md with every scenario and
       if (g.generator === scenario.reference) assert.equal(g.rpsRatio, null);
       else if (hasH2load) assert.equal(typeof g.rpsRatio, 'number');
     }
-    if (!hasH2load) assert.deepEqual(scenario.skipped, [{ generator: 'h2load', reason: 'h2load not on PATH' }]);
+    if (scenario.server !== undefined && noGo !== null) assert.deepEqual(scenario.skipped.map((s) => s.reason), ['grpc-engine', 'h2load'].map(() => `grpc-go unavailable: ${noGo}`));
+    else if (!hasH2load) assert.deepEqual(scenario.skipped, [{ generator: 'h2load', reason: 'h2load not on PATH' }]);
+  }
+  // One headroom line per generator on grpc-go: its CPU per call against the server's, client-bound or not.
+  for (const line of renderHeadroomLines(scenarios)) {
+    assert.match(line, noGo === null ? /^Headroom against grpc-go 1 conn, 64 in flight: (grpc-engine|h2load) .* (not client-bound|CLIENT-BOUND .*)$/ : /: not measured \(grpc-go unavailable: /);
+    assert.ok(result.stdout.includes(`${line}\n`), line);
   }
 
   // One verdict per gRPC scenario, in the JSON, in drivers.md and under the printed table.
   assert.deepEqual(
     report.target.verdicts.map((v: { scenario: string }) => v.scenario),
-    ['grpc/add/conn1-inflight64', 'grpc/add/conn4-inflight256'],
+    ['grpc/add/conn1-inflight64', 'grpc/add/conn4-inflight256', 'grpc-go/add/conn1-inflight64'],
   );
   assert.equal(report.target.minRpsRatio, 0.95);
   assert.equal(report.target.maxCpuPerCallRatio, 2);
   const verdictLines = renderTargetLines(report);
-  assert.equal(verdictLines.length, 3);
+  assert.equal(verdictLines.length, 4);
   for (const line of verdictLines.slice(1)) {
     // In 0.3 s h2load may use less CPU than its 10 ms clock tick: then there is no ratio and no verdict.
     const judged = /: target (met|NOT met): [\d.]+x calls\/s, [\d.]+x CPU\/call \(>= 0\.95x, <= 2x\)$/;
-    assert.match(line, hasH2load ? new RegExp(`${judged.source}|: no verdict on the target .*: no round measured`) : /: no verdict .*: h2load not on PATH$/);
+    if (noGo !== null && line.startsWith('grpc-go ')) assert.match(line, /: no verdict .*: grpc-go unavailable: /);
+    else assert.match(line, hasH2load ? new RegExp(`${judged.source}|: no verdict on the target .*: no round measured`) : /: no verdict .*: h2load not on PATH$/);
   }
 
   const markdown = readFileSync(path.join(dir, 'drivers.md'), 'utf8');
@@ -175,6 +187,7 @@ function grpcScenario(
     medianClientCpuPercent: 5,
     medianServerCpuUsPerCall: 50,
     medianServerCpuPercent: 50,
+    clientBound: false,
     medianP50Ms: 1,
     medianP99Ms: 5,
     rpsRatio: ratios[0],

@@ -18,7 +18,7 @@ import { createHttp1Server, startRestServer } from '../../servers/rest-server.ts
 import type { RunningServer } from '../../servers/server-options.ts';
 import { casesFor, checkContenderConformance, CONFORMANCE_CASES } from '../../servers/contenders/conformance.ts';
 import { frameGrpcMessage } from '../../bench/wire/grpc-frame.ts';
-import { CONTENDERS, getContender, type Contender } from '../../servers/contenders/index.ts';
+import { CONTENDERS, contenderLanguage, getContender, type Contender } from '../../servers/contenders/index.ts';
 import { listenHttp1 } from '../../servers/listen.ts';
 import { restHttp1Listener } from '../../servers/contenders/node-http.ts';
 import { JSON_CODEC } from '../../servers/contenders/rest-protocol.ts';
@@ -220,7 +220,8 @@ describe('REST rules outside the table', () => {
 });
 
 describe('requests node:http rejects before any handler', () => {
-  for (const name of CONTENDERS.filter((c) => c.wire === 'http1').map((c) => c.name)) {
+  // Go's net/http answers what its parser rejects itself (400, text/plain), before any handler: a documented gap of go-net-http.
+  for (const name of CONTENDERS.filter((c) => c.wire === 'http1' && contenderLanguage(c) === 'node').map((c) => c.name)) {
     test(`${name} answers a malformed request line with express's JSON error (answerClientError)`, async () => {
       const server = await getContender(name).start({ host: HOST, port: 0 });
       try {
