@@ -70,6 +70,11 @@ export function formatContenderTable(): string {
   const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((width) => '-'.repeat(width)).join('  '));
   lines.push('', '* the default pair (servers/rest-server.ts, servers/grpc-server.ts)');
+  // A contender this machine cannot run (the Go pair without Go) says why and what to install.
+  for (const contender of CONTENDERS) {
+    const unavailable = contender.unavailable?.() ?? null;
+    if (unavailable !== null) lines.push(`${contender.name}: unavailable: ${unavailable}`);
+  }
   return lines.join('\n');
 }
 
