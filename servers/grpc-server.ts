@@ -2,6 +2,7 @@
  * The calculator over gRPC (HTTP/2, protobuf) with @grpc/grpc-js, the service
  * loaded from the .proto at run time, plus the standard grpc.health.v1 service.
  */
+import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { calculate, LIMITS, OPERATIONS, prefixSums, RunningTotal, type Operation } from './calculator.ts';
@@ -9,7 +10,7 @@ import { CalcError, type ErrorCode } from './errors.ts';
 import { loadCalculatorService, METHOD_NAMES, SERVICE_NAME, STREAM_METHOD_NAMES } from './proto.ts';
 import { startIdleTimer } from './streams.ts';
 import type { RunningServer, ServerOptions } from './server-options.ts';
-import { describeListenError } from './server-options.ts';
+import { describeListenError, validateConnectionLimits } from './server-options.ts';
 import { closeGracefully } from './listen.ts';
 
 /** grpc-status of each calculator error code (the contenders' gRPC transports use this table too). */
@@ -238,8 +239,9 @@ const prefixSumsHandler: grpc.handleServerStreamingCall<unknown, Result> = (call
 };
 
 /** A grpc-js server with the calculator and health services registered, not yet bound. */
-export function getServer(options: Pick<ServerOptions, 'streamIdleMs'> = {}): grpc.Server {
-  const server = new grpc.Server({ ...GRPC_SERVER_CHANNEL_OPTIONS, interceptors: [statusRewriter] });
+export function getServer(options: Pick<ServerOptions, 'streamIdleMs' | 'maxConnectionAgeMs'> = {}): grpc.Server {
+  const age = options.maxConnectionAgeMs !== undefined ? { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs } : {};
+  const server = new grpc.Server({ ...GRPC_SERVER_CHANNEL_OPTIONS, ...age, interceptors: [statusRewriter] });
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const operation of OPERATIONS) implementation[METHOD_NAMES[operation]] = unaryHandler(operation);
   implementation[STREAM_METHOD_NAMES['running-sum']] = runningSumHandler(options.streamIdleMs);
@@ -250,7 +252,43 @@ export function getServer(options: Pick<ServerOptions, 'streamIdleMs'> = {}): gr
   return server;
 }
 
+/**
+ * grpc-js has no calls-per-connection limit, so its HTTP/2 sessions are
+ * counted here: when a session's Nth stream starts, it is closed the way
+ * grpc-js closes one at max_connection_age: GOAWAY with last-stream-id 2^31-1,
+ * then session.close(), whose GOAWAY names the last stream the server took.
+ * Calls in flight finish; streams the client opened after that are refused
+ * (RFC 9113 section 6.8), for it to send again on a new connection. grpc-js
+ * keeps its node:http2 servers in a private field (`http2Servers`, 1.14): a
+ * grpc-js without it is refused with a message rather than the limit ignored
+ * (test/servers/connection-limits.test.ts pins it).
+ */
+function limitCallsPerConnection(server: grpc.Server, maxCalls: number): void {
+  const http2Servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(http2Servers instanceof Map) || http2Servers.size === 0) {
+    throw new Error('maxConnectionCalls: this grpc-js does not expose its HTTP/2 servers (http2Servers), so calls per connection cannot be counted');
+  }
+  const calls = new WeakMap<http2.Http2Session, number>();
+  for (const http2Server of http2Servers.keys() as Iterable<http2.Http2Server>) {
+    http2Server.on('stream', (stream: http2.ServerHttp2Stream) => {
+      const session = stream.session;
+      if (!session) return;
+      const count = (calls.get(session) ?? 0) + 1;
+      calls.set(session, count);
+      if (count !== maxCalls) return;
+      try {
+        session.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+      } catch {
+        session.destroy();
+        return;
+      }
+      session.close();
+    });
+  }
+}
+
 export async function startGrpcServer(options: ServerOptions): Promise<RunningServer> {
+  validateConnectionLimits(options);
   const server = getServer(options);
   const credentials = options.tls
     ? grpc.ServerCredentials.createSsl(null, [{ private_key: options.tls.key, cert_chain: options.tls.cert }], false)
@@ -260,6 +298,14 @@ export async function startGrpcServer(options: ServerOptions): Promise<RunningSe
       error ? reject(new Error(describeListenError('gRPC', options, error))) : resolve(boundPort),
     );
   });
+  if (options.maxConnectionCalls !== undefined) {
+    try {
+      limitCallsPerConnection(server, options.maxConnectionCalls);
+    } catch (error) {
+      server.forceShutdown();
+      throw error;
+    }
+  }
   return {
     protocol: 'grpc',
     host: options.host,

@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
 import { calculate, isOperation, isStreamOperation, LIMITS, type Operation } from './calculator.ts';
 import { CalcError, type ErrorCode } from './errors.ts';
-import type { RunningServer, ServerOptions } from './server-options.ts';
+import { validateConnectionLimits, type RunningServer, type ServerOptions } from './server-options.ts';
 import { listenHttp1, type Http1Server } from './listen.ts';
 import { addStreamRoutes, attachWebSocketStreams } from './rest-streams.ts';
 
@@ -338,7 +338,52 @@ export function createHttp1Server(options: ServerOptions, listener: http.Request
   // What node's parser rejects (malformed request, header overflow, timeout) gets the JSON error body too.
   server.on('clientError', answerClientError);
   lingerBeforeClosing(server);
+  limitConnectionLifetimes(server, options);
   return server;
+}
+
+/**
+ * ServerOptions.maxConnectionCalls / maxConnectionAgeMs for HTTP/1.1: the
+ * response to the Nth request on a connection, or the first one once the
+ * connection is that old, says `connection: close` and the server closes after
+ * it, so the client reconnects for its next call and loses nothing. A
+ * connection idle at its age is closed then (a client whose request crosses
+ * that close never gets an answer: a load generator sends it again).
+ */
+export function limitConnectionLifetimes(server: Http1Server, limits: Pick<ServerOptions, 'maxConnectionAgeMs' | 'maxConnectionCalls'>): void {
+  const { maxConnectionAgeMs: maxAge, maxConnectionCalls: maxCalls } = limits;
+  if (maxAge === undefined && maxCalls === undefined) return;
+  interface Lifetime {
+    openedAt: number;
+    calls: number;
+    /** Requests not yet answered (pipelined requests wait their turn). */
+    open: number;
+    expired: boolean;
+  }
+  const lifetimes = new WeakMap<Duplex, Lifetime>();
+  // With TLS, requests arrive on the TLS socket of 'secureConnection'.
+  server.on(server instanceof https.Server ? 'secureConnection' : 'connection', (socket: net.Socket) => {
+    const lifetime: Lifetime = { openedAt: Date.now(), calls: 0, open: 0, expired: false };
+    lifetimes.set(socket, lifetime);
+    if (maxAge === undefined) return;
+    const timer = setTimeout(() => {
+      lifetime.expired = true;
+      if (lifetime.open === 0) socket.destroySoon();
+    }, maxAge);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
+  // Before the app's listener: express may write the response head before a later listener runs.
+  server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const lifetime = lifetimes.get(req.socket);
+    if (lifetime === undefined) return;
+    lifetime.calls++;
+    lifetime.open++;
+    res.once('close', () => lifetime.open--);
+    const old = lifetime.expired || (maxAge !== undefined && Date.now() - lifetime.openedAt >= maxAge);
+    // shouldKeepAlive = false: node:http writes `connection: close` and ends the connection after this response.
+    if (old || (maxCalls !== undefined && lifetime.calls >= maxCalls)) res.shouldKeepAlive = false;
+  });
 }
 
 /** The request a connection is on (the latest one), to tell at close whether its body is still arriving. */
@@ -398,6 +443,7 @@ function lingeringClose(socket: net.Socket): void {
 }
 
 export async function startRestServer(options: ServerOptions): Promise<RunningServer> {
+  validateConnectionLimits(options);
   const server = createHttp1Server(options, createRestApp({ streamIdleMs: options.streamIdleMs }));
   const closeWebSockets = attachWebSocketStreams(server, { streamIdleMs: options.streamIdleMs });
   const running = await listenHttp1(server, options, 'REST');

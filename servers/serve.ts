@@ -16,9 +16,14 @@ import {
   type RunningServer,
 } from './server-options.ts';
 import { createSelfSignedTls } from './tls.ts';
+import { DurationError, durationMs } from '../bench/options/duration.ts';
 
 const USAGE = `usage: serve [--only grpc|rest] [--host ${DEFAULT_HOST}] [--grpc-port ${DEFAULT_GRPC_PORT}] [--rest-port ${DEFAULT_REST_PORT}] [--tls]
-  port 0 picks a free port; --tls serves both over TLS with a certificate generated at start`;
+             [--max-connection-age D] [--max-connection-calls N]
+  port 0 picks a free port; --tls serves both over TLS with a certificate generated at start
+  --max-connection-age D    close each client connection once it is D old (30s, 500ms, 1m):
+                            gRPC sends GOAWAY, REST answers the next request with connection: close
+  --max-connection-calls N  close each client connection after N calls on it, the same way`;
 
 export interface ServeOptions {
   only: 'grpc' | 'rest' | null;
@@ -26,6 +31,10 @@ export interface ServeOptions {
   grpcPort: number;
   restPort: number;
   tls: boolean;
+  /** --max-connection-age in ms; null: no limit. */
+  maxConnectionAgeMs: number | null;
+  /** --max-connection-calls; null: no limit. */
+  maxConnectionCalls: number | null;
 }
 
 export function parseServeArgs(argv: string[]): ServeOptions {
@@ -39,6 +48,8 @@ export function parseServeArgs(argv: string[]): ServeOptions {
         'grpc-port': { type: 'string', default: String(DEFAULT_GRPC_PORT) },
         'rest-port': { type: 'string', default: String(DEFAULT_REST_PORT) },
         tls: { type: 'boolean', default: false },
+        'max-connection-age': { type: 'string' },
+        'max-connection-calls': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -59,7 +70,26 @@ export function parseServeArgs(argv: string[]): ServeOptions {
     grpcPort: parsePort(values['grpc-port'], '--grpc-port'),
     restPort: parsePort(values['rest-port'], '--rest-port'),
     tls: values.tls,
+    maxConnectionAgeMs: values['max-connection-age'] === undefined ? null : parseAge(values['max-connection-age']),
+    maxConnectionCalls: values['max-connection-calls'] === undefined ? null : parseCalls(values['max-connection-calls']),
   };
+}
+
+function parseAge(text: string): number {
+  try {
+    // Whole ms: grpc-js takes an integer; 2^31-1 ms (24.8 days) is the most a Node timer holds.
+    return Math.ceil(durationMs('--max-connection-age', text, { minMs: 1, maxMs: 2 ** 31 - 1 }));
+  } catch (error) {
+    if (error instanceof DurationError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+function parseCalls(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`--max-connection-calls must be a whole number from 1 up, got "${text}"`);
+  }
+  return Number(text);
 }
 
 export class UsageError extends Error {}
@@ -92,6 +122,10 @@ async function main(): Promise<void> {
   const options = parseServeArgs(process.argv.slice(2));
   quietBindFailureLog();
   const tls = options.tls ? await createSelfSignedTls(options.host) : undefined;
+  const limits = {
+    ...(options.maxConnectionAgeMs !== null ? { maxConnectionAgeMs: options.maxConnectionAgeMs } : {}),
+    ...(options.maxConnectionCalls !== null ? { maxConnectionCalls: options.maxConnectionCalls } : {}),
+  };
   const running: RunningServer[] = [];
   // First SIGINT/SIGTERM: stop accepting, let in-flight calls finish (at most
   // SHUTDOWN_GRACE_MS), exit 0. A second signal cuts the remaining calls at once.
@@ -110,12 +144,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
   try {
     if (options.only !== 'rest') {
-      const grpc = await startGrpcServer({ host: options.host, port: options.grpcPort, tls });
+      const grpc = await startGrpcServer({ host: options.host, port: options.grpcPort, tls, ...limits });
       running.push(grpc);
       console.log(`gRPC server listening on ${grpc.address}${tls ? ' (TLS)' : ''}`);
     }
     if (options.only !== 'grpc') {
-      const rest = await startRestServer({ host: options.host, port: options.restPort, tls });
+      const rest = await startRestServer({ host: options.host, port: options.restPort, tls, ...limits });
       running.push(rest);
       console.log(`REST server listening on ${rest.address}`);
     }

@@ -8,6 +8,32 @@ export interface ServerOptions {
   tls?: { key: Buffer; cert: Buffer };
   /** How long a stream may stay silent before it is ended (LIMITS.streamIdleMs unless set; tests shorten it). */
   streamIdleMs?: number;
+  /**
+   * Close each client connection once it is this old, as servers behind load
+   * balancers do to spread clients: gRPC sends GOAWAY (grpc-js's
+   * grpc.max_connection_age_ms, which adds ±10% jitter) and lets calls in
+   * flight finish; REST answers the next request with `connection: close` and
+   * closes a connection that is idle at that age. Unset: no limit.
+   */
+  maxConnectionAgeMs?: number;
+  /**
+   * Close each client connection after this many calls on it: gRPC sends
+   * GOAWAY (2^31-1, then the last stream it took) when the Nth call starts, so
+   * calls the client sent after it are refused, for it to send again on a new
+   * connection; REST answers the Nth request with `connection: close`. Unset: no limit.
+   */
+  maxConnectionCalls?: number;
+}
+
+/** Rejects connection limits a server cannot apply, naming the field and the allowed range. */
+export function validateConnectionLimits(options: Pick<ServerOptions, 'maxConnectionAgeMs' | 'maxConnectionCalls'>): void {
+  const { maxConnectionAgeMs: age, maxConnectionCalls: calls } = options;
+  if (age !== undefined && !(Number.isInteger(age) && age >= 1 && age <= 2 ** 31 - 1)) {
+    throw new Error(`maxConnectionAgeMs must be a whole number of ms from 1 to ${2 ** 31 - 1}, got ${age}`);
+  }
+  if (calls !== undefined && !(Number.isInteger(calls) && calls >= 1)) {
+    throw new Error(`maxConnectionCalls must be a whole number from 1 up, got ${calls}`);
+  }
 }
 
 export interface RunningServer {
