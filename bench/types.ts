@@ -87,10 +87,29 @@ export interface CallPayload extends PreparedRequest {
   compressed?: { encoding: 'gzip'; json: Buffer; protobuf: Uint8Array };
 }
 
+/** gRPC (HTTP/2) and REST's three ways to stream over HTTP/1.1: newline-delimited JSON, server-sent events, WebSocket. */
+export const STREAM_TRANSPORTS = ['grpc', 'ndjson', 'sse', 'websocket'] as const;
+export type StreamTransport = (typeof STREAM_TRANSPORTS)[number];
+
+/** What a row counts: calls (unary) or messages (streams: each value sent or answer received). */
+export type CountUnit = 'call' | 'message';
+
+/**
+ * A streaming run's shape (LoadOptions.stream): `concurrency` streams at once
+ * on this transport, each carrying `messagesPerStream` messages, or held open
+ * for the run's durationS when null. `rate` is then messages/s over all streams.
+ */
+export interface StreamLoad {
+  transport: StreamTransport;
+  messagesPerStream: number | null;
+}
+
 export interface LoadOptions {
   target: Target;
   payload: CallPayload;
-  /** Calls in flight at once (closed loop), spread over `connections`. */
+  /** A streaming method's run: its transport and length. Absent: unary calls. */
+  stream?: StreamLoad;
+  /** Calls in flight at once (closed loop), spread over `connections`; for a stream run, streams open at once. */
   concurrency: number;
   /** TCP connections to open; gRPC multiplexes concurrency/connections streams on each. */
   connections: number;
@@ -166,6 +185,14 @@ export interface LoadResult {
    * Absent: the protocol's own status (grpc-status for gRPC, HTTP status for REST).
    */
   statusChecked?: 'grpc-status' | 'http-status-only';
+  /** 'message' for a stream run: `calls` counts messages and `latencyUs` is per message (absent: 'call'). */
+  unit?: CountUnit;
+  /** Stream runs: a new stream -> its first answer, µs (absent or empty when the kind has no such moment). */
+  firstMessageUs?: Histogram;
+  /** Stream runs of a server stream: the gap between consecutive answers, µs. */
+  gapUs?: Histogram;
+  /** The first error's text (a stream that failed, a wrong answer). */
+  firstError?: string | null;
   /**
    * Calls (or streams) sent again on a new connection because the server never
    * processed them (above a GOAWAY's last-stream-id, REFUSED_STREAM, or an idle

@@ -11,36 +11,21 @@
  */
 import path from 'node:path';
 import { driverCatalog, openLoopDriverNames } from '../drivers/index.ts';
-import { BenchUsageError, parseBenchCommand, type BenchOptions } from '../options/options.ts';
+import { callRowsOf, streamRecordsOf } from '../results/stream-record.ts';
+import { isMain } from './main.ts';
+import { BenchUsageError, parseBenchCommand } from '../options/options.ts';
 import { canPin } from '../host/pinning.ts';
 import { createProgress } from '../run/progress.ts';
 import { renderTerminal } from '../report/terminal.ts';
 import { writeRunReports } from '../report/write.ts';
 import { BenchSetupError, runBench } from '../run/runner.ts';
 import { planBench } from '../run/plan.ts';
-import { writeFileAtomic } from '../results/write.ts';
-import { parseStreamBenchArgs, runStreamBench, runStreamCli, streamArgsOfBench } from './streams.ts';
 
-const INTERRUPTED = 130;
-
-/** The default run's stream scenario: bidi running-sum at the profile's streams x values, pinned as the unary runs were. */
-function streamScenarioOptions(options: BenchOptions) {
-  return parseStreamBenchArgs(['--ops', 'running-sum', '--profile', options.profile, '--out', options.outDir, ...(options.pin ? [] : ['--no-pin'])]);
-}
-
-async function main(): Promise<number> {
-  // --ops running-sum,sum-stream,prefix-sums: the stream bench (bench/cli/streams.ts) runs instead.
-  let streamArgs: string[] | null;
-  try {
-    streamArgs = streamArgsOfBench(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`error: ${(error as Error).message}\n`);
-    return 2;
-  }
-  if (streamArgs) return runStreamCli(streamArgs);
+/** `npm run bench` with these arguments; returns the exit code. bench:streams calls it with its stream operations. */
+export async function benchMain(argv: readonly string[]): Promise<number> {
   let command;
   try {
-    command = parseBenchCommand(process.argv.slice(2), driverCatalog(), { canPin: canPin(), openLoopDrivers: openLoopDriverNames() });
+    command = parseBenchCommand(argv, driverCatalog(), { canPin: canPin(), openLoopDrivers: openLoopDriverNames() });
   } catch (error) {
     if (error instanceof BenchUsageError) {
       process.stderr.write(`error: ${error.message}\n`);
@@ -57,23 +42,20 @@ async function main(): Promise<number> {
   try {
     const outcome = await runBench(options, { progress, handleSignals: true });
     for (const note of outcome.notes) process.stderr.write(`note: ${note}\n`);
-    // The default run answers for streams too: running-sum on gRPC and each REST transport, servers of its own.
-    const streams = options.streamScenario && outcome.exitCode !== INTERRUPTED ? await runStreamBench(streamScenarioOptions(options), (line) => process.stderr.write(`${line}\n`)) : null;
-    process.stdout.write(renderTerminal(outcome.results, { color: process.stdout.isTTY === true && !process.env.NO_COLOR, streams: streams?.records }));
+    // Stream rows (unit 'message') get their own table after the calls'.
+    const streams = streamRecordsOf(outcome.results);
+    process.stdout.write(renderTerminal(callRowsOf(outcome.results), { color: process.stdout.isTTY === true && !process.env.NO_COLOR, streams }));
     if (outcome.dir) {
-      const files = [...outcome.files];
-      if (streams) {
-        files.push(path.join(outcome.dir, 'streams.json'));
-        writeFileAtomic(files.at(-1)!, `${JSON.stringify(streams, null, 2)}\n`);
-      }
-      files.push(...(await writeRunReports(outcome.dir, outcome.results, streams?.records)));
+      const files = [...outcome.files, ...(await writeRunReports(outcome.dir, outcome.results))];
       const names = files.map((file) => path.relative(outcome.dir as string, file));
       process.stdout.write(`\nresults in ${outcome.dir}/: ${names.join(', ')}\n`);
     }
     if (outcome.failure) process.stderr.write(`error: ${outcome.failure}\n`);
-    if (streams?.records.some((record) => record.errors > 0)) {
-      const failed = streams.records.find((record) => record.errors > 0)!;
-      process.stderr.write(`error: ${failed.operation} over ${failed.transport}: ${failed.firstError}\n`);
+    // A stream that failed or answered wrong is an error of the run, as a failed call is.
+    const failed = outcome.results.runs.find((run) => run.unit === 'message' && run.errors > 0);
+    if (failed) {
+      const first = failed.notes?.find((note) => note.startsWith('first error: ')) ?? `${failed.errors} streams failed`;
+      process.stderr.write(`error: ${failed.operation} over ${failed.transport}: ${first.replace(/^first error: /, '')}\n`);
       return Math.max(outcome.exitCode, 1);
     }
     return outcome.exitCode;
@@ -92,14 +74,19 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-    // Drivers may leave sockets in TIME_WAIT-bound handles; do not wait for them.
-    setTimeout(() => process.exit(code), 200).unref();
-  },
-  (error: unknown) => {
-    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+if (isMain(import.meta.url)) runMain(benchMain(process.argv.slice(2)));
+
+/** Exits with the bench's code once it is done (or with 1 and the error's stack on a crash). */
+export function runMain(done: Promise<number>): void {
+  done.then(
+    (code) => {
+      process.exitCode = code;
+      // Drivers may leave sockets in TIME_WAIT-bound handles; do not wait for them.
+      setTimeout(() => process.exit(code), 200).unref();
+    },
+    (error: unknown) => {
+      process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

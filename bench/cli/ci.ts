@@ -22,6 +22,7 @@ import { isMain, reportCliError } from './main.ts';
 import { compareResults, DEFAULT_THRESHOLD, shouldFail } from '../compare/compare.ts';
 import { loadResults, ResultsInputError, type LoadedResults } from '../results/read.ts';
 import { comparisonMarkdown, protocolsMarkdown } from '../compare/markdown.ts';
+import { callRowsOf } from '../results/stream-record.ts';
 import { withoutChartsSection, writeHtmlReport } from '../report/html.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -74,7 +75,7 @@ export interface CiReportOptions {
 }
 
 /** The Markdown CI posts, and whether it should fail the build. Pure apart from reading the run's report.md. */
-export function ciMarkdown(run: LoadedResults, options: CiReportOptions): { markdown: string; fail: boolean } {
+export function ciMarkdown(run: LoadedResults, options: CiReportOptions): { markdown: string; fail: boolean; noMatch: string | null } {
   const parts: string[] = ['# callbench: gRPC vs REST (CI, quick profile)', ''];
   const env = run.results.environment;
   const trials = Math.max(0, ...run.results.runs.map((r) => r.trial));
@@ -86,7 +87,7 @@ export function ciMarkdown(run: LoadedResults, options: CiReportOptions): { mark
   if (options.benchExitCode) {
     parts.push(`> ❌ **The bench exited with code ${options.benchExitCode}**; the figures below cover the runs that completed.`, '');
   }
-  parts.push(protocolsMarkdown(run.results, options.threshold));
+  parts.push(protocolsMarkdown(callRowsOf(run.results), options.threshold));
 
   const mdPath = path.join(run.dir, 'report.md');
   if (existsSync(mdPath)) {
@@ -96,6 +97,7 @@ export function ciMarkdown(run: LoadedResults, options: CiReportOptions): { mark
   }
 
   let fail = false;
+  let noMatch: string | null = null;
   const baselineFile = path.join(options.baseline, 'results.json');
   if (existsSync(options.baseline) && (existsSync(baselineFile) || options.baseline.endsWith('.json'))) {
     const base = loadResults(options.baseline);
@@ -110,10 +112,17 @@ export function ciMarkdown(run: LoadedResults, options: CiReportOptions): { mark
     );
     const note = failureNote(comparison.regressions, options.failOnRegression, fail);
     if (note) parts.push(note.trim(), '');
+    // A baseline none of whose rows this run has compares nothing: a gate that would always pass.
+    const matched = comparison.rows.filter((row) => row.verdict !== 'missing in head' && row.verdict !== 'new in head').length;
+    if (matched === 0 && run.results.runs.length > 0) {
+      noMatch = `no row of this run matches the baseline ${options.baseline} (rows match by scenario, protocol, transport, contender, driver, network and TLS); refresh it with npm run bench:baseline`;
+      parts.push(`> ❌ ${noMatch}`, '');
+      fail = true;
+    }
   } else {
     parts.push('## Comparison', '', `No baseline at \`${options.baseline}\`: nothing to compare with. Create one with \`npm run bench:baseline\` (see docs/reports.md).`, '');
   }
-  return { markdown: `${parts.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`, fail };
+  return { markdown: `${parts.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`, fail, noMatch };
 }
 
 export async function runCi(argv: readonly string[]): Promise<{ stdout: string; exitCode: number }> {
@@ -157,7 +166,7 @@ export async function runCi(argv: readonly string[]): Promise<{ stdout: string; 
   const run = loadResults(runDir);
   const written = await writeHtmlReport(run.dir, run.results);
   process.stderr.write(`bench:ci: wrote ${[written.html, ...written.charts].map((f) => path.join(run.dir, f)).join(', ')}\n`);
-  const { markdown, fail } = ciMarkdown(run, {
+  const { markdown, fail, noMatch } = ciMarkdown(run, {
     baseline: values.baseline ?? DEFAULT_BASELINE,
     threshold,
     metrics,
@@ -165,6 +174,7 @@ export async function runCi(argv: readonly string[]): Promise<{ stdout: string; 
     failAcrossMachines: values['fail-across-machines'],
     benchExitCode,
   });
+  if (noMatch) process.stderr.write(`bench:ci: ${noMatch}\n`);
   return { stdout: markdown, exitCode: benchExitCode !== 0 || fail ? 1 : 0 };
 }
 

@@ -18,8 +18,11 @@ import { parseArgs } from 'node:util';
 import { findH2load } from '../drivers/h2load.ts';
 import { defaultScenarios, FASTEST_SERVER, runComparison, SCHEMA, startNamedServer, type ServerUnderTest } from '../drivers-compare/run.ts';
 import { renderConsoleTable, renderHeadroomLines, renderMarkdown, renderStreamGeneratorTable, renderTargetLines, type DriversReport, type StreamGeneratorRow } from '../drivers-compare/render.ts';
-import { parseStreamBenchArgs, runStreamBench } from './streams.ts';
-import type { StreamRecord } from '../results/stream-record.ts';
+import { streamRecordsOf, type StreamRecord } from '../results/stream-record.ts';
+import { resolveBenchOptions } from '../options/options.ts';
+import { runBench } from '../run/runner.ts';
+import { createProgress } from '../run/progress.ts';
+import { driverCatalog } from '../drivers/index.ts';
 import { engineTarget } from '../drivers-compare/target.ts';
 import { applyPinning, CLIENT_CPUS, serverPinPrefix } from '../host/pinning.ts';
 import { createRunFolder, removeEmptyRunFolder, writeFileAtomic } from '../results/write.ts';
@@ -156,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     // The stream bench starts servers of its own.
     await stopAll();
-    const streams = options.withStreams ? (await runStreamBench(parseStreamBenchArgs(['--profile', 'quick']), (line) => console.log(line))).records.map(streamGeneratorRow) : null;
+    const streams = options.withStreams ? (await streamGeneratorRows()).map(streamGeneratorRow) : null;
     const cpus = os.cpus();
     const report: DriversReport = {
       schema: SCHEMA,
@@ -206,6 +209,14 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The quick profile's stream scenarios (every operation on every transport), run by the bench into a folder of its own. */
+async function streamGeneratorRows(): Promise<StreamRecord[]> {
+  const out = path.join(os.tmpdir(), `callbench-drivers-streams-${process.pid}`);
+  const options = resolveBenchOptions(['--ops', 'running-sum,sum-stream,prefix-sums', '--profile', 'quick', '--out', out, '--progress', 'plain'], driverCatalog());
+  const outcome = await runBench(options, { progress: createProgress({ mode: 'plain', totalPlannedS: 0 }) });
+  return streamRecordsOf(outcome.results);
 }
 
 function streamGeneratorRow(record: StreamRecord): StreamGeneratorRow {

@@ -27,6 +27,14 @@ export interface MetricDef {
   label: string;
   better: 'higher' | 'lower';
   value(run: RunRecord): number | null;
+  /** Several measurements one run holds (a --slo row's repeated searches), each compared like a trial; absent: value(). */
+  samples?(run: RunRecord): Array<number | null> | undefined;
+}
+
+/** A --slo row's calls/s is its capacity answer, one per repeated search (not its confirmation run's calls/s). */
+function capacityAnswers(run: RunRecord): Array<number | null> | undefined {
+  if (!run.capacity) return undefined;
+  return run.capacity.searches?.map((search) => search.rps) ?? [run.capacity.rps];
 }
 
 /** Wire bytes per call, request + response (headers, framing and body), or null when not counted. */
@@ -36,7 +44,7 @@ export function wireBytesPerCall(run: RunRecord): number | null {
 }
 
 export const METRICS: Readonly<Record<MetricKey, MetricDef>> = {
-  rps: { key: 'rps', label: 'calls/s', better: 'higher', value: (run) => run.rps },
+  rps: { key: 'rps', label: 'calls/s', better: 'higher', value: (run) => run.rps, samples: capacityAnswers },
   p50: { key: 'p50', label: 'p50', better: 'lower', value: (run) => run.latencyMs?.p50 ?? null },
   p99: { key: 'p99', label: 'p99', better: 'lower', value: (run) => run.latencyMs?.p99 ?? null },
   bytes: { key: 'bytes', label: 'bytes/call', better: 'lower', value: wireBytesPerCall },
@@ -104,9 +112,24 @@ interface Group {
   failed: RunRecord[];
 }
 
-export function rowKey(run: Pick<RunRecord, 'scenario' | 'protocol' | 'driver' | 'network'>): string {
-  // Runs under different network conditions (--network) are different rows.
-  return `${run.scenario}\u0000${run.protocol}\u0000${run.driver}${run.network ? `\u0000${run.network.name}` : ''}`;
+/**
+ * A row's identity: scenario, subject (protocol, stream transport, contender),
+ * driver and place (network condition, TLS, proxy, replicas, balance). A
+ * dimension at its default adds nothing, so the keys of older runs and
+ * baselines (the calculator's unary rows, direct and cleartext) stay as they were.
+ */
+export function rowKey(run: Pick<RunRecord, 'scenario' | 'protocol' | 'driver' | 'network' | 'transport' | 'contender' | 'place' | 'tls'>): string {
+  const parts = [run.scenario, run.protocol, run.driver];
+  if (run.network) parts.push(run.network.name);
+  const extra: string[] = [];
+  if (run.transport) extra.push(`transport=${run.transport}`);
+  if (run.contender) extra.push(`contender=${run.contender.name}`);
+  // Files before schema 4 say TLS only in the connection-cost record.
+  if (run.place?.tls ?? run.tls?.enabled ?? false) extra.push('tls');
+  if (run.place?.proxy) extra.push(`proxy=${run.place.proxy}`);
+  if (run.place?.replicas) extra.push(`replicas=${run.place.replicas}`);
+  if (run.place?.balance) extra.push(`balance=${run.place.balance}`);
+  return [...parts, ...extra].join('\u0000');
 }
 
 /** Rows of one run grouped by scenario + protocol + driver, trials together, in first-seen order. */
@@ -124,9 +147,15 @@ export function groupRuns(runs: readonly RunRecord[]): Map<string, Group> {
   return groups;
 }
 
+/** What tells rows of one scenario apart beyond protocol and driver: ", NDJSON", ", fastify", ", TLS". */
+function subjectSuffix(run: RunRecord): string {
+  const parts = [run.transport && run.transport !== 'grpc' ? run.transport : null, run.contender?.name ?? null, (run.place?.tls ?? run.tls?.enabled) ? 'TLS' : null];
+  return parts.filter((part) => part !== null).map((part) => `, ${part}`).join('');
+}
+
 export function compareMetric(def: MetricDef, base: readonly RunRecord[], head: readonly RunRecord[], threshold: number): MetricComparison {
   const values = (runs: readonly RunRecord[]) =>
-    runs.map((run) => def.value(run)).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    runs.flatMap((run) => def.samples?.(run) ?? [def.value(run)]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   const b = values(base);
   const h = values(head);
   const result: MetricComparison = {
@@ -182,7 +211,7 @@ export function compareResults(base: ResultsFile, head: ResultsFile, options: Co
       scenario: any.scenario,
       protocol: any.protocol,
       driver: any.driver,
-      label: scenarioLabel(sample),
+      label: scenarioLabel(sample) + subjectSuffix(sample),
       trials: { base: b?.completed.length ?? 0, head: h?.completed.length ?? 0 },
       metrics: [],
       verdict: 'within noise',
@@ -217,7 +246,8 @@ export function compareResults(base: ResultsFile, head: ResultsFile, options: Co
       }
     }
     if (b.failed.length > 0) row.notes.push(`${b.failed.length} base trial(s) failed`);
-    if (row.trials.base < 2 || row.trials.head < 2) row.notes.push('1 trial, no spread: threshold only');
+    const rps = row.metrics[0]!;
+    if (rps.base.length < 2 || rps.head.length < 2) row.notes.push(b.completed.some((r) => r.capacity) ? '1 capacity search, no spread: threshold only (--slo-repeats)' : '1 trial, no spread: threshold only');
     if (b.completed.some((r) => r.client.bound) || h.completed.some((r) => r.client.bound)) {
       row.notes.push('load generator CPU-bound: the figures measure the client');
     }

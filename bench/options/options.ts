@@ -7,12 +7,12 @@
 import os from 'node:os';
 import { DEFAULT_GRPC_CONNECTIONS } from '../scenario/connections.ts';
 import { parseArgs } from 'node:util';
-import { isOperation, LIMITS, OPERATIONS, type Operation } from '../../servers/calculator.ts';
-import { PROTOCOLS, type Protocol } from '../types.ts';
+import { isOperation, isStreamOperation, LIMITS, OPERATIONS, STREAM_OPERATIONS, type Operation, type StreamOperation } from '../../servers/calculator.ts';
+import { PROTOCOLS, STREAM_TRANSPORTS, type Protocol, type StreamTransport } from '../types.ts';
 import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
 import { contenderNames, getContender } from '../../servers/contenders/index.ts';
 import { DurationError, durationMs, durationSeconds } from './duration.ts';
-import { parseSlo, SloSyntaxError, type Slo } from './slo.ts';
+import { DEFAULT_SLO_REPEATS, defaultSloStepS, MAX_SLO_REPEATS, MIN_SLO_STEP_S, parseSlo, SloSyntaxError, type Slo } from './slo.ts';
 import type { SegmentInfo } from '../results/record.ts';
 import { NetworkSpecError, parseNetworkList, type NetworkCondition } from '../network/conditions.ts';
 
@@ -36,11 +36,14 @@ export interface Profile {
   shapes?: readonly ShapeName[];
   durationS: number;
   warmupS: number;
+  /** Stream scenarios: streams open at once, and messages each carries (closed loop). */
+  streams: number;
+  messagesPerStream: number;
 }
 
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   /** CI and tests: two scenarios, about 10 s of wall time in all. */
-  quick: { ops: ['add', 'sum'], sizes: [1_000], concurrency: [16], durationS: 1.5, warmupS: 0.5 },
+  quick: { ops: ['add', 'sum'], sizes: [1_000], concurrency: [16], durationS: 1.5, warmupS: 0.5, streams: 8, messagesPerStream: 1_000 },
   /**
    * The default: the concurrency sweep on add and four points of the payload
    * sweep on sum (small and big bodies, JSON-friendly ints and full doubles),
@@ -54,6 +57,8 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     sumConcurrency: [16],
     durationS: 3,
     warmupS: 1,
+    streams: 16,
+    messagesPerStream: 2_000,
   },
   /** Every operation at every concurrency, the payload sweep at every concurrency, longer runs. */
   full: {
@@ -62,6 +67,8 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     concurrency: [1, 16, 64, 256],
     durationS: 10,
     warmupS: 2,
+    streams: 16,
+    messagesPerStream: 2_000,
   },
 };
 
@@ -138,6 +145,14 @@ export interface BenchOptions {
   profile: ProfileName;
   protocols: Protocol[];
   ops: Operation[];
+  /** Streaming methods (--ops running-sum,sum-stream,prefix-sums): scenarios whose rows count messages. */
+  streamOps: StreamOperation[];
+  /** Transports the stream scenarios run over; null: every transport that serves each method. */
+  transports: StreamTransport[] | null;
+  /** Streams open at once in a stream scenario (the profile's, or --streams). */
+  streams: number;
+  /** Messages per stream; null: the streams are held open for the measured duration (open loop and --slo, unless --messages). */
+  messagesPerStream: number | null;
   sizes: number[];
   concurrency: number[];
   sumConcurrency: number[];
@@ -197,6 +212,10 @@ export interface BenchOptions {
   stallTimeoutS: number;
   /** --slo: search each scenario and protocol for the highest open-loop rate meeting it (bench/run/capacity.ts); null = fixed load. */
   slo: Slo | null;
+  /** --slo-repeats: independent capacity searches per scenario and protocol, the answer their median (default 1). */
+  sloRepeats: number;
+  /** --slo-step: measured seconds of one capacity step (default half of --duration). */
+  sloStepS: number;
   /** --segment K/N: generate share K of N of every scenario's load (bench/scenario/segment.ts); null: all of it. */
   segment: SegmentInfo | null;
   /** --start-at: ISO instant the first measured run starts at, later runs on a fixed schedule (bench/run/schedule.ts); null: at once. */
@@ -255,6 +274,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --stall-timeout D               fail a run when no call completes for D (default ${DEFAULT_STALL_TIMEOUT_S}s, 0 = off)
   --slo 'p99<10ms[,errors<0.1%]'  capacity: per scenario and protocol, the highest open-loop rate meeting the objective
                                   (a step search; --concurrency caps calls in flight; docs/capacity.md)
+  --slo-repeats N                 run N searches each, answer their median with every answer kept (default ${DEFAULT_SLO_REPEATS})
+  --slo-step D                    measured length of one search step (default half of --duration)
   --segment K/N                   generate share K of N of every scenario's load (needs the targets; bench:merge joins them);
                                   a profile's concurrencies below N are left out
   --start-at ISO|+S               start the first measured run at an instant (2026-12-01T10:00:00Z) or S seconds from now (+30s)
@@ -302,6 +323,9 @@ export function parseBenchCommand(
         protocols: { type: 'string' },
         protocol: { type: 'string' },
         ops: { type: 'string' },
+        transport: { type: 'string' },
+        streams: { type: 'string' },
+        messages: { type: 'string' },
         sizes: { type: 'string' },
         concurrency: { type: 'string' },
         duration: { type: 'string' },
@@ -331,6 +355,8 @@ export function parseBenchCommand(
         'connection-calls': { type: 'string' },
         'stall-timeout': { type: 'string' },
         slo: { type: 'string' },
+        'slo-repeats': { type: 'string' },
+        'slo-step': { type: 'string' },
         segment: { type: 'string' },
         'start-at': { type: 'string' },
         network: { type: 'string' },
@@ -362,17 +388,19 @@ export function parseBenchCommand(
     if (clash.length > 0) throw new BenchUsageError(`--sweep network runs its own scenario set; drop ${clash.map((f) => `--${f}`).join(', ')} (or drop --sweep and use --network)`);
   }
   const sweepSizes = profileName === 'full' ? [...PAYLOAD_SWEEP.sizes, ...PAYLOAD_SWEEP.fullExtraSizes] : [...PAYLOAD_SWEEP.sizes];
+  const askedOps = values.ops === undefined ? null : parseList('--ops', values.ops);
+  for (const op of askedOps ?? []) {
+    if (!isOperation(op) && !isStreamOperation(op)) throw new BenchUsageError(`--ops: unknown operation "${op}"; allowed: ${[...OPERATIONS, ...STREAM_OPERATIONS].join(', ')}`);
+  }
   const ops =
     networkSweep
       ? (['add', 'sum'] as Operation[])
       : sweep === 'payload'
       ? (['sum'] as Operation[])
-      : values.ops === undefined
+      : askedOps === null
       ? [...profile.ops]
-      : parseList('--ops', values.ops).map((op) => {
-          if (!isOperation(op)) throw new BenchUsageError(`--ops: unknown operation "${op}"; allowed: ${OPERATIONS.join(', ')}`);
-          return op;
-        });
+      : askedOps.filter(isOperation);
+  const askedStreamOps = (askedOps ?? []).filter(isStreamOperation);
   const sizes =
     values.sizes === undefined
       ? networkSweep
@@ -417,6 +445,9 @@ export function parseBenchCommand(
   const slo = values.slo === undefined ? null : sloOption(values.slo);
   if (slo !== null && rate !== null) throw new BenchUsageError('--slo searches for the rate itself; drop --rate');
   if (slo !== null && trials > 1) throw new BenchUsageError('--slo runs one search per scenario and protocol; drop --trials');
+  if (slo === null && (values['slo-repeats'] !== undefined || values['slo-step'] !== undefined)) throw new BenchUsageError('--slo-repeats and --slo-step shape a --slo search; add --slo');
+  const sloRepeats = values['slo-repeats'] === undefined ? DEFAULT_SLO_REPEATS : integer('--slo-repeats', values['slo-repeats'], 1, MAX_SLO_REPEATS);
+  const sloStepS = values['slo-step'] === undefined ? defaultSloStepS(durationS) : seconds('--slo-step', values['slo-step'], MIN_SLO_STEP_S);
   // A search's steps are as many as it takes, so they fit neither a fixed schedule nor a share of a fixed rate.
   if (slo !== null && (values.segment !== undefined || values['start-at'] !== undefined)) {
     throw new BenchUsageError('--slo runs its own steps on one generator; drop --segment and --start-at');
@@ -465,7 +496,31 @@ export function parseBenchCommand(
   const outDir = values.out ?? DEFAULT_OUT_DIR;
   if (outDir.trim() === '') throw new BenchUsageError('--out must name a folder');
 
-  if (ops.length === 0) throw new BenchUsageError('--ops: give at least one operation');
+  if (ops.length === 0 && askedStreamOps.length === 0) throw new BenchUsageError('--ops: give at least one operation');
+  // The default run ends with running-sum on every transport (unless --no-streams or a setting the stream scenario leaves to unary runs).
+  const streamScenario =
+    !values['no-streams'] &&
+    values.ops === undefined &&
+    sweep === null &&
+    protocols.length === PROTOCOLS.length &&
+    grpcTarget === null &&
+    restTarget === null &&
+    values.contenders === undefined &&
+    !tls &&
+    rate === null &&
+    slo === null &&
+    segment === null &&
+    startAt === null &&
+    network.every((condition) => condition === null);
+  const streamOps: StreamOperation[] = streamScenario ? ['running-sum'] : dedupe(askedStreamOps);
+  const transports = values.transport === undefined ? null : listOf('--transport', values.transport, STREAM_TRANSPORTS);
+  const streams = values.streams === undefined ? profile.streams : integer('--streams', values.streams, 1, MAX_CONCURRENCY);
+  const explicitMessages = values.messages === undefined ? null : integer('--messages', values.messages, 1, LIMITS.maxStreamMessages);
+  // An open loop (or a capacity search's steps) is a schedule over time: its streams are held for the run's duration unless --messages says otherwise.
+  // So is a stream scenario given a --duration: its streams are held open that long (bench:streams' --duration).
+  const held = rate !== null || slo !== null || (values.duration !== undefined && streamOps.length > 0 && !streamScenario);
+  const messagesPerStream = explicitMessages ?? (held ? null : profile.messagesPerStream);
+  checkStreamRules({ streamOps, transports, messagesPerStream, rate: rate !== null, slo: slo !== null, contenders: values.contenders !== undefined, exclusive: ops.length === 0 && values.messages !== undefined && values.duration !== undefined, flags: { transport: values.transport, streams: values.streams, messages: values.messages } });
   if (network.some((condition) => condition !== null)) {
     const clash = [grpcTarget !== null && '--grpc-target', restTarget !== null && '--rest-target', values.contenders !== undefined && '--contenders'].filter(Boolean);
     if (clash.length > 0) throw new BenchUsageError(`--network runs the bench's own servers behind the emulated link; drop ${clash.join(', ')}`);
@@ -489,6 +544,10 @@ export function parseBenchCommand(
     profile: profileName,
     protocols,
     ops: dedupe(ops),
+    streamOps,
+    transports,
+    streams,
+    messagesPerStream,
     sizes: dedupe(sizes),
     concurrency: dedupe(segmentable(concurrency)),
     sumConcurrency: dedupe(segmentable(sumConcurrency)),
@@ -517,29 +576,67 @@ export function parseBenchCommand(
     connectionCalls,
     stallTimeoutS,
     slo,
+    sloRepeats,
+    sloStepS,
     pin,
     progress,
     contenders,
     segment,
     startAt,
     network,
-    streamScenario:
-      !values['no-streams'] &&
-      values.ops === undefined &&
-      sweep === null &&
-      protocols.length === PROTOCOLS.length &&
-      grpcTarget === null &&
-      restTarget === null &&
-      contenders === null &&
-      !tls &&
-      rate === null &&
-      slo === null &&
-      segment === null &&
-      startAt === null &&
-      network.every((condition) => condition === null),
+    streamScenario,
   };
   return { kind: 'run', options };
 }
+
+/**
+ * What stream scenarios refuse, in one line each: a pacing their method cannot
+ * take (bench/drivers/streams/run.ts), capacity on anything but the bidi
+ * stream, contenders (their servers serve unary calls only), and stream flags
+ * without a stream operation.
+ */
+function checkStreamRules(input: {
+  streamOps: readonly StreamOperation[];
+  transports: readonly StreamTransport[] | null;
+  messagesPerStream: number | null;
+  rate: boolean;
+  slo: boolean;
+  contenders: boolean;
+  /** --messages and --duration both given to a run with no unary scenario (--duration then has nothing else to time). */
+  exclusive: boolean;
+  flags: Record<'transport' | 'streams' | 'messages', string | undefined>;
+}): void {
+  const { streamOps } = input;
+  if (input.exclusive) throw new BenchUsageError('--messages and --duration are exclusive for a run of streams only: a stream carries --messages values or is held for --duration');
+  if (streamOps.length === 0) {
+    const given = Object.entries(input.flags).filter(([, value]) => value !== undefined).map(([flag]) => `--${flag}`);
+    if (given.length > 0) throw new BenchUsageError(`${given.join(', ')} apply to stream operations; add one to --ops (${STREAM_OPERATIONS.join(', ')})`);
+    return;
+  }
+  if (input.contenders) throw new BenchUsageError('--contenders serve unary calls; run stream operations without --contenders');
+  if (input.slo) {
+    const other = streamOps.filter((op) => op !== 'running-sum');
+    if (other.length > 0) throw new BenchUsageError(`--slo on streams searches running-sum's messages/s at a per-message latency; ${other.join(', ')} has no per-message latency to hold`);
+  }
+  for (const op of streamOps) {
+    if (op === 'prefix-sums' && (input.rate || input.slo)) throw new BenchUsageError('prefix-sums takes no --rate or --slo: it is one request of --messages values, answered at the server\'s pace');
+    if (op === 'prefix-sums' && input.messagesPerStream === null) throw new BenchUsageError('prefix-sums needs --messages: it is one request of that many values');
+    if (op === 'sum-stream' && input.messagesPerStream === null && !input.rate && !input.slo) {
+      throw new BenchUsageError('sum-stream held for a duration needs a --rate: a client stream has no answer per value to pace a closed loop');
+    }
+  }
+  if (input.transports !== null) {
+    const served = streamOps.filter((op) => TRANSPORTS_BY_OPERATION[op].some((transport) => input.transports!.includes(transport)));
+    if (served.length === 0) throw new BenchUsageError(`--transport ${input.transports.join(',')}: none of them serves ${streamOps.join(', ')}`);
+  }
+}
+
+/** Which transports serve which stream operation (REST: SSE is server streaming only, WebSocket is the bidi path). */
+export const TRANSPORTS_BY_OPERATION: Readonly<Record<StreamOperation, readonly StreamTransport[]>> = {
+  'running-sum': ['grpc', 'ndjson', 'websocket'],
+  'sum-stream': ['grpc', 'ndjson'],
+  'prefix-sums': ['grpc', 'ndjson', 'sse'],
+};
 
 function parseNetwork(text: string): Array<NetworkCondition | null> {
   try {

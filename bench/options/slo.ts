@@ -85,3 +85,14 @@ export function describeSlo(slo: Slo): string {
   const latency = slo.latency.map((b) => `${percentileKey(b.percentile)} ≤ ${b.maxMs} ms`).join(', ');
   return `${latency}${slo.maxErrorsPercent === DEFAULT_SLO_ERRORS_PERCENT ? '' : `, errors ≤ ${slo.maxErrorsPercent}%`}`;
 }
+
+/** --slo-repeats: independent searches per scenario and protocol (their median is the answer); 1 by default. */
+export const DEFAULT_SLO_REPEATS = 1;
+export const MAX_SLO_REPEATS = 20;
+/** --slo-step bounds, seconds: a step shorter than this sees too few calls for a tail percentile. */
+export const MIN_SLO_STEP_S = 0.25;
+
+/** A capacity step's measured seconds when --slo-step is not given: half a measured run of the profile. */
+export function defaultSloStepS(durationS: number): number {
+  return durationS / 2;
+}

@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../results/write.ts';
 import { renderCharts, saveCharts, type RenderedChart } from './charts.ts';
 import { capacityHeadline, hasCapacity, renderCapacityTable } from './capacity.ts';
 import { STREAM_FIGURE_HEADER, streamFigureCells, streamHeadline, TRANSPORT_LABEL } from './streams.ts';
-import type { StreamRecord, StreamsFile } from '../results/stream-record.ts';
+import { callRowsOf, streamRecordsOf, type StreamRecord, type StreamsFile } from '../results/stream-record.ts';
 
 export const HTML_FILE = 'report.html';
 
@@ -240,8 +240,10 @@ export function withoutChartsSection(markdown: string): string {
   return `${markdown.slice(0, start).replace(/\s*$/, '')}\n${markdown.slice(end + MD_END.length)}`;
 }
 
-/** The stream scenario's records when the run folder has a streams.json (a default run), else none. */
-async function streamRecordsOf(runDir: string): Promise<StreamRecord[]> {
+/** The stream rows of the results; for a run folder from before schema 4, its streams.json (a default run), else none. */
+async function streamRowsOf(runDir: string, results: ResultsFile): Promise<StreamRecord[]> {
+  const rows = streamRecordsOf(results);
+  if (rows.length > 0 || results.schemaVersion >= 4) return rows;
   try {
     return (JSON.parse(await readFile(path.join(runDir, 'streams.json'), 'utf8')) as StreamsFile).records;
   } catch (error) {
@@ -256,10 +258,11 @@ async function streamRecordsOf(runDir: string): Promise<StreamRecord[]> {
  * Returns the paths written, relative to runDir.
  */
 export async function writeHtmlReport(runDir: string, results: ResultsFile): Promise<{ html: string; charts: string[]; markdown: string | null }> {
-  const charts = await renderCharts(results);
+  const calls = callRowsOf(results);
+  const charts = await renderCharts(calls);
   const files = await saveCharts(runDir, charts);
   // By rename, like every file of a run folder: a crash or a reader mid-write (a re-render of a finished run) never sees half a file.
-  writeFileAtomic(path.join(runDir, HTML_FILE), renderHtmlReport(results, charts, await streamRecordsOf(runDir)));
+  writeFileAtomic(path.join(runDir, HTML_FILE), renderHtmlReport(calls, charts, await streamRowsOf(runDir, results)));
   let markdown: string | null = null;
   const mdPath = path.join(runDir, 'report.md');
   try {

@@ -7,19 +7,26 @@ import { DEFAULT_THRESHOLD } from '../compare/compare.ts';
 import { ratio } from '../compare/labels.ts';
 import { markdownTable } from './markdown-table.ts';
 import { textTable } from './text-table.ts';
-import type { StreamRecord } from '../results/stream-record.ts';
+import { upgradeStreamRecord, type StreamRecord } from '../results/stream-record.ts';
 
-/** The measured figures of a stream record, the same columns in every renderer. */
-export const STREAM_FIGURE_HEADER = ['msgs/s', 'p50 ms', 'p99 ms', 'open p50 ms', 'req B/msg', 'resp B/msg', 'server CPU ms/1k', 'client CPU ms/1k', 'errors'] as const;
+/**
+ * The measured figures of a stream record, the same columns in every renderer.
+ * p50/p99 are per message (a value sent -> its answer; a client stream's last
+ * value -> its total); a server stream's answers have no request each, so it
+ * has none and its gap between answers is a column of its own.
+ */
+export const STREAM_FIGURE_HEADER = ['msgs/s', 'p50 ms', 'p99 ms', 'open p50 ms', 'gap p50 ms', 'req B/msg', 'resp B/msg', 'server CPU ms/1k', 'client CPU ms/1k', 'errors'] as const;
 
 /** Cells under STREAM_FIGURE_HEADER; `missing` stands for a figure that was not measured. */
-export function streamFigureCells(r: StreamRecord, missing: string): string[] {
+export function streamFigureCells(record: StreamRecord, missing: string): string[] {
+  const r = upgradeStreamRecord(record);
   const fixed = (value: number | null | undefined, digits: number): string => (value === null || value === undefined ? missing : value.toFixed(digits));
   return [
     String(r.messagesPerSecond),
     fixed(r.latencyMs?.p50, 3),
     fixed(r.latencyMs?.p99, 3),
     fixed(r.openMs?.p50, 3),
+    fixed(r.gapMs?.p50, 3),
     fixed(r.requestBytesPerMessage, 1),
     fixed(r.responseBytesPerMessage, 1),
     fixed(r.serverCpuMsPer1000, 1),
@@ -66,11 +73,11 @@ export function streamHeadline(records: readonly StreamRecord[], threshold = DEF
       });
     const bound = rows.filter((r) => r.clientBound).map((r) => TRANSPORT_LABEL[r.transport]);
     const caveat = bound.length > 0 ? `; client-bound: ${bound.join(', ')} (a lower bound for the server)` : '';
-    return [`${operation} (${KIND[operation]}), ${grpc.streams} streams: ${claims.join(', ')} messages/s${caveat}`];
+    return [`${operation} (${KIND[operation] ?? 'stream'}), ${grpc.streams} streams: ${claims.join(', ')} messages/s${caveat}`];
   });
 }
 
-const KIND: Readonly<Record<StreamRecord['operation'], string>> = { 'running-sum': 'bidi stream', 'sum-stream': 'client stream', 'prefix-sums': 'server stream' };
+const KIND: Readonly<Record<string, string>> = { 'running-sum': 'bidi stream', 'sum-stream': 'client stream', 'prefix-sums': 'server stream' };
 
 /** report.md's section for the default run's stream scenario: the records as a table and the sentences. */
 export function renderStreamMarkdown(records: readonly StreamRecord[]): string[] {
@@ -86,7 +93,7 @@ export function renderStreamMarkdown(records: readonly StreamRecord[]): string[]
   return [
     '## Streams',
     '',
-    'Per message, measured after the unary runs with servers of its own (records in `streams.json`): p50/p99 from a value sent to its total received, open p50 from a new stream to its first answer, bytes from the counting proxy, CPU from /proc.',
+    'Per message (rows of `results.json` with `unit: "message"`): p50/p99 from a value sent to its answer (a client stream: its last value to its total), open p50 from a new stream to its first answer, gap p50 between a server stream\'s answers, bytes from the counting proxy, CPU from /proc.',
     '',
     ...markdownTable(header, rows, (column) => column < 2),
     '',

@@ -11,13 +11,19 @@ import { renderCsv } from './csv.ts';
 import { writeHtmlReport } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
 import { renderStreamMarkdown } from './streams.ts';
-import type { StreamRecord } from '../results/stream-record.ts';
+import { callRowsOf, streamRecordsOf } from '../results/stream-record.ts';
 
-/** Writes the reports next to results.json (report.md with the stream scenario's section, when there was one); returns the files written. */
-export async function writeRunReports(dir: string, results: ResultsFile, streams: readonly StreamRecord[] = []): Promise<string[]> {
+/**
+ * Writes the reports next to results.json (report.md with a section for the
+ * stream rows, when there are some); returns the files written. The unary
+ * sections read the call rows; results.csv keeps every row.
+ */
+export async function writeRunReports(dir: string, results: ResultsFile): Promise<string[]> {
   const md = path.join(dir, 'report.md');
+  const streams = streamRecordsOf(results);
+  const calls = callRowsOf(results);
   const streamSection = streams.length > 0 ? `\n${renderStreamMarkdown(streams).join('\n')}\n` : '';
-  writeFileAtomic(md, renderMarkdown(results) + streamSection);
+  writeFileAtomic(md, (calls.runs.length > 0 ? renderMarkdown(calls) : '') + streamSection);
   const csv = path.join(dir, 'results.csv');
   writeFileAtomic(csv, renderCsv(results));
   const html = await writeHtmlReport(dir, results);

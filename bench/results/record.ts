@@ -4,12 +4,17 @@
  * SCHEMA_VERSION on any incompatible change. Numbers are numbers (never
  * formatted strings); a figure that could not be measured is null, not guessed.
  */
-import type { Operation } from '../../servers/calculator.ts';
-import type { DriverWireReport, Protocol } from '../types.ts';
+import type { CountUnit, DriverWireReport, MethodKind, Protocol, StreamTransport } from '../types.ts';
 
-export const SCHEMA_VERSION = 3;
-/** Versions bench/results/read.ts accepts: 1 is 2 without `network` (every run on loopback), 2 is 3 without `capacity` (no --slo search). */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3];
+/**
+ * 4: stream rows (unit 'message', transport, firstMessageMs, gapMs), the method
+ * and API a row measured, its place (TLS, and room for a proxy and replicas),
+ * per-replica counts, retried calls and connections opened; `operation` is any
+ * name (an API card's call), no longer the calculator's list.
+ */
+export const SCHEMA_VERSION = 4;
+/** Versions bench/results/read.ts accepts: 1 is 2 without `network` (every run on loopback), 2 is 3 without `capacity` (no --slo search), 3 is 4 without stream rows and methods. */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4];
 
 export interface ResultsFile {
   /** SCHEMA_VERSION when written by this bench; a file read back may be an older readable version. */
@@ -20,6 +25,42 @@ export interface ResultsFile {
   contenders?: ContenderReport[];
   /** A folder written by `npm run bench:merge`: the segment folders it was built from. Absent otherwise. */
   merge?: MergeInfo;
+  /** --api: the card the run benched and the services it names. Absent: the calculator. */
+  api?: { card: string; services: string[] };
+}
+
+/** The method a row measured (bench/types.ts ApiMethod): its service, name, kind and both protocols' routes. */
+export interface MethodRecord {
+  /** package.Service. */
+  api: string;
+  name: string;
+  kind: MethodKind;
+  grpcPath: string;
+  restVerb: string;
+  restPathTemplate: string;
+}
+
+/**
+ * Where the calls went: TLS or cleartext, and what stood between generator and
+ * servers. The network condition stays in `network`. proxy, replicas and
+ * balance are null on a direct path.
+ */
+export interface PlaceRecord {
+  tls: boolean;
+  /** 'nginx', 'haproxy', or a user's config's name; null: direct. */
+  proxy: string | null;
+  /** Server processes per protocol behind the proxy; null: one, direct. */
+  replicas: number | null;
+  /** How a proxy spreads load: TCP connections (l4) or requests (l7); null without one. */
+  balance: 'l4' | 'l7' | null;
+}
+
+/** One replica's share of a run's measured window (--replicas). */
+export interface ReplicaRecord {
+  pid: number;
+  calls: number;
+  /** CPU per 1,000 of this replica's calls; null when it served none. */
+  cpuMsPer1kCalls: number | null;
 }
 
 /** Which part of the load a segmented run (`--segment K/N`) generated. */
@@ -167,7 +208,31 @@ export interface RunRecord {
   driver: string;
   /** --contenders runs: the server measured (protocol is then 'grpc' for gRPC-style contenders, 'rest' for the others); null/absent: the default server of `protocol` (express, grpc-js). */
   contender?: ContenderInfo | null;
-  operation: Operation;
+  /** The calculator's operation (add, sum, running-sum, ...) or an API card call's name. */
+  operation: string;
+  /** The method measured; absent in schema 1-3 files (the calculator's). */
+  method?: MethodRecord | null;
+  /** What `requests`, `rps` and `latencyMs` count: calls, or a stream's messages. Absent: 'call'. */
+  unit?: CountUnit;
+  /** Stream rows: the transport (grpc, ndjson, sse, websocket); null or absent for unary calls. */
+  transport?: StreamTransport | null;
+  /** Stream rows: messages each stream carried; null when the streams were held for durationS. */
+  messagesPerStream?: number | null;
+  /**
+   * Stream rows: a new stream -> its first answer (a new HTTP/2 stream, HTTP/1.1
+   * request or WebSocket upgrade, first message included), ms; null when the kind has none.
+   */
+  firstMessageMs?: LatencySummaryMs | null;
+  /** Server-stream rows: the gap between consecutive answers, ms (its latencyMs is null: an answer has no request of its own). */
+  gapMs?: LatencySummaryMs | null;
+  /** TLS and what stood between generator and servers; absent in schema 1-3 files (TLS then in tls.enabled). */
+  place?: PlaceRecord;
+  /** Calls left unprocessed by a GOAWAY or lost to a closed idle connection, sent again and counted once; absent: not counted. */
+  retried?: number;
+  /** TCP connections the generator opened during the measured run; absent or null: not counted. */
+  connectionsOpened?: number | null;
+  /** Behind a proxy with --replicas: each replica's calls and CPU. Absent otherwise. */
+  replicas?: ReplicaRecord[] | null;
   /** Number of values for sum, null for binary operations. */
   payloadValues: number | null;
   /** Shape of the sum values (bench/scenario/payloads.ts); null for binary operations; absent in older files (double). */
@@ -238,9 +303,17 @@ export interface RunRecord {
 export interface CapacityRecord {
   /** The objective, canonical: "p99<10ms,errors<0.1%". */
   slo: string;
-  /** The highest offered calls/s that met every bound, confirmed by a longer run; null when no rate tried met it. */
+  /** The highest offered calls/s that met every bound, confirmed by a longer run (--slo-repeats: the median search's); null when no rate tried met it. */
   rps: number | null;
-  /** The objective's percentiles at that rate (confirmation run), ms, keyed "p99", "p99.9". */
+  /**
+   * The answer's spread: from the lowest answer of the searches to the highest rate that failed just above one
+   * (one search: its answer and the lowest rate that failed above it). high is null when nothing failed above an
+   * answer; the whole is null when no search found one. Absent in files before it.
+   */
+  range?: { low: number; high: number | null } | null;
+  /** Each search's answer (--slo-repeats N: N of them, in order). Absent in files before it. */
+  searches?: CapacitySearch[];
+  /** The objective's percentiles at that rate, ms, keyed "p99", "p99.9": every run at it pooled (steps and confirmation; older files: the confirmation run). */
   latencyMs: Record<string, number> | null;
   errorsPercent: number | null;
   /** Server CPU at that rate, % of one core; null for an external server. */
@@ -251,9 +324,16 @@ export interface CapacityRecord {
   loadGeneratorBound: boolean;
   /** What a reader must know about the answer: a confirmation that failed and stepped down, no rate meeting the objective. */
   notes: string[];
-  /** Wall seconds of the whole search. */
+  /** Wall seconds of the whole search (all its repeats). */
   searchS: number;
   steps: CapacityStep[];
+}
+
+/** One search of --slo-repeats: its confirmed answer, the lowest rate that failed above it, its seconds. */
+export interface CapacitySearch {
+  rps: number | null;
+  failedAboveRps: number | null;
+  searchS: number;
 }
 
 export interface CapacityStep {
@@ -274,6 +354,13 @@ export interface CapacityStep {
   /** Why the step failed the objective ("p99 12.3 ms > 10 ms", saturation, a run failure); empty when it passed. */
   misses: string[];
   durationS: number;
+  /** --slo-repeats above 1: which search (1-based) the step belongs to. Absent: the only one. */
+  search?: number;
+  /**
+   * The verdict the search acted on: the objective read on every run at this rate so far in this search, this one
+   * included (their HDR histograms added). Absent for the probe and in files before it.
+   */
+  pooled?: { runs: number; latencyMs: Record<string, number> | null; errorsPercent: number; pass: boolean; misses: string[] };
 }
 
 /** One direction of the emulated link during the measured run (the forwarder's and the kernel's counters). */

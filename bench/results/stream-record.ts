@@ -1,11 +1,11 @@
 /**
- * The stream bench's results (bench/cli/streams.ts): one record per operation
- * and transport, in results/streams-<time>.json. Its contract is
- * results/streams-schema.json, as results/schema.json is record.ts's.
+ * A stream row as the stream renderers read it: since schema 4 stream runs are
+ * rows of results.json (unit 'message'); this is their per-stream view, built
+ * from those rows (streamRecordsOf), or read from the streams.json /
+ * streams-<time>.json files of older runs (results/streams-schema.json).
  */
-import type { StreamOperation } from '../../servers/calculator.ts';
-import type { StreamTransport } from '../drivers/streams/types.ts';
-import type { Environment, LatencySummaryMs } from './record.ts';
+import type { StreamTransport } from '../types.ts';
+import type { Environment, LatencySummaryMs, ResultsFile, RunRecord } from './record.ts';
 
 /**
  * 3: the file records its environment (as results.json does);
@@ -22,7 +22,7 @@ export interface StreamsFile {
 
 export interface StreamRecord {
   schemaVersion: number;
-  operation: StreamOperation;
+  operation: string;
   transport: StreamTransport;
   streams: number;
   /** closed: running-sum waits for each answer before the next value; open: values go at ratePerStream. */
@@ -47,6 +47,8 @@ export interface StreamRecord {
   latencyMs: LatencySummaryMs | null;
   /** New stream -> its first answer, ms; null for sum-stream. */
   openMs: LatencySummaryMs | null;
+  /** A server stream's gap between answers, ms (older files kept it in latencyMs); absent or null otherwise. */
+  gapMs?: LatencySummaryMs | null;
   /** Bytes on the wire per message, each way, from the counting proxy's pass; null if it carried none. */
   requestBytesPerMessage: number | null;
   responseBytesPerMessage: number | null;
@@ -57,4 +59,70 @@ export interface StreamRecord {
   serverCpuPercent: number | null;
   /** The unary rule (bench/results/client-bound.ts): the generator near a full core while the server was not. */
   clientBound: boolean;
+}
+
+/** The rows of a results file that count messages (stream runs). */
+export function isStreamRow(run: RunRecord): boolean {
+  return run.unit === 'message';
+}
+
+/** The file with its call rows only: what the unary tables, charts and sections read. */
+export function callRowsOf(results: ResultsFile): ResultsFile {
+  return results.runs.some(isStreamRow) ? { ...results, runs: results.runs.filter((run) => !isStreamRow(run)) } : results;
+}
+
+/** A stream row (schema 4) as the stream renderers read it. */
+export function streamRecordOf(run: RunRecord): StreamRecord {
+  const rate = run.rate === null ? null : run.rate / run.concurrency;
+  // ms of CPU per 1,000 messages x messages/s / 1,000 = ms per s; / 10 = % of a core.
+  const percentOfCore = (msPer1000: number | null): number | null => (msPer1000 === null ? null : Math.round((msPer1000 * run.rps) / 100) / 100);
+  const clientMsPer1000 = run.client.cpuUsPerCall;
+  const firstError = run.notes?.find((note) => note.startsWith('first error: '))?.slice('first error: '.length) ?? (run.failure ?? null);
+  return {
+    schemaVersion: STREAM_RECORD_SCHEMA_VERSION,
+    operation: run.operation,
+    transport: run.transport ?? 'grpc',
+    streams: run.concurrency,
+    mode: rate === null ? 'closed' : 'open',
+    ratePerStream: rate === null ? null : Math.round(rate * 100) / 100,
+    messagesPerStream: run.messagesPerStream ?? null,
+    durationS: (run.messagesPerStream ?? null) === null ? run.durationS : null,
+    elapsedS: run.durationS,
+    messages: run.requests,
+    errors: run.errors,
+    firstError,
+    messagesPerSecond: Math.round(run.rps),
+    latencyMs: run.latencyMs,
+    openMs: run.firstMessageMs ?? null,
+    gapMs: run.gapMs ?? null,
+    requestBytesPerMessage: run.wire.requestBytesPerCall,
+    responseBytesPerMessage: run.wire.responseBytesPerCall,
+    serverCpuMsPer1000: run.server.cpuMsPer1kCalls,
+    clientCpuMsPer1000: clientMsPer1000,
+    clientCpuPercent: run.client.cpuPercent,
+    serverCpuPercent: percentOfCore(run.server.cpuMsPer1kCalls),
+    clientBound: run.client.bound,
+  };
+}
+
+/**
+ * The stream rows of a results file, one per operation and transport (trials:
+ * the first completed one; every trial stays in results.json and its compare).
+ */
+export function streamRecordsOf(results: ResultsFile): StreamRecord[] {
+  const seen = new Set<string>();
+  const records: StreamRecord[] = [];
+  for (const run of results.runs.filter(isStreamRow)) {
+    const key = `${run.scenario}|${run.transport}|${run.network?.name ?? ''}|${run.place?.tls ? 'tls' : ''}`;
+    if (seen.has(key) || run.status !== 'completed') continue;
+    seen.add(key);
+    records.push(streamRecordOf(run));
+  }
+  return records;
+}
+
+/** A record of an older streams file: a server stream's latency there was the gap between answers. */
+export function upgradeStreamRecord(record: StreamRecord): StreamRecord {
+  if (record.gapMs !== undefined || record.operation !== 'prefix-sums') return record;
+  return { ...record, gapMs: record.latencyMs, latencyMs: null };
 }

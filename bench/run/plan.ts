@@ -4,7 +4,7 @@
  * with it, so both count the same runs and the same seconds.
  */
 import type { BenchOptions } from '../options/options.ts';
-import { buildScenarios, type Scenario } from '../scenario/matrix.ts';
+import { buildScenarios, transportsOf, type Scenario } from '../scenario/matrix.ts';
 import { plannedSearchS } from './capacity.ts';
 
 /** Rough seconds a wire-sampling pass takes (a fixed number of calls, not a duration). */
@@ -29,9 +29,15 @@ export function planBench(options: BenchOptions): RunPlan {
   const serversPerScenario = options.contenders?.length ?? options.protocols.length;
   // --network: every scenario again under each condition (and --sweep network: in cleartext, then over TLS).
   const passes = options.network.length * options.tlsPasses.length;
-  const runs = scenarios.length * serversPerScenario * options.trials * passes;
+  // A stream scenario runs once per transport each protocol serves it over; a unary one once per server.
+  const subjects =
+    options.contenders !== null
+      ? scenarios.length * serversPerScenario
+      : scenarios.reduce((sum, scenario) => sum + options.protocols.reduce((n, protocol) => n + transportsOf(scenario, protocol).length, 0), 0);
+  const runs = subjects * options.trials * passes;
   // --slo: a run is a whole capacity search (probe, steps, confirmation).
   const perRunS = (options.slo ? plannedSearchS(options) : options.warmupS + options.durationS) + (options.wireCalls > 0 ? WIRE_PASS_PLANNED_S : 0);
-  const connectionCostS = options.connectionCalls > 0 && options.contenders === null ? options.protocols.length * CONNECTION_COST_PLANNED_S * passes : 0;
+  const unary = scenarios.some((scenario) => scenario.stream === null);
+  const connectionCostS = options.connectionCalls > 0 && options.contenders === null && unary ? options.protocols.length * CONNECTION_COST_PLANNED_S * passes : 0;
   return { scenarios, serversPerScenario, runs, perRunS, totalS: runs * perRunS + connectionCostS };
 }

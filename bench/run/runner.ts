@@ -16,12 +16,14 @@ import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
 import { encodeLatencyHistogram } from '../results/histogram.ts';
 import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type WireBytesPerCall } from '../results/record.ts';
 import { createRunFolder, linkLatest, removeEmptyRunFolder, writeResultsJson } from '../results/write.ts';
-import { buildPayload, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
+import { buildPayload, buildScenarios, buildStreamPayload, transportsOf, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
+import { streamEngine } from '../drivers/streams/driver.ts';
+import type { Operation, StreamOperation } from '../../servers/calculator.ts';
 import { wireBody, withCompression } from '../scenario/compression.ts';
 import { killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
 import { checkReachable, describeTarget } from '../host/readiness.ts';
 import { preflightTarget, targetProcesses } from '../host/external-targets.ts';
-import { DEFAULT_DRAIN_GRACE_MS, type CallPayload, type Driver, type LoadOptions, type LoadResult, type Protocol, type Target } from '../types.ts';
+import { DEFAULT_DRAIN_GRACE_MS, type CallPayload, type Driver, type LoadOptions, type LoadResult, type Protocol, type StreamTransport, type Target } from '../types.ts';
 import { measureWireBytes, NULL_WIRE } from '../wire/measure.ts';
 import { startContenders } from '../host/contenders.ts';
 import { restBodyOf } from '../scenario/http-call.ts';
@@ -59,6 +61,11 @@ const NETWORK_CONNECTION_WARMUP_CALLS = 2;
  * 5 Mbit/s is a 4.7 s round; at two rounds a run took 12-13 s.)
  */
 const MIN_ROUNDS = 1;
+/** Values per stream of a stream scenario's warm-up (closed loop), as the stream bench always warmed up. */
+const STREAM_WARMUP_MESSAGES = 1_000;
+/** A stream scenario's byte-counting pass: this many streams of at most this many messages each. */
+const WIRE_STREAMS = 2;
+const WIRE_MESSAGES_PER_STREAM = 200;
 /** The link probe when a condition's link is set up: ping-pong rounds and bulk window per direction. */
 const LINK_PROBE = { rounds: 20, windowMs: 1_000 };
 
@@ -125,7 +132,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   }
   // Payloads (and their gzip forms) are encoded once, before any load.
   const payloads = new Map(
-    scenarios.map((s) => [s.key, withCompression(buildPayload(s.operation, s.payloadValues, s.valueShape ?? options.shape), s.compression)] as const),
+    scenarios.map((s) => [s.key, payloadOf(s, options)] as const),
   );
 
   // Everything that can be wrong with the setup is found before any server starts or any load is sent:
@@ -217,8 +224,9 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
             });
           }
           if (bench.signal.aborted) throw bench.signal.reason;
-          // Contenders that failed their conformance check are not measured: count the setups that run.
-          totalRuns = scenarios.length * setups.length * options.trials * options.network.length * options.tlsPasses.length;
+          // Contenders that failed their conformance check are not measured: count the subjects that run.
+          const subjects = scenarios.reduce((sum, scenario) => sum + setups.reduce((n, setup) => n + transportsOf(scenario, setup.protocol).length, 0), 0);
+          totalRuns = subjects * options.trials * options.network.length * options.tlsPasses.length;
           if (results === null) {
             const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
             results = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
@@ -239,18 +247,22 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
         const connectionCosts = await runConnectionCostPasses(passOptions, setups, progress, bench.signal, condition !== null, handshakeBytes);
         const at = (condition === null ? '' : ` @${condition.name}`) + (options.tlsPasses.length > 1 && tls ? ' TLS' : '');
         for (const [i, scenario] of shares.entries()) {
+          // Every subject of the scenario: each server, and for a stream scenario each transport it serves.
+          const subjects = setups.flatMap((setup) => transportsOf(scenario, setup.protocol).map((transport) => ({ setup, transport })));
           for (let trial = 1; trial <= options.trials; trial++) {
-            // Alternate which protocol goes first, so neither always runs on a warmer machine.
-            const order = trial % 2 === 1 ? setups : [...setups].reverse();
-            for (const setup of order) {
+            // Alternate which subject goes first, so none always runs on a warmer machine.
+            const order = trial % 2 === 1 ? subjects : [...subjects].reverse();
+            for (const { setup, transport } of order) {
               index += 1;
-              const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${setup.label ?? setup.protocol}${at}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
-              const warmKey = `${setup.label ?? setup.protocol}|${scenario.key}`;
+              const subject = `${setup.label ?? setup.protocol}${transport !== null && transport !== 'grpc' ? `/${transport}` : ''}`;
+              const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${subject}${at}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
+              const warmKey = `${subject}|${scenario.key}`;
               const input: RunOneInput = {
                 options: passOptions,
                 scenario,
                 payload: payloads.get(scenario.key)!,
                 setup,
+                transport,
                 trial,
                 warmUp: !warmed.has(warmKey),
                 label,
@@ -314,6 +326,12 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     process.off('exit', killAllServerProcesses);
     process.off('exit', removeAllLinksSync);
   }
+}
+
+/** What a scenario's calls send, encoded once before any load: a stream's message, or the call's request (gzipped for a compressed scenario). */
+function payloadOf(scenario: Scenario, options: BenchOptions): CallPayload {
+  if (scenario.stream !== null) return buildStreamPayload(scenario.operation as StreamOperation);
+  return withCompression(buildPayload(scenario.operation as Operation, scenario.payloadValues, scenario.valueShape ?? options.shape), scenario.compression);
 }
 
 /** Creates the run folder, or says in one line (exit 1) why --out cannot hold one. */
@@ -423,6 +441,8 @@ interface RunOneInput {
   scenario: Scenario;
   payload: CallPayload;
   setup: ProtocolSetup;
+  /** A stream scenario's transport (the stream generator runs it); null for unary calls (the setup's driver). */
+  transport: StreamTransport | null;
   trial: number;
   /** Warm up before the measured run: the first run of this protocol and scenario on the running servers. */
   warmUp: boolean;
@@ -455,19 +475,23 @@ function runNotes(options: BenchOptions, protocol: Protocol, driver: string, res
 }
 
 async function runOne(input: RunOneInput): Promise<RunRecord> {
-  const { options, scenario, payload, setup, progress, signal } = input;
+  const { options, scenario, payload, setup, progress, signal, transport } = input;
   const connections = scenario.connections[setup.connectionsOf ?? setup.protocol];
+  // A capacity step's rate (in emptyRecord), durations and byte pass; else the options'.
+  const load = input.load ?? { rate: options.rate, durationS: options.durationS, warmupS: options.warmupS, countBytes: true };
+  // A stream scenario runs on the stream generator; a capacity step holds its streams for the step's duration.
+  const driver = transport === null ? setup.driver : streamEngine;
+  const stream = transport === null || scenario.stream === null ? null : { transport, messagesPerStream: input.load ? null : scenario.stream.messagesPerStream };
   const base = {
     target: setup.target,
     payload,
+    ...(stream ? { stream } : {}),
     concurrency: scenario.concurrency,
     connections,
     timeoutMs: options.timeoutMs,
     // h2load runs as a child process: pin it where the runner (the generator) is pinned.
     ...(input.pinning ? { prefix: ['taskset', '-c', input.pinning.client] } : {}),
   };
-  // A capacity step's rate (in emptyRecord), durations and byte pass; else the options'.
-  const load = input.load ?? { rate: options.rate, durationS: options.durationS, warmupS: options.warmupS, countBytes: true };
   const record = emptyRecord(input, connections);
   // Open loop for the warm-up and the measured run (this segment's share of --rate); the byte-counting pass stays closed (bytes do not depend on pacing).
   const paced = record.rate !== null ? { rate: record.rate } : {};
@@ -490,7 +514,9 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   if (load.warmupS > 0 && input.warmUp) {
     progress.phase(`${input.label} warm-up`, load.warmupS);
     const attempt = input.network ? await snapshotAttempt(input.network.link) : null;
-    const warm = await runWithWatchdog(setup.driver, { ...base, ...paced, durationS: load.warmupS }, load.warmupS, signal, (f) => progress.update(f), stallS);
+    // Streams warm up closed loop on a fixed count per stream (a server stream takes no duration).
+    const warmLoad = stream ? { requests: scenario.concurrency * STREAM_WARMUP_MESSAGES } : paced;
+    const warm = await runWithWatchdog(driver, { ...base, ...warmLoad, durationS: load.warmupS }, load.warmupS, signal, (f) => progress.update(f), stallS);
     warm.latencyUs.destroy?.();
     progress.endPhase();
     if (signal.aborted) return failWith(reasonOf(signal));
@@ -519,7 +545,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   // run ends get their whole deadline, or a slow path would show up as timeouts the server never caused. The
   // warm-up's are not measured: they are cut after the drivers' default grace.
   const drain = input.network ? { drainGraceMs: options.timeoutMs } : {};
-  const result = await runWithWatchdog(setup.driver, { ...base, ...paced, ...drain, durationS }, durationS, signal, (f) => progress.update(f), stallS);
+  const result = await runWithWatchdog(driver, { ...base, ...paced, ...drain, durationS }, durationS, signal, (f) => progress.update(f), stallS);
   const wallMs = Number(process.hrtime.bigint() - wall0) / 1e6;
   // The driver's clock runs from its first call (connections up) to its last answer; the window ends when it returned.
   const endMs = Date.now();
@@ -537,6 +563,11 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const serverCpuPercent = serverCpuMs !== null && wallMs > 0 ? (serverCpuMs / wallMs) * 100 : null;
   const measured: RunRecord = {
     ...record,
+    ...(result.unit === 'message'
+      ? { firstMessageMs: result.firstMessageUs ? summarizeLatency(result.firstMessageUs) : null, gapMs: result.gapUs ? summarizeLatency(result.gapUs) : null }
+      : {}),
+    ...(result.retried !== undefined ? { retried: result.retried } : {}),
+    ...(result.connectionsOpened !== undefined ? { connectionsOpened: result.connectionsOpened } : {}),
     durationS: round(result.elapsedS, 3),
     requests: result.calls,
     errors: result.errors,
@@ -545,7 +576,8 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     latencyMs: summarizeLatency(result.latencyUs),
     latencyPercentilesMs: latencyPercentiles(result.latencyUs),
     server: {
-      cpuMsPer1kCalls: serverCpuMs !== null && result.calls > 0 ? round((serverCpuMs / result.calls) * 1000, 2) : null,
+      // /proc counts in clock ticks (10 ms): a run that used less than one is not measured (null), not 0.
+      cpuMsPer1kCalls: serverCpuMs !== null && serverCpuMs > 0 && result.calls > 0 ? round((serverCpuMs / result.calls) * 1000, 2) : null,
       peakRssMiB: peakRssMiB === null ? null : round(peakRssMiB, 1),
     },
     client: {
@@ -559,7 +591,8 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     window: { start: new Date(endMs - result.elapsedS * 1000).toISOString(), end: new Date(endMs).toISOString() },
   };
   if (result.statusChecked) measured.statusChecked = result.statusChecked;
-  const notes = [...runNotes(options, setup.protocol, setup.driver.name, result), ...(setup.externalNote ? [setup.externalNote] : [])];
+  const notes = [...runNotes(options, setup.protocol, driver.name, result), ...(setup.externalNote ? [setup.externalNote] : [])];
+  if (result.errors > 0 && result.firstError) notes.push(`first error: ${result.firstError}`);
   const lateMs = plannedStartMs === null ? 0 : wall0Ms - plannedStartMs;
   if (lateMs > LATE_START_NOTE_MS) notes.push(`started ${Math.round(lateMs)} ms after its planned instant (--start-at ${options.startAt}, one run every ${schedule!.slotS} s)`);
   const emulatorCpu = network?.measured.emulatorCpuPercent ?? null;
@@ -579,17 +612,20 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
 
   // Wire sampling: same driver and shape, a fixed number of calls, through the counting proxy.
   // A TLS pass after a cleartext one (--sweep network) must not borrow its cleartext byte counts.
-  const wireKey = `${scenario.key}/${setup.label ?? setup.protocol}${options.tls ? '/tls' : ''}`;
+  const wireKey = `${scenario.key}/${setup.label ?? setup.protocol}${transport !== null ? `/${transport}` : ''}${options.tls ? '/tls' : ''}`;
   let sample = input.wireCache.get(wireKey);
   // TLS: the proxy would see only ciphertext (no header/body split); bytes per handshake are in the connection-cost pass.
-  const calls = isTlsTarget(setup.target) || !load.countBytes ? 0 : Math.min(wireCallsFor(options.wireCalls, payload), input.network ? NETWORK_WIRE_CALLS : Infinity);
+  // Streams: two streams of up to 200 messages each, so a stream's set-up is spread over as many messages as before.
+  const wanted = stream ? Math.min(options.wireCalls, WIRE_STREAMS * Math.min(scenario.stream!.messagesPerStream ?? WIRE_MESSAGES_PER_STREAM, WIRE_MESSAGES_PER_STREAM)) : wireCallsFor(options.wireCalls, payload);
+  const calls = isTlsTarget(setup.target) || !load.countBytes ? 0 : Math.min(wanted, input.network ? NETWORK_WIRE_CALLS : Infinity);
   if (!sample && calls > 0) {
-    progress.phase(`${input.label} counting bytes (${calls} calls)`, WIRE_PASS_PLANNED_S);
+    progress.phase(`${input.label} counting bytes (${calls} ${stream ? 'messages' : 'calls'})`, WIRE_PASS_PLANNED_S);
     try {
       const stall = new StallWatchdog(stallS);
       // measureWireBytes passes onProgress on to the driver (its type omits it; the stall watchdog needs it).
-      const wireOptions = { ...base, signal: AbortSignal.any([signal, stall.signal]), onProgress: (p: { calls: number }) => stall.progress(p.calls) };
-      const wire = await measureWireBytes(setup.driver, wireOptions as Parameters<typeof measureWireBytes>[1], calls).finally(() => stall.stop());
+      const shape = stream ? { concurrency: Math.min(WIRE_STREAMS, scenario.concurrency), connections: 1 } : {};
+      const wireOptions = { ...base, ...shape, signal: AbortSignal.any([signal, stall.signal]), onProgress: (p: { calls: number }) => stall.progress(p.calls) };
+      const wire = await measureWireBytes(driver, wireOptions as Parameters<typeof measureWireBytes>[1], calls).finally(() => stall.stop());
       if (wire.failure || signal.aborted || stall.stalled) {
         return { ...measured, status: 'failed', failure: signal.aborted ? reasonOf(signal) : (stall.reason ?? wire.failure!) };
       }
@@ -676,13 +712,15 @@ async function runConnectionCostPasses(
   handshakeBytesCache: Map<string, ConnectionCost['handshakeBytes']>,
 ): Promise<Map<Protocol, ConnectionCost>> {
   const costs = new Map<Protocol, ConnectionCost>();
+  const unaryScenarios = buildScenarios(options).some((scenario) => scenario.stream === null);
   const calls = emulated ? Math.min(options.connectionCalls, NETWORK_CONNECTION_CALLS) : options.connectionCalls;
   const stallS = options.stallTimeoutS;
   for (const setup of setups) {
     const empty = emptyConnectionCost(setup.target);
     costs.set(setup.protocol, empty);
     // Contenders (--contenders) have their own call shapes and conformance; the pass is the default pair's.
-    if (calls === 0 || signal.aborted || setup.contender) continue;
+    // A run of stream scenarios only has no call for it to time.
+    if (calls === 0 || signal.aborted || setup.contender || !unaryScenarios) continue;
     const label = `connection cost ${setup.protocol}${empty.enabled ? ' (TLS)' : ''}`;
     progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, CONNECTION_COST_PLANNED_S);
     // The bytes a new connection moves do not depend on the path: counted under the first condition only
@@ -718,12 +756,18 @@ async function runConnectionCostPasses(
 
 function emptyRecord(input: RunOneInput, connections: number): RunRecord {
   const { scenario, payload, setup } = input;
+  const { method } = payload;
   return {
     scenario: scenario.key,
     protocol: setup.protocol,
-    driver: setup.driver.name,
+    driver: input.transport === null ? setup.driver.name : streamEngine.name,
     ...(setup.contender ? { contender: setup.contender } : {}),
     operation: scenario.operation,
+    method: { api: method.api, name: method.name, kind: method.kind, grpcPath: method.grpcPath, restVerb: method.rest.verb, restPathTemplate: method.rest.pathTemplate },
+    ...(input.transport !== null
+      ? { unit: 'message' as const, transport: input.transport, messagesPerStream: input.load ? null : (scenario.stream?.messagesPerStream ?? null) }
+      : {}),
+    place: { tls: input.options.tls, proxy: null, replicas: null, balance: null },
     payloadValues: scenario.payloadValues,
     valueShape: scenario.valueShape,
     compression: scenario.compression,
@@ -743,7 +787,7 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     wire: NULL_WIRE,
     // The body as sent: the gzip bytes in a compressed run.
     body: {
-      requestBytes: (setup.target.protocol === 'rest' && setup.target.call ? restBodyOf(setup.target.call, payload) : wireBody(payload, setup.protocol)).length,
+      requestBytes: (setup.target.protocol === 'rest' && setup.target.call ? restBodyOf(setup.target.call, payload) : wireBody(payload, input.transport === 'grpc' ? 'grpc' : setup.protocol)).length,
       responseBytes: 0,
     },
     server: { cpuMsPer1kCalls: null, peakRssMiB: null },
@@ -786,7 +830,8 @@ function describeRecord(label: string, r: RunRecord, index: number, total: numbe
   if (r.status === 'failed') return `${label}: FAILED: ${r.failure}`;
   const p50 = r.latencyMs ? `${r.latencyMs.p50} ms` : '-';
   const bytes = r.wire.requestBytesPerCall === null ? '' : `, ${Math.round(r.wire.requestBytesPerCall)}/${Math.round(r.wire.responseBytesPerCall ?? 0)} B/call`;
-  return `${label}: ${Math.round(r.rps)} calls/s, p50 ${p50}${bytes}${r.errors ? `, ${r.errors} errors` : ''} (${index}/${total})`;
+  const unit = r.unit === 'message' ? 'msg' : 'call';
+  return `${label}: ${Math.round(r.rps)} ${unit}s/s, p50 ${p50}${bytes.replace('B/call', `B/${unit}`)}${r.errors ? `, ${r.errors} errors` : ''} (${index}/${total})`;
 }
 
 function describeLink(condition: NetworkCondition, probe: LinkProbe | null): string {

@@ -3,18 +3,30 @@
  * operation (with a payload size for sum) at one concurrency; each protocol
  * runs it with its own connection count. Pure functions, no I/O.
  */
-import { BINARY_OPERATIONS, type Operation } from '../../servers/calculator.ts';
-import { encodeRequest, grpcMethodPath, METHOD_NAMES, PROTO_PATH, SERVICE_NAME } from '../../servers/proto.ts';
+import { BINARY_OPERATIONS, type Operation, type StreamOperation } from '../../servers/calculator.ts';
+import { encodeRequest, grpcMethodPath, METHOD_NAMES, PROTO_PATH, SERVICE_NAME, STREAM_METHOD_NAMES } from '../../servers/proto.ts';
 import { makeValues } from './payloads.ts';
-import { DEFAULT_SHAPE, type BenchOptions, type ShapeName } from '../options/options.ts';
+import { DEFAULT_SHAPE, TRANSPORTS_BY_OPERATION, type BenchOptions, type ShapeName } from '../options/options.ts';
 import { connectionsFor } from './connections.ts';
 import type { Compression } from './compression.ts';
-import type { ApiMethod, CallPayload, Protocol } from '../types.ts';
+import type { ApiMethod, CallPayload, MethodKind, Protocol, StreamTransport } from '../types.ts';
+
+/** A stream scenario's shape: the transports each protocol runs it over, and how long each stream lasts. */
+export interface StreamScenario {
+  transports: Record<Protocol, StreamTransport[]>;
+  /** Messages per stream; null: held open for the run's duration. */
+  messagesPerStream: number | null;
+}
 
 export interface Scenario {
-  /** Stable key, e.g. "add/c16", "sum-1000/c16", "sum-1000-int-gzip/c16" (see scenarioKey). */
+  /** Stable key, e.g. "add/c16", "sum-1000/c16", "sum-1000-int-gzip/c16", "running-sum/c16" (see scenarioKey). */
   key: string;
-  operation: Operation;
+  /** The calculator's operation (add, sum, running-sum, ...) or an API card call's name. */
+  operation: string;
+  /** 'unary', or the stream kind: a stream scenario's rows count messages. */
+  kind: MethodKind;
+  /** Stream scenarios only; null for unary calls. */
+  stream: StreamScenario | null;
   payloadValues: number | null;
   /** Shape of the sum values; null for binary operations. */
   valueShape: ShapeName | null;
@@ -32,7 +44,7 @@ export interface Scenario {
  * thing and compare across runs and baselines.
  */
 export function scenarioKey(
-  operation: Operation,
+  operation: string,
   payloadValues: number | null,
   concurrency: number,
   valueShape: ShapeName | null = null,
@@ -45,7 +57,8 @@ export function scenarioKey(
 }
 
 export function buildScenarios(
-  options: Pick<BenchOptions, 'ops' | 'sizes' | 'concurrency' | 'sumConcurrency' | 'connections' | 'shapes' | 'compression'>,
+  options: Pick<BenchOptions, 'ops' | 'sizes' | 'concurrency' | 'sumConcurrency' | 'connections' | 'shapes' | 'compression'> &
+    Partial<Pick<BenchOptions, 'streamOps' | 'transports' | 'streams' | 'messagesPerStream'>>,
 ): Scenario[] {
   const scenarios: Scenario[] = [];
   const { shapes, compression: compressions } = options;
@@ -57,6 +70,8 @@ export function buildScenarios(
     scenarios.push({
       key: scenarioKey(operation, payloadValues, concurrency, valueShape, compression),
       operation,
+      kind: 'unary',
+      stream: null,
       payloadValues,
       valueShape,
       compression,
@@ -72,7 +87,64 @@ export function buildScenarios(
       for (const c of options.concurrency) add(operation, null, c);
     }
   }
+  // Streams: `streams` in flight, each gRPC stream on the protocol's connections, each REST stream on a connection of its own.
+  for (const operation of options.streamOps ?? []) {
+    const served = TRANSPORTS_BY_OPERATION[operation].filter((t) => !options.transports || options.transports.includes(t));
+    if (served.length === 0) continue;
+    const concurrency = options.streams ?? 16;
+    scenarios.push({
+      key: scenarioKey(operation, null, concurrency),
+      operation,
+      kind: STREAM_KIND[operation],
+      stream: {
+        transports: { grpc: served.filter((t) => t === 'grpc'), rest: served.filter((t) => t !== 'grpc') },
+        messagesPerStream: options.messagesPerStream ?? null,
+      },
+      valueShape: null,
+      payloadValues: null,
+      compression: 'none',
+      concurrency,
+      connections: { grpc: connectionsFor('grpc', concurrency, options.connections), rest: concurrency },
+      restPipelining: 1,
+    });
+  }
   return scenarios;
+}
+
+/** The calculator's streams by kind: running-sum bidi, sum-stream client streaming, prefix-sums server streaming. */
+const STREAM_KIND: Readonly<Record<StreamOperation, MethodKind>> = { 'running-sum': 'bidi', 'sum-stream': 'client-stream', 'prefix-sums': 'server-stream' };
+
+/**
+ * A stream scenario's payload: its method (gRPC path, REST route /v1/<op>) and
+ * one message, the value 1, in both encodings (the generator sends it as each
+ * transport frames it).
+ */
+export function buildStreamPayload(operation: StreamOperation): CallPayload {
+  const input = { value: 1 };
+  return {
+    method: {
+      api: SERVICE_NAME,
+      name: STREAM_METHOD_NAMES[operation],
+      kind: STREAM_KIND[operation],
+      grpcPath: grpcMethodPath(operation),
+      rest: { verb: operation === 'running-sum' ? 'GET' : 'POST', pathTemplate: `/v1/${operation}` },
+      schema: { protoFiles: [PROTO_PATH], importPaths: [] },
+    },
+    input,
+    json: Buffer.from(JSON.stringify(input)),
+    // calculator.v1.Number { double value = 1; }: tag 0x09 (field 1, 64-bit), then the double.
+    protobuf: Buffer.concat([Buffer.from([0x09]), Buffer.from(new Float64Array([1]).buffer)]),
+    restPath: `/v1/${operation}`,
+  };
+}
+
+/**
+ * The subjects a scenario runs for one protocol's server: the scenario itself
+ * (null) for unary calls, each of its transports for a stream scenario (none
+ * when the protocol serves none of them).
+ */
+export function transportsOf(scenario: Scenario, protocol: Protocol): Array<StreamTransport | null> {
+  return scenario.stream === null ? [null] : scenario.stream.transports[protocol];
 }
 
 /** Fixed operands for the binary operations: full doubles, so neither encoding gets short numbers for free. */

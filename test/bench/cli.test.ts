@@ -30,11 +30,12 @@ describe('bench CLI, quick profile end to end', () => {
     const dir = path.join(out, readlinkSync(latest));
     const results = JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as unknown;
     assertSchemaValid(results);
+    const calls = results.runs.filter((r) => r.unit !== 'message');
     assert.deepEqual(
-      results.runs.map((r) => `${r.scenario} ${r.protocol}`),
+      calls.map((r) => `${r.scenario} ${r.protocol}`),
       ['add/c16 grpc', 'add/c16 rest', 'sum-1000/c16 grpc', 'sum-1000/c16 rest'],
     );
-    for (const r of results.runs) {
+    for (const r of calls) {
       const what = `${r.scenario} ${r.protocol}`;
       assert.equal(r.status, 'completed', what);
       assert.ok(r.requests > 0 && r.rps > 0, `${what}: no throughput`);
@@ -52,20 +53,20 @@ describe('bench CLI, quick profile end to end', () => {
     assert.match(run.stdout, /^add\/c16\s+16\s+1\/16\s/m);
     assert.match(run.stdout, /^sum-1000\/c16\s+16\s+1\/16\s/m);
     assert.match(run.stdout, /gRPC\s+REST\s+g\/r/);
+    // Every row of results.json, calls and stream rows: a header and 4 + 3 rows.
     const csv = readFileSync(path.join(dir, 'results.csv'), 'utf8').trim().split('\r\n');
-    assert.equal(csv.length, 5);
+    assert.equal(csv.length, 8);
     assert.match(readFileSync(path.join(dir, 'report.md'), 'utf8'), /\| `add\/c16` \| 1\/16 \|/);
 
     // A default run (no --ops) answers for streams too: running-sum on gRPC and each REST transport, in the table,
-    // the "in short" lines and streams.json beside results.json.
-    const streams = JSON.parse(readFileSync(path.join(dir, 'streams.json'), 'utf8')) as unknown;
-    assertStreamsSchemaValid(streams);
-    assert.deepEqual(streams.records.map((r) => `${r.operation}/${r.transport}`), ['running-sum/grpc', 'running-sum/ndjson', 'running-sum/websocket']);
-    for (const r of streams.records) assert.ok(r.errors === 0 && r.messages === 8 * 1_000 && r.messagesPerSecond > 0, `${r.transport}: ${r.firstError}`);
+    // the "in short" lines and results.json's rows that count messages.
+    const streams = results.runs.filter((r) => r.unit === 'message');
+    assert.deepEqual(streams.map((r) => `${r.operation}/${r.transport}`), ['running-sum/grpc', 'running-sum/ndjson', 'running-sum/websocket']);
+    for (const r of streams) assert.ok(r.errors === 0 && r.requests === 8 * 1_000 && r.rps > 0, `${r.transport}: ${r.notes?.join('; ')}`);
     assert.match(run.stdout, /^streams \(8 concurrent, 1000 values each/m);
     assert.match(run.stdout, /^running-sum\s+websocket\s+\d+/m);
     assert.match(run.stdout, /^  running-sum \(bidi stream\), 8 streams: .*NDJSON.*WebSocket.* messages\/s$/m);
-    assert.match(run.stdout, /results in .*: results\.json, streams\.json, /);
+    assert.match(run.stdout, /results in .*: results\.json, report\.md, /);
     const report = readFileSync(path.join(dir, 'report.md'), 'utf8');
     assert.match(report, /^## Streams$/m);
     assert.match(report, /^\| running-sum \| WebSocket \| 8 \| 1000 \| \d+ \|/m);

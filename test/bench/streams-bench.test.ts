@@ -1,46 +1,60 @@
 /**
- * bench:streams for real, kept short: the servers as child processes, every
- * operation on every transport, and the records checked for figures that were
- * measured (bytes from the proxy, CPU from /proc, latency from answers).
+ * Stream scenarios for real, kept short: `npm run bench -- --ops <stream ops>`
+ * through the bench's own runner (servers as child processes, every operation
+ * on every transport), its rows in results.json checked for figures that were
+ * measured (bytes from the proxy, CPU from /proc, latency from answers), and
+ * compared and gated like calls.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseStreamBenchArgs, runStreamBench, runStreamCli, streamArgsOfBench } from '../../bench/cli/streams.ts';
+import { benchArgsOfStreams } from '../../bench/cli/streams.ts';
+import { ciMarkdown } from '../../bench/cli/ci.ts';
+import { compareResults } from '../../bench/compare/compare.ts';
+import { BenchUsageError, parseBenchCommand } from '../../bench/options/options.ts';
+import { driverCatalog, openLoopDriverNames } from '../../bench/drivers/index.ts';
 import { renderStreamTable, streamHeadline } from '../../bench/report/streams.ts';
-import { STREAM_RECORD_SCHEMA_VERSION, type StreamRecord } from '../../bench/results/stream-record.ts';
+import { loadResults } from '../../bench/results/read.ts';
+import type { ResultsFile } from '../../bench/results/record.ts';
+import { STREAM_RECORD_SCHEMA_VERSION, streamRecordsOf, type StreamRecord } from '../../bench/results/stream-record.ts';
 import { TRANSPORTS_OF } from '../../bench/drivers/streams/types.ts';
 import { STREAM_OPERATIONS } from '../../servers/calculator.ts';
-import { assertStreamsSchemaValid, tempDir } from '../helpers/bench.ts';
+import { assertSchemaValid, benchOptions, quietProgress, runBenchWithReports, tempDir } from '../helpers/bench.ts';
 
-test('bench:streams measures the three operations on gRPC and each REST transport, and writes a file its schema accepts', async () => {
+let measured: { dir: string; results: ResultsFile } | null = null;
+
+test('stream scenarios measure the three operations on gRPC and each REST transport, as rows of results.json its schema accepts', async () => {
   const out = tempDir('callbench-streams-');
-  assert.equal(await runStreamCli(['--streams', '4', '--messages', '300', '--out', out]), 0);
-  const files = readdirSync(out).filter((name) => /^streams-.*\.json$/.test(name));
-  assert.equal(files.length, 1, files.join(', '));
-  const file = JSON.parse(readFileSync(path.join(out, files[0]!), 'utf8')) as unknown;
-  assertStreamsSchemaValid(file);
+  const outcome = await runBenchWithReports(benchOptions(['--ops', STREAM_OPERATIONS.join(','), '--streams', '4', '--messages', '300', '--out', out]), { progress: quietProgress });
+  assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
+  const file = JSON.parse(readFileSync(path.join(outcome.dir!, 'results.json'), 'utf8')) as unknown;
+  assertSchemaValid(file);
+  measured = { dir: outcome.dir!, results: file };
   assert.equal(file.environment.node, process.version);
   assert.equal(file.environment.options.streams, 4);
-  const { records } = file;
+  assert.ok(file.runs.every((run) => run.unit === 'message' && run.driver === 'stream-engine'));
+  const records = streamRecordsOf(file);
   const expected = STREAM_OPERATIONS.flatMap((operation) => TRANSPORTS_OF[operation].map((transport) => `${operation}/${transport}`));
   assert.deepEqual(records.map((record) => `${record.operation}/${record.transport}`), expected);
-  for (const record of records) {
-    const name = `${record.operation}/${record.transport}`;
-    assert.equal(record.errors, 0, `${name}: ${record.firstError}`);
-    assert.equal(record.messages, 1_200, name);
-    assert.ok(record.messagesPerSecond > 0, name);
-    assert.ok(record.latencyMs !== null && record.latencyMs.p99 >= record.latencyMs.p50, name);
-    assert.equal(record.openMs === null, record.operation === 'sum-stream', name);
+  for (const run of file.runs) {
+    const name = `${run.operation}/${run.transport}`;
+    assert.equal(run.errors, 0, `${name}: ${run.notes?.join('; ')}`);
+    assert.equal(run.requests, 1_200, name);
+    assert.ok(run.rps > 0, name);
+    // Per-message latency, first-message latency and a server stream's gaps are separate fields, each where it applies.
+    assert.equal(run.latencyMs === null, run.operation === 'prefix-sums', `${name}: latency per message`);
+    assert.equal(run.gapMs === null, run.operation !== 'prefix-sums', `${name}: gap between answers`);
+    if (run.latencyMs) assert.ok(run.latencyMs.p99 >= run.latencyMs.p50, name);
+    assert.equal(run.firstMessageMs === null, run.operation === 'sum-stream', name);
+    // The per-message histogram is kept for merges wherever there is a per-message latency.
+    assert.equal(run.latencyHistogram === null, run.latencyMs === null, `${name}: histogram kept for merges`);
     // A number is at least 9 bytes of protobuf or {"value":1} of JSON, plus framing, both ways where answers flow.
-    assert.ok(record.requestBytesPerMessage !== null && record.requestBytesPerMessage > 0, name);
-    assert.ok(record.responseBytesPerMessage !== null && record.responseBytesPerMessage > 0, name);
+    assert.ok(run.wire.requestBytesPerCall !== null && run.wire.requestBytesPerCall > 0, name);
+    assert.ok(run.wire.responseBytesPerCall !== null && run.wire.responseBytesPerCall > 0, name);
     // Measured from /proc in 10 ms ticks: a value, or null when the run used less than a tick; never a made-up 0.
-    assert.notEqual(record.serverCpuMsPer1000, 0, `${name}: server CPU`);
+    assert.notEqual(run.server.cpuMsPer1kCalls, 0, `${name}: server CPU`);
   }
-  // Bidi costs the server most: enough ticks to be measured.
-  for (const record of records.filter((r) => r.operation === 'running-sum')) assert.ok(record.serverCpuMsPer1000! > 0, `${record.transport}: server CPU`);
   // Bidi answers one message per message: more than 10 bytes each on every transport.
   for (const record of records.filter((r) => r.operation === 'running-sum')) assert.ok(record.responseBytesPerMessage! > 10, record.transport);
   const table = renderStreamTable(records);
@@ -51,72 +65,83 @@ test('bench:streams measures the three operations on gRPC and each REST transpor
   assert.match(headline[2]!, /^prefix-sums \(server stream\), 4 streams: .*NDJSON.*, .*SSE/);
   assert.match(table, /running-sum\s+websocket/);
   assert.match(table, /prefix-sums\s+sse/);
+  // report.md carries the stream section.
+  assert.match(readFileSync(path.join(outcome.dir!, 'report.md'), 'utf8'), /## Streams[\s\S]*gap p50 ms/);
 });
 
-test('bench:streams open loop: records carry the mode, rate and duration, and the schedule\'s message count', async () => {
-  const options = parseStreamBenchArgs(['--ops', 'running-sum,sum-stream', '--transport', 'grpc,websocket', '--rate', '200', '--streams', '4', '--duration', '1s']);
-  const { records } = await runStreamBench(options, () => {});
+test('bench:compare flags a stream row whose messages/s fell by 40%; bench:ci fails in one line when no baseline row matches', () => {
+  assert.ok(measured, 'needs the run of the test above');
+  const { results } = measured;
+  const slower: ResultsFile = {
+    ...results,
+    runs: results.runs.map((run) => (run.operation === 'running-sum' ? { ...run, rps: run.rps * 0.6 } : run)),
+  };
+  const comparison = compareResults(results, slower);
+  const verdicts = comparison.rows.map((row) => `${row.label}|${row.verdict}`);
+  for (const row of comparison.rows) {
+    const runningSum = row.scenario.startsWith('running-sum/');
+    assert.equal(row.verdict, runningSum ? 'regression' : 'within noise', verdicts.join('\n'));
+    if (runningSum) assert.deepEqual(row.because, ['rps']);
+  }
+  // Each transport is a row of its own: gRPC, NDJSON and WebSocket of running-sum do not fall into one group.
+  assert.equal(comparison.rows.filter((row) => row.scenario.startsWith('running-sum/')).length, 3);
+
+  // A baseline whose rows this run does not have (another scenario): the gate fails, it does not pass on "no data".
+  const baseDir = tempDir('callbench-baseline-');
+  const renamed: ResultsFile = { ...results, runs: results.runs.map((run) => ({ ...run, scenario: `other-${run.scenario}` })) };
+  writeFileSync(path.join(baseDir, 'results.json'), JSON.stringify(renamed));
+  const head = loadResults(measured.dir);
+  const ci = ciMarkdown(head, { baseline: baseDir, threshold: 0.1, failOnRegression: false, failAcrossMachines: false });
+  assert.equal(ci.fail, true);
+  assert.ok(ci.noMatch !== null && !ci.noMatch.includes('\n'));
+  assert.match(ci.noMatch!, /no row of this run matches the baseline/);
+  // The same baseline as the run: every row matches, nothing fails.
+  const sameDir = tempDir('callbench-baseline-');
+  cpSync(path.join(measured.dir, 'results.json'), path.join(sameDir, 'results.json'));
+  assert.deepEqual([ciMarkdown(head, { baseline: sameDir, threshold: 0.1, failOnRegression: true, failAcrossMachines: false }).fail], [false]);
+});
+
+test('stream scenarios open loop: rows carry the rate, held streams and the schedule\'s message count', async () => {
+  // 4 streams at 200 messages/s each for 1 s (bench:streams' --rate is per stream; the bench's is over all streams).
+  const args = benchArgsOfStreams(['--ops', 'running-sum,sum-stream', '--transport', 'grpc,websocket', '--rate', '200', '--streams', '4', '--duration', '1s']);
+  assert.ok(args.includes('800'), args.join(' '));
+  const outcome = await runBenchWithReports(benchOptions([...args, '--out', tempDir('callbench-streams-')]), { progress: quietProgress });
+  const records = streamRecordsOf(outcome.results);
   assert.deepEqual(records.map((record) => `${record.operation}/${record.transport}`), ['running-sum/grpc', 'running-sum/websocket', 'sum-stream/grpc']);
   for (const record of records) {
     const name = `${record.operation}/${record.transport}`;
     assert.equal(record.errors, 0, `${name}: ${record.firstError}`);
-    assert.deepEqual([record.mode, record.ratePerStream, record.durationS, record.messagesPerStream], ['open', 200, 1, null], name);
+    assert.deepEqual([record.mode, record.ratePerStream, record.messagesPerStream], ['open', 200, null], name);
     assert.ok(record.messages >= 760 && record.messages <= 840, `${name}: ${record.messages} messages, expected about 800`);
-    assert.ok(record.elapsedS >= 1 && record.elapsedS < 1.5, `${name}: elapsed ${record.elapsedS} s`);
+    // At least the schedule's second; the upper bound leaves a loaded 2-core machine room to drain the last answers.
+    assert.ok(record.elapsedS >= 1 && record.elapsedS < 3, `${name}: elapsed ${record.elapsedS} s`);
     assert.ok(record.requestBytesPerMessage !== null && record.requestBytesPerMessage > 0, name);
   }
   assert.match(renderStreamTable(records), /rate\/stream/);
 });
 
-test('bench:streams exits 2 on exclusive flags, before any server starts', async () => {
-  assert.equal(await runStreamCli(['--messages', '100', '--duration', '2s']), 2);
-});
-
-test('bench:streams refuses bad flags with one line', () => {
-  assert.throws(() => parseStreamBenchArgs(['--ops', 'add']), /--ops: "add" is not a stream operation/);
-  assert.throws(() => parseStreamBenchArgs(['--transport', 'carrier-pigeon']), /--transport: "carrier-pigeon" is not one of/);
-  assert.throws(() => parseStreamBenchArgs(['--streams', '0']), /--streams must be an integer from 1/);
-});
-
-test('bench:streams resolves open loop and held streams once: typed, every field set', () => {
-  const closed = parseStreamBenchArgs([]);
-  assert.deepEqual([closed.ops, closed.streams, closed.length, closed.rate], [['running-sum', 'sum-stream', 'prefix-sums'], 16, { messages: 2_000 }, null]);
-  // --rate without a length: the profile's duration; the operations it applies to when --ops is not given.
-  const open = parseStreamBenchArgs(['--rate', '1000', '--profile', 'quick']);
-  assert.deepEqual([open.ops, open.streams, open.length, open.rate], [['running-sum', 'sum-stream'], 8, { durationMs: 1_500 }, 1_000]);
-  assert.deepEqual(parseStreamBenchArgs(['--rate', '50', '--messages', '100', '--ops', 'sum-stream']).length, { messages: 100 });
-  // Held streams without a rate: closed loop for the duration, where a closed loop has an answer to wait for.
-  const held = parseStreamBenchArgs(['--duration', '1m30s']);
-  assert.deepEqual([held.ops, held.length, held.rate], [['running-sum'], { durationMs: 90_000 }, null]);
-  assert.equal(held.wireMessages, 200);
-});
-
-test('bench:streams refuses exclusive, out-of-range or inapplicable pacing with one line', () => {
+test('stream flags are checked once, with the rest: pacing a method cannot take, and mixed runs', () => {
+  const parse = (argv: string[]) => parseBenchCommand(argv, driverCatalog(), { canPin: false, openLoopDrivers: openLoopDriverNames() });
   const refused: Array<[string[], RegExp]> = [
-    [['--messages', '10', '--duration', '5s'], /^--messages and --duration are exclusive/],
-    [['--rate', '0'], /^--rate must be a number of messages per second per stream from 1 to 100000, got "0"/],
-    [['--rate', 'fast'], /^--rate must be a number/],
-    [['--duration', '5 parsecs'], /^--duration must be a duration: 3 \(seconds\), 3s, 500ms, 1m or 1m30s, got "5 parsecs"/],
-    [['--ops', 'prefix-sums', '--rate', '100'], /^--ops: prefix-sums takes neither --rate/],
-    [['--ops', 'prefix-sums', '--duration', '2s'], /^--ops: prefix-sums takes neither --duration/],
-    [['--ops', 'sum-stream', '--duration', '2s'], /^--ops: sum-stream held for a --duration needs a --rate/],
-    [['--rate', '1000', '--duration', '1h'], /^--rate 1000 for 1h is more than the servers' 1000000 messages per stream/],
-    [['--profile', 'huge'], /^--profile: "huge" is not a profile \(quick, standard, full\)/],
+    [['--ops', 'prefix-sums', '--rate', '100'], /^prefix-sums takes no --rate or --slo/],
+    [['--ops', 'sum-stream', '--duration', '2s'], /^sum-stream held for a duration needs a --rate/],
+    [['--ops', 'running-sum', '--messages', '10', '--duration', '5s'], /^--messages and --duration are exclusive/],
+    [['--ops', 'running-sum', '--transport', 'carrier-pigeon'], /^--transport: unknown value "carrier-pigeon"; allowed: grpc, ndjson, sse, websocket/],
+    [['--ops', 'running-sum', '--streams', '0'], /^--streams must be a whole number from 1 to 10000/],
+    [['--ops', 'add', '--streams', '4'], /^--streams apply to stream operations/],
+    [['--ops', 'running-sum', '--contenders', 'express,grpc-js'], /^--contenders serve unary calls/],
+    [['--ops', 'running-sum,prefix-sums', '--slo', 'p99<5ms', '--messages', '100'], /^--slo on streams searches running-sum/],
   ];
   for (const [argv, message] of refused) {
-    assert.throws(() => parseStreamBenchArgs(argv), (error: Error) => message.test(error.message) && !error.message.includes('\n'), argv.join(' '));
+    assert.throws(() => parse(argv), (error: Error) => error instanceof BenchUsageError && message.test(error.message) && !error.message.includes('\n'), argv.join(' '));
   }
-});
-
-test('npm run bench -- --ops <stream ops> runs the stream bench; mixed or unary-only flags are refused', () => {
-  const args = streamArgsOfBench(['--ops', 'running-sum,prefix-sums', '--profile', 'quick', '--transport=grpc']);
-  assert.deepEqual(args, ['--ops', 'running-sum,prefix-sums', '--profile', 'quick', '--transport', 'grpc']);
-  assert.deepEqual(parseStreamBenchArgs(args!).length, { messages: 1_000 });
-  assert.deepEqual(streamArgsOfBench(['--ops', 'running-sum', '--rate', '500', '--duration=2s']), ['--ops', 'running-sum', '--rate', '500', '--duration', '2s']);
-  assert.equal(streamArgsOfBench(['--ops', 'add,sum']), null);
-  assert.equal(streamArgsOfBench(['--profile', 'quick']), null);
-  assert.throws(() => streamArgsOfBench(['--ops', 'add,running-sum']), /run apart from unary ones/);
-  assert.throws(() => streamArgsOfBench(['--ops', 'sum-stream', '--concurrency', '3']), /--concurrency does not apply to stream runs/);
+  // Calls and streams in one run: one scenario list, one results file.
+  const mixed = parse(['--ops', 'add,running-sum', '--profile', 'quick']);
+  assert.equal(mixed.kind, 'run');
+  if (mixed.kind === 'run') assert.deepEqual([mixed.options.ops, mixed.options.streamOps, mixed.options.streams, mixed.options.messagesPerStream], [['add'], ['running-sum'], 8, 1_000]);
+  // bench:streams' defaults: every stream operation; with a rate, those a client paces.
+  assert.deepEqual(benchArgsOfStreams([]), ['--ops', 'running-sum,sum-stream,prefix-sums']);
+  assert.deepEqual(benchArgsOfStreams(['--rate', '1000', '--profile', 'quick']), ['--rate', '8000', '--profile', 'quick', '--ops', 'running-sum,sum-stream']);
 });
 
 test('the stream table shows the rate column only when a row ran open loop', () => {

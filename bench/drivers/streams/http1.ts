@@ -13,6 +13,7 @@
  * chunk sizes, lines.
  */
 import net from 'node:net';
+import { connectStream } from './connect.ts';
 import type { StreamOperation } from '../../../servers/calculator.ts';
 import type { OpenStream, StreamClient, StreamHandlers, StreamTarget } from './types.ts';
 
@@ -215,7 +216,7 @@ export function createHttp1StreamClient(target: StreamTarget, sse: boolean): Str
   const hostHeader = `host: ${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}\r\n`;
   return {
     open(operation: StreamOperation, handlers: StreamHandlers, values?: number[]): OpenStream {
-      const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+      const socket = connectStream(target);
       open.add(socket);
       let error: string | undefined;
       let ended = false;

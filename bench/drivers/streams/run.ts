@@ -42,6 +42,10 @@ interface StreamLoadBase {
   connections: number;
   /** The server's pid, for its CPU per 1,000 messages; null when it is not a local process. */
   serverPid: number | null;
+  /** Aborting cuts every stream (each counts as an error) and ends the run with what it measured. */
+  signal?: AbortSignal;
+  /** Called about every 250 ms with the answers received so far (the bench's stall watchdog and progress line). */
+  onProgress?: (progress: { calls: number; elapsedS: number }) => void;
 }
 
 /** How long a stream lasts: `messages` values, or held open until `durationMs` after the run starts, then half-closed. */
@@ -130,6 +134,9 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
   const latencyUs = createLatencyHistogram();
   const openUs = createLatencyHistogram();
   let messages = 0;
+  /** Answers received and values sent so far, for progress (messages counts only streams that ended well). */
+  let answered = 0;
+  let sentTotal = 0;
   let errors = 0;
   let firstError: string | null = null;
   const fail = (reason: string): void => {
@@ -169,6 +176,7 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
   };
   const send = (state: StreamState, sentUs: number): void => {
     state.sent++;
+    sentTotal++;
     state.lastSentUs = sentUs;
     state.stream.send(1);
   };
@@ -199,6 +207,7 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
         onAnswer: (value) => {
           const at = nowUs();
           state.answers++;
+          answered++;
           const expected = operation === 'sum-stream' ? state.sent : state.answers;
           if (value !== expected) state.wrong ??= `answer ${state.answers} was ${value}, expected ${expected}`;
           if (operation === 'running-sum') {
@@ -278,6 +287,7 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
       if (operation === 'sum-stream') {
         for (let v = 0; v < perStream!; v++) state.stream.send(1);
         state.sent = perStream!;
+        sentTotal += perStream!;
         state.lastSentUs = nowUs();
         halfClose(state);
       }
@@ -286,13 +296,29 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
     settleIfOver();
   };
 
+  // Aborted (the bench's Ctrl-C, a stall): no more values, every open stream is cut.
+  const abort = (): void => {
+    stopped = true;
+    allOpened = true;
+    clearTimeout(pumpTimer);
+    for (const state of states.filter((one) => !one.ended)) {
+      state.stream.cancel();
+      finish(state, 'aborted');
+    }
+    settleIfOver();
+  };
   const serverCpuBefore = options.serverPid === null ? null : readCpuMsPrecise(options.serverPid);
   const clientCpuBefore = selfCpuUs();
   const started = nowUs();
+  const progressTimer = options.onProgress ? setInterval(() => options.onProgress!({ calls: operation === 'sum-stream' ? sentTotal : answered, elapsedS: (nowUs() - started) / 1e6 }), 250) : undefined;
+  options.signal?.addEventListener('abort', abort, { once: true });
   try {
     start(started);
+    if (options.signal?.aborted) abort();
     await done;
   } finally {
+    options.signal?.removeEventListener('abort', abort);
+    clearInterval(progressTimer);
     clearTimeout(pumpTimer);
     clearTimeout(stopTimer);
     clearTimeout(drainTimer);

@@ -5,16 +5,10 @@
  */
 import type { StreamOperation } from '../../../servers/calculator.ts';
 
-/** gRPC (HTTP/2) and REST's three ways to stream over HTTP/1.1. */
-export const STREAM_TRANSPORTS = ['grpc', 'ndjson', 'sse', 'websocket'] as const;
-export type StreamTransport = (typeof STREAM_TRANSPORTS)[number];
+export { STREAM_TRANSPORTS, type StreamTransport } from '../../types.ts';
 
-/** Which transports serve which operation (REST: SSE is server streaming only, WebSocket is the bidi path). */
-export const TRANSPORTS_OF: Readonly<Record<StreamOperation, readonly StreamTransport[]>> = {
-  'running-sum': ['grpc', 'ndjson', 'websocket'],
-  'sum-stream': ['grpc', 'ndjson'],
-  'prefix-sums': ['grpc', 'ndjson', 'sse'],
-};
+/** Which transports serve which operation: defined with the options that check --transport. */
+export { TRANSPORTS_BY_OPERATION as TRANSPORTS_OF } from '../../options/options.ts';
 
 export interface StreamHandlers {
   /** One answer: a running total (or the sum-stream total). */
@@ -38,10 +32,17 @@ export interface StreamClient {
    */
   open(operation: StreamOperation, handlers: StreamHandlers, values?: number[]): OpenStream;
   close(): Promise<void>;
+  /**
+   * Streams opened again because the server never processed them (GOAWAY,
+   * REFUSED_STREAM), and connections established so far. Absent: not counted.
+   */
+  stats?(): { retried: number; connectionsOpened: number };
 }
 
 export interface StreamTarget {
   host: string;
   /** The gRPC server's port for 'grpc', the REST server's for the others. */
   port: number;
+  /** TLS (gRPC h2 over ALPN, HTTPS/1.1, wss); the bench's certificates are self-signed and not verified. */
+  tls?: boolean;
 }

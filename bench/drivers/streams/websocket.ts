@@ -13,6 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { connectStream } from './connect.ts';
 import type { StreamOperation } from '../../../servers/calculator.ts';
 import { valueOfLine } from './http1.ts';
 import type { OpenStream, StreamClient, StreamHandlers, StreamTarget } from './types.ts';
@@ -85,7 +86,7 @@ export function createWebSocketStreamClient(target: StreamTarget): StreamClient 
   const host = `${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`;
   return {
     open(_operation: StreamOperation, handlers: StreamHandlers): OpenStream {
-      const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+      const socket = connectStream(target);
       open.add(socket);
       const key = randomBytes(16).toString('base64');
       const accept = createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');

@@ -1,0 +1,85 @@
+/**
+ * The stream generator as a Driver: the bench runs a streaming method's
+ * scenario through the same runner as unary calls (trials, network, TLS,
+ * segments, capacity), with this driver instead of the protocol's call driver.
+ *
+ * LoadOptions as a stream run reads them: `concurrency` streams at once on
+ * `stream.transport`, each carrying `stream.messagesPerStream` messages (or
+ * `requests` spread over the streams, for the byte-counting pass), or held
+ * open for `durationS` when neither is set; `rate` is messages/s over all
+ * streams (each stream sends every concurrency/rate s). The result counts
+ * messages: `latencyUs` per message, `firstMessageUs` from a new stream to its
+ * first answer, `gapUs` between a server stream's answers (bench/drivers/streams/run.ts
+ * says what each kind measures).
+ */
+import type { Driver, LoadOptions, LoadResult, MethodKind } from '../../types.ts';
+import { createLatencyHistogram } from '../../results/histogram.ts';
+import { runStreamLoad, type StreamLength } from './run.ts';
+import type { StreamTarget } from './types.ts';
+
+/**
+ * The generator's three stream shapes, by the method's kind: bidi (a value,
+ * then its answer), client streaming (values, then one total), server
+ * streaming (one request, then answers at the server's pace).
+ */
+const SHAPE_OF: Readonly<Partial<Record<MethodKind, 'running-sum' | 'sum-stream' | 'prefix-sums'>>> = {
+  bidi: 'running-sum',
+  'client-stream': 'sum-stream',
+  'server-stream': 'prefix-sums',
+};
+
+function streamTarget(options: LoadOptions): StreamTarget {
+  const { target } = options;
+  if (target.protocol === 'grpc') return { host: target.host, port: target.port, ...(target.tls ? { tls: true } : {}) };
+  const url = new URL(target.url);
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)), ...(url.protocol === 'https:' ? { tls: true } : {}) };
+}
+
+export const streamEngine: Driver = {
+  name: 'stream-engine',
+  protocols: ['grpc', 'rest'],
+  openLoop: true,
+  async run(options: LoadOptions): Promise<LoadResult> {
+    const stream = options.stream;
+    if (!stream) throw new Error('stream-engine runs streaming methods only (LoadOptions.stream)');
+    const operation = SHAPE_OF[options.payload.method.kind];
+    if (!operation) throw new Error(`stream-engine: ${options.payload.method.name} is not a streaming method`);
+    const streams = Math.max(1, Math.floor(options.concurrency));
+    const length: StreamLength =
+      options.requests !== undefined
+        ? { messages: Math.max(1, Math.ceil(options.requests / streams)) }
+        : stream.messagesPerStream !== null
+          ? { messages: stream.messagesPerStream }
+          : { durationMs: Math.max(1, Math.round(options.durationS * 1000)) };
+    const result = await runStreamLoad({
+      operation,
+      transport: stream.transport,
+      target: streamTarget(options),
+      streams,
+      ...length,
+      ...(options.rate !== undefined ? { rate: options.rate / streams } : {}),
+      connections: Math.max(1, Math.floor(options.connections)),
+      serverPid: null,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    // A server stream's answers have no request each: their per-message figure is the gap between them.
+    const serverStream = operation === 'prefix-sums';
+    const statusCounts: Record<string, number> = {};
+    if (result.messages > 0) statusCounts.OK = result.messages;
+    if (result.errors > 0) statusCounts['stream-error'] = result.errors;
+    return {
+      calls: result.messages,
+      errors: result.errors,
+      statusCounts,
+      elapsedS: result.elapsedS,
+      latencyUs: serverStream ? createLatencyHistogram() : result.latencyUs,
+      socketBytes: null,
+      unit: 'message',
+      firstMessageUs: result.openUs,
+      ...(serverStream ? { gapUs: result.latencyUs } : {}),
+      firstError: result.firstError,
+      ...(options.signal?.aborted ? { failure: 'aborted' } : {}),
+    };
+  },
+};
