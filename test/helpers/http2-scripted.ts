@@ -248,8 +248,13 @@ export function goawayFrame(lastStreamId: number, code = 0): Buffer {
  * then), GOAWAY with the real last-stream-id (`lastOf(held)` decides it, by
  * default the first held stream), answers the held streams up to it and never
  * the rest. `refused` lists the stream ids left unprocessed, per connection.
+ * `answer` answers a request (default: answerCorrectly, for unary Add/Sum).
  */
-export function twoStepGoaway(afterRequests: number, lastOf: (held: number[]) => number = (held) => held[0] ?? 0): Script & { refused: Map<ScriptedConnection, number[]> } {
+export function twoStepGoaway(
+  afterRequests: number,
+  lastOf: (held: number[]) => number = (held) => held[0] ?? 0,
+  answer: (conn: ScriptedConnection, request: ScriptedRequest) => void = answerCorrectly,
+): Script & { refused: Map<ScriptedConnection, number[]> } {
   const held = new Map<ScriptedConnection, ScriptedRequest[]>();
   const refused = new Map<ScriptedConnection, number[]>();
   return {
@@ -261,7 +266,7 @@ export function twoStepGoaway(afterRequests: number, lastOf: (held: number[]) =>
         return;
       }
       if (request.index < afterRequests) {
-        answerCorrectly(conn, request);
+        answer(conn, request);
         return;
       }
       held.set(conn, [request]);
@@ -274,7 +279,7 @@ export function twoStepGoaway(afterRequests: number, lastOf: (held: number[]) =>
       const last = lastOf(waiting.map((r) => r.streamId));
       conn.send(goawayFrame(last));
       refused.set(conn, waiting.filter((r) => r.streamId > last).map((r) => r.streamId));
-      for (const request of waiting) if (request.streamId <= last) answerCorrectly(conn, request);
+      for (const request of waiting) if (request.streamId <= last) answer(conn, request);
     },
   };
 }
