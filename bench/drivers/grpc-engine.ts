@@ -55,6 +55,8 @@ export const grpcEngine: Driver = {
   compression: true,
   // Also a plain HTTP/2 engine: a REST target whose Target.call is on h2 (JSON over h2c, ...).
   restWires: ['h2'],
+  // gRPC calls go round robin over CallPayload.pool.
+  pools: true,
   run: (options: LoadOptions) => new EngineRun(options as GrpcEngineOptions).run(),
 };
 
@@ -105,6 +107,8 @@ class EngineRun implements ConnectionEvents {
   private readonly path: string;
   private readonly contentType: string | undefined;
   private readonly framedMessage: Buffer;
+  /** The pool's requests, framed (CallPayload.pool), sent round robin; null: framedMessage on every call. */
+  private readonly framedMessages: Buffer[] | null = null;
   private readonly metadata: Array<readonly [string, string]>;
   private readonly histogram = createLatencyHistogram();
   private readonly statusCounts: Record<string, number> = Object.create(null);
@@ -163,6 +167,8 @@ class EngineRun implements ConnectionEvents {
       this.contentType = undefined;
       const message = compressed?.protobuf ?? options.payload.protobuf;
       this.framedMessage = frameGrpcMessage(message, compressed !== undefined);
+      const pool = options.payload.pool;
+      if (pool && pool.length > 1 && !compressed) this.framedMessages = pool.map((request) => frameGrpcMessage(request.protobuf));
     }
     this.metadata = Object.entries(options.metadata ?? {}).map(([name, value]) => [name.toLowerCase(), value] as const);
     for (const [name] of this.metadata) {
@@ -320,6 +326,7 @@ class EngineRun implements ConnectionEvents {
         tls: this.target.tls,
         path: this.path,
         framedMessage: this.framedMessage,
+        ...(this.framedMessages ? { framedMessages: this.framedMessages } : {}),
         mode: this.mode,
         contentType: this.contentType,
         metadata: this.metadata,

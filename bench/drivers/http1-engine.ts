@@ -27,7 +27,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
-import { assertDrivable, requestLine, restBodyOf } from '../scenario/http-call.ts';
+import { assertDrivable, requestLine, requestsOf, restBodyOf } from '../scenario/http-call.ts';
 import { CallLoop } from './call-loop.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 
@@ -227,6 +227,8 @@ class Lane {
   answered = false;
   /** The call already sent once more after its connection closed unanswered (it gets one retry). */
   retriedCallId = 0;
+  /** The request the current call sends (one of the run's, round robin); null between calls. */
+  request: Buffer | null = null;
   failures = 0;
   reconnectTimer: NodeJS.Timeout | null = null;
 
@@ -237,6 +239,7 @@ export const http1Engine: Driver = {
   name: 'http1-engine',
   protocols: ['rest'],
   restWires: ['http1'],
+  pools: true,
   run: (options: LoadOptions) => runHttp1Engine(options),
 };
 
@@ -251,7 +254,12 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
   const secure = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || (secure ? 443 : 80));
-  const request = buildHttp1Request(url, call.body === 'json' ? payload.json : restBodyOf(call, payload), options.metadata, call.contentType, line.verb);
+  // Every request of the run, built once: the payload's, or each of its pool's (an API card's), sent round robin.
+  const requests = requestsOf(payload).map((prepared) => {
+    const requestUrl = new URL(requestLine(call, payload, prepared).path, target.url);
+    return buildHttp1Request(requestUrl, call.body === 'json' && prepared === payload ? payload.json : restBodyOf(call, payload, prepared), options.metadata, call.contentType, line.verb);
+  });
+  let nextRequest = 0;
   const loop = new CallLoop(options);
   const lanes = Array.from({ length: loop.slots }, (_, slot) => new Lane(slot));
   let bytesSent = 0;
@@ -287,13 +295,19 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
     if (lane.callId === 0 || lane.sent || !lane.connected || lane.socket === null) return;
     lane.sent = true;
     lane.answered = false;
-    lane.socket.write(request);
+    // A call keeps its request when it is sent again on a new connection.
+    if (lane.request === null) {
+      lane.request = requests[nextRequest]!;
+      nextRequest = nextRequest + 1 === requests.length ? 0 : nextRequest + 1;
+    }
+    lane.socket.write(lane.request);
   };
 
   const endCall = (lane: Lane, outcome: string, isError: boolean): void => {
     const callId = lane.callId;
     lane.callId = 0;
     lane.sent = false;
+    lane.request = null;
     if (callId !== 0) loop.complete(lane.slot, callId, outcome, isError);
   };
 
@@ -402,6 +416,7 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
         const lane = lanes[slot]!;
         lane.callId = callId;
         lane.sent = false;
+        lane.request = null;
         if (lane.connected) send(lane);
         else scheduleReconnect(lane);
       },
@@ -412,6 +427,7 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
         dropSocket(lane);
         lane.callId = 0;
         lane.sent = false;
+        lane.request = null;
         scheduleReconnect(lane);
       },
     },

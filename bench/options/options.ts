@@ -145,6 +145,8 @@ export interface BenchOptions {
   profile: ProfileName;
   protocols: Protocol[];
   ops: Operation[];
+  /** --api: an API card (YAML or JSON) whose calls are the scenarios instead of the calculator's ops; null: the calculator. */
+  api: string | null;
   /** Streaming methods (--ops running-sum,sum-stream,prefix-sums): scenarios whose rows count messages. */
   streamOps: StreamOperation[];
   /** Transports the stream scenarios run over; null: every transport that serves each method. */
@@ -243,7 +245,11 @@ export class BenchUsageError extends Error {
 export const USAGE = `usage: npm run bench -- [options]
   --profile quick|standard|full   scenario set (default ${DEFAULT_PROFILE})
   --protocols grpc,rest           protocols to run
-  --ops add,subtract,multiply,divide,sum
+  --api card.yaml                 bench your own API: a .proto, its google.api.http REST mapping and the calls
+                                  to make (docs/your-api.md); with --grpc-target and --rest-target
+  --ops add,subtract,multiply,divide,sum[,running-sum,sum-stream,prefix-sums]
+  --streams N --messages N        stream scenarios: streams at once, messages each (default: profile's)
+  --transport grpc,ndjson,sse,websocket   stream transports (default: every one that serves the method)
   --sizes 10,1000,10000           values per sum call
   --concurrency 1,16,64           calls in flight
   --duration D  --warmup D        measured run / warm-up: 3 (seconds), 3s, 500ms, 1m, 1m30s
@@ -323,6 +329,7 @@ export function parseBenchCommand(
         protocols: { type: 'string' },
         protocol: { type: 'string' },
         ops: { type: 'string' },
+        api: { type: 'string' },
         transport: { type: 'string' },
         streams: { type: 'string' },
         messages: { type: 'string' },
@@ -455,7 +462,14 @@ export function parseBenchCommand(
   // A capacity search runs open-loop steps, so it takes the open-loop drivers and their checks.
   const openLoopFlag = slo !== null ? '--slo' : rate !== null ? '--rate' : null;
   const network = values.network === undefined ? (networkSweep ? parseNetwork(NETWORK_SWEEP.network) : [null]) : parseNetwork(values.network);
-  const { drivers, notes: driverNotes } = resolveDrivers(values.driver, catalog, openLoopFlag, network.some((condition) => condition !== null));
+  const api = values.api === undefined ? null : values.api;
+  if (api !== null) {
+    if (api.trim() === '') throw new BenchUsageError('--api must name a card file (YAML or JSON)');
+    const clash = ['ops', 'sizes', 'shape', 'sweep', 'contenders', 'transport', 'streams', 'messages'].filter((flag) => values[flag as 'ops'] !== undefined);
+    if (values.compression !== undefined && values.compression !== 'none') clash.push('compression');
+    if (clash.length > 0) throw new BenchUsageError(`--api benches the card's calls; drop ${clash.map((flag) => `--${flag}`).join(', ')}`);
+  }
+  const { drivers, notes: driverNotes } = resolveDrivers(values.driver, catalog, openLoopFlag, network.some((condition) => condition !== null), api !== null);
   if (openLoopFlag !== null && env.openLoopDrivers !== undefined) {
     for (const protocol of protocols) {
       if (!env.openLoopDrivers.includes(drivers[protocol])) throw new BenchUsageError(openLoopRefusal(drivers[protocol], env.openLoopDrivers, openLoopFlag));
@@ -500,6 +514,7 @@ export function parseBenchCommand(
   // The default run ends with running-sum on every transport (unless --no-streams or a setting the stream scenario leaves to unary runs).
   const streamScenario =
     !values['no-streams'] &&
+    api === null &&
     values.ops === undefined &&
     sweep === null &&
     protocols.length === PROTOCOLS.length &&
@@ -544,6 +559,7 @@ export function parseBenchCommand(
     profile: profileName,
     protocols,
     ops: dedupe(ops),
+    api,
     streamOps,
     transports,
     streams,
@@ -707,8 +723,9 @@ function resolveDrivers(
   catalog: DriverCatalog,
   openLoopFlag: string | null,
   behindLink: boolean,
+  apiCard = false,
 ): { drivers: Record<Protocol, string>; notes: string[] } {
-  const defaults = openLoopFlag === null && !behindLink ? DEFAULT_DRIVERS : OPEN_LOOP_DEFAULT_DRIVERS;
+  const defaults = openLoopFlag === null && !behindLink && !apiCard ? DEFAULT_DRIVERS : OPEN_LOOP_DEFAULT_DRIVERS;
   const drivers: Record<Protocol, string> = { ...defaults };
   const chosen = new Set<Protocol>();
   if (text !== undefined) {
@@ -747,6 +764,8 @@ function resolveDrivers(
       notes.push(
         `open loop (${openLoopFlag}): REST driven by ${drivers.rest}, not ${DEFAULT_DRIVERS.rest}, which times each call from its actual send and so hides stalls (coordinated omission)`,
       );
+    } else if (apiCard) {
+      notes.push(`--api: REST driven by ${drivers.rest}, not ${DEFAULT_DRIVERS.rest}, which sends one request body per run (a card's requests go round robin)`);
     } else if (behindLink) {
       notes.push(
         `--network: REST driven by ${drivers.rest}, not ${DEFAULT_DRIVERS.rest}, whose clock starts before its connections are up (behind a link that is one RTT of every run, two with TLS); both engines connect first`,

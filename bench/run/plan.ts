@@ -5,6 +5,9 @@
  */
 import type { BenchOptions } from '../options/options.ts';
 import { buildScenarios, transportsOf, type Scenario } from '../scenario/matrix.ts';
+import { cardScenarios } from '../scenario/api-card.ts';
+import { ApiCardError, loadApiCard, type ApiCard } from '../api/index.ts';
+import { BenchUsageError } from '../options/options.ts';
 import { plannedSearchS } from './capacity.ts';
 
 /** Rough seconds a wire-sampling pass takes (a fixed number of calls, not a duration). */
@@ -24,8 +27,20 @@ export interface RunPlan {
   totalS: number;
 }
 
-export function planBench(options: BenchOptions): RunPlan {
-  const scenarios = buildScenarios(options);
+/** --api: the card, loaded and prepared once (every request encoded both ways); a bad card is a usage error, one line. */
+export async function loadCard(options: Pick<BenchOptions, 'api'>): Promise<ApiCard | null> {
+  if (options.api === null) return null;
+  try {
+    return await loadApiCard(options.api);
+  } catch (error) {
+    if (error instanceof ApiCardError) throw new BenchUsageError(error.message);
+    throw error;
+  }
+}
+
+/** The scenarios of a bench: the card's calls with --api, else the calculator's matrix. */
+export function planBench(options: BenchOptions, card: ApiCard | null = null): RunPlan {
+  const scenarios = card ? cardScenarios(card, options).scenarios : buildScenarios(options);
   const serversPerScenario = options.contenders?.length ?? options.protocols.length;
   // --network: every scenario again under each condition (and --sweep network: in cleartext, then over TLS).
   const passes = options.network.length * options.tlsPasses.length;

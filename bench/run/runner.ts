@@ -16,7 +16,7 @@ import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
 import { encodeLatencyHistogram } from '../results/histogram.ts';
 import { SCHEMA_VERSION, type DriverWireReport, type ResultsFile, type RunRecord, type WireBytesPerCall } from '../results/record.ts';
 import { createRunFolder, linkLatest, removeEmptyRunFolder, writeResultsJson } from '../results/write.ts';
-import { buildPayload, buildScenarios, buildStreamPayload, transportsOf, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
+import { buildPayload, buildStreamPayload, transportsOf, wireCallsFor, type Scenario } from '../scenario/matrix.ts';
 import { streamEngine } from '../drivers/streams/driver.ts';
 import type { Operation, StreamOperation } from '../../servers/calculator.ts';
 import { wireBody, withCompression } from '../scenario/compression.ts';
@@ -36,7 +36,9 @@ import { conditionName, type NetworkCondition } from '../network/conditions.ts';
 import { networkEmulationUnavailable, openLink, removeAllLinksSync, type EmulatedLink } from '../network/link.ts';
 import { probeLink, type LinkProbe } from '../network/probe.ts';
 import { EMULATOR_BUSY_PERCENT, networkRecord, snapshotAttempt, snapshotLink } from '../network/record.ts';
-import { CONNECTION_COST_PLANNED_S, planBench, WIRE_PASS_PLANNED_S } from './plan.ts';
+import { CONNECTION_COST_PLANNED_S, loadCard, planBench, WIRE_PASS_PLANNED_S } from './plan.ts';
+import { checkCardEquivalence, checkCardServers } from './card.ts';
+import { cardScenarios } from '../scenario/api-card.ts';
 import { capacityTiming, searchCapacity, type StepLoad } from './capacity.ts';
 
 /** A run that has not ended this long after its planned end is aborted. */
@@ -111,7 +113,13 @@ interface ProtocolSetup {
 export async function runBench(options: BenchOptions, io: RunnerIo): Promise<BenchOutcome> {
   const { progress } = io;
   const notes: string[] = [];
-  const { scenarios } = planBench(options);
+  const card = await loadCard(options);
+  const { scenarios } = planBench(options, card);
+  if (card) {
+    checkCardServers(card, options);
+    notes.push(...cardScenarios(card, options).skipped);
+    if (scenarios.length === 0) throw new BenchUsageError(`--api ${options.api}: no unary call to bench`);
+  }
   // --segment: this generator's share of each scenario (a share below 1 in flight is a usage error, before any server starts).
   const shares = options.segment === null ? scenarios : segmentScenarios(scenarios, options.segment);
   const schedule = runSchedule(options);
@@ -123,6 +131,9 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     // Usage errors (exit 2), before any server starts: an open loop the driver cannot run, a generator not installed.
     if (options.rate != null && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames()));
     if (options.slo && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames(), '--slo'));
+    if (driver.pools !== true && scenarios.some((s) => (s.payload?.pool?.length ?? 0) > 1)) {
+      throw new BenchUsageError(`--driver ${driver.name} sends one request per run; the card's requests go round robin: use ${protocol === 'grpc' ? 'grpc-engine' : 'http1-engine'}`);
+    }
     const missing = driver.unavailable?.() ?? null;
     if (missing !== null) throw new BenchUsageError(`--driver ${driver.name}: ${missing}`);
   }
@@ -131,9 +142,9 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     if (unavailable !== null) throw new BenchUsageError(`--network: ${unavailable}`);
   }
   // Payloads (and their gzip forms) are encoded once, before any load.
-  const payloads = new Map(
-    scenarios.map((s) => [s.key, payloadOf(s, options)] as const),
-  );
+  const payloads = new Map(scenarios.map((s) => [s.key, payloadOf(s, options)] as const));
+  // The card's headers / gRPC metadata go on every call.
+  const metadata = card && Object.keys(card.metadata).length > 0 ? card.metadata : null;
 
   // Everything that can be wrong with the setup is found before any server starts or any load is sent:
   // the results folder first (an --out that cannot be created costs nothing), then the external targets.
@@ -218,6 +229,11 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
           if (contenderStart) notes.push(...contenderStart.notes);
           setups = contenderStart ? contenderStart.setups : await startServers(passOptions, pinning, servers, bench.signal, condition === null ? null : link, externals);
           serving = place;
+          // Before any load on these servers: each call once on each protocol, the answers equal field by field.
+          if (card) {
+            const difference = await checkCardEquivalence(card, setups.map((setup) => setup.target), progress);
+            if (difference !== null) throw new BenchSetupError(difference);
+          }
           for (const server of servers.values()) {
             void server.exited.then((reason) => {
               if (!stopping) bench.abort(new Error(reason));
@@ -229,7 +245,13 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
           totalRuns = subjects * options.trials * options.network.length * options.tlsPasses.length;
           if (results === null) {
             const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
-            results = { schemaVersion: SCHEMA_VERSION, environment, runs: [], ...(contenderStart ? { contenders: contenderStart.reports } : {}) };
+            results = {
+              schemaVersion: SCHEMA_VERSION,
+              environment,
+              runs: [],
+              ...(contenderStart ? { contenders: contenderStart.reports } : {}),
+              ...(card ? { api: { card: options.api!, services: card.apis } } : {}),
+            };
             files.push(writeResultsJson(dir, results));
             linkLatest(options.outDir, dir);
             progress.log(
@@ -244,7 +266,10 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
         // Set when the first servers started, just above.
         const file = results;
         if (file === null) throw new BenchSetupError('no servers started');
-        const connectionCosts = await runConnectionCostPasses(passOptions, setups, progress, bench.signal, condition !== null, handshakeBytes);
+        const unaryPayload = scenarios.find((s) => s.stream === null);
+        const connectionCosts = unaryPayload
+          ? await runConnectionCostPasses(passOptions, setups, progress, bench.signal, condition !== null, handshakeBytes, payloads.get(unaryPayload.key)!)
+          : new Map<Protocol, ConnectionCost>();
         const at = (condition === null ? '' : ` @${condition.name}`) + (options.tlsPasses.length > 1 && tls ? ' TLS' : '');
         for (const [i, scenario] of shares.entries()) {
           // Every subject of the scenario: each server, and for a stream scenario each transport it serves.
@@ -263,6 +288,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
                 payload: payloads.get(scenario.key)!,
                 setup,
                 transport,
+                metadata,
                 trial,
                 warmUp: !warmed.has(warmKey),
                 label,
@@ -330,6 +356,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
 
 /** What a scenario's calls send, encoded once before any load: a stream's message, or the call's request (gzipped for a compressed scenario). */
 function payloadOf(scenario: Scenario, options: BenchOptions): CallPayload {
+  if (scenario.payload) return scenario.payload;
   if (scenario.stream !== null) return buildStreamPayload(scenario.operation as StreamOperation);
   return withCompression(buildPayload(scenario.operation as Operation, scenario.payloadValues, scenario.valueShape ?? options.shape), scenario.compression);
 }
@@ -361,14 +388,17 @@ async function checkExternalTargets(options: BenchOptions, progress: ProgressSin
     } catch (error) {
       throw new BenchSetupError(`${name} is unreachable: ${(error as Error).message}`);
     }
-    const preflight = await preflightTarget(target, options.ops);
-    if (!preflight.passed) {
-      const { failures, cases } = preflight;
-      throw new BenchSetupError(
-        `pre-flight check failed (${failures.length} of ${cases} calls), not measured: ${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; …' : ''}`,
-      );
+    // An API card's targets are checked by the equivalence check once every server is up; the calculator's here.
+    if (options.api === null) {
+      const preflight = await preflightTarget(target, options.ops);
+      if (!preflight.passed) {
+        const { failures, cases } = preflight;
+        throw new BenchSetupError(
+          `pre-flight check failed (${failures.length} of ${cases} calls), not measured: ${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; …' : ''}`,
+        );
+      }
+      progress.log(`${name}: pre-flight check passed (${preflight.cases} calls answered as the calculator does)`);
     }
-    progress.log(`${name}: pre-flight check passed (${preflight.cases} calls answered as the calculator does)`);
     const pidFlag = protocol === 'grpc' ? '--grpc-pid' : '--rest-pid';
     const givenPid = protocol === 'grpc' ? options.grpcPid : options.restPid;
     const processes = targetProcesses(target, givenPid);
@@ -443,6 +473,8 @@ interface RunOneInput {
   setup: ProtocolSetup;
   /** A stream scenario's transport (the stream generator runs it); null for unary calls (the setup's driver). */
   transport: StreamTransport | null;
+  /** Headers / gRPC metadata on every call (an API card's); null: none. */
+  metadata: Readonly<Record<string, string>> | null;
   trial: number;
   /** Warm up before the measured run: the first run of this protocol and scenario on the running servers. */
   warmUp: boolean;
@@ -486,6 +518,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
     target: setup.target,
     payload,
     ...(stream ? { stream } : {}),
+    ...(input.metadata ? { metadata: input.metadata } : {}),
     concurrency: scenario.concurrency,
     connections,
     timeoutMs: options.timeoutMs,
@@ -710,9 +743,10 @@ async function runConnectionCostPasses(
   signal: AbortSignal,
   emulated: boolean,
   handshakeBytesCache: Map<string, ConnectionCost['handshakeBytes']>,
+  /** What each timed call sends: the run's first unary scenario's request. */
+  payload: CallPayload,
 ): Promise<Map<Protocol, ConnectionCost>> {
   const costs = new Map<Protocol, ConnectionCost>();
-  const unaryScenarios = buildScenarios(options).some((scenario) => scenario.stream === null);
   const calls = emulated ? Math.min(options.connectionCalls, NETWORK_CONNECTION_CALLS) : options.connectionCalls;
   const stallS = options.stallTimeoutS;
   for (const setup of setups) {
@@ -720,7 +754,7 @@ async function runConnectionCostPasses(
     costs.set(setup.protocol, empty);
     // Contenders (--contenders) have their own call shapes and conformance; the pass is the default pair's.
     // A run of stream scenarios only has no call for it to time.
-    if (calls === 0 || signal.aborted || setup.contender || !unaryScenarios) continue;
+    if (calls === 0 || signal.aborted || setup.contender) continue;
     const label = `connection cost ${setup.protocol}${empty.enabled ? ' (TLS)' : ''}`;
     progress.phase(`${label}: ${calls} new-connection vs ${calls} kept-alive calls`, CONNECTION_COST_PLANNED_S);
     // The bytes a new connection moves do not depend on the path: counted under the first condition only
@@ -728,7 +762,7 @@ async function runConnectionCostPasses(
     const bytesKey = `${setup.protocol}${empty.enabled ? '/tls' : ''}`;
     const countedBytes = handshakeBytesCache.get(bytesKey);
     try {
-      const cost = await measureConnectionCost(setup.target, buildPayload('add', null, options.shape), {
+      const cost = await measureConnectionCost(setup.target, payload, {
         calls,
         // A stopped server is noticed within the stall timeout here too.
         timeoutMs: stallS > 0 ? Math.min(options.timeoutMs, stallS * 1000) : options.timeoutMs,
@@ -787,7 +821,10 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     wire: NULL_WIRE,
     // The body as sent: the gzip bytes in a compressed run.
     body: {
-      requestBytes: (setup.target.protocol === 'rest' && setup.target.call ? restBodyOf(setup.target.call, payload) : wireBody(payload, input.transport === 'grpc' ? 'grpc' : setup.protocol)).length,
+      requestBytes: payload.pool
+        ? // A card's pool: the mean request of the requests sent round robin.
+          round(payload.pool.reduce((sum, request) => sum + (setup.protocol === 'grpc' ? request.protobuf.length : request.json.length), 0) / payload.pool.length, 2)
+        : (setup.target.protocol === 'rest' && setup.target.call ? restBodyOf(setup.target.call, payload) : wireBody(payload, input.transport === 'grpc' ? 'grpc' : setup.protocol)).length,
       responseBytes: 0,
     },
     server: { cpuMsPer1kCalls: null, peakRssMiB: null },

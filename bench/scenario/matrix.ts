@@ -27,6 +27,8 @@ export interface Scenario {
   kind: MethodKind;
   /** Stream scenarios only; null for unary calls. */
   stream: StreamScenario | null;
+  /** An API card's call: its requests, prepared (bench/scenario/api-card.ts). Absent: the calculator's, built from the fields below. */
+  payload?: CallPayload;
   payloadValues: number | null;
   /** Shape of the sum values; null for binary operations. */
   valueShape: ShapeName | null;

@@ -14,7 +14,7 @@ import { BenchUsageError, resolveBenchOptions, USAGE } from '../../bench/options
 import { canPin } from '../../bench/host/pinning.ts';
 import { createProgress } from '../../bench/run/progress.ts';
 import { BenchSetupError, runBench } from '../../bench/run/runner.ts';
-import { assertSchemaValid, assertStreamsSchemaValid, childPids, isAlive, runBenchCli, spawnBench, tempDir, waitFor } from '../helpers/bench.ts';
+import { assertSchemaValid, childPids, isAlive, runBenchCli, spawnBench, tempDir, waitFor } from '../helpers/bench.ts';
 
 describe('bench CLI, quick profile end to end', () => {
   test('writes schema-valid results, report and csv for both protocols, and links latest', async () => {

@@ -34,11 +34,15 @@ import { grpcStatusForHttpStatus, grpcStatusName } from './grpc-status.ts';
 import { WriteCoalescer } from './write-coalescer.ts';
 
 /** Per-call state, allocated once per concurrency slot and reused for every call it makes. */
+const EMPTY = Buffer.alloc(0);
+
 export class CallStream {
   streamId = 0;
   connection: Http2ClientConnection | null = null;
   /** Bytes of the framed request message already sent (large messages wait for flow-control credit). */
   sentBytes = 0;
+  /** The framed request message this call sends (one of a pool, round robin). */
+  message: Buffer = EMPTY;
   sendWindow = 0;
   receivedSinceUpdate = 0;
   headersSeen = false;
@@ -93,6 +97,8 @@ export interface ConnectionOptions {
    * 'grpc' mode; any bytes (JSON text, a protobuf message) in 'http' mode.
    */
   framedMessage: Buffer;
+  /** Several request bodies, framed the same way, sent round robin (an API card's pool); absent: framedMessage on every call. */
+  framedMessages?: readonly Buffer[];
   /**
    * 'grpc' (default): content-type application/grpc, te: trailers, outcome =
    * grpc-status name. 'http': a plain request over h2 (e.g. JSON over h2c) with
@@ -179,7 +185,11 @@ export class Http2ClientConnection implements HeaderSink {
   // Frame templates: HEADERS (+ DATA when the message fits one frame), stream ids patched per call.
   private firstHeaders: Buffer = Buffer.alloc(0);
   private repeatHeaders: Buffer = Buffer.alloc(0);
-  private repeatCall: Buffer = Buffer.alloc(0);
+  /** HEADERS + DATA of a call, one per request of the pool, stream ids patched on use. */
+  private repeatCalls: Buffer[] = [];
+  /** The requests this connection sends, round robin, and the next one's index. */
+  private readonly messages: readonly Buffer[];
+  private nextMessage = 0;
   /** Offsets of stream-id fields inside the templates. */
   private firstHeaderIdOffsets: number[] = [];
   private repeatHeaderIdOffsets: number[] = [];
@@ -197,6 +207,7 @@ export class Http2ClientConnection implements HeaderSink {
   constructor(options: ConnectionOptions, events: ConnectionEvents) {
     this.options = options;
     this.events = events;
+    this.messages = options.framedMessages && options.framedMessages.length > 0 ? options.framedMessages : [options.framedMessage];
     const limit = options.maxStreams ? 2 * options.maxStreams - 1 : MAX_STREAM_ID;
     this.lastStreamId = Math.min(limit, MAX_STREAM_ID);
     this.socket = options.tls
@@ -253,14 +264,17 @@ export class Http2ClientConnection implements HeaderSink {
     this.streams.set(id, stream);
     this.active++;
 
-    const message = this.options.framedMessage;
+    const which = this.nextMessage;
+    this.nextMessage = which + 1 === this.messages.length ? 0 : which + 1;
+    const message = this.messages[which]!;
+    stream.message = message;
     const fitsOneFrame =
       message.length <= this.peerMaxFrameSize &&
       message.length <= stream.sendWindow &&
       message.length <= this.connectionSendWindow;
     if (!this.needFirstHeaders && fitsOneFrame) {
       // The common case: one copy of HEADERS+DATA, two stream ids patched.
-      const template = this.repeatCall;
+      const template = this.repeatCalls[which]!;
       const target = this.out.reserve(template.length);
       const at = this.out.offset;
       template.copy(target, at);
@@ -310,7 +324,7 @@ export class Http2ClientConnection implements HeaderSink {
   // ---- sending ----
 
   private buildTemplates(announceTableSize: boolean): void {
-    const { host, port, tls: secure, path, framedMessage, metadata } = this.options;
+    const { host, port, tls: secure, path, metadata } = this.options;
     const grpc = this.options.mode !== 'http';
     const fields: Array<readonly [string, string]> = [
       [':method', 'POST'],
@@ -326,9 +340,11 @@ export class Http2ClientConnection implements HeaderSink {
     const blocks = encodeRequestHeaderBlocks(fields, this.peerHeaderTableSize, announceTableSize);
     [this.firstHeaders, this.firstHeaderIdOffsets] = this.headersFrames(blocks.first);
     [this.repeatHeaders, this.repeatHeaderIdOffsets] = this.headersFrames(blocks.repeat);
-    const dataHeader = Buffer.alloc(FRAME_HEADER_LENGTH);
-    writeFrameHeader(dataHeader, 0, framedMessage.length, FrameType.DATA, Flag.END_STREAM, 0);
-    this.repeatCall = Buffer.concat([this.repeatHeaders, dataHeader, framedMessage]);
+    this.repeatCalls = this.messages.map((message) => {
+      const dataHeader = Buffer.alloc(FRAME_HEADER_LENGTH);
+      writeFrameHeader(dataHeader, 0, message.length, FrameType.DATA, Flag.END_STREAM, 0);
+      return Buffer.concat([this.repeatHeaders, dataHeader, message]);
+    });
     this.repeatCallDataIdOffset = this.repeatHeaders.length + 5;
     this.needFirstHeaders = true;
   }
@@ -364,7 +380,7 @@ export class Http2ClientConnection implements HeaderSink {
 
   /** Sends as much of the request as credit allows; true when all of it is out. */
   private sendData(stream: CallStream): boolean {
-    const message = this.options.framedMessage;
+    const message = stream.message;
     while (stream.sentBytes < message.length) {
       const length = Math.min(
         message.length - stream.sentBytes,
@@ -716,7 +732,7 @@ export class Http2ClientConnection implements HeaderSink {
 
   /** Ends a call with an outcome; `resetIfUnsent` cancels a request the server answered before we finished sending it. */
   private finish(stream: CallStream, outcome: string, resetIfUnsent: boolean): void {
-    if (resetIfUnsent && stream.sentBytes < this.options.framedMessage.length) {
+    if (resetIfUnsent && stream.sentBytes < stream.message.length) {
       this.out.push(encodeRstStream(stream.streamId, ErrorCode.CANCEL));
       this.scheduleFlush();
     }
@@ -736,7 +752,7 @@ export class Http2ClientConnection implements HeaderSink {
     this.streams.delete(stream.streamId);
     this.active--;
     stream.connection = null;
-    if (stream.sentBytes < this.options.framedMessage.length) {
+    if (stream.sentBytes < stream.message.length) {
       const at = this.blocked.indexOf(stream);
       if (at >= 0) this.blocked.splice(at, 1);
     }
