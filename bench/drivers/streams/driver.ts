@@ -79,6 +79,8 @@ export const streamEngine: Driver = {
       firstMessageUs: result.openUs,
       ...(serverStream ? { gapUs: result.latencyUs } : {}),
       firstError: result.firstError,
+      ...(result.retried !== undefined ? { retried: result.retried } : {}),
+      ...(result.connectionsOpened !== undefined ? { connectionsOpened: result.connectionsOpened } : {}),
       ...(options.signal?.aborted ? { failure: 'aborted' } : {}),
     };
   },

@@ -33,59 +33,149 @@ function framedNumbers(values: number[]): Buffer {
   return frame;
 }
 
+/** Frames a stream keeps to write again if it is refused; past this it is not retried. */
+const REPLAY_LIMIT = 100_000;
+/** A stream refused this many times in a row (a server that goes away before it takes anything) is an error, as in grpc-engine. */
+const MAX_RETRIES_PER_STREAM = 3;
+
+/**
+ * Connection lifetimes: a session that gets GOAWAY (a server's max connection
+ * age or calls, a proxy) is replaced at once by a new one for the streams
+ * opened after it; streams it had opened above the GOAWAY's last-stream-id
+ * (node:http2 closes them with REFUSED_STREAM), or that the server reset with
+ * REFUSED_STREAM, were never processed: such a stream is opened again on a
+ * live session and what was written on it is written again (nothing was
+ * answered yet), counted in stats().retried, not as an error; its latencies
+ * still run from the first send.
+ */
 export async function createGrpcStreamClient(target: StreamTarget, connections = 1): Promise<StreamClient> {
+  let closing = false;
+  let connectionsOpened = 0;
+  let retried = 0;
+  /** Every session not yet closed, replaced ones included (their last streams may still run). */
+  const all = new Set<http2.ClientHttp2Session>();
+  const connect = (): http2.ClientHttp2Session => {
+    // The bench's certificates are self-signed: this client measures, it does not authenticate.
+    const session = target.tls
+      ? http2.connect(`https://${target.host}:${target.port}`, { rejectUnauthorized: false })
+      : http2.connect(`http://${target.host}:${target.port}`);
+    session.once('connect', () => connectionsOpened++);
+    all.add(session);
+    session.once('close', () => all.delete(session));
+    // Reported to the streams on it (they close); a later failure must not throw.
+    session.on('error', () => {});
+    return session;
+  };
   const sessions = await Promise.all(
     Array.from(
       { length: Math.max(1, connections) },
       () =>
         new Promise<http2.ClientHttp2Session>((resolve, reject) => {
-          const session = http2.connect(`http://${target.host}:${target.port}`);
+          const session = connect();
           session.once('remoteSettings', () => resolve(session));
           session.once('error', reject);
         }),
     ),
   );
+  /** Session i for new streams: replaced on GOAWAY (its open streams finish there) or once it is gone. */
+  const live = (i: number): http2.ClientHttp2Session => {
+    const session = sessions[i]!;
+    if (!session.closed && !session.destroyed && !goneAway.has(session)) return session;
+    const fresh = connect();
+    sessions[i] = fresh;
+    watch(fresh);
+    return fresh;
+  };
+  const goneAway = new WeakSet<http2.ClientHttp2Session>();
+  const watch = (session: http2.ClientHttp2Session): void => {
+    session.once('goaway', () => goneAway.add(session));
+  };
+  for (const session of sessions) watch(session);
   let next = 0;
   return {
     open(operation: StreamOperation, handlers: StreamHandlers, values?: number[]): OpenStream {
-      const session = sessions[next++ % sessions.length]!;
-      const stream = session.request(
-        { ':method': 'POST', ':path': `/calculator.v1.Calculator/${STREAM_METHOD_NAMES[operation]}`, 'content-type': 'application/grpc', te: 'trailers' },
-        { endStream: false },
-      );
+      const lane = next++ % sessions.length;
+      const headers = { ':method': 'POST', ':path': `/calculator.v1.Calculator/${STREAM_METHOD_NAMES[operation]}`, 'content-type': 'application/grpc', te: 'trailers' };
+      let stream!: http2.ClientHttp2Stream;
+      /** What was written while nothing was answered, to write again if the stream is refused; null once answered. */
+      let written: Buffer[] | null = [];
+      let halfClosed = false;
+      let cancelled = false;
+      let retries = 0;
       let pending: Buffer | null = null;
       let status: string | undefined;
       let statusMessage = '';
-      stream.on('response', (headers) => {
-        // A trailers-only answer (an error before any message) carries the status in the headers.
-        status ??= headers['grpc-status'] as string | undefined;
-        statusMessage = decodeURIComponent(String(headers['grpc-message'] ?? ''));
-      });
-      stream.on('trailers', (trailers) => {
-        status = trailers['grpc-status'] as string | undefined;
-        statusMessage = decodeURIComponent(String(trailers['grpc-message'] ?? ''));
-      });
-      stream.on('data', (chunk: Buffer) => {
-        let data = pending ? Buffer.concat([pending, chunk]) : chunk;
-        while (data.length >= 5) {
-          const length = data.readUInt32BE(1);
-          if (data.length < 5 + length) break;
-          handlers.onAnswer(length === 0 ? 0 : data.readDoubleLE(6));
-          data = data.subarray(5 + length);
+      const attach = (): void => {
+        const current = live(lane).request(headers, { endStream: false });
+        stream = current;
+        let responded = false;
+        current.on('response', (responseHeaders) => {
+          responded = true;
+          written = null;
+          // A trailers-only answer (an error before any message) carries the status in the headers.
+          status ??= responseHeaders['grpc-status'] as string | undefined;
+          statusMessage = decodeURIComponent(String(responseHeaders['grpc-message'] ?? ''));
+        });
+        current.on('trailers', (trailers) => {
+          status = trailers['grpc-status'] as string | undefined;
+          statusMessage = decodeURIComponent(String(trailers['grpc-message'] ?? ''));
+        });
+        current.on('data', (chunk: Buffer) => {
+          let data = pending ? Buffer.concat([pending, chunk]) : chunk;
+          while (data.length >= 5) {
+            const length = data.readUInt32BE(1);
+            if (data.length < 5 + length) break;
+            handlers.onAnswer(length === 0 ? 0 : data.readDoubleLE(6));
+            data = data.subarray(5 + length);
+          }
+          pending = data.length > 0 ? data : null;
+        });
+        current.on('error', () => {});
+        current.on('close', () => {
+          const refused = current.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && !responded;
+          if (refused && written !== null && !cancelled && !closing && retries < MAX_RETRIES_PER_STREAM) {
+            // Never processed: the same stream again on a live session, its bytes written again.
+            retries++;
+            retried++;
+            const replay = written;
+            attach();
+            for (const frame of replay) stream.write(frame);
+            if (halfClosed) stream.end();
+            return;
+          }
+          handlers.onEnd(status === '0' ? undefined : `gRPC status ${status ?? 'missing'}: ${refused ? 'refused by the server' : statusMessage}`);
+        });
+      };
+      attach();
+      const write = (frame: Buffer): void => {
+        if (written !== null) {
+          // A stream this long unanswered (a held client stream) is past retrying: stop keeping its bytes.
+          if (written.length < REPLAY_LIMIT) written.push(frame);
+          else written = null;
         }
-        pending = data.length > 0 ? data : null;
-      });
-      stream.on('error', () => {});
-      stream.on('close', () => handlers.onEnd(status === '0' ? undefined : `gRPC status ${status ?? 'missing'}: ${statusMessage}`));
-      if (values) stream.end(framedNumbers(values));
+        stream.write(frame);
+      };
+      if (values) {
+        write(framedNumbers(values));
+        halfClosed = true;
+        stream.end();
+      }
       return {
-        send: (value) => stream.write(value === 1 ? FRAMED_ONE : framedNumber(value)),
-        end: () => stream.end(),
-        cancel: () => stream.close(http2.constants.NGHTTP2_CANCEL),
+        send: (value) => write(value === 1 ? FRAMED_ONE : framedNumber(value)),
+        end: () => {
+          halfClosed = true;
+          stream.end();
+        },
+        cancel: () => {
+          cancelled = true;
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+        },
       };
     },
+    stats: () => ({ retried, connectionsOpened }),
     close: async () => {
-      for (const session of sessions) session.destroy();
+      closing = true;
+      for (const session of all) session.destroy();
     },
   };
 }

@@ -211,12 +211,19 @@ export function valueOfLine(buf: Buffer, start = 0, end = buf.length): number | 
   return Number(buf.toString('latin1', from, to));
 }
 
+/**
+ * One new connection per stream, never reused: no idle keep-alive connection
+ * can close under a stream, so nothing is retried; a connection closed before
+ * its stream ended is that stream's error.
+ */
 export function createHttp1StreamClient(target: StreamTarget, sse: boolean): StreamClient {
   const open = new Set<net.Socket>();
+  let connectionsOpened = 0;
   const hostHeader = `host: ${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}\r\n`;
   return {
     open(operation: StreamOperation, handlers: StreamHandlers, values?: number[]): OpenStream {
       const socket = connectStream(target);
+      socket.once(target.tls ? 'secureConnect' : 'connect', () => connectionsOpened++);
       open.add(socket);
       let error: string | undefined;
       let ended = false;
@@ -271,6 +278,7 @@ export function createHttp1StreamClient(target: StreamTarget, sse: boolean): Str
         cancel: () => finish('cancelled'),
       };
     },
+    stats: () => ({ retried: 0, connectionsOpened }),
     close: async () => {
       for (const socket of open) socket.destroy();
       open.clear();

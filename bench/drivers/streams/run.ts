@@ -99,6 +99,10 @@ export interface StreamLoadResult {
   clientCpuUsPer1000: number | null;
   /** null without a pid, or when the server used less than one /proc clock tick. */
   serverCpuMsPer1000: number | null;
+  /** Streams opened again because the server never processed them (GOAWAY, REFUSED_STREAM); absent when the transport does not count. */
+  retried?: number;
+  /** Connections the transport established, the first ones included; absent when it does not count. */
+  connectionsOpened?: number;
 }
 
 async function clientFor(options: StreamLoadOptions): Promise<StreamClient> {
@@ -307,6 +311,7 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
     }
     settleIfOver();
   };
+  let stats: { retried: number; connectionsOpened: number } | undefined;
   const serverCpuBefore = options.serverPid === null ? null : readCpuMsPrecise(options.serverPid);
   const clientCpuBefore = selfCpuUs();
   const started = nowUs();
@@ -322,6 +327,7 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
     clearTimeout(pumpTimer);
     clearTimeout(stopTimer);
     clearTimeout(drainTimer);
+    stats = client.stats?.();
     await client.close();
   }
   const elapsedS = (nowUs() - started) / 1e6;
@@ -342,6 +348,7 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
     latencyUs,
     openUs,
     clientCpuUsPer1000: per1000(selfCpuUs() - clientCpuBefore),
+    ...(stats !== undefined ? { retried: stats.retried, connectionsOpened: stats.connectionsOpened } : {}),
     // Nanoseconds from schedstat; a server that used none is not measured (null), not 0.
     serverCpuMsPer1000: serverCpuBefore === null || serverCpuAfter === null || serverCpuAfter === serverCpuBefore ? null : per1000(serverCpuAfter - serverCpuBefore),
   };
