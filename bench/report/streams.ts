@@ -38,12 +38,17 @@ export function streamFigureCells(record: StreamRecord, missing: string): string
 /** The terminal's stream table: the rate column only when some row ran open loop, so a closed-loop table stays as it was. */
 export function renderStreamTable(records: readonly StreamRecord[]): string {
   const open = records.some((r) => r.ratePerStream !== null);
-  const header = ['operation', 'transport', ...(open ? ['rate/stream'] : []), ...STREAM_FIGURE_HEADER, ''];
+  // Where the rows ran, when it was not loopback in cleartext; the trials' spread when there were several.
+  const placed = records.some((r) => (r.network ?? null) !== null || r.tls === true);
+  const trials = records.some((r) => (r.trials ?? 1) > 1);
+  const header = ['operation', 'transport', ...(placed ? ['place'] : []), ...(open ? ['rate/stream'] : []), ...STREAM_FIGURE_HEADER, ...(trials ? ['trials', 'msgs/s range'] : []), ''];
   const rows = records.map((r) => [
     r.operation,
     r.transport,
+    ...(placed ? [[r.network ?? 'loopback', ...(r.tls ? ['TLS'] : [])].join(' ')] : []),
     ...(open ? [r.ratePerStream === null ? '-' : String(r.ratePerStream)] : []),
     ...streamFigureCells(r, '-'),
+    ...(trials ? [String(r.trials ?? 1), r.messagesPerSecondRange ? `${r.messagesPerSecondRange[0]}-${r.messagesPerSecondRange[1]}` : '-'] : []),
     r.clientBound ? 'client-bound' : '',
   ]);
   return textTable(header, rows, (column) => column < 2);

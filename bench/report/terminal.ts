@@ -19,11 +19,12 @@ import type { StreamRecord } from '../results/stream-record.ts';
 /** `streams`: the stream scenario's records (options.streamScenario), measured after the unary runs. */
 export function renderTerminal(results: ResultsFile, options: { color: boolean; streams?: readonly StreamRecord[] }): string {
   if (hasContenders(results)) return `\n${renderFactorial(results)}`;
-  if (results.runs.length === 0) return '';
   const streams = options.streams ?? [];
-  let out = `\n${renderTable(results, options)}`;
+  if (results.runs.length === 0 && streams.length === 0) return '';
+  let out = results.runs.length > 0 ? `\n${renderTable(results, options)}` : '';
   if (streams.length > 0) {
-    out += `\nstreams (${streams[0]!.streams} concurrent, ${streams[0]!.messagesPerStream ?? '-'} values each; per message; npm run bench:streams for all three kinds):\n${renderStreamTable(streams)}\n`;
+    const length = streams[0]!.messagesPerStream === null ? `held ${streams[0]!.durationS ?? '-'} s` : `${streams[0]!.messagesPerStream} values each`;
+    out += `\nstreams (${streams[0]!.streams} concurrent, ${length}; per message; npm run bench:streams for all three kinds):\n${renderStreamTable(streams)}\n`;
   }
   if (hasSweep(results)) out += `\npayload sweep (Sum):\n${renderSweepTable(results)}\n${renderSweepSummary(results)}`;
   if (hasNetworkSweep(results)) {

@@ -49,6 +49,12 @@ export interface StreamRecord {
   openMs: LatencySummaryMs | null;
   /** A server stream's gap between answers, ms (older files kept it in latencyMs); absent or null otherwise. */
   gapMs?: LatencySummaryMs | null;
+  /** Rows of results.json: the network condition and TLS it ran under (absent: loopback, cleartext). */
+  network?: string | null;
+  tls?: boolean;
+  /** Several trials: how many, and the lowest and highest messages/s among them (the record's figures are the median trial's). */
+  trials?: number;
+  messagesPerSecondRange?: [number, number];
   /** Bytes on the wire per message, each way, from the counting proxy's pass; null if it carried none. */
   requestBytesPerMessage: number | null;
   responseBytesPerMessage: number | null;
@@ -106,19 +112,27 @@ export function streamRecordOf(run: RunRecord): StreamRecord {
 }
 
 /**
- * The stream rows of a results file, one per operation and transport (trials:
- * the first completed one; every trial stays in results.json and its compare).
+ * The stream rows of a results file, one per operation, transport and place.
+ * With several trials: the median trial's figures, with the trials' range of
+ * messages/s (every trial stays in results.json and its compare).
  */
 export function streamRecordsOf(results: ResultsFile): StreamRecord[] {
-  const seen = new Set<string>();
-  const records: StreamRecord[] = [];
+  const groups = new Map<string, RunRecord[]>();
   for (const run of results.runs.filter(isStreamRow)) {
+    if (run.status !== 'completed') continue;
     const key = `${run.scenario}|${run.transport}|${run.network?.name ?? ''}|${run.place?.tls ? 'tls' : ''}`;
-    if (seen.has(key) || run.status !== 'completed') continue;
-    seen.add(key);
-    records.push(streamRecordOf(run));
+    groups.set(key, [...(groups.get(key) ?? []), run]);
   }
-  return records;
+  return [...groups.values()].map((trials) => {
+    const sorted = [...trials].sort((a, b) => a.rps - b.rps);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    const record: StreamRecord = { ...streamRecordOf(median), network: median.network?.name ?? null, tls: median.place?.tls ?? false };
+    if (trials.length > 1) {
+      record.trials = trials.length;
+      record.messagesPerSecondRange = [Math.round(sorted[0]!.rps), Math.round(sorted.at(-1)!.rps)];
+    }
+    return record;
+  });
 }
 
 /** A record of an older streams file: a server stream's latency there was the gap between answers. */
