@@ -392,6 +392,7 @@ class EngineRun implements ConnectionEvents {
     slot.deadlineMs = startMs + this.options.timeoutMs;
     slot.inFlight = true;
     slot.retries = 0;
+    slot.resend = false;
     this.inFlight++;
     const lane = slot.lane;
     const connection = lane.connection;

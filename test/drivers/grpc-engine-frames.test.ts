@@ -195,6 +195,34 @@ describe('grpc-engine against scripted HTTP/2 servers', () => {
     });
   }
 
+  it('a refused call of a pool is sent again with its own request, not the next one', async () => {
+    const bodies: string[] = [];
+    await withServer(
+      {
+        onRequest: (conn, request) => {
+          bodies.push(request.body.toString('hex'));
+          if (request.index === 0) {
+            const code = Buffer.alloc(4);
+            code.writeUInt32BE(ErrorCode.REFUSED_STREAM);
+            conn.send(encodeFrame(FrameType.RST_STREAM, 0, request.streamId, code));
+            conn.closeStream();
+          } else answerCorrectly(conn, request);
+        },
+      },
+      async (server) => {
+        const first = payloadOf('add', { a: 1, b: 2 });
+        const second = payloadOf('add', { a: 10, b: 20 });
+        const payload = { ...first, pool: [first, second] };
+        const result = await run(grpcEngineOptions(server.port, { payload, requests: 2, concurrency: 1 }));
+        assert.deepEqual(result.statusCounts, { OK: 2 });
+        assert.equal(result.retried, 1);
+        const [a, b] = [first, second].map((p) => Buffer.from(p.protobuf).toString('hex'));
+        // Bodies carry the 5-byte gRPC prefix: compare the message after it.
+        assert.deepEqual(bodies.map((hex) => hex.slice(10)), [a, a, b]);
+      },
+    );
+  });
+
   it('a call reset with REFUSED_STREAM before any answer is sent again; other resets stay errors', async () => {
     await withServer(
       {

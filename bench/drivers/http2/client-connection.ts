@@ -43,6 +43,10 @@ export class CallStream {
   sentBytes = 0;
   /** The framed request message this call sends (one of a pool, round robin). */
   message: Buffer = EMPTY;
+  /** Index of `message` in the pool. */
+  messageIndex = 0;
+  /** The next start() sends `messageIndex` again: the same call, refused by the server (see onRefused). */
+  resend = false;
   sendWindow = 0;
   receivedSinceUpdate = 0;
   headersSeen = false;
@@ -264,8 +268,11 @@ export class Http2ClientConnection implements HeaderSink {
     this.streams.set(id, stream);
     this.active++;
 
-    const which = this.nextMessage;
-    this.nextMessage = which + 1 === this.messages.length ? 0 : which + 1;
+    let which = this.nextMessage;
+    if (stream.resend && stream.messageIndex < this.messages.length) which = stream.messageIndex;
+    else this.nextMessage = which + 1 === this.messages.length ? 0 : which + 1;
+    stream.resend = false;
+    stream.messageIndex = which;
     const message = this.messages[which]!;
     stream.message = message;
     const fitsOneFrame =
@@ -720,6 +727,7 @@ export class Http2ClientConnection implements HeaderSink {
       return;
     }
     this.forget(stream);
+    stream.resend = true;
     this.events.onRefused(stream, outcome);
     if (this.retiring && this.active === 0 && !this.closed) this.close();
   }
