@@ -243,3 +243,28 @@ describe('two REAL runs of the same code, side by side', () => {
     assert.equal(result.exitCode, 0, spreads);
   });
 });
+
+describe('row keys: every dimension that tells two rows apart', () => {
+  const base = syntheticResults().runs[0]!;
+  test('TLS and cleartext rows, stream transports and contenders are rows of their own; defaults add nothing', async () => {
+    const { groupRuns, rowKey } = await import('../../bench/compare/compare.ts');
+    // A calculator row as schema 1-3 files wrote it keeps its key (the committed baseline still matches).
+    assert.equal(rowKey(base), `${base.scenario}\u0000${base.protocol}\u0000${base.driver}`);
+    assert.equal(rowKey({ ...base, place: { tls: false, proxy: null, replicas: null, balance: null } }), rowKey(base));
+    const variants = [
+      base,
+      { ...base, place: { tls: true, proxy: null, replicas: null, balance: null } },
+      // Before schema 4 a sweep's TLS rows said so only in their connection-cost record.
+      { ...base, tls: { enabled: true, version: 'TLSv1.3', calls: 0, newConnectionCallMs: null, keptAliveCallMs: null, handshakeMs: null, handshakeBytes: null } },
+      { ...base, transport: 'ndjson' as const, unit: 'message' as const },
+      { ...base, transport: 'websocket' as const, unit: 'message' as const },
+      { ...base, contender: { name: 'fastify', wire: 'http1' as const, encoding: 'json' as const, implementation: 'fastify 5' } },
+      { ...base, contender: { name: 'node-http', wire: 'http1' as const, encoding: 'json' as const, implementation: 'node:http' } },
+      { ...base, place: { tls: false, proxy: 'nginx', replicas: 2, balance: 'l4' as const } },
+    ];
+    const groups = groupRuns(variants);
+    // The two TLS spellings are one row; every other variant is a row of its own.
+    assert.equal(groups.size, variants.length - 1);
+    assert.equal(rowKey(variants[1]!), rowKey(variants[2]!));
+  });
+});
