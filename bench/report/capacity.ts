@@ -67,6 +67,28 @@ function figureCell(capacity: CapacityRecord | undefined, value: number | null |
   return `${capacity.loadGeneratorBound ? '≥' : ''}${compact(value)}`;
 }
 
+/** "(range 4280-4490)": the answer's spread (CapacityRecord.range); "-?" when nothing failed above it. Empty for older files. */
+function rangeText(capacity: CapacityRecord, format: (value: number) => string): string {
+  if (!capacity.range) return '';
+  const { low, high } = capacity.range;
+  return `(range ${format(low)}-${high === null ? '?' : format(high)})`;
+}
+
+/** The answer with its spread, as every output shows it: "4280 (range 4280-4490)". */
+function answerCell(capacity: CapacityRecord | undefined): string {
+  const figure = figureCell(capacity, capacity?.rps);
+  if (!capacity || capacity.rps === null) return figure;
+  const range = rangeText(capacity, compact);
+  return range === '' ? figure : `${figure} ${range}`;
+}
+
+/** "4,280 calls/s (range 4,280-4,490)". */
+export function capacityAnswer(capacity: CapacityRecord): string {
+  if (capacity.rps === null) return 'none';
+  const range = rangeText(capacity, integer);
+  return `${integer(capacity.rps)} calls/s${range === '' ? '' : ` ${range}`}`;
+}
+
 /** The objective of the run's searches, parsed back from the records (one per run). */
 function objective(results: ResultsFile): Slo | null {
   const text = searched(results)[0]?.capacity.slo;
@@ -90,8 +112,8 @@ export function renderCapacityTable(results: ResultsFile): string {
     const pair = (f: (c: CapacityRecord) => string): string[] => [g ? f(g) : '-', r ? f(r) : '-'];
     return [
       row.scenario,
-      figureCell(g, g?.rps),
-      figureCell(r, r?.rps),
+      answerCell(g),
+      answerCell(r),
       figureCell(g, g?.rpsPerServerCore),
       figureCell(r, r?.rpsPerServerCore),
       x === null ? '-' : `${x.qualifier}${x.value >= 10 ? x.value.toFixed(0) : x.value.toFixed(2)}x`,
@@ -131,6 +153,16 @@ export function renderCapacityTable(results: ResultsFile): string {
     'per server core = calls/s / the cores the server used at that rate (its CPU %/100, at least one); g/r compares per core when both are known, else calls/s.',
   );
   lines.push('≥ = the load generator was CPU-bound at a step above: at least this much, load generator bound, not the server\'s figure.');
+  lines.push(
+    'range = the lowest answer to the highest rate that failed just above one (one search: the answer and the lowest failing rate above it; ? = none failed above).',
+  );
+  for (const run of searched(results)) {
+    const searches = run.capacity.searches ?? [];
+    if (searches.length < 2) continue;
+    const found = searches.flatMap((s) => (s.rps === null ? [] : [s.rps]));
+    const spread = found.length === searches.length && Math.min(...found) > 0 ? `, largest/smallest ${(Math.max(...found) / Math.min(...found)).toFixed(2)}x` : '';
+    lines.push(`searches: ${run.scenario} ${PROTOCOL_LABEL[run.protocol]}: ${searches.map((s) => (s.rps === null ? 'none' : compact(s.rps))).join(', ')} (median ${run.capacity.rps === null ? 'none' : compact(run.capacity.rps)}${spread})`);
+  }
   for (const run of searched(results)) {
     for (const note of run.capacity.notes) lines.push(`note: ${run.scenario} ${PROTOCOL_LABEL[run.protocol]}: ${note}`);
   }
@@ -149,7 +181,7 @@ export function capacityHeadline(results: ResultsFile): string[] {
     const alone = (protocol: Protocol, c: CapacityRecord): string =>
       c.rps === null
         ? `${PROTOCOL_LABEL[protocol]} ${c.steps.some((s) => s.pass) ? 'met it at no rate its confirmation run held' : 'met it at no rate tried'}`
-        : `${PROTOCOL_LABEL[protocol]} sustains ${c.loadGeneratorBound ? 'at least ' : ''}${integer(c.rps)} calls/s${c.loadGeneratorBound ? ' (load generator bound)' : ''}`;
+        : `${PROTOCOL_LABEL[protocol]} sustains ${c.loadGeneratorBound ? 'at least ' : ''}${capacityAnswer(c)}${c.loadGeneratorBound ? ' (load generator bound)' : ''}`;
     const x = capacityRatio(row);
     if (!g || !r || x === null) {
       const parts = (['grpc', 'rest'] as const).flatMap((p) => (row.cells[p] ? [alone(p, row.cells[p]!.capacity)] : []));
@@ -159,8 +191,8 @@ export function capacityHeadline(results: ResultsFile): string[] {
     const perCore = comparedFigure(row) === 'rpsPerServerCore' ? ' per server core' : '';
     const [winner, loser, value] = x.value >= 1 ? (['gRPC', 'REST', x.value] as const) : (['REST', 'gRPC', 1 / x.value] as const);
     const qualifier = x.qualifier === '' ? '' : (x.qualifier === '≥') === (winner === 'gRPC') ? 'at least ' : 'at most ';
-    const detail = `${integer(g.rps!)} vs ${integer(r.rps!)} calls/s${g.loadGeneratorBound || r.loadGeneratorBound ? ', load generator bound on one side' : ''}`;
-    return `${at}, ${winner} sustains ${qualifier}${ratio(value)} the calls/s of ${loser}${perCore} for ${what} (${detail})`;
+    const detail = `gRPC ${capacityAnswer(g)}, REST ${capacityAnswer(r)}${g.loadGeneratorBound || r.loadGeneratorBound ? ', load generator bound on one side' : ''}`;
+    return `${at}, ${winner} sustains ${qualifier}${ratio(value)} the calls/s of ${loser}${perCore} for ${what}: ${detail}`;
   });
 }
 

@@ -1,6 +1,6 @@
 /**
  * Capacity at a latency objective (--slo): for one scenario and protocol, the
- * highest open-loop rate whose steps meet every bound of the objective. Each
+ * highest open-loop rate whose runs meet every bound of the objective. Each
  * step is a measured run with its own warm-up, latency from each call's due
  * time (so queueing shows), driven through the runner's `measure` function.
  *
@@ -12,36 +12,64 @@
  *    from a guess;
  * 2. bracket: grow the rate by GROWTH while steps pass, halve it while they
  *    fail, until there is a passing rate below a failing one;
- * 3. bisect between them until they are within TOLERANCE (5%); a step that
- *    missed the objective without saturating runs once more (a noisy machine's
- *    single stall does not decide), and fails only if the repeat misses too;
- * 4. confirm the highest passing rate with one longer run; a confirmation that
- *    fails steps the rate down (by STEP_DOWN, then to the highest step that
- *    passed below it) and says so in the notes.
+ * 3. bisect between them until they are within the rule's tolerance (2%);
+ * 4. confirm the highest passing rate with one longer run; when that rate no
+ *    longer passes, the answer steps down to the highest rate below it that
+ *    passed, and is confirmed in turn.
+ *
+ * Why verdicts are pooled. Near the knee a tail percentile from one short step
+ * is mostly luck: whether a collector pause or a stall of the machine fell in
+ * its window (on a one-at-a-time server at 876/s, p99 16.2 ms and then 4.6 ms).
+ * A search that takes each step as a yes/no answer turns that luck into a
+ * 10-18% spread between searches. So every run at a rate (steps and the
+ * confirmation) adds its HDR histogram to that rate's pool, and the rate's
+ * verdict is the objective read on the pool: histograms add exactly, so the
+ * pooled p99 is the p99 of all those calls, never an average of percentiles.
+ * A rate runs more steps while its runs disagree with the pooled verdict (or
+ * while the search is bisecting near the knee and it has fewer than the rule's
+ * minimum), up to the rule's maximum per rate and the search's step budget.
+ *
  * A step whose completed calls/s is well below the offered rate (the target is
- * saturated) fails, and its completed rate caps the search: no rate above what
- * the target completed can pass, so the bracket closes early.
+ * saturated) fails without repeats, and its completed rate caps the search.
+ * --slo-repeats N runs N independent searches; the answer is their median and
+ * the record keeps each one's answer and bracket.
  */
+import type { Histogram } from 'hdr-histogram-js';
 import { describeSlo, percentileKey, type Slo } from '../options/slo.ts';
-import type { CapacityRecord, CapacityStep, RunRecord } from '../results/record.ts';
+import { createLatencyHistogram, decodeLatencyHistogram } from '../results/histogram.ts';
+import type { CapacityRecord, CapacitySearch, CapacityStep, RunRecord } from '../results/record.ts';
 
 /** The first open-loop step, as a fraction of the probe's closed-loop calls/s. */
 const START_FRACTION = 0.75;
 /** Rate factor between bracketing steps that pass. */
 const GROWTH = 1.25;
-/** Bisect until the failing rate is within this fraction above the passing one. */
-export const TOLERANCE = 0.05;
 /** A step that completed less than this fraction of its offered rate is saturated. */
 const SATURATED_BELOW = 0.9;
-/** A failed confirmation lowers the rate by this factor first; a second goes to the highest step that passed below. */
-const STEP_DOWN = 0.9;
-const MAX_STEP_DOWNS = 2;
-/** Open-loop steps of one search at most, repeats included (probe and confirmations not counted): bounds its time. */
-const MAX_STEPS = 8;
+/** Confirmation runs of one search at most (the first, and steps down to a lower passing rate). */
+const MAX_CONFIRMATIONS = 3;
 /** No rate down to this fraction of the probe's calls/s passed: the objective is out of reach. */
 const LOWEST_FRACTION = 1 / 16;
 /** Open-loop rates below this are not tried (calls/s). */
 const MIN_RATE = 1;
+
+/** How a search turns measured runs into verdicts; CAPACITY_RULE is the bench's. */
+export interface CapacityRule {
+  /** Bisect until the lowest failing rate is within this fraction above the highest passing one. */
+  tolerance: number;
+  /** While bisecting (near the knee), runs at a rate before its pooled verdict counts. */
+  minRunsNearKnee: number;
+  /** Runs at one rate at most (steps; the confirmation adds to the pool beyond it). */
+  maxRunsPerRate: number;
+  /** Open-loop steps of one search at most, repeats included (probe and confirmations not counted): bounds its time. */
+  maxSteps: number;
+}
+
+/**
+ * Measured on a one-at-a-time server (docs/capacity.md, "How steady the answer is"): a 2% final bracket costs
+ * about one bisection more than 5% and removes a 5% spread by itself; two runs per rate near the knee, up to
+ * four while they disagree, turned single-step coin flips into pooled verdicts.
+ */
+export const CAPACITY_RULE: CapacityRule = { tolerance: 0.02, minRunsNearKnee: 2, maxRunsPerRate: 4, maxSteps: 16 };
 
 /** What one step asks of the runner: a warm-up and a measured run at `rate` (null: closed loop). */
 export interface StepLoad {
@@ -56,27 +84,34 @@ export interface StepLoad {
 
 export type MeasureStep = (load: StepLoad) => Promise<RunRecord>;
 
+/** How long the steps run and how many searches: the resolved --slo-step and --slo-repeats, with the profile's durations. */
 export interface CapacityTiming {
   stepS: number;
   stepWarmupS: number;
   confirmS: number;
   confirmWarmupS: number;
+  /** Independent searches; the answer is their median. */
+  searches: number;
+  /** The decision rule; CAPACITY_RULE unless a measuring script compares another. */
+  rule: CapacityRule;
 }
 
-/** Steps are half a measured run of the profile (and half its warm-up); the confirmation is a whole one. */
-export function capacityTiming(options: { durationS: number; warmupS: number }): CapacityTiming {
+/** Steps last --slo-step (half a measured run of the profile unless given) after half the profile's warm-up; the confirmation is a whole run. */
+export function capacityTiming(options: { durationS: number; warmupS: number; sloStepS: number; sloRepeats: number }): CapacityTiming {
   return {
-    stepS: options.durationS / 2,
+    stepS: options.sloStepS,
     stepWarmupS: options.warmupS / 2,
     confirmS: options.durationS,
     confirmWarmupS: options.warmupS,
+    searches: options.sloRepeats,
+    rule: CAPACITY_RULE,
   };
 }
 
-/** Seconds of load a search usually takes (probe, six steps, confirmation), for the ETA. */
-export function plannedSearchS(options: { durationS: number; warmupS: number }): number {
+/** Seconds of load the searches usually take (probe, twelve steps, confirmation, each search), for the ETA. */
+export function plannedSearchS(options: { durationS: number; warmupS: number; sloStepS: number; sloRepeats: number }): number {
   const t = capacityTiming(options);
-  return 7 * (t.stepS + t.stepWarmupS) + t.confirmS + t.confirmWarmupS;
+  return t.searches * (13 * (t.stepS + t.stepWarmupS) + t.confirmS + t.confirmWarmupS);
 }
 
 export interface CapacitySearchIo {
@@ -86,23 +121,93 @@ export interface CapacitySearchIo {
   aborted(): boolean;
 }
 
+/** Every run at one offered rate within a search, added up: the evidence its verdict rests on. */
+interface Pool {
+  runs: number;
+  requests: number;
+  errors: number;
+  /** Elapsed seconds of the runs (requests / calls/s). */
+  elapsedS: number;
+  /** Null once a run came without a histogram: the verdict then rests on the newest run alone. */
+  histogram: Histogram | null;
+  /** A run at this rate failed as a run (a lost connection). */
+  runFailed: boolean;
+  /** Each run's own verdict. */
+  verdicts: boolean[];
+  /** The pooled verdict after the newest run. */
+  pass: boolean;
+}
+
+/** One search's outcome, before the searches are combined. */
+interface SearchOutcome {
+  rps: number | null;
+  /** The lowest rate above the answer that failed, or null. */
+  failedAboveRps: number | null;
+  confirm: CapacityStep | null;
+  /** The search's newest record: the confirmation run at its answer, or the step that ended it. */
+  record: RunRecord;
+  notes: string[];
+  searchS: number;
+}
+
 /**
- * Runs the search and returns the row for the table: the confirmation run's
- * record (or, when no rate met the objective, the last step's) with `capacity`.
+ * Runs the searches and returns the row for the table: the median search's
+ * confirmation run (or, when no rate met the objective, its last step's
+ * record) with `capacity`.
  */
 export async function searchCapacity(slo: Slo, timing: CapacityTiming, measure: MeasureStep, io: CapacitySearchIo): Promise<RunRecord> {
   const started = process.hrtime.bigint();
   const steps: CapacityStep[] = [];
+  const outcomes: SearchOutcome[] = [];
+  for (let index = 1; index <= timing.searches; index++) {
+    const outcome = await searchOnce(slo, timing, measure, io, steps, timing.searches > 1 ? index : null);
+    outcomes.push(outcome);
+    if (io.aborted()) break;
+  }
+  const searchS = Number(process.hrtime.bigint() - started) / 1e9;
+  // The median answer (the lower one of an even count, so that it is a rate some search confirmed); no answer counts lowest.
+  const ranked = [...outcomes].sort((a, b) => (a.rps ?? -1) - (b.rps ?? -1));
+  const median = ranked[Math.floor((ranked.length - 1) / 2)]!;
+  const notes = outcomes.flatMap((o, i) => o.notes.map((note) => (outcomes.length > 1 ? `search ${i + 1}: ${note}` : note)));
+  return { ...median.record, capacity: capacityRecord(slo, median, outcomes, steps, notes, searchS) };
+}
+
+async function searchOnce(
+  slo: Slo,
+  timing: CapacityTiming,
+  measure: MeasureStep,
+  io: CapacitySearchIo,
+  steps: CapacityStep[],
+  searchIndex: number | null,
+): Promise<SearchOutcome> {
+  const { rule } = timing;
+  const started = process.hrtime.bigint();
   const notes: string[] = [];
+  const pools = new Map<number, Pool>();
+  let searchSteps = 0;
+  // The bracket: a passing rate (lo) below a failing one (hi; a saturated step's completed calls/s caps it).
+  let lo: number | null = null;
+  let hi: number | null = null;
   // The newest step's record: the row returned when the search ends there.
   let last!: RunRecord;
-  const finish = (record: RunRecord, answer: { rps: number | null; confirm: CapacityStep | null }): RunRecord => ({
-    ...record,
-    capacity: capacityRecord(slo, answer.rps, answer.confirm, steps, notes, Number(process.hrtime.bigint() - started) / 1e9),
-  });
-  const run = async (phase: CapacityStep['phase'], rate: number | null): Promise<{ step: CapacityStep; failed: boolean }> => {
+  const finish = (rps: number | null, confirm: CapacityStep | null): SearchOutcome => {
+    const failed = [...pools.entries()].filter(([, pool]) => !pool.pass).map(([rate]) => rate);
+    const failedAbove = rps === null ? [] : [...failed, ...(hi === null ? [] : [hi])].filter((rate) => rate > rps);
+    for (const pool of pools.values()) pool.histogram?.destroy();
+    return {
+      rps,
+      failedAboveRps: failedAbove.length > 0 ? Math.min(...failedAbove) : null,
+      confirm,
+      record: last,
+      notes,
+      searchS: round(Number(process.hrtime.bigint() - started) / 1e9, 1),
+    };
+  };
+  const prefix = searchIndex === null ? 'capacity' : `capacity search ${searchIndex}`;
+  const run = async (phase: CapacityStep['phase'], rate: number | null): Promise<{ step: CapacityStep; pool: Pool | null }> => {
     const confirm = phase === 'confirm';
-    const label = rate === null ? 'capacity probe (closed loop)' : `capacity ${confirm ? 'confirmation' : `step ${steps.length}`} at ${perSecond(rate)}`;
+    if (phase === 'search') searchSteps += 1;
+    const label = rate === null ? `${prefix} probe (closed loop)` : `${prefix} ${confirm ? 'confirmation' : `step ${searchSteps}`} at ${perSecond(rate)}`;
     const record = await measure({
       rate,
       durationS: confirm ? timing.confirmS : timing.stepS,
@@ -111,33 +216,45 @@ export async function searchCapacity(slo: Slo, timing: CapacityTiming, measure: 
       label,
     });
     last = record;
-    const step = judgeStep(slo, phase, rate, record);
+    const own = judgeStep(slo, phase, rate, record);
+    const pool = rate === null ? null : addToPool(pools, rate, record, own.pass);
+    const step: CapacityStep = {
+      ...own,
+      ...(searchIndex === null ? {} : { search: searchIndex }),
+      ...(pool === null ? {} : { pooled: judgePool(slo, rate!, pool) }),
+    };
+    if (pool !== null) pool.pass = step.pooled!.pass;
     steps.push(step);
     io.log(`  ${label}: ${describeStep(step)}`);
-    return { step, failed: record.status === 'failed' };
+    return { step, pool };
   };
 
-  // A step that missed on latency or errors alone runs once more and fails only if the repeat misses too:
-  // one stall of a shared machine should not end the search low. A saturated step is not repeated.
-  const searchStep = async (rate: number): Promise<CapacityStep> => {
-    const first = await run('search', rate);
-    if (first.step.pass || first.step.saturated || first.failed || io.aborted() || searchSteps() >= MAX_STEPS) return first.step;
-    return (await run('search', rate)).step;
+  /**
+   * The verdict at `rate`: its pooled verdict once settled. Settled: a saturated step or a failed run (clear at once);
+   * else at least `minRuns` runs and every run agreeing with the pool, or the rule's runs per rate, or the budget
+   * spent. A lone failing run never settles (one stall of a shared machine must not end the search low).
+   */
+  const decide = async (rate: number, minRuns: number): Promise<{ pass: boolean; step: CapacityStep }> => {
+    for (;;) {
+      const { step, pool } = await run('search', rate);
+      const p = pool!;
+      const agree = p.verdicts.every((v) => v === p.pass);
+      const settled =
+        step.saturated || p.runFailed || p.runs >= rule.maxRunsPerRate || (p.runs >= minRuns && agree && (p.pass || p.runs >= 2));
+      if (settled || io.aborted() || searchSteps >= rule.maxSteps) return { pass: p.pass, step };
+    }
   };
 
   const probe = await run('probe', null);
-  if (io.aborted() || probe.failed) return finish(last, { rps: null, confirm: null });
+  if (io.aborted() || last.status === 'failed') return finish(null, null);
   const ceiling = probe.step.achievedRps;
-  let lo: number | null = null;
-  let hi: number | null = null;
   let rate = Math.max(MIN_RATE, niceRate(ceiling * START_FRACTION));
-  const searchSteps = (): number => steps.filter((step) => step.phase === 'search').length;
 
   // Bracket: a passing rate (lo) below a failing one (hi).
-  while ((lo === null || hi === null) && searchSteps() < MAX_STEPS) {
-    const step = await searchStep(rate);
-    if (io.aborted()) return finish(last, { rps: null, confirm: null });
-    if (step.pass) {
+  while ((lo === null || hi === null) && searchSteps < rule.maxSteps) {
+    const { pass, step } = await decide(rate, 1);
+    if (io.aborted()) return finish(null, null);
+    if (pass) {
       lo = rate;
       if (hi === null) rate = niceRate(rate * GROWTH);
     } else {
@@ -152,38 +269,86 @@ export async function searchCapacity(slo: Slo, timing: CapacityTiming, measure: 
   }
   if (lo === null) {
     notes.push(`no rate tried met ${describeSlo(slo)} (lowest tried ${perSecond(rate)})`);
-    return finish(last, { rps: null, confirm: null });
+    return finish(null, null);
   }
   if (hi === null) notes.push(`every step passed up to ${perSecond(lo)}: the search ran out of steps before the objective failed`);
 
-  // Bisect to within TOLERANCE.
-  while (hi !== null && hi > lo * (1 + TOLERANCE) && searchSteps() < MAX_STEPS) {
-    const mid = niceRate((lo + hi) / 2);
-    if (mid <= lo || mid >= hi) break;
-    const step = await searchStep(mid);
-    if (io.aborted()) return finish(last, { rps: null, confirm: null });
-    if (step.pass) lo = mid;
-    else hi = failCap(step, mid, lo);
-  }
-
-  // Confirm with a longer run; step down when it fails: first by STEP_DOWN, then (when that fails too) to the
-  // highest rate below it whose step passed, if there is one: a rate with evidence behind it. (Steps near the
-  // knee can pass on a short run that a longer one fails: at 97% of a saturated server's rate.)
-  let answer = lo;
-  for (let attempt = 0; ; attempt++) {
-    // A confirmation that failed as a run (a lost connection) steps down like one that missed the objective.
-    const { step: confirm } = await run('confirm', answer);
-    if (io.aborted()) return finish(last, { rps: null, confirm: null });
-    if (confirm.pass) return finish(last, { rps: answer, confirm });
-    const passedBelow = steps.filter((s) => s.phase === 'search' && s.pass && s.rate !== null && s.rate < answer).map((s) => s.rate!);
-    const lower = attempt === 0 ? niceRate(answer * STEP_DOWN) : passedBelow.length > 0 && attempt < MAX_STEP_DOWNS ? Math.max(...passedBelow) : null;
-    if (lower === null) {
-      notes.push(`the confirmation failed at ${perSecond(answer)} too (${confirm.misses.join('; ')}): no confirmed rate`);
-      return finish(last, { rps: null, confirm: null });
+  // Bisect to within the tolerance, each rate judged on its pool of at least minRunsNearKnee runs.
+  const bisect = async (): Promise<boolean> => {
+    while (hi !== null && lo !== null && hi > lo * (1 + rule.tolerance) && searchSteps < rule.maxSteps) {
+      const mid = niceRate((lo + hi) / 2);
+      if (mid <= lo || mid >= hi) break;
+      const { pass, step } = await decide(mid, rule.minRunsNearKnee);
+      if (io.aborted()) return false;
+      if (pass) lo = mid;
+      else hi = failCap(step, mid, lo);
     }
-    notes.push(`the confirmation at ${perSecond(answer)} failed (${confirm.misses.join('; ')}); stepped down to ${perSecond(lower)}${attempt === 0 ? '' : ', the highest rate below it whose step passed'}`);
+    return true;
+  };
+  if (!(await bisect())) return finish(null, null);
+
+  // Confirm with a longer run, which joins the rate's pool. When the pool no longer passes, the answer steps down to
+  // the highest rate below it whose pool passed (evidence behind it), and that is confirmed in turn.
+  let answer: number = lo;
+  for (let attempt = 1; ; attempt++) {
+    // A confirmation that failed as a run (a lost connection) fails its rate's pool like one that missed the objective.
+    const { step: confirm, pool } = await run('confirm', answer);
+    if (io.aborted()) return finish(null, null);
+    if (pool!.pass) return finish(answer, confirm);
+    const passedBelow = [...pools.entries()].filter(([r, p]) => r < answer && p.pass).map(([r]) => r);
+    const why = confirm.pass ? `pooled with its steps: ${confirm.pooled!.misses.join('; ')}` : confirm.misses.join('; ');
+    if (passedBelow.length === 0 || attempt >= MAX_CONFIRMATIONS) {
+      notes.push(`the confirmation at ${perSecond(answer)} failed (${why}) and no lower rate is left to confirm: no confirmed rate`);
+      return finish(null, null);
+    }
+    const lower = Math.max(...passedBelow);
+    notes.push(`the confirmation at ${perSecond(answer)} failed (${why}); stepped down to ${perSecond(lower)}, the highest rate below it that passed`);
     answer = lower;
   }
+}
+
+function addToPool(pools: Map<number, Pool>, rate: number, record: RunRecord, pass: boolean): Pool {
+  const pool = pools.get(rate) ?? { runs: 0, requests: 0, errors: 0, elapsedS: 0, histogram: createLatencyHistogram(), runFailed: false, verdicts: [], pass: false };
+  pools.set(rate, pool);
+  pool.runs += 1;
+  pool.requests += record.requests;
+  pool.errors += record.errors;
+  pool.elapsedS += record.rps > 0 ? record.requests / record.rps : record.durationS;
+  pool.runFailed ||= record.status === 'failed';
+  pool.verdicts.push(pass);
+  if (pool.histogram !== null && typeof record.latencyHistogram === 'string') {
+    const part = decodeLatencyHistogram(record.latencyHistogram);
+    pool.histogram.add(part);
+    part.destroy();
+  } else if (record.requests > 0) {
+    // A run without a histogram cannot be pooled: from here on its rate is judged on the newest run alone.
+    pool.histogram?.destroy();
+    pool.histogram = null;
+  }
+  return pool;
+}
+
+/** The objective read on the pooled runs at `rate`: the percentiles of all their calls, their errors and calls/s. */
+function judgePool(slo: Slo, rate: number, pool: Pool): NonNullable<CapacityStep['pooled']> {
+  const misses: string[] = [];
+  let latencyMs: Record<string, number> | null = null;
+  if (pool.histogram !== null && pool.histogram.totalCount > 0) {
+    latencyMs = {};
+    for (const bound of slo.latency) {
+      const key = percentileKey(bound.percentile);
+      const value = round(pool.histogram.getValueAtPercentile(bound.percentile) / 1000, 3);
+      latencyMs[key] = value;
+      if (value > bound.maxMs) misses.push(`${key} ${formatMs(value)} ms > ${bound.maxMs} ms`);
+    }
+  }
+  const errorsPercent = pool.requests > 0 ? round((pool.errors / pool.requests) * 100, 3) : 0;
+  if (pool.runFailed) misses.push('a run at this rate failed');
+  if (errorsPercent > slo.maxErrorsPercent) misses.push(`errors ${errorsPercent}% > ${slo.maxErrorsPercent}%`);
+  const achieved = pool.elapsedS > 0 ? pool.requests / pool.elapsedS : 0;
+  if (achieved < rate * SATURATED_BELOW) misses.push(`completed ${perSecond(achieved)} of ${perSecond(rate)} offered`);
+  // Without a histogram the newest run's own verdict stands in for the pool's.
+  const pass = pool.histogram === null ? pool.verdicts.at(-1)! && misses.length === 0 : misses.length === 0;
+  return { runs: pool.runs, latencyMs, errorsPercent, pass, misses: pass ? [] : misses.length > 0 ? misses : ['the newest run missed the objective'] };
 }
 
 /** The lowest failing rate a failed step leaves: its completed calls/s when saturated (no rate above it can pass), else its rate. */
@@ -244,23 +409,21 @@ function serverCpuPercent(record: RunRecord): number | null {
   return perK === null ? null : round((perK * record.rps) / 10_000, 1);
 }
 
-function capacityRecord(
-  slo: Slo,
-  rps: number | null,
-  confirm: CapacityStep | null,
-  steps: CapacityStep[],
-  notes: string[],
-  searchS: number,
-): CapacityRecord {
+function capacityRecord(slo: Slo, median: SearchOutcome, outcomes: SearchOutcome[], steps: CapacityStep[], notes: string[], searchS: number): CapacityRecord {
+  const { rps, confirm } = median;
   const cpu = confirm?.serverCpuPercent ?? null;
   // Limited by the generator: a step at or above the answer failed while the generator was CPU-bound (or the confirmation itself was bound).
   const loadGeneratorBound =
     rps !== null && steps.some((s) => s.phase !== 'probe' && s.rate !== null && s.clientBound && (!s.pass || s.phase === 'confirm') && s.rate >= rps);
-  const latencyMs =
-    confirm?.latencyMs == null ? null : Object.fromEntries(slo.latency.map((b) => [percentileKey(b.percentile), confirm.latencyMs![percentileKey(b.percentile)]!]));
+  // The percentiles the verdict rested on: every run at the answer pooled (its steps and confirmation).
+  const at = confirm?.pooled?.latencyMs ?? confirm?.latencyMs ?? null;
+  const latencyMs = at === null ? null : Object.fromEntries(slo.latency.map((b) => [percentileKey(b.percentile), at[percentileKey(b.percentile)]!]));
+  const searches: CapacitySearch[] = outcomes.map((o) => ({ rps: o.rps, failedAboveRps: o.failedAboveRps, searchS: o.searchS }));
   return {
     slo: slo.text,
     rps,
+    range: capacityRange(searches),
+    searches,
     latencyMs,
     errorsPercent: confirm?.errorsPercent ?? null,
     serverCpuPercent: cpu,
@@ -271,6 +434,19 @@ function capacityRecord(
     searchS: round(searchS, 1),
     steps,
   };
+}
+
+/**
+ * Where the knee lies on the evidence of every search: from the lowest answer to the highest rate that failed just
+ * above an answer (one search: its answer and the lowest rate that failed above it). high is null when a search
+ * found no failing rate above its answer. Null when no search found an answer.
+ */
+export function capacityRange(searches: readonly CapacitySearch[]): CapacityRecord['range'] {
+  const found = searches.filter((s) => s.rps !== null);
+  if (found.length === 0) return null;
+  const low = Math.min(...found.map((s) => s.rps!));
+  const high = found.some((s) => s.failedAboveRps === null) ? null : Math.max(...found.map((s) => s.failedAboveRps!));
+  return { low, high };
 }
 
 /** Rates to 3 significant figures: steps read as 12,300/s, not 12,288.7/s. */
@@ -284,7 +460,13 @@ function describeStep(step: CapacityStep): string {
   const latency = step.latencyMs ? Object.entries(step.latencyMs).map(([k, v]) => `${k} ${formatMs(v)} ms`).join(', ') : 'no latency';
   const cpu = `server CPU ${step.serverCpuPercent === null ? '-' : `${Math.round(step.serverCpuPercent)}%`}, generator ${Math.round(step.clientCpuPercent)}%`;
   const verdict = step.phase === 'probe' ? 'the ceiling' : step.pass ? 'pass' : `FAIL (${step.misses.join('; ')})`;
-  return `${perSecond(step.achievedRps)} completed, ${latency}, ${cpu}${step.clientBound ? ' (generator-bound)' : ''}: ${verdict}`;
+  const pooled = step.pooled && step.pooled.runs > 1 ? `; ${step.pooled.runs} runs at this rate pooled: ${describePooled(step.pooled)}` : '';
+  return `${perSecond(step.achievedRps)} completed, ${latency}, ${cpu}${step.clientBound ? ' (generator-bound)' : ''}: ${verdict}${pooled}`;
+}
+
+function describePooled(pooled: NonNullable<CapacityStep['pooled']>): string {
+  const latency = pooled.latencyMs ? Object.entries(pooled.latencyMs).map(([k, v]) => `${k} ${formatMs(v)} ms`).join(', ') : 'no histogram';
+  return `${latency}, ${pooled.pass ? 'pass' : 'FAIL'}`;
 }
 
 function perSecond(rate: number | null): string {
