@@ -114,6 +114,14 @@ const statusRewriter: grpc.ServerInterceptor = (_method, call) => {
   return new grpc.ServerInterceptingCall(call);
 };
 
+/** Counts each call the server takes (ServerOptions.onCall). */
+function countingInterceptor(onCall: () => void): grpc.ServerInterceptor {
+  return (_method, call) => {
+    onCall();
+    return new grpc.ServerInterceptingCall(call);
+  };
+}
+
 function unaryHandler(operation: Operation): grpc.handleUnaryCall<unknown, { value: number }> {
   return (call, callback) => {
     try {
@@ -239,9 +247,10 @@ const prefixSumsHandler: grpc.handleServerStreamingCall<unknown, Result> = (call
 };
 
 /** A grpc-js server with the calculator and health services registered, not yet bound. */
-export function getServer(options: Pick<ServerOptions, 'streamIdleMs' | 'maxConnectionAgeMs'> = {}): grpc.Server {
+export function getServer(options: Pick<ServerOptions, 'streamIdleMs' | 'maxConnectionAgeMs' | 'onCall'> = {}): grpc.Server {
   const age = options.maxConnectionAgeMs !== undefined ? { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs } : {};
-  const server = new grpc.Server({ ...GRPC_SERVER_CHANNEL_OPTIONS, ...age, interceptors: [statusRewriter] });
+  const counting = options.onCall ? [countingInterceptor(options.onCall)] : [];
+  const server = new grpc.Server({ ...GRPC_SERVER_CHANNEL_OPTIONS, ...age, interceptors: [statusRewriter, ...counting] });
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const operation of OPERATIONS) implementation[METHOD_NAMES[operation]] = unaryHandler(operation);
   implementation[STREAM_METHOD_NAMES['running-sum']] = runningSumHandler(options.streamIdleMs);

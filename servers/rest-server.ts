@@ -339,6 +339,7 @@ export function createHttp1Server(options: ServerOptions, listener: http.Request
   server.on('clientError', answerClientError);
   lingerBeforeClosing(server);
   limitConnectionLifetimes(server, options);
+  if (options.onCall) server.on('request', options.onCall);
   return server;
 }
 

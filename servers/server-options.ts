@@ -23,6 +23,8 @@ export interface ServerOptions {
    * connection; REST answers the Nth request with `connection: close`. Unset: no limit.
    */
   maxConnectionCalls?: number;
+  /** Called once per call the server takes (servers/call-counter.ts: the bench's per-replica counts). */
+  onCall?: () => void;
 }
 
 /** Rejects connection limits a server cannot apply, naming the field and the allowed range. */
