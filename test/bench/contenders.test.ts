@@ -133,7 +133,8 @@ describe("docs/contenders.md's example contender, registered at run time", () =>
 
   test('is a row of the ranked table and fills the HTTP/1.1 JSON cell of the 2x2', () => {
     const text = renderFactorial(outcome.results);
-    assert.match(text, /^my-node-http +HTTP\/1\.1 +JSON +node:http \(defaults\) +autocannon +\S+ +\d+%/m, text);
+    // The ranked table names each contender's language since the Go contenders (Node here).
+    assert.match(text, /^my-node-http +Node +HTTP\/1\.1 +JSON +node:http \(defaults\) +autocannon +\S+ +\d+%/m, text);
     const [scenario] = buildFactorial(outcome.results);
     const cell = scenario!.cells.find((c) => c.wire === 'http1' && c.encoding === 'json')!;
     assert.equal(cell.best?.contender.name, example.name);
