@@ -18,10 +18,15 @@ import {
 import { createSelfSignedTls } from './tls.ts';
 import { createCallCounter, reportCallsOnSignal } from './call-counter.ts';
 import { DurationError, durationMs } from '../bench/options/duration.ts';
+import { loadGeneratedApi } from './generated/api.ts';
+import { startGeneratedGrpcServer } from './generated/grpc.ts';
+import { startGeneratedRestServer } from './generated/rest.ts';
 
 const USAGE = `usage: serve [--only grpc|rest] [--host ${DEFAULT_HOST}] [--grpc-port ${DEFAULT_GRPC_PORT}] [--rest-port ${DEFAULT_REST_PORT}] [--tls]
-             [--max-connection-age D] [--max-connection-calls N]
+             [--max-connection-age D] [--max-connection-calls N] [--api CARD]
   port 0 picks a free port; --tls serves both over TLS with a certificate generated at start
+  --api CARD                serve the API of a card (docs/your-api.md) instead of the calculator:
+                            servers generated from its .proto, answering each call's response:
   --max-connection-age D    close each client connection once it is D old (30s, 500ms, 1m):
                             gRPC sends GOAWAY, REST answers the next request with connection: close
   --max-connection-calls N  close each client connection after N calls on it, the same way`;
@@ -36,6 +41,8 @@ export interface ServeOptions {
   maxConnectionAgeMs: number | null;
   /** --max-connection-calls; null: no limit. */
   maxConnectionCalls: number | null;
+  /** --api: the card whose generated servers to start instead of the calculator's; null: the calculator. */
+  api: string | null;
 }
 
 export function parseServeArgs(argv: string[]): ServeOptions {
@@ -51,6 +58,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
         tls: { type: 'boolean', default: false },
         'max-connection-age': { type: 'string' },
         'max-connection-calls': { type: 'string' },
+        api: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -73,6 +81,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
     tls: values.tls,
     maxConnectionAgeMs: values['max-connection-age'] === undefined ? null : parseAge(values['max-connection-age']),
     maxConnectionCalls: values['max-connection-calls'] === undefined ? null : parseCalls(values['max-connection-calls']),
+    api: values.api ?? null,
   };
 }
 
@@ -122,6 +131,8 @@ function quietBindFailureLog(): void {
 async function main(): Promise<void> {
   const options = parseServeArgs(process.argv.slice(2));
   quietBindFailureLog();
+  // A card's generated servers: a bad card stops here, before anything binds, in one line.
+  const api = options.api === null ? null : loadGeneratedApi(options.api);
   const tls = options.tls ? await createSelfSignedTls(options.host) : undefined;
   // Calls taken, printed on SIGUSR2 (servers/call-counter.ts): the bench's per-replica shares.
   const counter = createCallCounter();
@@ -149,12 +160,14 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
   try {
     if (options.only !== 'rest') {
-      const grpc = await startGrpcServer({ host: options.host, port: options.grpcPort, tls, ...limits });
+      const grpcOptions = { host: options.host, port: options.grpcPort, tls, ...limits };
+      const grpc = api ? await startGeneratedGrpcServer(api, grpcOptions) : await startGrpcServer(grpcOptions);
       running.push(grpc);
       console.log(`gRPC server listening on ${grpc.address}${tls ? ' (TLS)' : ''}`);
     }
     if (options.only !== 'grpc') {
-      const rest = await startRestServer({ host: options.host, port: options.restPort, tls, ...limits });
+      const restOptions = { host: options.host, port: options.restPort, tls, ...limits };
+      const rest = api ? await startGeneratedRestServer(api, restOptions) : await startRestServer(restOptions);
       running.push(rest);
       console.log(`REST server listening on ${rest.address}`);
     }

@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import { ApiCardError } from './errors.ts';
 import type { ProtoSource } from './compile.ts';
+import { GRPC_STATUS_TABLE } from './status-map.ts';
 
 /** A card with every default applied. */
 export interface CardSpec {
@@ -37,10 +38,19 @@ export interface CallSpec {
   ignore: string[];
   /** 0 = the main rule, N = additional_bindings[N-1]. */
   binding: number;
+  /** What servers generated from the card (servers/generated/) answer to the method; null: the card says nothing. */
+  response: CardResponse | null;
 }
 
+/**
+ * A call's `response:`: the answer message in proto3 JSON, or an error (`{ error: NOT_FOUND, message: "..." }`,
+ * a google.rpc.Code name other than OK). Only servers generated from the card read it; a card's own servers
+ * answer what they answer.
+ */
+export type CardResponse = { kind: 'message'; json: JsonObject } | { kind: 'error'; code: number; codeName: string; message: string };
+
 const CARD_KEYS = ['proto', 'protoset', 'importPaths', 'metadata', 'calls'];
-const CALL_KEYS = ['method', 'name', 'request', 'pool', 'rest', 'ignore', 'binding'];
+const CALL_KEYS = ['method', 'name', 'request', 'pool', 'rest', 'ignore', 'binding', 'response'];
 /** Upper bound on `pool`: every request is rendered and encoded in memory before the run. */
 export const MAX_POOL = 1_000_000;
 
@@ -148,7 +158,22 @@ function validateCall(raw: unknown, index: number, fail: (problem: string, call?
     if (!Number.isInteger(raw.binding) || (raw.binding as number) < 0) throw at('binding must be 0 (the main rule) or N for additional_bindings[N-1]');
     binding = raw.binding as number;
   }
-  return { method, name, requests, poolSize, rest, ignore, binding };
+  const response = raw.response === undefined ? null : cardResponse(raw.response, at);
+  return { method, name, requests, poolSize, rest, ignore, binding, response };
+}
+
+/** `response:` -> a message or an error; a mapping whose keys are only `error` (and `message`) is an error. */
+function cardResponse(raw: unknown, at: (problem: string) => ApiCardError): CardResponse {
+  if (!isObject(raw)) throw at('response must be a mapping: the answer message in proto3 JSON, or { error: NOT_FOUND, message: "..." }');
+  const keys = Object.keys(raw);
+  if (!('error' in raw) || keys.some((k) => k !== 'error' && k !== 'message')) return { kind: 'message', json: raw as JsonObject };
+  const row = GRPC_STATUS_TABLE.find(([code, name]) => code !== 0 && name === raw.error);
+  if (!row) {
+    const names = GRPC_STATUS_TABLE.filter(([code]) => code !== 0).map(([, name]) => name);
+    throw at(`response error must be a google.rpc.Code name other than OK (${names.join(', ')}), got ${JSON.stringify(raw.error)}`);
+  }
+  if (raw.message !== undefined && typeof raw.message !== 'string') throw at('response message must be a string (the error\'s text)');
+  return { kind: 'error', code: row[0], codeName: row[1], message: (raw.message as string | undefined) ?? row[1] };
 }
 
 /** BigInt from the YAML reader -> a number when exact, else the digits as a string (proto3 JSON accepts both for integer fields). */

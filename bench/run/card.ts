@@ -2,25 +2,49 @@
  * What a bench of an API card (--api) does around the runs: which servers it
  * can measure, and the equivalence check before any load (bench/api/).
  */
-import { checkEquivalence, writingCallsWarning, type ApiCard } from '../api/index.ts';
+import { ApiCardError, checkEquivalence, writingCallsWarning, type ApiCard } from '../api/index.ts';
+import { readCard } from '../api/card.ts';
 import { BenchUsageError, type BenchOptions } from '../options/options.ts';
 import type { Target } from '../types.ts';
 import type { ProgressSink } from './progress.ts';
 import { SERVICE_NAME } from '../../servers/proto.ts';
+import { loadGeneratedApi } from '../../servers/generated/api.ts';
 
 /**
- * The servers a card's calls can go to: the targets given, or, for the
- * calculator's own card, the bench's calculator servers. Servers generated
- * from any other card are not built yet: one line says what to give instead.
+ * The servers a card's calls can go to: the targets given; for the calculator's
+ * own card, the bench's calculator servers; for any other card, servers
+ * generated from it (servers/generated/: grpc-js and express, answering each
+ * call's `response:`). Generated servers stand in for both protocols or for
+ * neither: one target and one generated server would compare a real server
+ * with the card's answers, so that is refused in one line. A `response:` that
+ * is not a valid answer is refused here too, before any server starts.
  */
 export function checkCardServers(card: ApiCard, options: Pick<BenchOptions, 'api' | 'protocols' | 'grpcTarget' | 'restTarget' | 'network'>): void {
   const calculatorOnly = card.apis.every((api) => api === SERVICE_NAME);
   const missing = options.protocols.filter((protocol) => (protocol === 'grpc' ? options.grpcTarget === null : options.restTarget === null));
-  if (missing.length > 0 && !calculatorOnly) {
+  if (missing.length === 0 || calculatorOnly) return;
+  if (missing.length < options.protocols.length) {
     throw new BenchUsageError(
-      `--api ${options.api}: the bench starts servers only for the calculator's card; give ${missing.map((protocol) => `--${protocol}-target`).join(' and ')} (your servers of ${card.apis.join(', ')})`,
+      `--api ${options.api}: give ${missing.map((protocol) => `--${protocol}-target`).join(' and ')} too, or no target at all (the bench then starts servers generated from the card for both protocols)`,
     );
   }
+  try {
+    loadGeneratedApi(options.api!);
+  } catch (error) {
+    if (error instanceof ApiCardError) throw new BenchUsageError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * The card whose generated servers the bench starts (servers/serve.ts --api),
+ * or null: no card, or the calculator's card (its hand-written servers answer it).
+ * Targets given are the runner's business: it starts no server for them.
+ */
+export function generatedServerCard(options: Pick<BenchOptions, 'api'>): string | null {
+  if (options.api === null) return null;
+  const services = readCard(options.api).calls.map((call) => call.method.slice(0, call.method.indexOf('/')));
+  return services.every((service) => service === SERVICE_NAME) ? null : options.api;
 }
 
 /** Where the equivalence check sends its calls: the running gRPC and REST servers of the run. */

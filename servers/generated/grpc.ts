@@ -1,0 +1,135 @@
+/**
+ * The gRPC server generated from an API card: @grpc/grpc-js, as the calculator's (servers/grpc-server.ts),
+ * with the same channel options (message limits, streams per connection, keepalive), the same status
+ * rewording of transport failures, the standard grpc.health.v1 service and the same TLS. Its services
+ * are built from the card's registry at start: a grpc-js service definition per service whose
+ * serializers are @bufbuild/protobuf's toBinary / fromBinary, and one handler per method answering
+ * what api.ts says (the card's response, an echo, the empty message, or an error status).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
+import { GRPC_SERVER_CHANNEL_OPTIONS, rewriteTransportStatus } from '../grpc-server.ts';
+import { closeGracefully } from '../listen.ts';
+import { describeListenError, validateConnectionLimits, type RunningServer, type ServerOptions } from '../server-options.ts';
+import type { GeneratedApi, GeneratedMethod } from './api.ts';
+
+/** Transport failures reworded as the calculator's gRPC server rewords them (a bad message is INVALID_ARGUMENT, not INTERNAL). */
+const statusRewriter: grpc.ServerInterceptor = (_method, call) => {
+  const send = call.sendStatus.bind(call);
+  call.sendStatus = (status) => send(rewriteTransportStatus(status));
+  return new grpc.ServerInterceptingCall(call);
+};
+
+/** Counts each call the server takes (ServerOptions.onCall, the bench's replicas), as the calculator's server does. */
+function countingInterceptor(onCall: () => void): grpc.ServerInterceptor {
+  return (_method, call) => {
+    onCall();
+    return new grpc.ServerInterceptingCall(call);
+  };
+}
+
+/** A Uint8Array as a Buffer over the same bytes (grpc-js wants a Buffer; no copy). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function serializer(schema: DescMessage): (message: Message) => Buffer {
+  return (message) => asBuffer(toBinary(schema, message));
+}
+
+function deserializer(schema: DescMessage): (bytes: Buffer) => Message {
+  return (bytes) => fromBinary(schema, bytes);
+}
+
+/** The grpc-js service definition of one service of the card, from its descriptor. */
+export function serviceDefinition(api: GeneratedApi, serviceName: string): grpc.ServiceDefinition {
+  const definition: Record<string, grpc.MethodDefinition<Message, Message>> = {};
+  const service = api.services.find((s) => s.typeName === serviceName)!;
+  for (const method of service.methods) {
+    definition[method.localName] = {
+      path: `/${service.typeName}/${method.name}`,
+      originalName: method.name,
+      requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
+      responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
+      requestSerialize: serializer(method.input),
+      requestDeserialize: deserializer(method.input),
+      responseSerialize: serializer(method.output),
+      responseDeserialize: deserializer(method.output),
+    };
+  }
+  return definition;
+}
+
+function unaryHandler(method: GeneratedMethod): grpc.handleUnaryCall<Message, Message> {
+  const { answer } = method;
+  switch (answer.kind) {
+    case 'message':
+    case 'empty':
+      return (_call, callback) => callback(null, answer.message);
+    case 'echo':
+      return (call, callback) => callback(null, call.request);
+    case 'error':
+      return (_call, callback) => callback({ code: answer.code, details: answer.message });
+  }
+}
+
+/** Streaming methods: their status (UNIMPLEMENTED, api.ts) at once. */
+function streamHandler(method: GeneratedMethod): grpc.UntypedHandleCall {
+  const status = method.answer.kind === 'error' ? { code: method.answer.code, details: method.answer.message } : { code: grpc.status.UNIMPLEMENTED, details: 'not generated' };
+  switch (method.descriptor.methodKind) {
+    case 'server_streaming':
+    case 'bidi_streaming':
+      return (call: grpc.ServerWritableStream<Message, Message>) => call.emit('error', status);
+    default:
+      return (_call: grpc.ServerReadableStream<Message, Message>, callback: grpc.sendUnaryData<Message>) => callback(status);
+  }
+}
+
+/** A grpc-js server with the card's services and the health service registered, not yet bound. */
+export function getGeneratedServer(api: GeneratedApi, options: Pick<ServerOptions, 'maxConnectionAgeMs' | 'onCall'> = {}): grpc.Server {
+  const age = options.maxConnectionAgeMs !== undefined ? { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs } : {};
+  const counting = options.onCall ? [countingInterceptor(options.onCall)] : [];
+  const server = new grpc.Server({ ...GRPC_SERVER_CHANNEL_OPTIONS, ...age, interceptors: [statusRewriter, ...counting] });
+  const health: Record<string, 'SERVING'> = { '': 'SERVING' };
+  for (const service of api.services) {
+    const implementation: grpc.UntypedServiceImplementation = {};
+    for (const descriptor of service.methods) {
+      const method = api.methods.get(`/${service.typeName}/${descriptor.name}`)!;
+      implementation[descriptor.localName] = descriptor.methodKind === 'unary' ? unaryHandler(method) : streamHandler(method);
+    }
+    server.addService(serviceDefinition(api, service.typeName), implementation);
+    health[service.typeName] = 'SERVING';
+  }
+  new HealthImplementation(health).addToServer(server);
+  return server;
+}
+
+export async function startGeneratedGrpcServer(api: GeneratedApi, options: ServerOptions): Promise<RunningServer> {
+  validateConnectionLimits(options);
+  if (options.maxConnectionCalls !== undefined) {
+    throw new Error('maxConnectionCalls: the gRPC server generated from a card does not limit calls per connection (the calculator\'s does)');
+  }
+  const server = getGeneratedServer(api, options);
+  const credentials = options.tls
+    ? grpc.ServerCredentials.createSsl(null, [{ private_key: options.tls.key, cert_chain: options.tls.cert }], false)
+    : grpc.ServerCredentials.createInsecure();
+  const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${options.port}`, credentials, (error, boundPort) =>
+      error ? reject(new Error(describeListenError('gRPC', options, error))) : resolve(boundPort),
+    );
+  });
+  return {
+    protocol: 'grpc',
+    host: options.host,
+    port,
+    address: `${options.host}:${port}`,
+    close: (graceMs = 5_000) =>
+      closeGracefully(
+        graceMs,
+        (done) => server.tryShutdown(() => done()),
+        () => server.forceShutdown(),
+      ),
+  };
+}
