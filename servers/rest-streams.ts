@@ -26,7 +26,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { LIMITS, prefixSums, RunningTotal } from './calculator.ts';
 import { CalcError } from './errors.ts';
 import type { Http1Server } from './listen.ts';
-import { clip, readJsonBody, REST_MESSAGES, sendError, TOO_LARGE_MESSAGE, type RestError } from './rest-server.ts';
+import { clip, readJsonBody, REST_MESSAGES, sendError, TOO_LARGE_MESSAGE, type RestError } from './rest-http.ts';
 import { startIdleTimer } from './streams.ts';
 
 export const NDJSON_TYPE = 'application/x-ndjson';
