@@ -8,6 +8,7 @@
  * killAllServerProcesses() runs from the runner's exit handler.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Protocol, Target } from '../types.ts';
 import { checkHealth, describeTarget } from './readiness.ts';
@@ -84,6 +85,8 @@ export interface StartServerOptions {
   prefix?: string[];
   /** Start servers/serve.ts with --tls (a certificate generated at start; the bench's clients accept it explicitly). */
   tls?: boolean;
+  /** An API card: servers/serve.ts --api starts the servers generated from it instead of the calculator's. */
+  api?: string;
   readyTimeoutMs?: number;
 }
 
@@ -93,13 +96,15 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
   const port = options.port ?? 0;
   const serve: ServerCommand = options.command ?? {
     script: SERVE_SCRIPT,
-    args: ['--only', protocol, '--host', host, `--${protocol}-port`, String(port), ...(options.tls ? ['--tls'] : [])],
+    args: ['--only', protocol, '--host', host, `--${protocol}-port`, String(port), ...(options.tls ? ['--tls'] : []),
+      // The child runs in the repository root: the card's path is made absolute first.
+      ...(options.api !== undefined ? ['--api', path.resolve(options.api)] : [])],
     ready: READY_LINE[protocol],
     target: (match) =>
       protocol === 'grpc'
         ? { protocol: 'grpc', host: match[1]!, port: Number(match[2]), ...(match[3] ? { tls: true } : {}) }
         : { protocol: 'rest', url: match[1]! },
-    label: `${protocol} server`,
+    label: options.api !== undefined ? `${protocol} server generated from ${path.basename(options.api)}` : `${protocol} server`,
   };
   const command = [...(options.prefix ?? []), process.execPath, '--import', 'tsx', '--import', WATCHDOG_IMPORT, serve.script, ...serve.args];
   const child = spawn(command[0]!, command.slice(1), {

@@ -37,7 +37,7 @@ import { networkEmulationUnavailable, openLink, removeAllLinksSync, type Emulate
 import { probeLink, type LinkProbe } from '../network/probe.ts';
 import { EMULATOR_BUSY_PERCENT, networkRecord, snapshotAttempt, snapshotLink } from '../network/record.ts';
 import { CONNECTION_COST_PLANNED_S, loadCard, planBench, WIRE_PASS_PLANNED_S } from './plan.ts';
-import { checkCardEquivalence, checkCardServers } from './card.ts';
+import { checkCardEquivalence, checkCardServers, generatedServerCard } from './card.ts';
 import { cardScenarios } from '../scenario/api-card.ts';
 import { capacityTiming, searchCapacity, type StepLoad } from './capacity.ts';
 
@@ -429,6 +429,7 @@ async function startServers(
 ): Promise<ProtocolSetup[]> {
   // Behind an emulated link the servers run in its namespace (taskset still pins them) and bind its address.
   const prefix = [...(link?.prefix ?? []), ...serverPinPrefix(pinning)];
+  const generatedCard = generatedServerCard(options);
   const started = await Promise.allSettled(
     options.protocols.map(async (protocol): Promise<ProtocolSetup> => {
       const driver = getDriver(options.drivers[protocol], protocol);
@@ -441,6 +442,8 @@ async function startServers(
         prefix,
         ...(link ? { host: link.serverAddress } : {}),
         tls: options.tls,
+        // --api with a card of its own: servers generated from it (the calculator's card keeps the calculator's servers).
+        ...(generatedCard !== null ? { api: generatedCard } : {}),
       });
       servers.set(protocol, server);
       return { protocol, driver, target: server.target, server };
