@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { getDriver } from '../drivers/index.ts';
 import { applyPinning, serverPinPrefix } from '../host/pinning.ts';
 import { killAllServerProcesses, startServerProcess, type ServerProcess } from '../host/server-process.ts';
-import { parseNetworkCondition } from '../network/conditions.ts';
+import { parseNetworkCondition } from '../options/network.ts';
 import { networkEmulationUnavailable, openLink, removeAllLinksSync, type EmulatedLink } from '../network/link.ts';
 import { bulkDown, bulkUp, median, pingPong, startProbeServer, type ProbeServer } from '../network/probe.ts';
 import { createRunFolder, writeFileAtomic } from '../results/write.ts';

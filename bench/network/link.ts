@@ -19,7 +19,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
-import type { NetworkCondition } from './conditions.ts';
+import type { NetworkCondition } from '../options/network.ts';
 import { Forwarder, forwarderBinary, type ForwarderCounters } from './forwarder.ts';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@
  * link's counters around the measured run.
  */
 import type { NetworkDirectionRecord, NetworkRecord } from '../results/record.ts';
-import type { NetworkCondition } from './conditions.ts';
+import type { NetworkCondition } from '../options/network.ts';
 import type { DirectionCounters } from './forwarder.ts';
 import type { EmulatedLink, LinkCounters } from './link.ts';
 import type { LinkProbe } from './probe.ts';

@@ -14,7 +14,7 @@ import { contenderNames, getContender } from '../../servers/contenders/index.ts'
 import { DurationError, durationMs, durationSeconds } from './duration.ts';
 import { DEFAULT_SLO_REPEATS, defaultSloStepS, MAX_SLO_REPEATS, MIN_SLO_STEP_S, parseSlo, SloSyntaxError, type Slo } from './slo.ts';
 import type { SegmentInfo } from '../results/record.ts';
-import { NetworkSpecError, parseNetworkList, type NetworkCondition } from '../network/conditions.ts';
+import { NetworkSpecError, parseNetworkList, type NetworkCondition } from './network.ts';
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];

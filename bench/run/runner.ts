@@ -32,7 +32,7 @@ import { isClientBound } from '../results/client-bound.ts';
 import { StallWatchdog } from './stall-watchdog.ts';
 import { runSchedule, sleepUntil, type RunSchedule } from './schedule.ts';
 import { segmentRate, segmentScenarios } from '../scenario/segment.ts';
-import { conditionName, type NetworkCondition } from '../network/conditions.ts';
+import { conditionName, type NetworkCondition } from '../options/network.ts';
 import { networkEmulationUnavailable, openLink, removeAllLinksSync, type EmulatedLink } from '../network/link.ts';
 import { probeLink, type LinkProbe } from '../network/probe.ts';
 import { EMULATOR_BUSY_PERCENT, networkRecord, snapshotAttempt, snapshotLink } from '../network/record.ts';

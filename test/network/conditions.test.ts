@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { NETWORK_PROFILES, NetworkSpecError, parseNetworkCondition, parseNetworkList } from '../../bench/network/conditions.ts';
+import { NETWORK_PROFILES, NetworkSpecError, parseNetworkCondition, parseNetworkList } from '../../bench/options/network.ts';
 import { queueBytesFor } from '../../bench/network/link.ts';
 
 describe('network conditions', () => {

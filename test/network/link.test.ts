@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { parseNetworkCondition } from '../../bench/network/conditions.ts';
+import { parseNetworkCondition } from '../../bench/options/network.ts';
 import { networkEmulationUnavailable, openLink, removeStaleNamespaces, type EmulatedLink } from '../../bench/network/link.ts';
 import { bulkDown, bulkUp, median, pingPong, startProbeServer, type ProbeServer } from '../../bench/network/probe.ts';
 

@@ -13,7 +13,7 @@
  *   up/down one direction only; 8kbit..10gbit, counted in IP bytes
  *   loss    share of packets dropped at random, each way: 0..50%
  */
-import { parseDurationMs } from '../options/duration.ts';
+import { parseDurationMs } from './duration.ts';
 
 export interface NetworkCondition {
   /** The profile name or the inline spec as given. */
