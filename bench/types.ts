@@ -85,6 +85,42 @@ export interface CallPayload extends PreparedRequest {
    * for compressed responses. Only drivers with `compression: true` honour it.
    */
   compressed?: { encoding: 'gzip'; json: Buffer; protobuf: Uint8Array };
+  /** A streaming method's extras for the stream generator (bench/drivers/streams/); absent: none. */
+  stream?: StreamPayload;
+}
+
+/**
+ * What a stream payload adds to its prepared bytes. For bidi and client
+ * streams the payload's own `protobuf` / `json` is the message every send
+ * carries (a gRPC frame, an NDJSON line, a WebSocket text frame); for a server
+ * stream the payload (or its pool, round robin) is the one request of each
+ * stream: protobuf, the JSON body, or a GET with its query.
+ */
+export interface StreamPayload {
+  /**
+   * A server stream whose request says how many answers it gets (the
+   * calculator's prefix-sums: N values, N running totals): the request for a
+   * stream of `messages`, built once before the run. Absent: the payload's
+   * request, answered with as many messages as the server decides.
+   */
+  requestOf?(messages: number): PreparedRequest;
+  /** Checks the answers' values; absent: the generator only counts and times them. */
+  answers?: StreamAnswers;
+}
+
+/**
+ * The scenario layer's check of a stream's answers: the generator counts and
+ * times messages and knows nothing of what they mean.
+ */
+export interface StreamAnswers {
+  /**
+   * One answer of a stream: `index` is its place in the stream (0-based),
+   * `message` its bytes (protobuf for gRPC; the JSON text for NDJSON, SSE and
+   * WebSocket, a grpc-gateway `{"result": ...}` line unwrapped), `sent` the
+   * messages this stream has sent so far (bidi, client stream). Returns why it
+   * is wrong, or null.
+   */
+  check(index: number, message: Buffer, encoding: 'protobuf' | 'json', sent: number): string | null;
 }
 
 /** gRPC (HTTP/2) and REST's three ways to stream over HTTP/1.1: newline-delimited JSON, server-sent events, WebSocket. */

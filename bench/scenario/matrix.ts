@@ -6,6 +6,7 @@
 import { BINARY_OPERATIONS, type Operation, type StreamOperation } from '../../servers/calculator.ts';
 import { encodeRequest, grpcMethodPath, METHOD_NAMES, PROTO_PATH, SERVICE_NAME, STREAM_METHOD_NAMES } from '../../servers/proto.ts';
 import { makeValues } from './payloads.ts';
+import { calculatorStreamAnswers } from './stream-answers.ts';
 import { DEFAULT_SHAPE, TRANSPORTS_BY_OPERATION, type BenchOptions, type ShapeName } from '../options/options.ts';
 import { connectionsFor } from './connections.ts';
 import type { Compression } from './compression.ts';
@@ -117,26 +118,41 @@ export function buildScenarios(
 const STREAM_KIND: Readonly<Record<StreamOperation, MethodKind>> = { 'running-sum': 'bidi', 'sum-stream': 'client-stream', 'prefix-sums': 'server-stream' };
 
 /**
- * A stream scenario's payload: its method (gRPC path, REST route /v1/<op>) and
- * one message, the value 1, in both encodings (the generator sends it as each
- * transport frames it).
+ * A stream scenario's payload: its method (gRPC path, REST route /v1/<op>),
+ * its one message, the value 1, in both encodings (the generator sends it as
+ * each transport frames it), and what the stream generator cannot know: the
+ * check of the answers (the k-th running total is k) and, for prefix-sums, the
+ * request of N ones that asks for N totals.
  */
 export function buildStreamPayload(operation: StreamOperation): CallPayload {
   const input = { value: 1 };
+  const kind = STREAM_KIND[operation] as Exclude<MethodKind, 'unary'>;
+  const restPath = `/v1/${operation}`;
   return {
     method: {
       api: SERVICE_NAME,
       name: STREAM_METHOD_NAMES[operation],
-      kind: STREAM_KIND[operation],
+      kind,
       grpcPath: grpcMethodPath(operation),
-      rest: { verb: operation === 'running-sum' ? 'GET' : 'POST', pathTemplate: `/v1/${operation}` },
+      rest: { verb: operation === 'running-sum' ? 'GET' : 'POST', pathTemplate: restPath },
       schema: { protoFiles: [PROTO_PATH], importPaths: [] },
     },
     input,
     json: Buffer.from(JSON.stringify(input)),
     // calculator.v1.Number { double value = 1; }: tag 0x09 (field 1, 64-bit), then the double.
     protobuf: Buffer.concat([Buffer.from([0x09]), Buffer.from(new Float64Array([1]).buffer)]),
-    restPath: `/v1/${operation}`,
+    restPath,
+    stream: {
+      answers: calculatorStreamAnswers(kind),
+      ...(operation === 'prefix-sums'
+        ? {
+            requestOf: (messages: number) => {
+              const values = { values: new Array<number>(messages).fill(1) };
+              return { protobuf: encodeRequest('sum', values), json: Buffer.from(JSON.stringify(values)), restPath };
+            },
+          }
+        : {}),
+    },
   };
 }
 

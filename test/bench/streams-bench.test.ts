@@ -12,13 +12,12 @@ import { test } from 'node:test';
 import { benchArgsOfStreams } from '../../bench/cli/streams.ts';
 import { ciMarkdown } from '../../bench/cli/ci.ts';
 import { compareResults } from '../../bench/compare/compare.ts';
-import { BenchUsageError, parseBenchCommand } from '../../bench/options/options.ts';
+import { BenchUsageError, parseBenchCommand, TRANSPORTS_BY_OPERATION as TRANSPORTS_OF } from '../../bench/options/options.ts';
 import { driverCatalog, openLoopDriverNames } from '../../bench/drivers/index.ts';
 import { renderStreamTable, streamHeadline } from '../../bench/report/streams.ts';
 import { loadResults } from '../../bench/results/read.ts';
 import type { ResultsFile } from '../../bench/results/record.ts';
 import { STREAM_RECORD_SCHEMA_VERSION, streamRecordsOf, type StreamRecord } from '../../bench/results/stream-record.ts';
-import { TRANSPORTS_OF } from '../../bench/drivers/streams/types.ts';
 import { STREAM_OPERATIONS } from '../../servers/calculator.ts';
 import { assertSchemaValid, benchOptions, quietProgress, runBenchWithReports, tempDir } from '../helpers/bench.ts';
 

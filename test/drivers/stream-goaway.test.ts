@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encodeFrame, FrameType } from '../../bench/drivers/http2/frame.ts';
 import { runStreamLoad } from '../../bench/drivers/streams/run.ts';
+import { buildStreamPayload } from '../../bench/scenario/matrix.ts';
 import { startGrpcServer } from '../../servers/grpc-server.ts';
 import { messageTypes } from '../../servers/proto.ts';
 import { resultMessage, twoStepGoaway, withServer, type ScriptedConnection, type ScriptedRequest } from '../helpers/http2-scripted.ts';
@@ -32,7 +33,7 @@ describe('stream generator (gRPC) and connection lifetimes', () => {
   test('a two-step GOAWAY after 10 of 40 prefix-sums streams: the streams above the id are retried, 0 errors', async () => {
     const script = twoStepGoaway(10, undefined, answerPrefixSums);
     await withServer(script, async (server) => {
-      const result = await runStreamLoad({ operation: 'prefix-sums', transport: 'grpc', target: { host: '127.0.0.1', port: server.port }, streams: 40, messages: 5, connections: 1, serverPid: null });
+      const result = await runStreamLoad({ payload: buildStreamPayload('prefix-sums'), transport: 'grpc', target: { host: '127.0.0.1', port: server.port }, streams: 40, messages: 5, connections: 1, serverPid: null });
       const refused = [...script.refused.values()].flat();
       assert.equal(result.firstError, null);
       assert.equal(result.errors, 0);
@@ -47,7 +48,7 @@ describe('stream generator (gRPC) and connection lifetimes', () => {
   test('against our gRPC server with maxConnectionCalls 10: 30 running-sum streams, 0 errors, streams spread over new connections', async () => {
     const server = await startGrpcServer({ host: '127.0.0.1', port: 0, maxConnectionCalls: 10 });
     try {
-      const result = await runStreamLoad({ operation: 'running-sum', transport: 'grpc', target: { host: '127.0.0.1', port: server.port }, streams: 30, messages: 20, connections: 1, serverPid: null });
+      const result = await runStreamLoad({ payload: buildStreamPayload('running-sum'), transport: 'grpc', target: { host: '127.0.0.1', port: server.port }, streams: 30, messages: 20, connections: 1, serverPid: null });
       assert.equal(result.firstError, null);
       assert.equal(result.errors, 0);
       assert.equal(result.messages, 30 * 20);
@@ -63,7 +64,7 @@ describe('stream generator (gRPC) and connection lifetimes', () => {
   test('REST streams: one connection per stream, nothing retried', async () => {
     const servers = await startServers('127.0.0.1');
     try {
-      const result = await runStreamLoad({ operation: 'running-sum', transport: 'ndjson', target: { host: '127.0.0.1', port: servers.restPort }, streams: 4, messages: 10, connections: 1, serverPid: null });
+      const result = await runStreamLoad({ payload: buildStreamPayload('running-sum'), transport: 'ndjson', target: { host: '127.0.0.1', port: servers.restPort }, streams: 4, messages: 10, connections: 1, serverPid: null });
       assert.equal(result.errors, 0);
       assert.equal(result.retried, 0);
       assert.equal(result.connectionsOpened, 4);

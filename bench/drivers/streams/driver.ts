@@ -10,23 +10,14 @@
  * streams (each stream sends every concurrency/rate s). The result counts
  * messages: `latencyUs` per message, `firstMessageUs` from a new stream to its
  * first answer, `gapUs` between a server stream's answers (bench/drivers/streams/run.ts
- * says what each kind measures).
+ * says what each kind measures). The payload carries the method (its kind
+ * and paths), the prepared messages and, optionally, the check of the
+ * answers' values (CallPayload.stream).
  */
-import type { Driver, LoadOptions, LoadResult, MethodKind } from '../../types.ts';
+import type { Driver, LoadOptions, LoadResult } from '../../types.ts';
 import { createLatencyHistogram } from '../../results/histogram.ts';
-import { runStreamLoad, type StreamLength } from './run.ts';
+import { runStreamLoad, streamKindOf, type StreamLength } from './run.ts';
 import type { StreamTarget } from './types.ts';
-
-/**
- * The generator's three stream shapes, by the method's kind: bidi (a value,
- * then its answer), client streaming (values, then one total), server
- * streaming (one request, then answers at the server's pace).
- */
-const SHAPE_OF: Readonly<Partial<Record<MethodKind, 'running-sum' | 'sum-stream' | 'prefix-sums'>>> = {
-  bidi: 'running-sum',
-  'client-stream': 'sum-stream',
-  'server-stream': 'prefix-sums',
-};
 
 function streamTarget(options: LoadOptions): StreamTarget {
   const { target } = options;
@@ -42,8 +33,7 @@ export const streamEngine: Driver = {
   async run(options: LoadOptions): Promise<LoadResult> {
     const stream = options.stream;
     if (!stream) throw new Error('stream-engine runs streaming methods only (LoadOptions.stream)');
-    const operation = SHAPE_OF[options.payload.method.kind];
-    if (!operation) throw new Error(`stream-engine: ${options.payload.method.name} is not a streaming method`);
+    const kind = streamKindOf(options.payload);
     const streams = Math.max(1, Math.floor(options.concurrency));
     const length: StreamLength =
       options.requests !== undefined
@@ -52,7 +42,7 @@ export const streamEngine: Driver = {
           ? { messages: stream.messagesPerStream }
           : { durationMs: Math.max(1, Math.round(options.durationS * 1000)) };
     const result = await runStreamLoad({
-      operation,
+      payload: options.payload,
       transport: stream.transport,
       target: streamTarget(options),
       streams,
@@ -60,11 +50,12 @@ export const streamEngine: Driver = {
       ...(options.rate !== undefined ? { rate: options.rate / streams } : {}),
       connections: Math.max(1, Math.floor(options.connections)),
       serverPid: null,
+      ...(options.metadata ? { metadata: options.metadata } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     // A server stream's answers have no request each: their per-message figure is the gap between them.
-    const serverStream = operation === 'prefix-sums';
+    const serverStream = kind === 'server-stream';
     const statusCounts: Record<string, number> = {};
     if (result.messages > 0) statusCounts.OK = result.messages;
     if (result.errors > 0) statusCounts['stream-error'] = result.errors;

@@ -1,31 +1,16 @@
 /**
  * gRPC streams on node:http2 sessions with hand-made frames (not the grpc-js
- * client, which costs more CPU per message than the server it measures): a
- * Number is 0x09 + float64 LE, a Result the same; each stream is a new HTTP/2
- * stream on a live connection, round-robin over `connections` sessions.
+ * client, which costs more CPU per message than the server it measures): the
+ * call's message is framed once (5-byte prefix + its protobuf bytes) and
+ * written as often as it is sent; answers are cut at their length prefixes and
+ * handed on as bytes. Each stream is a new HTTP/2 stream on a live
+ * connection, round-robin over `connections` sessions.
  */
 import http2 from 'node:http2';
-import { STREAM_METHOD_NAMES } from '../../../servers/proto.ts';
-import { messageTypes } from '../../../servers/proto.ts';
-import type { StreamOperation } from '../../../servers/calculator.ts';
-import type { OpenStream, StreamClient, StreamHandlers, StreamTarget } from './types.ts';
+import type { OpenStream, StreamCall, StreamClient, StreamHandlers, StreamRequest, StreamTarget } from './types.ts';
 
-/** A framed Number {value}: 5-byte prefix + tag 0x09 + 8 bytes. */
-function framedNumber(value: number): Buffer {
-  const frame = Buffer.allocUnsafe(14);
-  frame[0] = 0;
-  frame.writeUInt32BE(9, 1);
-  frame[5] = 0x09;
-  frame.writeDoubleLE(value, 6);
-  return frame;
-}
-
-/** The bench sends 1s: one frame, written as often as needed (a write does not consume it). */
-const FRAMED_ONE = framedNumber(1);
-
-function framedNumbers(values: number[]): Buffer {
-  const { Numbers } = messageTypes();
-  const message = Numbers.encode(Numbers.create({ values })).finish();
+/** A gRPC length-prefixed message (uncompressed). */
+export function grpcFrame(message: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(5 + message.length);
   frame[0] = 0;
   frame.writeUInt32BE(message.length, 1);
@@ -48,7 +33,10 @@ const MAX_RETRIES_PER_STREAM = 3;
  * answered yet), counted in stats().retried, not as an error; its latencies
  * still run from the first send.
  */
-export async function createGrpcStreamClient(target: StreamTarget, connections = 1): Promise<StreamClient> {
+export async function createGrpcStreamClient(target: StreamTarget, call: StreamCall, connections = 1): Promise<StreamClient> {
+  /** The one message a bidi or client stream sends: one frame, written as often as needed (a write does not consume it). */
+  const messageFrame = grpcFrame(call.message.protobuf);
+  const headers = { ...call.metadata, ':method': 'POST', ':path': call.grpcPath, 'content-type': 'application/grpc', te: 'trailers' };
   let closing = false;
   let connectionsOpened = 0;
   let retried = 0;
@@ -93,9 +81,8 @@ export async function createGrpcStreamClient(target: StreamTarget, connections =
   for (const session of sessions) watch(session);
   let next = 0;
   return {
-    open(operation: StreamOperation, handlers: StreamHandlers, values?: number[]): OpenStream {
+    open(handlers: StreamHandlers, request?: StreamRequest): OpenStream {
       const lane = next++ % sessions.length;
-      const headers = { ':method': 'POST', ':path': `/calculator.v1.Calculator/${STREAM_METHOD_NAMES[operation]}`, 'content-type': 'application/grpc', te: 'trailers' };
       let stream!: http2.ClientHttp2Stream;
       /** What was written while nothing was answered, to write again if the stream is refused; null once answered. */
       let written: Buffer[] | null = [];
@@ -125,7 +112,7 @@ export async function createGrpcStreamClient(target: StreamTarget, connections =
           while (data.length >= 5) {
             const length = data.readUInt32BE(1);
             if (data.length < 5 + length) break;
-            handlers.onAnswer(length === 0 ? 0 : data.readDoubleLE(6));
+            handlers.onAnswer(data, 5, 5 + length);
             data = data.subarray(5 + length);
           }
           pending = data.length > 0 ? data : null;
@@ -155,13 +142,13 @@ export async function createGrpcStreamClient(target: StreamTarget, connections =
         }
         stream.write(frame);
       };
-      if (values) {
-        write(framedNumbers(values));
+      if (request) {
+        write(grpcFrame(request.protobuf));
         halfClosed = true;
         stream.end();
       }
       return {
-        send: (value) => write(value === 1 ? FRAMED_ONE : framedNumber(value)),
+        send: () => write(messageFrame),
         end: () => {
           halfClosed = true;
           stream.end();

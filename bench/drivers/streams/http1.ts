@@ -2,8 +2,9 @@
  * REST streams over HTTP/1.1 on raw `net.Socket`s, one connection per stream
  * (HTTP/1.1 carries one request at a time, and a stream is a request that
  * lasts). NDJSON requests are chunked and answered while still being sent
- * (full duplex); prefix-sums sends one JSON body and reads NDJSON lines or, for
- * 'sse', `data:` events.
+ * (full duplex); a server stream sends one request and reads NDJSON lines or,
+ * for 'sse', `data:` events. Messages and requests are the payload's bytes,
+ * prepared before the run.
  *
  * Why not node:http: its per-chunk machinery (a request stream, llhttp
  * callbacks, a string decoder and an 'data' event per chunk) cost more CPU per
@@ -14,20 +15,18 @@
  */
 import net from 'node:net';
 import { connectStream } from './connect.ts';
-import type { StreamOperation } from '../../../servers/calculator.ts';
-import type { OpenStream, StreamClient, StreamHandlers, StreamTarget } from './types.ts';
+import type { OpenStream, StreamCall, StreamClient, StreamHandlers, StreamRequest, StreamTarget } from './types.ts';
 
 const CR = 13;
 const LF = 10;
 /** A response head larger than this is a broken server. */
 const MAX_HEAD_BYTES = 64 * 1024;
 
-/** `{"value":1}\n` as one chunk of a chunked request body, built once per value. */
-function chunkOf(value: number): Buffer {
-  const line = `{"value":${value}}\n`;
-  return Buffer.from(`${Buffer.byteLength(line).toString(16)}\r\n${line}\r\n`, 'latin1');
+/** A JSON message as one chunk of a chunked NDJSON request body: `<size>\r\n<json>\n\r\n`. */
+export function ndjsonChunk(json: Buffer): Buffer {
+  const size = `${(json.length + 1).toString(16)}\r\n`;
+  return Buffer.concat([Buffer.from(size, 'latin1'), json, Buffer.from('\n\r\n', 'latin1')]);
 }
-const CHUNK_OF_ONE = chunkOf(1);
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
 /**
@@ -170,8 +169,10 @@ export class StreamingResponseParser {
   }
 }
 
-const VALUE_PREFIX = Buffer.from('{"value":', 'latin1');
 const SSE_DATA = Buffer.from('data: ', 'latin1');
+const SSE_ERROR_EVENT = Buffer.from('event: error', 'latin1');
+const RESULT_KEY = Buffer.from('"result"', 'latin1');
+const ERROR_KEY = Buffer.from('"error"', 'latin1');
 
 /** Whether bytes start.. of buf begin with prefix. */
 function startsWith(buf: Buffer, start: number, end: number, prefix: Buffer): boolean {
@@ -180,53 +181,77 @@ function startsWith(buf: Buffer, start: number, end: number, prefix: Buffer): bo
   return true;
 }
 
-/**
- * The total of a `{"value":N}` line (bytes start..end of buf, a CR before the
- * end allowed), or null for any other line (an error, or a shape this client
- * does not know). An integer N is read digit by digit, the generator's every
- * answer; any other number goes through Number(), which gives NaN for what is
- * not a number (the caller checks).
- */
-export function valueOfLine(buf: Buffer, start = 0, end = buf.length): number | null {
-  if (end > start && buf[end - 1] === CR) end--;
-  if (end - start <= VALUE_PREFIX.length + 1 || buf[end - 1] !== 0x7d /* } */ || !startsWith(buf, start, end, VALUE_PREFIX)) return null;
-  const from = start + VALUE_PREFIX.length;
-  const to = end - 1;
-  let negative = false;
-  let at = from;
-  if (buf[at] === 0x2d /* - */) {
-    negative = true;
-    at++;
-  }
-  let value = 0;
-  // 15 digits stay exact in a double.
-  if (at < to && to - at <= 15) {
-    for (; at < to; at++) {
-      const digit = buf[at]! - 0x30;
-      if (digit < 0 || digit > 9) break;
-      value = value * 10 + digit;
-    }
-    if (at === to) return negative ? -value : value;
-  }
-  return Number(buf.toString('latin1', from, to));
+const isSpace = (byte: number | undefined): boolean => byte === 0x20 || byte === 0x09 || byte === CR || byte === LF;
+
+/** Where `{ "key":` ends in bytes start..end (the first byte of its value), or -1 when the object does not open with that key. */
+function afterKey(buf: Buffer, start: number, end: number, key: Buffer): number {
+  if (buf[start] !== 0x7b /* { */) return -1;
+  let at = start + 1;
+  while (at < end && isSpace(buf[at])) at++;
+  if (!startsWith(buf, at, end, key)) return -1;
+  at += key.length;
+  while (at < end && isSpace(buf[at])) at++;
+  if (buf[at] !== 0x3a /* : */) return -1;
+  at++;
+  while (at < end && isSpace(buf[at])) at++;
+  return at;
 }
+
+/**
+ * What one JSON line of a streamed answer is (bytes start..end of buf, spaces
+ * and a CR around it allowed): `{"error": ...}` is the stream's error (the
+ * calculator's servers and grpc-gateway both end a failed stream so);
+ * `{"result": X}` is the message X (grpc-gateway wraps each message so); any
+ * other line is a message as it is. Read without JSON.parse: only the
+ * bounds are found, the caller reads the bytes before the next line.
+ */
+export function classifyLine(buf: Buffer, start = 0, end = buf.length): { kind: 'message' | 'error' | 'empty'; start: number; end: number } {
+  while (start < end && isSpace(buf[start])) start++;
+  while (end > start && isSpace(buf[end - 1])) end--;
+  if (start === end) return { kind: 'empty', start, end };
+  if (afterKey(buf, start, end, ERROR_KEY) >= 0) return { kind: 'error', start, end };
+  const value = afterKey(buf, start, end, RESULT_KEY);
+  if (value >= 0 && buf[end - 1] === 0x7d /* } */) {
+    let last = end - 1;
+    while (last > value && isSpace(buf[last - 1])) last--;
+    return { kind: 'message', start: value, end: last };
+  }
+  return { kind: 'message', start, end };
+}
+
+/** Verbs whose request carries no body when it has none to send. */
+const BODYLESS = new Set(['GET', 'HEAD', 'DELETE']);
 
 /**
  * One new connection per stream, never reused: no idle keep-alive connection
  * can close under a stream, so nothing is retried; a connection closed before
- * its stream ended is that stream's error.
+ * its stream ended is that stream's error. Bidi and client streams POST a
+ * chunked NDJSON body to the call's path, one chunk per message; a server
+ * stream sends its request (a JSON body, or a GET with its query) and reads
+ * NDJSON lines or, for 'sse', `data:` events.
  */
-export function createHttp1StreamClient(target: StreamTarget, sse: boolean): StreamClient {
+export function createHttp1StreamClient(target: StreamTarget, call: StreamCall, sse: boolean): StreamClient {
   const open = new Set<net.Socket>();
   let connectionsOpened = 0;
   const hostHeader = `host: ${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}\r\n`;
+  const extraHeaders = Object.entries(call.metadata ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const accept = `accept: ${sse ? 'text/event-stream' : 'application/x-ndjson'}\r\n`;
+  /** The one message of a bidi or client stream, as a chunk built once. */
+  const messageChunk = ndjsonChunk(call.message.json);
+  const uploadHead = `POST ${call.restPath} HTTP/1.1\r\n${hostHeader}${extraHeaders}content-type: application/x-ndjson\r\ntransfer-encoding: chunked\r\n\r\n`;
+  const requestHead = (request: StreamRequest): string =>
+    request.json.length === 0 && BODYLESS.has(call.restVerb)
+      ? `${call.restVerb} ${request.restPath} HTTP/1.1\r\n${hostHeader}${extraHeaders}${accept}\r\n`
+      : `${call.restVerb} ${request.restPath} HTTP/1.1\r\n${hostHeader}${extraHeaders}content-type: application/json\r\ncontent-length: ${request.json.length}\r\n${accept}\r\n`;
   return {
-    open(operation: StreamOperation, handlers: StreamHandlers, values?: number[]): OpenStream {
+    open(handlers: StreamHandlers, request?: StreamRequest): OpenStream {
       const socket = connectStream(target);
       socket.once(target.tls ? 'secureConnect' : 'connect', () => connectionsOpened++);
       open.add(socket);
       let error: string | undefined;
       let ended = false;
+      /** SSE: the last event line was `event: error`, so its data line is the stream's error. */
+      let errorEvent = false;
       const finish = (reason?: string): void => {
         if (ended) return;
         ended = true;
@@ -236,15 +261,21 @@ export function createHttp1StreamClient(target: StreamTarget, sse: boolean): Str
       };
       const parser = new StreamingResponseParser(
         (buf, start, end) => {
-          if (sse) {
+          let failed = parser.status !== 200;
+          if (sse && !failed) {
             // SSE: `data: {...}` lines carry the answers; `event: error` precedes an error's data line.
-            if (!startsWith(buf, start, end, SSE_DATA)) return;
+            if (!startsWith(buf, start, end, SSE_DATA)) {
+              if (startsWith(buf, start, end, SSE_ERROR_EVENT)) errorEvent = true;
+              return;
+            }
             start += SSE_DATA.length;
+            failed = errorEvent;
+            errorEvent = false;
           }
-          if (end === start || (end - start === 1 && buf[start] === CR)) return;
-          const value = valueOfLine(buf, start, end);
-          if (value !== null && !Number.isNaN(value)) handlers.onAnswer(value);
-          else error = buf.toString('utf8', start, end).trim();
+          const line = classifyLine(buf, start, end);
+          if (line.kind === 'empty') return;
+          if (line.kind === 'message' && !failed) handlers.onAnswer(buf, line.start, line.end);
+          else error = buf.toString('utf8', line.start, line.end);
         },
         () => finish(parser.status === 200 ? error : `HTTP ${parser.status}: ${error ?? ''}`),
       );
@@ -258,19 +289,15 @@ export function createHttp1StreamClient(target: StreamTarget, sse: boolean): Str
         finish(parser.done ? error : 'connection closed before the stream ended');
       });
 
-      const path = `/v1/${operation}`;
-      if (values) {
-        const body = JSON.stringify({ values });
-        socket.write(
-          `POST ${path} HTTP/1.1\r\n${hostHeader}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-            `accept: ${sse ? 'text/event-stream' : 'application/x-ndjson'}\r\n\r\n${body}`,
-        );
+      if (request) {
+        // Head and body in one write, as one segment.
+        socket.write(request.json.length > 0 ? Buffer.concat([Buffer.from(requestHead(request)), request.json]) : requestHead(request));
       } else {
-        socket.write(`POST ${path} HTTP/1.1\r\n${hostHeader}content-type: application/x-ndjson\r\ntransfer-encoding: chunked\r\n\r\n`);
+        socket.write(uploadHead);
       }
       return {
-        send: (value) => {
-          if (!ended) socket.write(value === 1 ? CHUNK_OF_ONE : chunkOf(value));
+        send: () => {
+          if (!ended) socket.write(messageChunk);
         },
         end: () => {
           if (!ended) socket.write(LAST_CHUNK);

@@ -1,100 +1,120 @@
 /**
- * The stream load generator: `streams` concurrent streams of one operation on
- * one transport, each carrying `messages` values or held open for `durationMs`
- * (then half-closed), measured per message:
- * - running-sum (bidi): closed loop per stream, one value in flight, latency
- *   from a value sent -> its total received; or open loop (`rate`), a value
- *   due every 1/rate s whether or not the last was answered, latency from each
- *   value's DUE time -> its total, so a late generator, a full send buffer or
- *   a stalled server shows in the percentiles (no coordinated omission);
- * - sum-stream (client streaming): all values sent (closed loop: at once; open
- *   loop: each at its due time), then half-close; latency is the last value
- *   sent (open loop: due) -> the total received (one sample per stream);
- * - prefix-sums (server streaming): one request of `messages` values; latency is
- *   the inter-arrival time of the totals, and the first total is the stream's
- *   first-message latency.
- * openUs is the cost of a new stream: opening it (open loop: its first value's
- * due time) -> its first answer (a new HTTP/2 stream on a live connection, a
- * new HTTP/1.1 request, a WebSocket connection and upgrade), first message
- * included.
- * Every answer is checked (values are all 1, so the k-th total is k).
+ * The stream load generator: `streams` concurrent streams of one method on
+ * one transport, keyed by the method's kind, each carrying `messages`
+ * messages or held open for `durationMs` (then half-closed), measured per
+ * message:
+ * - bidi: closed loop per stream, one message in flight, latency from a
+ *   message sent -> its answer received; or open loop (`rate`), a message due
+ *   every 1/rate s whether or not the last was answered, latency from each
+ *   message's DUE time -> its answer, so a late generator, a full send buffer
+ *   or a stalled server shows in the percentiles (no coordinated omission);
+ * - client-stream: all messages sent (closed loop: at once; open loop: each at
+ *   its due time), then half-close; latency is the last message sent (open
+ *   loop: due) -> the one answer received (one sample per stream);
+ * - server-stream: one request per stream; latency is the inter-arrival time
+ *   of the answers (the gap), and the first answer is the stream's
+ *   first-message latency. A request that says how many answers it gets
+ *   (StreamPayload.requestOf: the calculator's prefix-sums) makes one stream
+ *   of `messages` per lane; any other server stream is answered with as many
+ *   messages as the server decides, and each of the `streams` lanes opens its
+ *   next stream when the last ended, until the lane has `messages` answers or
+ *   the held run's duration is over (a stream in flight then ends as the
+ *   server ends it).
+ * openUs is the cost of a new stream: opening it (open loop: its first
+ * message's due time) -> its first answer (a new HTTP/2 stream on a live
+ * connection, a new HTTP/1.1 request, a WebSocket connection and upgrade),
+ * first message included.
+ * The generator counts the answers (bidi: one per message sent; client
+ * stream: one; a sized server stream: `messages`) and times them; their
+ * values are the scenario layer's to check (StreamPayload.answers), and a
+ * wrong one fails its stream.
  */
 import type * as hdr from 'hdr-histogram-js';
 import { performance } from 'node:perf_hooks';
-import type { StreamOperation } from '../../../servers/calculator.ts';
 import { readCpuMsPrecise, selfCpuUs } from '../../host/process-stats.ts';
 import { createLatencyHistogram } from '../../results/histogram.ts';
+import type { CallPayload } from '../../types.ts';
 import { createGrpcStreamClient } from './grpc.ts';
 import { createHttp1StreamClient } from './http1.ts';
-import type { OpenStream, StreamClient, StreamTarget, StreamTransport } from './types.ts';
-import { TRANSPORTS_OF } from './types.ts';
+import { TRANSPORTS_OF_KIND, type OpenStream, type StreamCall, type StreamClient, type StreamKind, type StreamRequest, type StreamTarget, type StreamTransport } from './types.ts';
 import { createWebSocketStreamClient } from './websocket.ts';
 
 interface StreamLoadBase {
-  operation: StreamOperation;
+  /** The method (its kind and paths) and its prepared messages (bench/types.ts CallPayload, StreamPayload). */
+  payload: CallPayload;
   transport: StreamTransport;
   target: StreamTarget;
   /** Concurrent streams. */
   streams: number;
-  /** Open loop: values per second per stream, each due 1/rate s after the last; absent: closed loop. */
+  /** Open loop: messages per second per stream, each due 1/rate s after the last; absent: closed loop. */
   rate?: number;
   /** HTTP/2 connections the gRPC streams share (REST: one connection per stream in flight). */
   connections: number;
   /** The server's pid, for its CPU per 1,000 messages; null when it is not a local process. */
   serverPid: number | null;
+  /** Extra request headers / gRPC metadata on every stream. */
+  metadata?: Readonly<Record<string, string>>;
   /** Aborting cuts every stream (each counts as an error) and ends the run with what it measured. */
   signal?: AbortSignal;
   /** Called about every 250 ms with the answers received so far (the bench's stall watchdog and progress line). */
   onProgress?: (progress: { calls: number; elapsedS: number }) => void;
 }
 
-/** How long a stream lasts: `messages` values, or held open until `durationMs` after the run starts, then half-closed. */
+/** How long a stream lasts: `messages` messages, or held open until `durationMs` after the run starts, then half-closed. */
 export type StreamLength = { messages: number; durationMs?: never } | { durationMs: number; messages?: never };
 
 export type StreamLoadOptions = StreamLoadBase & StreamLength;
 
+/** The kind of a payload's method, or why the generator cannot stream it. */
+export function streamKindOf(payload: CallPayload): StreamKind {
+  const { kind, name } = payload.method;
+  if (kind === 'unary') throw new Error(`${name} is not a streaming method`);
+  return kind;
+}
+
 /**
- * Why `operation` cannot run with this pacing, or null when it can; the CLI
- * refuses (or leaves out) such an operation with this line, and runStreamLoad
- * checks again.
- * - prefix-sums is one request of N values and the server sets the pace of
- *   the answers: there is nothing for the client to send at a rate or to keep
- *   sending for a duration, and a "rate" of requests would make it a different
- *   benchmark (new streams per second), so both are refused rather than given a
- *   meaning a user would have to look up.
- * - sum-stream held for a duration needs a rate: a client stream has no answer
- *   per value to pace a closed loop, so "as fast as possible" would only fill
+ * Why a method of `kind` cannot run with this pacing, or null when it can;
+ * runStreamLoad refuses such a run with this line (the CLI checks its own
+ * flags first).
+ * - a server stream's answers come at the server's pace: there is nothing for
+ *   the client to send at a rate, and a "rate" of requests would make it a
+ *   different benchmark (new streams per second), so it is refused rather than
+ *   given a meaning a user would have to look up. A sized one (its request
+ *   asks for `messages` answers) has no duration either.
+ * - a client stream held for a duration needs a rate: it has no answer per
+ *   message to pace a closed loop, so "as fast as possible" would only fill
  *   the send buffers for the whole duration.
  */
-export function pacingRefusal(operation: StreamOperation, pacing: { rate: boolean; duration: boolean }): string | null {
-  if (operation === 'prefix-sums' && (pacing.rate || pacing.duration)) {
-    return `prefix-sums takes neither ${pacing.rate ? '--rate' : '--duration'}: it is one request of --messages values, answered at the server's pace`;
-  }
-  if (operation === 'sum-stream' && pacing.duration && !pacing.rate) {
-    return 'sum-stream held for a --duration needs a --rate: a client stream has no answer per value to pace a closed loop';
+export function pacingRefusal(kind: StreamKind, name: string, pacing: { rate: boolean; duration: boolean; sized: boolean }): string | null {
+  if (kind === 'server-stream' && pacing.rate) return `${name} is a server stream: it takes no --rate, its answers come at the server's pace`;
+  if (kind === 'server-stream' && pacing.sized && pacing.duration) return `${name} takes no --duration: its one request asks for --messages answers, answered at the server's pace`;
+  if (kind === 'client-stream' && pacing.duration && !pacing.rate) {
+    return `${name} (a client stream) held for a --duration needs a --rate: it has no answer per message to pace a closed loop`;
   }
   return null;
 }
 
 export interface StreamLoadResult {
-  operation: StreamOperation;
+  kind: StreamKind;
   transport: StreamTransport;
   streams: number;
-  /** Open loop's values per second per stream; null: closed loop. */
+  /** Streams opened over the run (server streams answered at the server's pace open one after another on each lane). */
+  streamsOpened: number;
+  /** Open loop's messages per second per stream; null: closed loop. */
   rate: number | null;
-  /** Values per stream; null when the streams were held for `durationMs`. */
+  /** Messages per stream; null when the streams were held for `durationMs`. */
   messagesPerStream: number | null;
   durationMs: number | null;
-  /** Messages answered (running-sum, prefix-sums) or summed (sum-stream) by streams that ended well. */
+  /** Messages answered (bidi, server streams) or sent (client streams) by streams that ended well. */
   messages: number;
-  /** Streams that failed or answered a wrong total. */
+  /** Streams that failed or got a wrong answer. */
   errors: number;
   firstError: string | null;
   elapsedS: number;
   messagesPerSecond: number;
-  /** Per message, µs (see the module comment for what each operation measures). */
+  /** Per message, µs (see the module comment for what each kind measures). */
   latencyUs: hdr.Histogram;
-  /** New stream -> first answer, µs; empty for sum-stream (its one answer is the total). */
+  /** New stream -> first answer, µs; empty for client streams (their one answer is the total). */
   openUs: hdr.Histogram;
   clientCpuUsPer1000: number | null;
   /** null without a pid, or when the server used less than one /proc clock tick. */
@@ -105,16 +125,16 @@ export interface StreamLoadResult {
   connectionsOpened?: number;
 }
 
-async function clientFor(options: StreamLoadOptions): Promise<StreamClient> {
+async function clientFor(options: StreamLoadOptions, call: StreamCall): Promise<StreamClient> {
   switch (options.transport) {
     case 'grpc':
-      return createGrpcStreamClient(options.target, options.connections);
+      return createGrpcStreamClient(options.target, call, options.connections);
     case 'ndjson':
-      return createHttp1StreamClient(options.target, false);
+      return createHttp1StreamClient(options.target, call, false);
     case 'sse':
-      return createHttp1StreamClient(options.target, true);
+      return createHttp1StreamClient(options.target, call, true);
     case 'websocket':
-      return createWebSocketStreamClient(options.target);
+      return createWebSocketStreamClient(options.target, call);
   }
 }
 
@@ -129,16 +149,36 @@ const nowUs = (): number => performance.now() * 1000;
 const DRAIN_GRACE_MS = 5_000;
 
 export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamLoadResult> {
-  if (!TRANSPORTS_OF[options.operation].includes(options.transport)) {
-    throw new Error(`${options.operation} is not served over ${options.transport} (it is over ${TRANSPORTS_OF[options.operation].join(', ')})`);
+  const { payload } = options;
+  const kind = streamKindOf(payload);
+  const { name } = payload.method;
+  if (!TRANSPORTS_OF_KIND[kind].includes(options.transport)) {
+    throw new Error(`${name} is a ${kind} method: it is not streamed over ${options.transport} (a ${kind} is over ${TRANSPORTS_OF_KIND[kind].join(', ')})`);
   }
-  const refusal = pacingRefusal(options.operation, { rate: options.rate !== undefined, duration: options.durationMs !== undefined });
+  const requestOf = kind === 'server-stream' ? payload.stream?.requestOf : undefined;
+  const sized = requestOf !== undefined;
+  const refusal = pacingRefusal(kind, name, { rate: options.rate !== undefined, duration: options.durationMs !== undefined, sized });
   if (refusal !== null) throw new Error(refusal);
-  const client = await clientFor(options);
+  const { streams: streamCount } = options;
+  const perStream = options.messages ?? null;
+  // A server stream's requests, prepared before any stream opens: sized for this run's length, or the payload's pool.
+  const requests: StreamRequest[] =
+    kind !== 'server-stream' ? [] : sized ? [requestOf(perStream!)] : (payload.pool ?? [payload]).map(({ protobuf, json, restPath }) => ({ protobuf, json, restPath }));
+  const call: StreamCall = {
+    kind,
+    grpcPath: payload.method.grpcPath,
+    restVerb: payload.method.rest.verb,
+    restPath: payload.restPath,
+    message: { protobuf: payload.protobuf, json: payload.json },
+    ...(options.metadata ? { metadata: options.metadata } : {}),
+  };
+  const answers = payload.stream?.answers;
+  const encoding = options.transport === 'grpc' ? 'protobuf' : 'json';
+  const client = await clientFor(options, call);
   const latencyUs = createLatencyHistogram();
   const openUs = createLatencyHistogram();
   let messages = 0;
-  /** Answers received and values sent so far, for progress (messages counts only streams that ended well). */
+  /** Answers received and messages sent so far, for progress (messages counts only streams that ended well). */
   let answered = 0;
   let sentTotal = 0;
   let errors = 0;
@@ -147,42 +187,50 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
     errors++;
     firstError ??= reason;
   };
-  const { operation, streams: streamCount } = options;
-  const perStream = options.messages ?? null;
   const openLoop = options.rate !== undefined;
-  // Open loop: value n of the run is due at t0 + n × spacing and goes to stream n % streams, so each stream sends
+  /** A server stream of the server's length: each lane opens its next stream when the last ended. */
+  const repeat = kind === 'server-stream' && !sized;
+  // Open loop: message n of the run is due at t0 + n × spacing and goes to stream n % streams, so each stream sends
   // every 1/rate s and the streams take turns evenly instead of all sending at the same instants.
   const spacingUs = openLoop ? 1e6 / options.rate! / streamCount : 0;
   let t0 = 0;
   const dueOf = (n: number): number => t0 + n * spacingUs;
 
   interface StreamState {
+    lane: number;
     stream: OpenStream;
-    /** When it was opened (open loop: when its first value was due). */
+    /** When it was opened (open loop: when its first message was due). */
     openedUs: number;
     sent: number;
-    /** When the last value was sent (open loop: when it was due). */
+    /** When the last message was sent (open loop: when it was due). */
     lastSentUs: number;
     answers: number;
+    /** When the last answer came. */
+    lastAt: number;
     wrong: string | null;
     halfClosed: boolean;
     ended: boolean;
   }
-  const states: StreamState[] = [];
-  /** Every stream the run will have is open (closed loop: at once; open loop: by the first values' due times). */
+  /** Each lane's current stream. */
+  const lanes: StreamState[] = [];
+  /** Answers per lane, over its streams (server streams of the server's length). */
+  const laneAnswers = new Array<number>(streamCount).fill(0);
+  let live = 0;
+  let opened = 0;
+  /** Every stream the run will have is open (closed loop: at once; open loop: by the first messages' due times). */
   let allOpened = false;
-  /** The held run's duration is over: no stream sends another value. */
+  /** The held run's duration is over: no stream sends another message, no lane opens another stream. */
   let stopped = false;
   let allEnded!: () => void;
   const done = new Promise<void>((resolve) => (allEnded = resolve));
   const settleIfOver = (): void => {
-    if (allOpened && states.every((state) => state.ended)) allEnded();
+    if (allOpened && live === 0) allEnded();
   };
   const send = (state: StreamState, sentUs: number): void => {
     state.sent++;
     sentTotal++;
     state.lastSentUs = sentUs;
-    state.stream.send(1);
+    state.stream.send();
   };
   const halfClose = (state: StreamState): void => {
     if (state.halfClosed || state.ended) return;
@@ -192,59 +240,66 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
   const finish = (state: StreamState, error?: string): void => {
     if (state.ended) return;
     state.ended = true;
-    const expected = operation === 'sum-stream' ? 1 : operation === 'prefix-sums' ? perStream : state.sent;
+    live--;
+    const expected = kind === 'client-stream' ? 1 : kind === 'server-stream' ? (sized ? perStream : state.answers) : state.sent;
+    let ok = false;
     if (error) fail(error);
     else if (state.wrong !== null) fail(state.wrong);
     else if (state.answers !== expected) fail(`stream ended after ${state.answers} answers, expected ${expected}`);
-    else messages += operation === 'sum-stream' ? state.sent : state.answers;
+    else {
+      ok = true;
+      messages += kind === 'client-stream' ? state.sent : state.answers;
+    }
+    // The lane goes on with a new stream while the run lasts; a stream that failed, or brought nothing, ends its lane.
+    if (repeat && ok && state.answers > 0 && !stopped && (perStream === null || laneAnswers[state.lane]! < perStream)) openOne(state.lane, nowUs());
     settleIfOver();
   };
 
-  const openOne = (index: number, openedUs: number): StreamState => {
-    const values = operation === 'prefix-sums' ? new Array<number>(perStream!).fill(1) : undefined;
-    let lastAt = 0;
-    const state: StreamState = { stream: undefined!, openedUs, sent: 0, lastSentUs: openedUs, answers: 0, wrong: null, halfClosed: false, ended: false };
-    states.push(state);
+  const openOne = (lane: number, openedUs: number): StreamState => {
+    const state: StreamState = { lane, stream: undefined!, openedUs, sent: 0, lastSentUs: openedUs, answers: 0, lastAt: 0, wrong: null, halfClosed: kind === 'server-stream', ended: false };
+    lanes[lane] = state;
+    live++;
+    const request = kind === 'server-stream' ? requests[opened % requests.length] : undefined;
+    opened++;
     state.stream = client.open(
-      operation,
       {
-        onAnswer: (value) => {
+        onAnswer: (buf, start, end) => {
           const at = nowUs();
-          state.answers++;
+          const index = state.answers++;
           answered++;
-          const expected = operation === 'sum-stream' ? state.sent : state.answers;
-          if (value !== expected) state.wrong ??= `answer ${state.answers} was ${value}, expected ${expected}`;
-          if (operation === 'running-sum') {
-            if (state.answers === 1) openUs.recordValue(Math.max(1, at - state.openedUs));
-            else latencyUs.recordValue(Math.max(1, at - (openLoop ? dueOf((state.answers - 1) * streamCount + index) : state.lastSentUs)));
-            // Closed loop: the answer lets the next value go, until the count is reached or the held run is over.
+          if (answers !== undefined && state.wrong === null) state.wrong = answers.check(index, buf.subarray(start, end), encoding, state.sent);
+          if (kind === 'bidi') {
+            if (index === 0) openUs.recordValue(Math.max(1, at - state.openedUs));
+            else latencyUs.recordValue(Math.max(1, at - (openLoop ? dueOf(index * streamCount + lane) : state.lastSentUs)));
+            // Closed loop: the answer lets the next message go, until the count is reached or the held run is over.
             if (!openLoop && !stopped) {
               if (perStream !== null && state.sent >= perStream) halfClose(state);
               else send(state, nowUs());
             }
-          } else if (operation === 'prefix-sums') {
-            if (state.answers === 1) openUs.recordValue(Math.max(1, at - state.openedUs));
-            else latencyUs.recordValue(Math.max(1, at - lastAt));
+          } else if (kind === 'server-stream') {
+            laneAnswers[lane]!++;
+            if (index === 0) openUs.recordValue(Math.max(1, at - state.openedUs));
+            else latencyUs.recordValue(Math.max(1, at - state.lastAt));
           } else latencyUs.recordValue(Math.max(1, at - state.lastSentUs));
-          lastAt = at;
+          state.lastAt = at;
         },
         onEnd: (error) => finish(state, error),
       },
-      values,
+      request,
     );
     return state;
   };
 
-  // Open loop: sends every value that is due (opening each stream at its first value's due time), then sleeps
-  // until the next is due. A late value is sent late, never skipped: its lateness is part of its latency.
+  // Open loop: sends every message that is due (opening each stream at its first message's due time), then sleeps
+  // until the next is due. A late message is sent late, never skipped: its lateness is part of its latency.
   let pumpTimer: NodeJS.Timeout | undefined;
   let next = 0;
   const total = perStream === null ? Infinity : perStream * streamCount;
   const pump = (): void => {
     const now = nowUs();
     for (; !stopped && next < total && dueOf(next) <= now; next++) {
-      const index = next % streamCount;
-      const state = next < streamCount ? openOne(index, dueOf(next)) : states[index]!;
+      const lane = next % streamCount;
+      const state = next < streamCount ? openOne(lane, dueOf(next)) : lanes[lane]!;
       if (state.ended) continue;
       send(state, dueOf(next));
       if (state.sent === perStream) halfClose(state);
@@ -254,16 +309,16 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
     if (next < total && !stopped) pumpTimer = setTimeout(pump, Math.max(0, (dueOf(next) - nowUs()) / 1000));
   };
 
-  // A held run is over: no more values; every stream half-closes, and one still open after the grace is cut.
+  // A held run is over: no more messages; every stream half-closes, and one still open after the grace is cut.
   let drainTimer: NodeJS.Timeout | undefined;
   const stop = (): void => {
     stopped = true;
     allOpened = true;
     clearTimeout(pumpTimer);
-    for (const state of states) halfClose(state);
+    for (const state of lanes) halfClose(state);
     settleIfOver();
     drainTimer = setTimeout(() => {
-      for (const state of states.filter((one) => !one.ended)) {
+      for (const state of lanes.filter((one) => !one.ended)) {
         state.stream.cancel();
         finish(state, `stream still open ${DRAIN_GRACE_MS} ms after half-close`);
       }
@@ -285,11 +340,11 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
       stopTimer = setTimeout(stopWhenDue, options.durationMs);
     }
     if (openLoop) return pump();
-    for (let i = 0; i < streamCount; i++) {
-      const state = openOne(i, t0);
-      if (operation === 'running-sum') send(state, nowUs());
-      if (operation === 'sum-stream') {
-        for (let v = 0; v < perStream!; v++) state.stream.send(1);
+    for (let lane = 0; lane < streamCount; lane++) {
+      const state = openOne(lane, t0);
+      if (kind === 'bidi') send(state, nowUs());
+      if (kind === 'client-stream') {
+        for (let m = 0; m < perStream!; m++) state.stream.send();
         state.sent = perStream!;
         sentTotal += perStream!;
         state.lastSentUs = nowUs();
@@ -300,12 +355,12 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
     settleIfOver();
   };
 
-  // Aborted (the bench's Ctrl-C, a stall): no more values, every open stream is cut.
+  // Aborted (the bench's Ctrl-C, a stall): no more messages, every open stream is cut.
   const abort = (): void => {
     stopped = true;
     allOpened = true;
     clearTimeout(pumpTimer);
-    for (const state of states.filter((one) => !one.ended)) {
+    for (const state of lanes.filter((one) => !one.ended)) {
       state.stream.cancel();
       finish(state, 'aborted');
     }
@@ -315,7 +370,7 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
   const serverCpuBefore = options.serverPid === null ? null : readCpuMsPrecise(options.serverPid);
   const clientCpuBefore = selfCpuUs();
   const started = nowUs();
-  const progressTimer = options.onProgress ? setInterval(() => options.onProgress!({ calls: operation === 'sum-stream' ? sentTotal : answered, elapsedS: (nowUs() - started) / 1e6 }), 250) : undefined;
+  const progressTimer = options.onProgress ? setInterval(() => options.onProgress!({ calls: kind === 'client-stream' ? sentTotal : answered, elapsedS: (nowUs() - started) / 1e6 }), 250) : undefined;
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
     start(started);
@@ -334,9 +389,10 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
   const serverCpuAfter = options.serverPid === null ? null : readCpuMsPrecise(options.serverPid);
   const per1000 = (amount: number): number | null => (messages > 0 ? (amount * 1000) / messages : null);
   return {
-    operation,
+    kind,
     transport: options.transport,
     streams: options.streams,
+    streamsOpened: opened,
     rate: options.rate ?? null,
     messagesPerStream: perStream,
     durationMs: options.durationMs ?? null,

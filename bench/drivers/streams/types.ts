@@ -1,25 +1,70 @@
 /**
  * The stream load generator's one small interface: a transport opens streams
- * and reports each answer; the runner (run.ts) drives the three stream shapes
- * over any of them the same way and measures per message.
+ * of one method and reports each answer's bytes; the runner (run.ts) drives
+ * the three stream shapes over any of them the same way, keyed by the
+ * method's kind, and measures per message. Nothing here knows an API: paths
+ * and messages come prepared with the payload (bench/types.ts).
  */
-import type { StreamOperation } from '../../../servers/calculator.ts';
+import type { MethodKind, StreamTransport } from '../../types.ts';
 
 export { STREAM_TRANSPORTS, type StreamTransport } from '../../types.ts';
 
-/** Which transports serve which operation: defined with the options that check --transport. */
-export { TRANSPORTS_BY_OPERATION as TRANSPORTS_OF } from '../../options/options.ts';
+/** The kinds of method the generator streams. */
+export type StreamKind = Exclude<MethodKind, 'unary'>;
+export const STREAM_KINDS: readonly StreamKind[] = ['bidi', 'client-stream', 'server-stream'];
+
+/**
+ * Which transports carry which kind: gRPC all three; over HTTP/1.1 NDJSON all
+ * three (a chunked request body that lasts, answered while it is sent), SSE
+ * only answers (server streaming), WebSocket the bidi path.
+ */
+export const TRANSPORTS_OF_KIND: Readonly<Record<StreamKind, readonly StreamTransport[]>> = {
+  bidi: ['grpc', 'ndjson', 'websocket'],
+  'client-stream': ['grpc', 'ndjson'],
+  'server-stream': ['grpc', 'ndjson', 'sse'],
+};
+
+/** One prepared request of a server stream: protobuf (gRPC), the JSON body (empty: none) and the REST path with its query. */
+export interface StreamRequest {
+  protobuf: Uint8Array;
+  json: Buffer;
+  restPath: string;
+}
+
+/** What every stream of a run goes to and sends, prepared before the run. */
+export interface StreamCall {
+  kind: StreamKind;
+  /** HTTP/2 :path of the gRPC method. */
+  grpcPath: string;
+  /**
+   * The REST route: the verb of a server stream's request (GET: no body, its
+   * fields in the query); bidi and client streams upload a chunked NDJSON body
+   * (POST) or upgrade to a WebSocket (GET), whatever the verb.
+   */
+  restVerb: string;
+  /** Bidi and client streams: the REST path they open; server streams take theirs from each request. */
+  restPath: string;
+  /** Bidi and client streams: the one message each send carries, protobuf and JSON text. */
+  message: { protobuf: Uint8Array; json: Buffer };
+  /** Extra request headers / gRPC metadata on every stream. */
+  metadata?: Readonly<Record<string, string>>;
+}
 
 export interface StreamHandlers {
-  /** One answer: a running total (or the sum-stream total). */
-  onAnswer(value: number): void;
+  /**
+   * One answer: bytes start..end of buf (a protobuf message for gRPC; JSON text
+   * otherwise, a grpc-gateway `{"result": ...}` line unwrapped). The bytes are
+   * only valid during the call.
+   */
+  onAnswer(buf: Buffer, start: number, end: number): void;
   /** The stream ended; with the server's error text when it failed. */
   onEnd(error?: string): void;
 }
 
 export interface OpenStream {
-  send(value: number): void;
-  /** Half-close: no more values. */
+  /** Sends the call's message once more (bidi, client streams). */
+  send(): void;
+  /** Half-close: no more messages. */
   end(): void;
   /** Cuts the stream (the run is over). */
   cancel(): void;
@@ -27,10 +72,11 @@ export interface OpenStream {
 
 export interface StreamClient {
   /**
-   * Starts a stream of `operation`; prefix-sums sends `values` as its one request.
-   * Sending may begin at once (the transport queues until its stream is open).
+   * Starts a stream of the call; a server stream sends `request` as its one
+   * message and half-closes. Sending may begin at once (the transport queues
+   * until its stream is open).
    */
-  open(operation: StreamOperation, handlers: StreamHandlers, values?: number[]): OpenStream;
+  open(handlers: StreamHandlers, request?: StreamRequest): OpenStream;
   close(): Promise<void>;
   /**
    * Streams opened again because the server never processed them (GOAWAY,

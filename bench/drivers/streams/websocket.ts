@@ -5,8 +5,8 @@
  *
  * Why not the ws client: ws costs the same per message on both ends, so the
  * generator used as much CPU as the server it measured (rows flagged
- * client-bound). Here a value is one prebuilt frame and an answer is read
- * from the frame's bytes. The frames on the wire are what ws sends, but for
+ * client-bound). Here the call's message is one prebuilt frame and an answer
+ * is handed on as the frame's bytes. The frames on the wire are what ws sends, but for
  * the masking key, all zeros (RFC 6455 5.3 asks a client for a random key, so
  * that a proxy cannot be fooled into caching a frame; nothing caches here),
  * which spares the XOR over every payload; sizes are the same.
@@ -14,9 +14,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { connectStream } from './connect.ts';
-import type { StreamOperation } from '../../../servers/calculator.ts';
-import { valueOfLine } from './http1.ts';
-import type { OpenStream, StreamClient, StreamHandlers, StreamTarget } from './types.ts';
+import { classifyLine } from './http1.ts';
+import type { OpenStream, StreamCall, StreamClient, StreamHandlers, StreamTarget } from './types.ts';
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const OPCODE_TEXT = 0x1;
@@ -42,8 +41,6 @@ function clientFrame(opcode: number, payload: Buffer): Buffer {
   return frame;
 }
 
-const textFrameOf = (value: number): Buffer => clientFrame(OPCODE_TEXT, Buffer.from(`{"value":${value}}`, 'latin1'));
-const FRAME_OF_ONE = textFrameOf(1);
 const CLOSE_NORMAL = clientFrame(OPCODE_CLOSE, Buffer.from([0x03, 0xe8]));
 
 /** Server frames (unmasked), fed as they arrive; calls back once per complete message. */
@@ -81,17 +78,20 @@ class FrameReader {
   }
 }
 
-export function createWebSocketStreamClient(target: StreamTarget): StreamClient {
+export function createWebSocketStreamClient(target: StreamTarget, call: StreamCall): StreamClient {
   const open = new Set<net.Socket>();
   const host = `${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`;
+  const extraHeaders = Object.entries(call.metadata ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  /** The call's message as one text frame, built once. */
+  const messageFrame = clientFrame(OPCODE_TEXT, call.message.json);
   return {
-    open(_operation: StreamOperation, handlers: StreamHandlers): OpenStream {
+    open(handlers: StreamHandlers): OpenStream {
       const socket = connectStream(target);
       open.add(socket);
       const key = randomBytes(16).toString('base64');
       const accept = createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
       socket.write(
-        `GET /v1/running-sum HTTP/1.1\r\nhost: ${host}\r\nupgrade: websocket\r\nconnection: Upgrade\r\n` +
+        `GET ${call.restPath} HTTP/1.1\r\nhost: ${host}\r\n${extraHeaders}upgrade: websocket\r\nconnection: Upgrade\r\n` +
           `sec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n\r\n`,
       );
       let upgraded = false;
@@ -109,9 +109,10 @@ export function createWebSocketStreamClient(target: StreamTarget): StreamClient 
       };
       const reader = new FrameReader((opcode, payload) => {
         if (opcode === OPCODE_TEXT) {
-          const value = valueOfLine(payload);
-          if (value !== null && !Number.isNaN(value)) handlers.onAnswer(value);
-          else error = payload.toString('utf8');
+          // A text message is an answer, or the stream's error ({"error": ...}, then the server closes).
+          const message = classifyLine(payload);
+          if (message.kind === 'message') handlers.onAnswer(payload, message.start, message.end);
+          else if (message.kind === 'error') error = payload.toString('utf8', message.start, message.end);
         } else if (opcode === OPCODE_CLOSE) {
           closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
           // Answer the close (once), then the server ends the TCP connection.
@@ -143,10 +144,9 @@ export function createWebSocketStreamClient(target: StreamTarget): StreamClient 
       socket.on('error', (reason) => (error ??= reason.message));
       socket.on('close', finish);
       return {
-        send: (value) => {
-          const frame = value === 1 ? FRAME_OF_ONE : textFrameOf(value);
-          if (upgraded) socket.write(frame);
-          else queued.push(frame);
+        send: () => {
+          if (upgraded) socket.write(messageFrame);
+          else queued.push(messageFrame);
         },
         end: () => {
           if (closing) return;
