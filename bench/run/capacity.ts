@@ -14,8 +14,8 @@
  *    fail, until there is a passing rate below a failing one;
  * 3. bisect between them until they are within the rule's tolerance (2%);
  * 4. confirm the highest passing rate with one longer run; when that rate no
- *    longer passes, the answer steps down to the highest rate below it that
- *    passed, and is confirmed in turn.
+ *    longer passes, it becomes the failing end of the bracket, the search
+ *    bisects again below it and confirms the new answer in turn.
  *
  * Why verdicts are pooled. Near the knee a tail percentile from one short step
  * is mostly luck: whether a collector pause or a stall of the machine fell in
@@ -287,8 +287,10 @@ async function searchOnce(
   };
   if (!(await bisect())) return finish(null, null);
 
-  // Confirm with a longer run, which joins the rate's pool. When the pool no longer passes, the answer steps down to
-  // the highest rate below it whose pool passed (evidence behind it), and that is confirmed in turn.
+  // Confirm with a longer run, which joins the rate's pool. When the pool no longer passes, that rate is the new
+  // failing end: the search bisects again between it and the highest rate below that passed (within its budget of
+  // steps), and confirms the new answer in turn. (A lucky step can lift the bracket above the knee; stepping down to
+  // the last rate that passed would then drop far below it.)
   let answer: number = lo;
   for (let attempt = 1; ; attempt++) {
     // A confirmation that failed as a run (a lost connection) fails its rate's pool like one that missed the objective.
@@ -298,12 +300,17 @@ async function searchOnce(
     const passedBelow = [...pools.entries()].filter(([r, p]) => r < answer && p.pass).map(([r]) => r);
     const why = confirm.pass ? `pooled with its steps: ${confirm.pooled!.misses.join('; ')}` : confirm.misses.join('; ');
     if (passedBelow.length === 0 || attempt >= MAX_CONFIRMATIONS) {
-      notes.push(`the confirmation at ${perSecond(answer)} failed (${why}) and no lower rate is left to confirm: no confirmed rate`);
+      const end = passedBelow.length === 0 ? 'no lower rate passed' : `${MAX_CONFIRMATIONS} confirmations failed`;
+      notes.push(`the confirmation at ${perSecond(answer)} failed (${why}) and ${end}: no confirmed rate`);
       return finish(null, null);
     }
-    const lower = Math.max(...passedBelow);
-    notes.push(`the confirmation at ${perSecond(answer)} failed (${why}); stepped down to ${perSecond(lower)}, the highest rate below it that passed`);
-    answer = lower;
+    hi = answer;
+    lo = Math.max(...passedBelow);
+    const before = searchSteps;
+    if (!(await bisect())) return finish(null, null);
+    const again = searchSteps > before ? `; bisected again below it in ${searchSteps - before} steps` : '';
+    notes.push(`the confirmation at ${perSecond(answer)} failed (${why})${again}; stepped down to ${perSecond(lo)}, the highest rate below it that passed`);
+    answer = lo;
   }
 }
 

@@ -301,6 +301,15 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
     assert.equal(record.capacity!.range!.high, 3_940);
   });
 
+  test('a confirmation that fails further below bisects again between it and the highest rate that passed', async () => {
+    // Confirmations fail above 3,850/s: 3,940 and then 3,880 fail theirs; between 3,750 (passed) and 3,880 the search
+    // bisects again (3,820: two runs) and 3,820 holds.
+    const record = await searchCapacity(slo, timing, model(4_000, { failConfirmAbove: 3_850 }).measure, io);
+    assert.equal(record.capacity!.rps, 3_820, record.capacity!.notes.join(' | '));
+    assert.match(record.capacity!.notes[1]!, /the confirmation at 3,880\/s failed .*; bisected again below it in 2 steps; stepped down to 3,820\/s/);
+    assert.deepEqual(record.capacity!.range, { low: 3_820, high: 3_880 });
+  });
+
   test('confirmations that never pass end with no confirmed rate after three tries', async () => {
     const never = await searchCapacity(slo, timing, model(4_000, { failConfirmAbove: 0 }).measure, io);
     assert.equal(never.capacity!.rps, null);
