@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Protocol, Target } from '../types.ts';
 import { checkHealth, describeTarget } from './readiness.ts';
+import { CALLS_LINE, CALLS_SIGNAL } from '../../servers/call-counter.ts';
 
 const SERVE_SCRIPT = fileURLToPath(new URL('../../servers/serve.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -44,6 +45,8 @@ export interface ServerProcess {
   readonly hasExited: boolean;
   /** SIGTERM, then SIGKILL after STOP_GRACE_MS; resolves once the process is gone. */
   stop(): Promise<void>;
+  /** Calls the server has taken so far (servers/call-counter.ts: SIGUSR2, one `calls N` line); null when it does not answer within a second. */
+  readCalls?(): Promise<number | null>;
 }
 
 const live = new Set<ChildProcess>();
@@ -85,6 +88,8 @@ export interface StartServerOptions {
   prefix?: string[];
   /** Start servers/serve.ts with --tls (a certificate generated at start; the bench's clients accept it explicitly). */
   tls?: boolean;
+  /** More arguments for servers/serve.ts (--max-connection-age 30s, --max-connection-calls 100). */
+  serveArgs?: string[];
   /** An API card: servers/serve.ts --api starts the servers generated from it instead of the calculator's. */
   api?: string;
   readyTimeoutMs?: number;
@@ -96,7 +101,7 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
   const port = options.port ?? 0;
   const serve: ServerCommand = options.command ?? {
     script: SERVE_SCRIPT,
-    args: ['--only', protocol, '--host', host, `--${protocol}-port`, String(port), ...(options.tls ? ['--tls'] : []),
+    args: ['--only', protocol, '--host', host, `--${protocol}-port`, String(port), ...(options.tls ? ['--tls'] : []), ...(options.serveArgs ?? []),
       // The child runs in the repository root: the card's path is made absolute first.
       ...(options.api !== undefined ? ['--api', path.resolve(options.api)] : [])],
     ready: READY_LINE[protocol],
@@ -179,6 +184,7 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
         return hasExited;
       },
       stop,
+      readCalls: () => readCalls(child, () => stdout, (text) => (stdout = text)),
     };
   } catch (error) {
     await stop();
@@ -186,6 +192,31 @@ export async function startServerProcess(options: StartServerOptions): Promise<S
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Sends CALLS_SIGNAL and waits for the `calls N` line it prints (one read at a time per server). */
+async function readCalls(child: ChildProcess, stdout: () => string, setStdout: (text: string) => void): Promise<number | null> {
+  // Lines before this read (the listening line, older counts) are dropped, so the next match is this answer.
+  setStdout('');
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(null), 1_000);
+    const onData = (): void => {
+      const match = CALLS_LINE.exec(stdout());
+      if (match) done(Number(match[1]));
+    };
+    const done = (value: number | null): void => {
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      setStdout('');
+      resolve(value);
+    };
+    child.stdout!.on('data', onData);
+    try {
+      child.kill(CALLS_SIGNAL);
+    } catch {
+      done(null);
+    }
+  });
 }
 
 /** Polls the health check until it passes or `timeoutMs` runs out. */

@@ -233,6 +233,20 @@ export interface BenchOptions {
    * cleartext servers on loopback, closed loop, whole load) and not with --no-streams.
    */
   streamScenario: boolean;
+  /** --max-connection-age / --max-connection-calls: passed to the bench's own servers (servers/serve.ts); null: no limit. */
+  maxConnectionAgeMs: number | null;
+  maxConnectionCalls: number | null;
+  /**
+   * --proxy: the places each protocol is measured at, in order: a proxy the bench starts in front of the
+   * servers (bench/host/proxy.ts) or 'direct'. [] without --proxy (direct only, as before).
+   */
+  proxies: Array<ProxyKind | 'direct'>;
+  /** --proxy-config: the user's config template for the one proxy of --proxy; null: the bench's tuned config. */
+  proxyConfig: string | null;
+  /** --replicas: server processes per protocol behind the proxy (1 without --proxy). */
+  replicas: number;
+  /** --balance: what the proxy spreads over the replicas, TCP connections (l4) or requests (l7); null without --proxy or with --proxy-config. */
+  balance: Balance | null;
 }
 
 /** What the command line asks for: the usage text, or a bench with every option resolved. */
@@ -287,7 +301,14 @@ export const USAGE = `usage: npm run bench -- [options]
   --start-at ISO|+S               start the first measured run at an instant (2026-12-01T10:00:00Z) or S seconds from now (+30s)
   --network NAME[,NAME...]        run every scenario under each network condition (root): loopback (default), lan,
                                   cross-zone, cross-region, mobile, lossy, or a spec like rtt=40ms+rate=10mbit+loss=1%
-                                  (fields rtt, jitter, rate or up/down, loss; docs/network.md)`;
+                                  (fields rtt, jitter, rate or up/down, loss; docs/network.md)
+  --max-connection-age D          the bench's servers close each connection once it is D old (gRPC GOAWAY,
+  --max-connection-calls N        REST connection: close), or after N calls on it; retried calls are counted
+  --proxy nginx|haproxy[,direct]  put a proxy the bench starts between generator and servers (both protocols);
+                                  several places run in turn, e.g. nginx,direct for the proxy tax (docs/proxies.md)
+  --proxy-config FILE             run your own config for that proxy, with {{grpc_listen}}, {{grpc_servers}}, ... filled in
+  --replicas N                    server processes per protocol behind the proxy (default 1)
+  --balance l4|l7                 the proxy spreads TCP connections (l4) or requests (l7, default)`;
 
 /** Known load generators per protocol; filled in by the registry so options need not import drivers. */
 export type DriverCatalog = Readonly<Record<string, readonly Protocol[]>>;
@@ -367,6 +388,12 @@ export function parseBenchCommand(
         segment: { type: 'string' },
         'start-at': { type: 'string' },
         network: { type: 'string' },
+        'max-connection-age': { type: 'string' },
+        'max-connection-calls': { type: 'string' },
+        proxy: { type: 'string' },
+        'proxy-config': { type: 'string' },
+        replicas: { type: 'string' },
+        balance: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -555,6 +582,8 @@ export function parseBenchCommand(
     }
   }
 
+  const place = resolvePlace(values, { grpcTarget, restTarget, contenders: values.contenders !== undefined, tls, streamOps: askedStreamOps });
+
   const options: BenchOptions = {
     profile: profileName,
     protocols,
@@ -600,9 +629,52 @@ export function parseBenchCommand(
     segment,
     startAt,
     network,
-    streamScenario,
+    streamScenario: streamScenario && place.proxies.length === 0,
+    ...place,
   };
   return { kind: 'run', options };
+}
+
+/** Proxies the bench can start in front of its servers (bench/host/proxy.ts). */
+export const PROXY_KINDS = ['nginx', 'haproxy'] as const;
+export type ProxyKind = (typeof PROXY_KINDS)[number];
+/** What a proxy spreads over the replicas: TCP connections (l4) or requests (l7: HTTP/2 streams, HTTP/1.1 requests). */
+export type Balance = 'l4' | 'l7';
+export const MAX_REPLICAS = 16;
+
+/**
+ * --proxy, --proxy-config, --replicas, --balance and the servers' connection limits: where the calls go
+ * (bench/host/proxy.ts). They shape the bench's own servers, so they refuse targets and contenders; the
+ * proxy speaks cleartext to the generator, and stream scenarios run direct.
+ */
+function resolvePlace(
+  values: Record<string, string | boolean | undefined>,
+  context: { grpcTarget: GrpcTargetOption | null; restTarget: string | null; contenders: boolean; tls: boolean; streamOps: readonly StreamOperation[] },
+): Pick<BenchOptions, 'maxConnectionAgeMs' | 'maxConnectionCalls' | 'proxies' | 'proxyConfig' | 'replicas' | 'balance'> {
+  const text = (flag: string): string | undefined => values[flag] as string | undefined;
+  const maxConnectionAgeMs =
+    text('max-connection-age') === undefined ? null : Math.ceil(usageDuration(() => durationMs('--max-connection-age', text('max-connection-age')!, { minMs: 1, maxMs: 2 ** 31 - 1 })));
+  const maxConnectionCalls = text('max-connection-calls') === undefined ? null : integer('--max-connection-calls', text('max-connection-calls')!, 1, Number.MAX_SAFE_INTEGER);
+  const proxies = text('proxy') === undefined ? [] : listOf('--proxy', text('proxy')!, [...PROXY_KINDS, 'direct'] as const);
+  const kinds = proxies.filter((p): p is ProxyKind => p !== 'direct');
+  if (text('proxy') !== undefined && kinds.length === 0) throw new BenchUsageError(`--proxy must name a proxy (${PROXY_KINDS.join(', ')}), with or without direct`);
+  const proxyConfig = text('proxy-config') ?? null;
+  if (proxyConfig !== null && kinds.length !== 1) throw new BenchUsageError(`--proxy-config is the config of one proxy: give --proxy ${PROXY_KINDS.join('|')} (with or without direct)`);
+  const replicas = text('replicas') === undefined ? 1 : integer('--replicas', text('replicas')!, 1, MAX_REPLICAS);
+  const askedBalance = text('balance') === undefined ? null : oneOf('--balance', text('balance')!, ['l4', 'l7'] as const);
+  if (kinds.length === 0 && (text('replicas') !== undefined || askedBalance !== null || proxyConfig !== null)) {
+    throw new BenchUsageError('--replicas, --balance and --proxy-config put servers behind a proxy: add --proxy nginx or --proxy haproxy');
+  }
+  if (proxyConfig !== null && askedBalance !== null) throw new BenchUsageError('--balance: with --proxy-config your config decides how the proxy balances; drop --balance');
+  const shapesServers = kinds.length > 0 || maxConnectionAgeMs !== null || maxConnectionCalls !== null;
+  if (shapesServers) {
+    const flags = [kinds.length > 0 && '--proxy', maxConnectionAgeMs !== null && '--max-connection-age', maxConnectionCalls !== null && '--max-connection-calls'].filter(Boolean).join(', ');
+    const clash = [context.grpcTarget !== null && '--grpc-target', context.restTarget !== null && '--rest-target', context.contenders && '--contenders'].filter(Boolean);
+    if (clash.length > 0) throw new BenchUsageError(`${flags} shape the servers the bench starts; drop ${clash.join(', ')}`);
+  }
+  if (kinds.length > 0 && context.tls) throw new BenchUsageError('--proxy: the proxy speaks cleartext to the generator; drop --tls');
+  if (kinds.length > 0 && context.streamOps.length > 0) throw new BenchUsageError(`--proxy: stream scenarios run direct; drop ${context.streamOps.join(', ')} from --ops`);
+  return { maxConnectionAgeMs, maxConnectionCalls, proxies, proxyConfig, replicas, balance: kinds.length === 0 || proxyConfig !== null ? null : (askedBalance ?? 'l7') };
 }
 
 /**

@@ -9,7 +9,7 @@ import type { CountUnit, DriverWireReport, MethodKind, Protocol, StreamTransport
 /**
  * 4: stream rows (unit 'message', transport, firstMessageMs, gapMs), the method
  * and API a row measured, its place (TLS, and room for a proxy and replicas),
- * per-replica counts, retried calls and connections opened; `operation` is any
+ * per-replica counts, the proxy's CPU, retried calls and connections opened; `operation` is any
  * name (an API card's call), no longer the calculator's list.
  */
 export const SCHEMA_VERSION = 4;
@@ -233,6 +233,8 @@ export interface RunRecord {
   connectionsOpened?: number | null;
   /** Behind a proxy with --replicas: each replica's calls and CPU. Absent otherwise. */
   replicas?: ReplicaRecord[] | null;
+  /** A proxy's CPU per 1,000 calls (the bench's --proxy, or a known proxy holding an external target's port), beside the servers'; absent: no proxy, null: not measured. */
+  proxyCpuMsPer1kCalls?: number | null;
   /** Number of values for sum, null for binary operations. */
   payloadValues: number | null;
   /** Shape of the sum values (bench/scenario/payloads.ts); null for binary operations; absent in older files (double). */

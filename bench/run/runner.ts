@@ -40,6 +40,11 @@ import { CONNECTION_COST_PLANNED_S, loadCard, planBench, WIRE_PASS_PLANNED_S } f
 import { checkCardEquivalence, checkCardServers, generatedServerCard } from './card.ts';
 import { cardScenarios } from '../scenario/api-card.ts';
 import { capacityTiming, searchCapacity, type StepLoad } from './capacity.ts';
+import { killAllProxies, startProxy, type Address } from '../host/proxy.ts';
+import { connectionLimitArgs, cpuMsPer1k, replicaRecords, snapshotReplicas } from '../host/replicas.ts';
+import { externalProxy } from '../host/external-proxy.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 /** A run that has not ended this long after its planned end is aborted. */
 const RUN_OVERRUN_S = 15;
@@ -108,7 +113,16 @@ interface ProtocolSetup {
   contender?: RunRecord['contender'];
   label?: string;
   connectionsOf?: Protocol;
+  /** Where the calls go (--proxy, or a known proxy holding an external target's port); absent: direct, TLS as the options say. */
+  place?: RunRecord['place'];
+  /** Behind the bench's proxy: the replicas whose calls and CPU the row reports (their sum is the server's). */
+  replicas?: ServerProcess[];
+  /** A proxy's processes: their CPU is the proxy's (proxyCpuMsPer1kCalls), not the server's. */
+  proxyPids?: number[];
 }
+
+/** An external target's processes (checkExternalTargets), and the known proxy holding its port, if one does. */
+type ExternalProcesses = { pids: number[]; note: string; proxy?: string; proxyPids?: number[] };
 
 export async function runBench(options: BenchOptions, io: RunnerIo): Promise<BenchOutcome> {
   const { progress } = io;
@@ -162,6 +176,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
   };
   process.on('exit', killAllServerProcesses);
   process.on('exit', removeAllLinksSync);
+  process.on('exit', killAllProxies);
   if (io.handleSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -227,7 +242,11 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
           stopping = false;
           const contenderStart = options.contenders ? await startContenders(passOptions, serverPinPrefix(pinning), servers) : null;
           if (contenderStart) notes.push(...contenderStart.notes);
-          setups = contenderStart ? contenderStart.setups : await startServers(passOptions, pinning, servers, bench.signal, condition === null ? null : link, externals);
+          setups = contenderStart
+            ? contenderStart.setups
+            : options.proxies.length > 0
+              ? await startPlaces(passOptions, pinning, servers, condition === null ? null : link, dir)
+              : withExternalProxies(await startServers(passOptions, pinning, servers, bench.signal, condition === null ? null : link, externals), externals, passOptions.tls);
           serving = place;
           // Before any load on these servers: each call once on each protocol, the answers equal field by field.
           if (card) {
@@ -351,6 +370,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
     }
     process.off('exit', killAllServerProcesses);
     process.off('exit', removeAllLinksSync);
+    process.off('exit', killAllProxies);
   }
 }
 
@@ -377,8 +397,8 @@ function openRunFolder(outDir: string, date: Date): string {
  * (any answer: bench/host/readiness.ts), pass the pre-flight conformance check
  * and, where it runs here, have its processes found. Returns them per protocol.
  */
-async function checkExternalTargets(options: BenchOptions, progress: ProgressSink): Promise<Map<Protocol, { pids: number[]; note: string }>> {
-  const found = new Map<Protocol, { pids: number[]; note: string }>();
+async function checkExternalTargets(options: BenchOptions, progress: ProgressSink): Promise<Map<Protocol, ExternalProcesses>> {
+  const found = new Map<Protocol, ExternalProcesses>();
   for (const protocol of options.protocols) {
     const target = externalTarget(options, protocol);
     if (!target) continue;
@@ -402,6 +422,13 @@ async function checkExternalTargets(options: BenchOptions, progress: ProgressSin
     const pidFlag = protocol === 'grpc' ? '--grpc-pid' : '--rest-pid';
     const givenPid = protocol === 'grpc' ? options.grpcPid : options.restPid;
     const processes = targetProcesses(target, givenPid);
+    const proxy = externalProxy(target);
+    if (proxy !== null) {
+      const server = givenPid === null ? `the server behind it not measured (${pidFlag} N gives its process)` : `server CPU and memory of pid ${givenPid} (given)`;
+      found.set(protocol, { pids: givenPid === null ? [] : [givenPid], proxy: proxy.proxy, proxyPids: proxy.pids, note: `port held by ${proxy.proxy} (pid${proxy.pids.length > 1 ? 's' : ''} ${proxy.pids.join(', ')}): its CPU is the proxy's; ${server}` });
+      progress.log(`${name}: ${found.get(protocol)!.note}`);
+      continue;
+    }
     if (processes.pids === null) {
       found.set(protocol, { pids: [], note: `server CPU and memory not measured: ${processes.why} (${pidFlag} N gives its process)` });
     } else {
@@ -442,6 +469,7 @@ async function startServers(
         prefix,
         ...(link ? { host: link.serverAddress } : {}),
         tls: options.tls,
+        serveArgs: connectionLimitArgs(options),
         // --api with a card of its own: servers generated from it (the calculator's card keeps the calculator's servers).
         ...(generatedCard !== null ? { api: generatedCard } : {}),
       });
@@ -455,6 +483,85 @@ async function startServers(
     throw new BenchSetupError((failed.reason as Error).message);
   }
   return started.map((s) => (s as PromiseFulfilledResult<ProtocolSetup>).value);
+}
+
+/**
+ * --proxy: options.replicas servers per protocol, then each proxy of options.proxies in front of them
+ * (bench/host/proxy.ts), its config, pid file and logs in the run folder. One setup per place and protocol,
+ * in the order of --proxy; 'direct' loads the first replica straight.
+ */
+async function startPlaces(options: BenchOptions, pinning: Pinning | null, servers: Map<string, ServerProcess>, link: EmulatedLink | null, dir: string): Promise<ProtocolSetup[]> {
+  // Behind an emulated link the replicas and the proxy run in its namespace, at its server address.
+  const prefix = [...(link?.prefix ?? []), ...serverPinPrefix(pinning)];
+  const host = link?.serverAddress ?? '127.0.0.1';
+  const started = await Promise.allSettled(
+    options.protocols.flatMap((protocol) =>
+      Array.from({ length: options.replicas }, async (_, i) => {
+        const server = await startServerProcess({ protocol, port: 0, prefix, host, tls: false, serveArgs: connectionLimitArgs(options) });
+        servers.set(`${protocol}#${i + 1}`, server);
+        return server;
+      }),
+    ),
+  );
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw new BenchSetupError((failed.reason as Error).message);
+  const replicas = (protocol: Protocol): ServerProcess[] => options.protocols.includes(protocol) ? [...Array(options.replicas).keys()].map((i) => servers.get(`${protocol}#${i + 1}`)!) : [];
+  const address = (target: Target): Address => (target.protocol === 'grpc' ? { host: target.host, port: target.port } : { host: new URL(target.url).hostname, port: Number(new URL(target.url).port) });
+  let template: { file: string; text: string } | null = null;
+  if (options.proxyConfig !== null) {
+    try {
+      template = { file: options.proxyConfig, text: readFileSync(options.proxyConfig, 'utf8') };
+    } catch (error) {
+      throw new BenchSetupError(`--proxy-config ${options.proxyConfig}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  const setups: ProtocolSetup[] = [];
+  for (const place of options.proxies) {
+    if (place === 'direct') {
+      for (const protocol of options.protocols) {
+        const server = replicas(protocol)[0]!;
+        setups.push({ protocol, driver: getDriver(options.drivers[protocol], protocol), target: server.target, server, label: `${protocol}@direct` });
+      }
+      continue;
+    }
+    let proxy;
+    try {
+      proxy = await startProxy({
+        kind: place,
+        balance: options.balance ?? 'l7',
+        host,
+        upstreams: Object.fromEntries(options.protocols.map((protocol) => [protocol, replicas(protocol).map((server) => address(server.target))])),
+        dir: path.join(dir, `proxy-${place}`),
+        template,
+        prefix,
+      });
+    } catch (error) {
+      throw new BenchSetupError((error as Error).message);
+    }
+    servers.set(`proxy:${place}`, proxy);
+    for (const protocol of options.protocols) {
+      setups.push({
+        protocol,
+        driver: getDriver(options.drivers[protocol], protocol),
+        target: proxy.targets[protocol]!,
+        server: null,
+        label: `${protocol}@${proxy.name}`,
+        place: { tls: false, proxy: proxy.name, replicas: options.replicas, balance: options.balance },
+        replicas: replicas(protocol),
+        proxyPids: proxy.pids,
+      });
+    }
+  }
+  return setups;
+}
+
+/** A known proxy holding an external target's port (checkExternalTargets): the setup records it as the row's place, its CPU as the proxy's. */
+function withExternalProxies(setups: ProtocolSetup[], externals: ReadonlyMap<Protocol, ExternalProcesses>, tls: boolean): ProtocolSetup[] {
+  return setups.map((setup) => {
+    const external = setup.server === null ? externals.get(setup.protocol) : undefined;
+    if (!external?.proxy) return setup;
+    return { ...setup, proxyPids: external.proxyPids ?? [], place: { tls, proxy: external.proxy, replicas: null, balance: null } };
+  });
 }
 
 /** The options as recorded in environment.options: plain JSON, connections spelled out per scenario. */
@@ -570,8 +677,11 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
 
   // The measured run: nothing else on the wire, server CPU and runner CPU sampled around it.
   progress.phase(`${input.label} measuring`, durationS);
-  const pids = setup.server ? [setup.server.pid] : (setup.externalPids ?? []);
+  const pids = setup.replicas ? setup.replicas.map((replica) => replica.pid) : setup.server ? [setup.server.pid] : (setup.externalPids ?? []);
   for (const pid of pids) resetPeakRss(pid);
+  // Behind a proxy: each replica's calls and CPU, and the proxy's own CPU, over the same window.
+  const replicas0 = setup.replicas ? await snapshotReplicas(setup.replicas) : null;
+  const proxyCpu0 = setup.proxyPids ? sumOverProcesses(setup.proxyPids, readCpuMs) : null;
   const serverCpu0 = sumOverProcesses(pids, readCpuMs);
   const selfCpu0 = selfCpuUs();
   const linkBefore = input.network ? await snapshotLink(input.network.link) : null;
@@ -588,6 +698,8 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
   const serverCpu1 = sumOverProcesses(pids, readCpuMs);
   const peakRssMiB = sumOverProcesses(pids, readPeakRssMiB);
+  const proxyCpu1 = setup.proxyPids ? sumOverProcesses(setup.proxyPids, readCpuMs) : null;
+  const replicas1 = setup.replicas ? await snapshotReplicas(setup.replicas) : null;
   const network = input.network && linkBefore ? await networkRecord(input.network.condition, input.network.probe, input.network.link, linkBefore) : null;
   progress.endPhase();
 
@@ -604,6 +716,8 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
       : {}),
     ...(result.retried !== undefined ? { retried: result.retried } : {}),
     ...(result.connectionsOpened !== undefined ? { connectionsOpened: result.connectionsOpened } : {}),
+    ...(replicas0 && replicas1 ? { replicas: replicaRecords(replicas0, replicas1) } : {}),
+    ...(setup.proxyPids ? { proxyCpuMsPer1kCalls: cpuMsPer1k(proxyCpu0, proxyCpu1, result.calls) } : {}),
     durationS: round(result.elapsedS, 3),
     requests: result.calls,
     errors: result.errors,
@@ -753,6 +867,8 @@ async function runConnectionCostPasses(
   const calls = emulated ? Math.min(options.connectionCalls, NETWORK_CONNECTION_CALLS) : options.connectionCalls;
   const stallS = options.stallTimeoutS;
   for (const setup of setups) {
+    // Behind the bench's proxy: the pass is the direct path's (one per protocol, keyed by protocol).
+    if (setup.replicas) continue;
     const empty = emptyConnectionCost(setup.target);
     costs.set(setup.protocol, empty);
     // Contenders (--contenders) have their own call shapes and conformance; the pass is the default pair's.
@@ -804,7 +920,7 @@ function emptyRecord(input: RunOneInput, connections: number): RunRecord {
     ...(input.transport !== null
       ? { unit: 'message' as const, transport: input.transport, messagesPerStream: input.load ? null : (scenario.stream?.messagesPerStream ?? null) }
       : {}),
-    place: { tls: input.options.tls, proxy: null, replicas: null, balance: null },
+    place: setup.place ?? { tls: input.options.tls, proxy: null, replicas: null, balance: null },
     payloadValues: scenario.payloadValues,
     valueShape: scenario.valueShape,
     compression: scenario.compression,
