@@ -49,6 +49,8 @@ const SATURATED_BELOW = 0.9;
 const MAX_CONFIRMATIONS = 3;
 /** No rate down to this fraction of the probe's calls/s passed: the objective is out of reach. */
 const LOWEST_FRACTION = 1 / 16;
+/** A range (lowest answer to highest failing rate above one) wider than this gets a note: the answer is not steady. */
+const WIDE_RANGE = 1.06;
 /** Open-loop rates below this are not tried (calls/s). */
 const MIN_RATE = 1;
 
@@ -268,7 +270,9 @@ async function searchOnce(
     }
   }
   if (lo === null) {
-    notes.push(`no rate tried met ${describeSlo(slo)} (lowest tried ${perSecond(rate)})`);
+    const lowest = steps.at(-1)?.pooled;
+    const why = lowest && lowest.misses.length > 0 ? `: ${lowest.misses.join('; ')}` : '';
+    notes.push(`no rate tried met ${describeSlo(slo)} (lowest tried ${perSecond(rate)}${why})`);
     return finish(null, null);
   }
   if (hi === null) notes.push(`every step passed up to ${perSecond(lo)}: the search ran out of steps before the objective failed`);
@@ -426,10 +430,17 @@ function capacityRecord(slo: Slo, median: SearchOutcome, outcomes: SearchOutcome
   const at = confirm?.pooled?.latencyMs ?? confirm?.latencyMs ?? null;
   const latencyMs = at === null ? null : Object.fromEntries(slo.latency.map((b) => [percentileKey(b.percentile), at[percentileKey(b.percentile)]!]));
   const searches: CapacitySearch[] = outcomes.map((o) => ({ rps: o.rps, failedAboveRps: o.failedAboveRps, searchS: o.searchS }));
+  const range = capacityRange(searches);
+  // Say when the answer is not steady: a range wider than WIDE_RANGE (searches that disagree, or one that ran out of steps).
+  if (range !== null && range.high !== null && range.high > range.low * WIDE_RANGE) {
+    notes.push(
+      `the range ${perSecond(range.low)}-${perSecond(range.high)} is ${(range.high / range.low).toFixed(2)}x wide: at this objective the answer moves with the machine's noise (more --slo-repeats or a longer --slo-step narrow it)`,
+    );
+  }
   return {
     slo: slo.text,
     rps,
-    range: capacityRange(searches),
+    range,
     searches,
     latencyMs,
     errorsPercent: confirm?.errorsPercent ?? null,
@@ -448,7 +459,7 @@ function capacityRecord(slo: Slo, median: SearchOutcome, outcomes: SearchOutcome
  * above an answer (one search: its answer and the lowest rate that failed above it). high is null when a search
  * found no failing rate above its answer. Null when no search found an answer.
  */
-export function capacityRange(searches: readonly CapacitySearch[]): CapacityRecord['range'] {
+export function capacityRange(searches: readonly CapacitySearch[]): { low: number; high: number | null } | null {
   const found = searches.filter((s) => s.rps !== null);
   if (found.length === 0) return null;
   const low = Math.min(...found.map((s) => s.rps!));
