@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_BASELINE, DEFAULT_CI_TRIALS, runBench } from './ci.ts';
+import { DEFAULT_BASELINE, DEFAULT_CI_TRIALS, runBench } from '../ci/run.ts';
 import { isMain, reportCliError } from './main.ts';
 import { loadResults, ResultsInputError } from '../results/read.ts';
 import { headline } from '../compare/protocols.ts';

@@ -6,7 +6,7 @@
  * --fail-on-regression (same machine, or --fail-across-machines), 2 bad input.
  */
 import { parseArgs } from 'node:util';
-import { compareResults, DEFAULT_THRESHOLD, shouldFail } from '../compare/compare.ts';
+import { compareResults, DEFAULT_THRESHOLD, failureNote, shouldFail } from '../compare/compare.ts';
 import { parseMetrics, parseThreshold } from '../compare/args.ts';
 import { loadResults, ResultsInputError } from '../results/read.ts';
 import { isMain, reportCliError } from './main.ts';
@@ -78,11 +78,6 @@ export function runCompareCli(argv: readonly string[]): CompareCliResult {
   return { stdout, exitCode: fail ? 1 : 0 };
 }
 
-export function failureNote(regressions: number, failOnRegression: boolean, fail: boolean): string {
-  if (regressions === 0 || !failOnRegression) return '';
-  if (fail) return `\n**Failing: ${regressions} regression(s).**\n`;
-  return `\nNot failing despite ${regressions} regression(s): the runs come from different machines (pass --fail-across-machines to fail anyway).\n`;
-}
 
 function main(): void {
   try {

@@ -293,3 +293,10 @@ export function shouldFail(comparison: Comparison, options: { failOnRegression: 
   if (!options.failOnRegression || comparison.regressions === 0) return false;
   return comparison.environment.sameMachine || options.acrossMachines === true;
 }
+
+/** The line a report adds under its comparison when regressions were found: failing, or why not. */
+export function failureNote(regressions: number, failOnRegression: boolean, fail: boolean): string {
+  if (regressions === 0 || !failOnRegression) return '';
+  if (fail) return `\n**Failing: ${regressions} regression(s).**\n`;
+  return `\nNot failing despite ${regressions} regression(s): the runs come from different machines (pass --fail-across-machines to fail anyway).\n`;
+}
