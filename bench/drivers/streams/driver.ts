@@ -35,8 +35,14 @@ export const streamEngine: Driver = {
     if (!stream) throw new Error('stream-engine runs streaming methods only (LoadOptions.stream)');
     const kind = streamKindOf(options.payload);
     const streams = Math.max(1, Math.floor(options.concurrency));
+    // A server stream the server sizes (no requestOf) opens stream after stream on each lane: a warm-up, given a
+    // count of messages and a duration, runs for its duration (its count in whole streams could be thousands of
+    // them); only a pass without a duration (the byte-counting pass) runs to its count.
+    const serverSized = kind === 'server-stream' && options.payload.stream?.requestOf === undefined;
     const length: StreamLength =
-      options.requests !== undefined
+      serverSized && options.durationS > 0 && stream.messagesPerStream === null
+        ? { durationMs: Math.max(1, Math.round(options.durationS * 1000)) }
+        : options.requests !== undefined
         ? { messages: Math.max(1, Math.ceil(options.requests / streams)) }
         : stream.messagesPerStream !== null
           ? { messages: stream.messagesPerStream }
