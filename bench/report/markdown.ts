@@ -10,6 +10,7 @@ import { hasContenders, renderFactorialMarkdown } from './factorial.ts';
 import { renderConnectionCostMarkdown } from './connection-cost.ts';
 import { capacityHeadline, hasCapacity, renderCapacityTable } from './capacity.ts';
 import { alignmentRow, markdownRow, markdownTable } from './markdown-table.ts';
+import { placeLines } from './place.ts';
 
 const METRIC_COLUMNS: [string, Metric, (v: number) => string][] = [
   ['calls/s', 'rps', compact],
@@ -79,6 +80,9 @@ export function renderMarkdown(results: ResultsFile): string {
       (withRange ? ' Cells show the median and (min-max) over trials.' : ''),
     '',
   );
+
+  const place = placeLines(results);
+  if (place.length > 0) out.push('## Proxy and replicas', '', ...place.map((line) => `- ${line}`), '');
 
   out.push(...renderConnectionCostMarkdown(results));
 

@@ -8,6 +8,7 @@ import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type ProtocolCell, type ScenarioRow, type Spread } from '../results/summary.ts';
 import { renderConnectionCostLines } from './connection-cost.ts';
 import { perNetwork } from './network.ts';
+import { nagleSuspect, placeLines } from './place.ts';
 
 export interface TableOptions {
   /** ANSI colour for flags (default: off). */
@@ -34,7 +35,9 @@ const LEAD = 3;
 
 /** One table per network condition (bench/report/network.ts) when the runs went through emulated links. */
 export function renderTable(results: ResultsFile, options: TableOptions = {}): string {
-  return perNetwork(results, (part) => renderConditionTable(part, options));
+  // Behind a proxy: the replicas' spread, the proxy's CPU and tax, latency hints (bench/report/place.ts).
+  const place = placeLines(results);
+  return perNetwork(results, (part) => renderConditionTable(part, options)) + (place.length > 0 ? `\n${place.join('\n')}\n` : '');
 }
 
 function renderConditionTable(results: ResultsFile, options: TableOptions): string {
@@ -140,6 +143,7 @@ export function flags(row: ScenarioRow, withDrivers = false): string[] {
     if (c.failed) out.push(`${name} FAILED`);
     if (c.errors > 0) out.push(`${name} ${percent(c.errors, c.requests)} errors`);
     if (c.clientBound) out.push(`${name} client-bound`);
+    if (c.runs.some(nagleSuspect)) out.push(`${name} p50 ~40/200 ms (Nagle?)`);
   }
   // Rows of one file normally share their drivers (said once above the table); otherwise each row names them.
   if (withDrivers) out.push(`drivers ${row.cells.grpc?.driver ?? '-'}/${row.cells.rest?.driver ?? '-'}`);

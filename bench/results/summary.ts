@@ -5,6 +5,7 @@
  */
 import type { Protocol } from '../types.ts';
 import type { ResultsFile, RunRecord } from './record.ts';
+import { placeSuffix } from './place-suffix.ts';
 
 export interface Spread {
   median: number;
@@ -67,13 +68,18 @@ function cellOf(runs: RunRecord[]): ProtocolCell {
   };
 }
 
-/** Runs grouped by scenario, scenarios in the order they first appear (a Map iterates in insertion order). */
+/**
+ * Runs grouped by scenario, scenarios in the order they first appear (a Map iterates in insertion order).
+ * Behind a proxy (--proxy) the place is part of the key ("add/c16 @nginx l4 x2"), so a scenario measured
+ * direct and proxied in one run makes two rows.
+ */
 export function runsByScenario(runs: Iterable<RunRecord>): Map<string, RunRecord[]> {
   const groups = new Map<string, RunRecord[]>();
   for (const run of runs) {
-    const group = groups.get(run.scenario);
+    const key = run.scenario + placeSuffix(run);
+    const group = groups.get(key);
     if (group) group.push(run);
-    else groups.set(run.scenario, [run]);
+    else groups.set(key, [run]);
   }
   return groups;
 }
