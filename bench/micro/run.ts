@@ -53,7 +53,7 @@ export function microSettings(options: MicroOptions = {}): MicroSettings {
 let sink: unknown;
 
 /** Calls per sample so a sample lasts about BATCH_TARGET_MS; also serves as a first warm-up. */
-function calibrateBatch(call: () => unknown): number {
+export function calibrateBatch(call: () => unknown): number {
   let calls = 0;
   const start = performance.now();
   let elapsed = 0;
@@ -66,7 +66,7 @@ function calibrateBatch(call: () => unknown): number {
   return Math.max(1, Math.min(10_000, Math.round(BATCH_TARGET_MS / Math.max(perCall, 1e-6))));
 }
 
-function batched(call: () => unknown, batch: number): () => FnReturnedObject {
+export function batched(call: () => unknown, batch: number): () => FnReturnedObject {
   return () => {
     const start = performance.now();
     for (let i = 0; i < batch; i++) sink = call();
