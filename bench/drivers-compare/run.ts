@@ -23,6 +23,7 @@ import { CLIENT_BOUND_PERCENT, SERVER_BUSY_PERCENT } from '../results/client-bou
 import type { CallPayload, Driver, LoadOptions, LoadResult, Protocol, Target } from '../types.ts';
 import { encodeRequest } from '../../servers/proto.ts';
 import { calculatorMethod } from '../scenario/matrix.ts';
+import { round } from '../results/round.ts';
 
 export const SCHEMA = 'callbench-drivers/1';
 
@@ -208,7 +209,6 @@ export function median(values: readonly number[]): number | null {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
 export const H2LOAD_MISSING_LINE = 'h2load not found on PATH: h2load rows skipped (install: apt-get install nghttp2-client)';
 
@@ -293,10 +293,10 @@ export async function runComparison(options: CompareOptions): Promise<CompareRes
           elapsedS: round(elapsedS, 3),
           rps: elapsedS > 0 ? round(calls / elapsedS, 1) : 0,
           clientCpuUs,
-          clientCpuUsPerCall: clientCpuUs !== null && calls > 0 ? round(clientCpuUs / calls) : null,
+          clientCpuUsPerCall: clientCpuUs !== null && calls > 0 ? round(clientCpuUs / calls, 2) : null,
           // CPU covers the whole driver call (connect, drain; h2load's whole process), so divide by that wall time.
           clientCpuPercent: clientCpuUs !== null && wallS > 0 ? round((clientCpuUs / 1e6 / wallS) * 100, 1) : null,
-          serverCpuUsPerCall: serverCpuUs !== null && calls > 0 ? round(serverCpuUs / calls) : null,
+          serverCpuUsPerCall: serverCpuUs !== null && calls > 0 ? round(serverCpuUs / calls, 2) : null,
           serverCpuPercent: serverCpuUs !== null && wallS > 0 ? round((serverCpuUs / 1e6 / wallS) * 100, 1) : null,
           p50Ms: result.latencyUs.totalCount > 0 ? round(result.latencyUs.getValueAtPercentile(50) / 1000, 3) : null,
           p99Ms: result.latencyUs.totalCount > 0 ? round(result.latencyUs.getValueAtPercentile(99) / 1000, 3) : null,

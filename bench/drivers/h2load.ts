@@ -53,6 +53,7 @@ import { requestLine, restBodyOf, restCallOf } from '../scenario/http-call.ts';
 import { abortReason } from './call-loop.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 import { childrenCpuUsFromStat } from '../host/process-stats.ts';
+import { round } from '../results/round.ts';
 
 export const H2LOAD_INSTALL_HINT = 'apt-get install nghttp2-client';
 const PROGRESS_INTERVAL_MS = 250;
@@ -280,12 +281,11 @@ export function h2loadWireBytes(traffic: H2loadTraffic | null, protocol: Protoco
   }
   const calls = traffic.requestsDone;
   const messageBytes = traffic.dataBytes - (protocol === 'grpc' ? 5 * calls : 0);
-  const round = (value: number): number => Math.round(value * 100) / 100;
   return {
     requestBytesPerCall: null,
-    responseBytesPerCall: round(traffic.totalBytes / calls),
+    responseBytesPerCall: round(traffic.totalBytes / calls, 2),
     requestHeaderBytesPerCall: null,
-    responseHeaderBytesPerCall: round((traffic.totalBytes - messageBytes) / calls),
+    responseHeaderBytesPerCall: round((traffic.totalBytes - messageBytes) / calls, 2),
     countedBy: 'h2load',
   };
 }

@@ -26,6 +26,7 @@ import { encodeLatencyHistogram, mergeLatencyHistograms } from '../results/histo
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
 import { SCHEMA_VERSION, SKEW_FLAG_PERCENT, type DriverWireReport, type LatencySummaryMs, type ResultsFile, type RunRecord, type SegmentRun, type WindowSkew, type WireBytesPerCall } from '../results/record.ts';
 import { segmentOf } from './check.ts';
+import { round } from '../results/round.ts';
 
 interface Part {
   index: number;
@@ -203,7 +204,3 @@ function roundOrNull(value: number | null): number | null {
   return value === null ? null : round(value, 2);
 }
 
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}

@@ -22,6 +22,7 @@ import { openLink, type EmulatedLink } from './link.ts';
 import { bulkDown, bulkUp, median, pingPong, startProbeServer, type ProbeServer } from './probe.ts';
 import { buildPayload } from '../scenario/matrix.ts';
 import type { Protocol } from '../types.ts';
+import { round } from '../results/round.ts';
 const PING_ROUNDS = 500;
 const BULK_WINDOW_MS = 1_500;
 const CONCURRENCY = 64;
@@ -37,7 +38,6 @@ function percentiles(samples: number[]): Percentiles {
   return { p50: median(sorted), p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]! };
 }
 
-const round = (value: number, digits = 3): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** The probe server on loopback, in this namespace: the direct path to compare with. */
 function startLoopbackProbe(): Promise<ProbeServer> {
@@ -113,7 +113,7 @@ async function forwarderTiming(link: EmulatedLink, probe: ProbeServer): Promise<
   const c = await link.counters();
   await link.configure(parseNetworkCondition('rtt=0ms')!);
   return {
-    rttMs: round(median(rtts)),
+    rttMs: round(median(rtts), 3),
     lateUs: { up: { p50: c.up.lateUsP50, p99: c.up.lateUsP99 }, down: { p50: c.down.lateUsP50, p99: c.down.lateUsP99 } },
   };
 }
@@ -182,9 +182,9 @@ export async function calibrateEmulator(options: CalibrationOptions): Promise<{ 
       realtime: (await link.counters()).realtime,
       pingPong: {
         rounds: PING_ROUNDS,
-        loopbackMs: { p50: round(delay.loopbackMs.p50), p99: round(delay.loopbackMs.p99) },
-        emulatedMs: { p50: round(delay.emulatedMs.p50), p99: round(delay.emulatedMs.p99) },
-        addedMs: { p50: round(delay.addedMs.p50), p99: round(delay.addedMs.p99) },
+        loopbackMs: { p50: round(delay.loopbackMs.p50, 3), p99: round(delay.loopbackMs.p99, 3) },
+        emulatedMs: { p50: round(delay.emulatedMs.p50, 3), p99: round(delay.emulatedMs.p99, 3) },
+        addedMs: { p50: round(delay.addedMs.p50, 3), p99: round(delay.addedMs.p99, 3) },
       },
       forwarderLatenessAtRtt2ms: timing,
       bulk: bulkFigures,

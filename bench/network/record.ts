@@ -8,6 +8,7 @@ import type { NetworkCondition } from '../options/network.ts';
 import type { DirectionCounters } from './forwarder.ts';
 import type { EmulatedLink, LinkCounters } from './link.ts';
 import type { LinkProbe } from './probe.ts';
+import { round } from '../results/round.ts';
 
 /** At or above this % of one core the forwarder may be what limits the run. */
 export const EMULATOR_BUSY_PERCENT = 90;
@@ -38,7 +39,6 @@ export async function snapshotAttempt(link: EmulatedLink): Promise<LinkSnapshot>
   return { counters: { ...counters, deviceDrops: { up: null, down: null } }, retransmits: null, cpuMs: link.forwarder.cpuMs(), atMs: performance.now() };
 }
 
-const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
 function direction(after: DirectionCounters, deviceBefore: number | null, deviceAfter: number | null): NetworkDirectionRecord {
   const deviceDrops = deviceBefore === null || deviceAfter === null ? null : deviceAfter - deviceBefore;

@@ -38,6 +38,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { describeSlo, percentileKey, type Slo } from '../options/slo.ts';
 import { createLatencyHistogram, decodeLatencyHistogram } from '../results/histogram.ts';
 import type { CapacityRecord, CapacitySearch, CapacityStep, RunRecord } from '../results/record.ts';
+import { round } from '../results/round.ts';
 
 /** The first open-loop step, as a fraction of the probe's closed-loop calls/s. */
 const START_FRACTION = 0.75;
@@ -495,7 +496,3 @@ function formatMs(value: number): string {
   return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
 }
 
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}

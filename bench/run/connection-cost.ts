@@ -32,6 +32,7 @@ import { CallStream, Http2ClientConnection, type ConnectionEvents } from '../dri
 import type { ConnectionCostRecord } from '../results/record.ts';
 import type { CallPayload, Protocol, Target } from '../types.ts';
 import { startCountingProxy } from '../wire/proxy.ts';
+import { round } from '../results/round.ts';
 
 /** Untimed calls of each kind before the timed ones (JIT, server accept path), unless warmupCalls says. */
 const WARMUP_CALLS = 5;
@@ -359,7 +360,3 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}

@@ -45,6 +45,7 @@ import { connectionLimitArgs, cpuMsPer1k, replicaRecords, snapshotReplicas } fro
 import { externalProxy } from '../host/external-proxy.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { round } from '../results/round.ts';
 
 /** A run that has not ended this long after its planned end is aborted. */
 const RUN_OVERRUN_S = 15;
@@ -977,10 +978,6 @@ function reasonOf(signal: AbortSignal): string {
   return reason instanceof Error ? reason.message : String(reason ?? 'aborted');
 }
 
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}
 
 function describeRecord(label: string, r: RunRecord, index: number, total: number): string {
   if (r.status === 'failed') return `${label}: FAILED: ${r.failure}`;
