@@ -10,8 +10,9 @@
  *   different responses are refused (a server cannot tell which call a request belongs to);
  * - else the request itself, when the request and response types are the same (an echo);
  * - else the empty response message.
- * Server-streaming methods answer UNIMPLEMENTED (client and bidirectional ones too: google.api.http
- * has no REST form for them, and a card refuses them).
+ * A server-streaming method answers the same way, STREAM_ANSWERS times in one stream (gRPC messages;
+ * on REST grpc-gateway's newline-delimited `{"result": message}` lines). Client and bidirectional
+ * streams answer UNIMPLEMENTED: google.api.http has no REST form for them, and a card refuses them.
  *
  * The answer is kept as a message and encoded on every call, as a real server encodes what it
  * computed: the bench measures each protocol's encoding, not a cached byte string.
@@ -53,8 +54,11 @@ export interface GeneratedApi {
   routes: RestRoute[];
 }
 
-/** The gRPC status a streaming method answers: not generated yet. */
+/** The gRPC status a client or bidirectional streaming method answers: not generated. */
 export const UNIMPLEMENTED = 12;
+
+/** Messages a generated server stream answers: its method's answer, this many times (as many as the notes example's StreamNotes). */
+export const STREAM_ANSWERS = 4;
 
 /**
  * Read a card and build what its generated servers serve. Throws ApiCardError (one line naming the card
@@ -76,7 +80,7 @@ export function loadGeneratedApi(file: string): GeneratedApi {
     const call = calls[i]!;
     if (callSpec.response === null) return;
     const fail = (problem: string) => new ApiCardError(spec.file, call.name, problem);
-    if (call.kind !== 'unary') throw fail(`response: ${call.api}/${call.method} is a ${call.kind} method; generated servers answer it UNIMPLEMENTED (only unary methods are generated)`);
+    if (call.kind !== 'unary' && call.kind !== 'server-stream') throw fail(`response: ${call.api}/${call.method} is a ${call.kind} method; generated servers answer it UNIMPLEMENTED (unary and server-streaming methods are generated)`);
     let answer: MethodAnswer;
     if (callSpec.response.kind === 'error') {
       answer = { kind: 'error', code: callSpec.response.code, message: callSpec.response.message };
@@ -123,9 +127,9 @@ export function loadGeneratedApi(file: string): GeneratedApi {
         answer: given?.answer ?? (same ? { kind: 'echo' } : { kind: 'empty', message: create(descriptor.output) }),
         source: given ? `the response of call ${given.call}` : same ? 'the request (echo)' : 'the empty message',
       };
-      if (descriptor.methodKind !== 'unary') {
-        method.answer = { kind: 'error', code: UNIMPLEMENTED, message: `${service.typeName}/${descriptor.name} is a streaming method: servers generated from a card do not serve streams yet` };
-        method.source = 'UNIMPLEMENTED (a streaming method)';
+      if (descriptor.methodKind === 'client_streaming' || descriptor.methodKind === 'bidi_streaming') {
+        method.answer = { kind: 'error', code: UNIMPLEMENTED, message: `${service.typeName}/${descriptor.name} is a client or bidirectional streaming method: servers generated from a card do not serve them` };
+        method.source = 'UNIMPLEMENTED (a client or bidirectional streaming method)';
       }
       methods.set(grpcPath, method);
       // Client and bidirectional streams have no REST form; the rest keep every binding of their google.api.http option.

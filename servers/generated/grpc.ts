@@ -4,7 +4,8 @@
  * rewording of transport failures, the standard grpc.health.v1 service and the same TLS. Its services
  * are built from the card's registry at start: a grpc-js service definition per service whose
  * serializers are @bufbuild/protobuf's toBinary / fromBinary, and one handler per method answering
- * what api.ts says (the card's response, an echo, the empty message, or an error status).
+ * what api.ts says (the card's response, an echo, the empty message, or an error status; a server
+ * stream, that answer STREAM_ANSWERS times).
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -12,7 +13,7 @@ import { fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/
 import { GRPC_SERVER_CHANNEL_OPTIONS, rewriteTransportStatus } from '../grpc-server.ts';
 import { closeGracefully } from '../listen.ts';
 import { describeListenError, validateConnectionLimits, type RunningServer, type ServerOptions } from '../server-options.ts';
-import type { GeneratedApi, GeneratedMethod } from './api.ts';
+import { STREAM_ANSWERS, type GeneratedApi, type GeneratedMethod } from './api.ts';
 
 /** Transport failures reworded as the calculator's gRPC server rewords them (a bad message is INVALID_ARGUMENT, not INTERNAL). */
 const statusRewriter: grpc.ServerInterceptor = (_method, call) => {
@@ -74,9 +75,17 @@ function unaryHandler(method: GeneratedMethod): grpc.handleUnaryCall<Message, Me
   }
 }
 
-/** Streaming methods: their status (UNIMPLEMENTED, api.ts) at once. */
+/** Streaming methods: a server stream writes its answer STREAM_ANSWERS times (api.ts); the others, and errors, their status at once. */
 function streamHandler(method: GeneratedMethod): grpc.UntypedHandleCall {
-  const status = method.answer.kind === 'error' ? { code: method.answer.code, details: method.answer.message } : { code: grpc.status.UNIMPLEMENTED, details: 'not generated' };
+  const { answer } = method;
+  const status = answer.kind === 'error' ? { code: answer.code, details: answer.message } : { code: grpc.status.UNIMPLEMENTED, details: 'not generated' };
+  if (method.descriptor.methodKind === 'server_streaming' && answer.kind !== 'error') {
+    return (call: grpc.ServerWritableStream<Message, Message>) => {
+      const message = answer.kind === 'echo' ? call.request : answer.message;
+      for (let i = 0; i < STREAM_ANSWERS; i++) call.write(message);
+      call.end();
+    };
+  }
   switch (method.descriptor.methodKind) {
     case 'server_streaming':
     case 'bidi_streaming':

@@ -4,7 +4,9 @@
  * NDJSON on its google.api.http route (grpc-gateway's {"result": ...} lines),
  * checked equal message by message before any load, then measured through
  * the bench's runner as the calculator's streams are (rows counting
- * messages, first-message latency and the gap between answers apart).
+ * messages, first-message latency and the gap between answers apart). And the
+ * same card on the servers generated from it (servers/generated/), which
+ * answer a server stream with STREAM_ANSWERS messages.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { checkEquivalence, loadApiCard, type ApiCard } from '../../bench/api/ind
 import { runStreamLoad } from '../../bench/drivers/streams/run.ts';
 import { runBench } from '../../bench/run/runner.ts';
 import { cardScenarios } from '../../bench/scenario/api-card.ts';
+import { STREAM_ANSWERS } from '../../servers/generated/api.ts';
 import { assertSchemaValid, benchOptions, quietProgress, tempDir } from '../helpers/bench.ts';
 import { NOTES_CARD, NOTES_DIR, notesPairMissing, startNotesPair, type NotesPair } from '../helpers/notes-pair.ts';
 
@@ -112,5 +115,31 @@ describe("a card's server stream, measured per message", { skip: missing }, () =
     const { scenarios, skipped } = cardScenarios(card, { concurrency: [2], connections: null, rate: 100 });
     assert.ok(!scenarios.some((scenario) => scenario.operation === 'StreamNotes'));
     assert.deepEqual(skipped, ["StreamNotes (notes.v1.Notes/StreamNotes) is a server stream: it takes no --rate, its answers come at the server's pace; left out"]);
+  });
+});
+
+describe("a card's server stream on the servers generated from the card", () => {
+  test('StreamNotes/c2 with no target: the generated pair streams it on gRPC and NDJSON, equal, 0 errors, whole streams', async () => {
+    const options = benchOptions([
+      '--api', streamNotesCard(),
+      '--concurrency', '2', '--duration', '0.5', '--warmup', '0.2', '--connection-calls', '0', '--wire-calls', '40',
+      '--out', tempDir('callbench-generated-'),
+    ]);
+    const logs: string[] = [];
+    const outcome = await runBench(options, { progress: { ...quietProgress, log: (line: string) => logs.push(line) } });
+    assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
+    assertSchemaValid(outcome.results);
+    assert.ok(logs.some((line) => /^equivalence check passed: 1 call/.test(line)), logs.join('\n'));
+    assert.deepEqual(
+      outcome.results.runs.map((run) => `${run.scenario} ${run.protocol} ${run.transport}`),
+      ['StreamNotes/c2 grpc grpc', 'StreamNotes/c2 rest ndjson'],
+    );
+    for (const run of outcome.results.runs) {
+      const what = `${run.protocol}/${run.transport}`;
+      assert.equal(run.status, 'completed', `${what}: ${run.failure}`);
+      assert.equal(run.errors, 0, `${what}: ${JSON.stringify(run.statusCounts)}`);
+      assert.ok(run.requests > STREAM_ANSWERS && run.requests % STREAM_ANSWERS === 0, `${what}: ${run.requests} messages`);
+      assert.ok(run.firstMessageMs && run.gapMs, `${what}: first-message and gap latencies`);
+    }
   });
 });
