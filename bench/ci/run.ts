@@ -5,9 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { REPO_ROOT as ROOT } from '../results/repo-root.ts';
 export const DEFAULT_BASELINE = path.join('results', 'baseline');
 export const DEFAULT_CI_OUT = path.join('results', 'ci');
 export const DEFAULT_CI_TRIALS = 3;

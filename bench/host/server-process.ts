@@ -15,7 +15,7 @@ import { checkHealth, describeTarget } from './readiness.ts';
 import { CALLS_LINE, CALLS_SIGNAL } from '../../servers/call-counter.ts';
 
 const SERVE_SCRIPT = fileURLToPath(new URL('../../servers/serve.ts', import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { REPO_ROOT } from '../results/repo-root.ts';
 
 export const READY_TIMEOUT_MS = 20_000;
 export const STOP_GRACE_MS = 2_000;

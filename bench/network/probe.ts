@@ -12,7 +12,7 @@ import type { EmulatedLink } from './link.ts';
 import { steadyRate } from './steady-rate.ts';
 
 const PROBE_SCRIPT = fileURLToPath(new URL('./probe-server.ts', import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { REPO_ROOT } from '../results/repo-root.ts';
 
 export interface ProbeServer {
   host: string;

@@ -2,10 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { Environment } from './record.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { REPO_ROOT } from './repo-root.ts';
 
 /** Packages whose versions shape the figures. */
 export const RECORDED_PACKAGES = ['@grpc/grpc-js', '@grpc/proto-loader', 'express', 'autocannon', 'protobufjs', 'hdr-histogram-js'];

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import type { RunningServer, ServerOptions } from '../server-options.ts';
 
 const SOURCE_DIR = fileURLToPath(new URL('./go/', import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { REPO_ROOT } from '../../bench/results/repo-root.ts';
 /** Where built binaries are kept (tests pass their own, to build from a clean cache). */
 export const DEFAULT_GO_CACHE_DIR = path.join(REPO_ROOT, '.tmp', 'go-contenders');
 /** Debian's Go packages live here; GOPATH lists it after the build's own tree. */

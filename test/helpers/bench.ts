@@ -12,7 +12,6 @@ import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
 import Ajv from 'ajv';
 import { driverCatalog } from '../../bench/drivers/index.ts';
@@ -30,7 +29,8 @@ import { HTTP_STATUS } from '../../servers/rest-server.ts';
 import { decodeRequestMessage, encodeResultMessage } from '../../servers/contenders/protobuf-codec.ts';
 import { encodeGrpcMessage, operationOfGrpcPath } from '../../servers/contenders/grpc-protocol.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export { REPO_ROOT } from '../../bench/results/repo-root.ts';
+import { REPO_ROOT } from '../../bench/results/repo-root.ts';
 
 export interface FakeServer {
   host: string;

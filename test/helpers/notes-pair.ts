@@ -15,9 +15,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { REPO_ROOT } from '../../bench/results/repo-root.ts';
 export const NOTES_DIR = path.join(REPO_ROOT, 'examples', 'notes');
 /** The card that benches the pair. */
 export const NOTES_CARD = path.join(NOTES_DIR, 'card.yaml');

@@ -12,7 +12,8 @@ import { startGrpcServer } from '../../servers/grpc-server.ts';
 import { startRestServer } from '../../servers/rest-server.ts';
 import type { RunningServer, ServerOptions } from '../../servers/server-options.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { REPO_ROOT } from '../../bench/results/repo-root.ts';
+import { REPO_ROOT } from '../../bench/results/repo-root.ts';
 export const SERVE_SCRIPT = fileURLToPath(new URL('../../servers/serve.ts', import.meta.url));
 
 // ---- in-process servers ----------------------------------------------------
