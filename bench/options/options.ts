@@ -553,6 +553,7 @@ export function parseBenchCommand(
     slo === null &&
     segment === null &&
     startAt === null &&
+    values.proxy === undefined &&
     network.every((condition) => condition === null);
   const streamOps: StreamOperation[] = streamScenario ? ['running-sum'] : dedupe(askedStreamOps);
   const transports = values.transport === undefined ? null : listOf('--transport', values.transport, STREAM_TRANSPORTS);
@@ -564,7 +565,8 @@ export function parseBenchCommand(
   const messagesPerStream = explicitMessages ?? (held ? null : profile.messagesPerStream);
   checkStreamRules({ streamOps, transports, messagesPerStream, rate: rate !== null, slo: slo !== null, contenders: values.contenders !== undefined, exclusive: ops.length === 0 && values.messages !== undefined && values.duration !== undefined, flags: { transport: values.transport, streams: values.streams, messages: values.messages } });
   if (network.some((condition) => condition !== null)) {
-    const clash = [grpcTarget !== null && '--grpc-target', restTarget !== null && '--rest-target', values.contenders !== undefined && '--contenders'].filter(Boolean);
+    // Servers the bench starts (its pair, the contenders) move behind the link; running targets cannot.
+    const clash = [grpcTarget !== null && '--grpc-target', restTarget !== null && '--rest-target'].filter(Boolean);
     if (clash.length > 0) throw new BenchUsageError(`--network runs the bench's own servers behind the emulated link; drop ${clash.join(', ')}`);
   }
   const contenders = values.contenders === undefined ? null : parseContenders(values.contenders);
@@ -629,7 +631,7 @@ export function parseBenchCommand(
     segment,
     startAt,
     network,
-    streamScenario: streamScenario && place.proxies.length === 0,
+    streamScenario,
     ...place,
   };
   return { kind: 'run', options };
