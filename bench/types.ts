@@ -127,6 +127,20 @@ export interface StreamAnswers {
 export const STREAM_TRANSPORTS = ['grpc', 'ndjson', 'sse', 'websocket'] as const;
 export type StreamTransport = (typeof STREAM_TRANSPORTS)[number];
 
+/** The kinds of method that stream. */
+export type StreamKind = Exclude<MethodKind, 'unary'>;
+
+/**
+ * Which transports carry which kind: gRPC all three; over HTTP/1.1 NDJSON all
+ * three (a chunked request body that lasts, answered while it is sent), SSE
+ * only answers (server streaming), WebSocket the bidi path.
+ */
+export const TRANSPORTS_OF_KIND: Readonly<Record<StreamKind, readonly StreamTransport[]>> = {
+  bidi: ['grpc', 'ndjson', 'websocket'],
+  'client-stream': ['grpc', 'ndjson'],
+  'server-stream': ['grpc', 'ndjson', 'sse'],
+};
+
 /** What a row counts: calls (unary) or messages (streams: each value sent or answer received). */
 export type CountUnit = 'call' | 'message';
 

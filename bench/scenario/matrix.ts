@@ -10,7 +10,7 @@ import { calculatorStreamAnswers } from './stream-answers.ts';
 import { DEFAULT_SHAPE, TRANSPORTS_BY_OPERATION, type BenchOptions, type ShapeName } from '../options/options.ts';
 import { connectionsFor } from './connections.ts';
 import type { Compression } from './compression.ts';
-import type { ApiMethod, CallPayload, MethodKind, Protocol, StreamTransport } from '../types.ts';
+import type { ApiMethod, CallPayload, MethodKind, Protocol, StreamKind, StreamTransport } from '../types.ts';
 
 /** A stream scenario's shape: the transports each protocol runs it over, and how long each stream lasts. */
 export interface StreamScenario {
@@ -115,7 +115,7 @@ export function buildScenarios(
 }
 
 /** The calculator's streams by kind: running-sum bidi, sum-stream client streaming, prefix-sums server streaming. */
-const STREAM_KIND: Readonly<Record<StreamOperation, MethodKind>> = { 'running-sum': 'bidi', 'sum-stream': 'client-stream', 'prefix-sums': 'server-stream' };
+const STREAM_KIND: Readonly<Record<StreamOperation, StreamKind>> = { 'running-sum': 'bidi', 'sum-stream': 'client-stream', 'prefix-sums': 'server-stream' };
 
 /**
  * A stream scenario's payload: its method (gRPC path, REST route /v1/<op>),
@@ -126,7 +126,7 @@ const STREAM_KIND: Readonly<Record<StreamOperation, MethodKind>> = { 'running-su
  */
 export function buildStreamPayload(operation: StreamOperation): CallPayload {
   const input = { value: 1 };
-  const kind = STREAM_KIND[operation] as Exclude<MethodKind, 'unary'>;
+  const kind = STREAM_KIND[operation];
   const restPath = `/v1/${operation}`;
   return {
     method: {

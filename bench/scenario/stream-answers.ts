@@ -6,7 +6,7 @@
  * values sent. An answer is a calculator.v1.Result { double value = 1; } in
  * protobuf, or `{"value":N}` in JSON.
  */
-import type { StreamAnswers } from '../types.ts';
+import type { StreamAnswers, StreamKind } from '../types.ts';
 
 const CR = 13;
 const VALUE_PREFIX = Buffer.from('{"value":', 'latin1');
@@ -59,7 +59,7 @@ export function valueOfResult(message: Buffer): number | null {
  * The check of a calculator stream's answers: the (index+1)-th running total
  * is index+1; a client stream's total is the values it sent.
  */
-export function calculatorStreamAnswers(kind: 'bidi' | 'client-stream' | 'server-stream'): StreamAnswers {
+export function calculatorStreamAnswers(kind: StreamKind): StreamAnswers {
   return {
     check(index, message, encoding, sent) {
       const value = encoding === 'protobuf' ? valueOfResult(message) : valueOfLine(message);

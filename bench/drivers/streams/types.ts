@@ -5,24 +5,8 @@
  * method's kind, and measures per message. Nothing here knows an API: paths
  * and messages come prepared with the payload (bench/types.ts).
  */
-import type { MethodKind, StreamTransport } from '../../types.ts';
-
-export { STREAM_TRANSPORTS, type StreamTransport } from '../../types.ts';
-
-/** The kinds of method the generator streams. */
-export type StreamKind = Exclude<MethodKind, 'unary'>;
-export const STREAM_KINDS: readonly StreamKind[] = ['bidi', 'client-stream', 'server-stream'];
-
-/**
- * Which transports carry which kind: gRPC all three; over HTTP/1.1 NDJSON all
- * three (a chunked request body that lasts, answered while it is sent), SSE
- * only answers (server streaming), WebSocket the bidi path.
- */
-export const TRANSPORTS_OF_KIND: Readonly<Record<StreamKind, readonly StreamTransport[]>> = {
-  bidi: ['grpc', 'ndjson', 'websocket'],
-  'client-stream': ['grpc', 'ndjson'],
-  'server-stream': ['grpc', 'ndjson', 'sse'],
-};
+export { STREAM_TRANSPORTS, TRANSPORTS_OF_KIND, type StreamKind, type StreamTransport } from '../../types.ts';
+import type { StreamKind } from '../../types.ts';
 
 /** One prepared request of a server stream: protobuf (gRPC), the JSON body (empty: none) and the REST path with its query. */
 export interface StreamRequest {
