@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { compareResults } from '../../bench/compare/compare.ts';
 import { driverCatalog, openLoopDriverNames } from '../../bench/drivers/index.ts';
 import { canPin, SERVER_CPUS } from '../../bench/host/pinning.ts';
 import { resolveBenchOptions } from '../../bench/options/options.ts';
@@ -326,6 +327,26 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
     assert.match(view, /\d{4} \(range \d{4}-\d{4}\)/);
     assert.match(view, /searches: add\/c16 gRPC: \d{4}, \d{4}, \d{4} \(median \d{4}, largest\/smallest \d\.\d\dx\)/);
     assert.match(capacityHeadline(results)[0]!, /: gRPC [\d,]+ calls\/s \(range [\d,]+-[\d,]+\), REST [\d,]+ calls\/s \(range [\d,]+-[\d,]+\)$/);
+  });
+});
+
+describe('bench:compare on --slo rows', () => {
+  test('compares the capacity answers, one sample per search, not the confirmation run\'s calls/s', () => {
+    const row = (answers: number[], confirmRps: number): RunRecord =>
+      ({
+        scenario: 'add/c64', protocol: 'grpc', driver: 'grpc-engine', status: 'completed', rps: confirmRps, latencyMs: null,
+        wire: { requestBytesPerCall: null, responseBytesPerCall: null }, client: { bound: false },
+        capacity: { rps: answers[Math.floor((answers.length - 1) / 2)]!, searches: answers.map((rps) => ({ rps, failedAboveRps: null, searchS: 1 })) },
+      }) as unknown as RunRecord;
+    const file = (run: RunRecord): ResultsFile => ({ ...emptyResults(), runs: [run] });
+    // The confirmation runs moved 20% (noise of one run); the answers did not.
+    const same = compareResults(file(row([800, 810, 805], 800)), file(row([805, 800, 812], 960)));
+    const rps = same.rows[0]!.metrics.find((m) => m.metric === 'rps')!;
+    assert.deepEqual(rps.base, [800, 810, 805]);
+    assert.equal(rps.verdict, 'within noise');
+    // The answers fell 25%, clear of their spread.
+    const fell = compareResults(file(row([800, 810, 805], 800)), file(row([600, 605, 598], 600)));
+    assert.equal(fell.rows[0]!.metrics.find((m) => m.metric === 'rps')!.verdict, 'regression');
   });
 });
 
