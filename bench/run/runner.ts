@@ -241,7 +241,11 @@ export async function runBench(options: BenchOptions, io: RunnerIo): Promise<Ben
           servers.clear();
           warmed.clear();
           stopping = false;
-          const contenderStart = options.contenders ? await startContenders(passOptions, serverPinPrefix(pinning), servers) : null;
+          // Behind an emulated link every server runs in its namespace and binds its address, contenders too.
+          const behind = condition !== null && link !== null ? link : null;
+          const contenderStart = options.contenders
+            ? await startContenders(passOptions, [...(behind?.prefix ?? []), ...serverPinPrefix(pinning)], servers, behind?.serverAddress)
+            : null;
           if (contenderStart) notes.push(...contenderStart.notes);
           setups = contenderStart
             ? contenderStart.setups

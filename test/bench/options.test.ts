@@ -208,3 +208,12 @@ describe('printers', () => {
     assert.match(lines[6]!, /,200=5988 503=12,/);
   });
 });
+
+describe('contenders behind an emulated link', () => {
+  test('--contenders composes with --network; running targets still cannot move behind the link', () => {
+    const options = resolve('--contenders', 'grpc-js,express', '--network', 'cross-region', '--ops', 'add');
+    assert.deepEqual(options.contenders, ['grpc-js', 'express']);
+    assert.deepEqual(options.network.map((condition) => condition?.name), ['cross-region']);
+    assert.throws(() => resolve('--grpc-target', '127.0.0.1:50051', '--network', 'lan'), /--network runs the bench's own servers behind the emulated link; drop --grpc-target/);
+  });
+});
