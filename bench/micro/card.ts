@@ -46,7 +46,7 @@ export interface CardMessageResult {
   label: string;
   typeName: string;
   bytes: { protobuf: number; json: number };
-  /** Mean ns per call of each codec. */
+  /** ns per call of each codec: the median of the batched samples (robust to a busy machine's spikes). */
   encodeNs: Record<CardCodec, number>;
   decodeNs: Record<CardCodec, number>;
 }
@@ -126,7 +126,7 @@ export function runCardMicro(cases: readonly CardMessageCase[], quick = false): 
     const mean = (name: string): number => {
       const result = (bench.getTask(name) as Task).result;
       if (result.state !== 'completed') throw new Error(`${item.label}: ${name} ended ${result.state}`);
-      return result.latency.mean * 1e6;
+      return result.latency.p50 * 1e6;
     };
     const of = (direction: 'encode' | 'decode') => Object.fromEntries(CARD_CODECS.map((codec) => [codec, mean(`${direction} ${codec}`)])) as Record<CardCodec, number>;
     return { label: item.label, typeName: item.typeName, bytes: item.bytes, encodeNs: of('encode'), decodeNs: of('decode') };
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   const env = collectEnvironment();
   const results = runCardMicro(await cardMessageCases(file), args.includes('--quick'));
   process.stdout.write(
-    `${file}: ns per call (mean of batched tinybench samples), ${env.cpu.model} x${env.cpu.count}, Node ${env.node}, ` +
+    `${file}: ns per call (median of batched tinybench samples), ${env.cpu.model} x${env.cpu.count}, Node ${env.node}, ` +
       `@bufbuild/protobuf ${packageVersion('@bufbuild/protobuf')}, protobufjs ${env.packages.protobufjs}, tinybench ${env.packages.tinybench}, ${env.date}\n\n` +
       `${renderCardMicro(results)}\n`,
   );
