@@ -26,7 +26,7 @@ describe('the notes example benched from its card', { skip: missing }, () => {
     await pair?.stop();
   });
 
-  test('every unary method on both protocols, 0 errors; REST bytes per call within 2% of the server\'s own socket counts', async () => {
+  test('every method on both protocols (its server stream per message), 0 errors; REST bytes per call within 2% of the server\'s own socket counts', async () => {
     const before = await pair.readRestStats();
     const wireCalls = 300;
     const options = benchOptions([
