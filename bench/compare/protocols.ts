@@ -7,7 +7,7 @@
  */
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { DEFAULT_THRESHOLD, groupRuns, METRICS } from './compare.ts';
-import { hasNetworks, splitByNetwork } from '../report/network.ts';
+import { hasNetworks, splitByNetwork } from '../results/network-groups.ts';
 import { machineLabel, PROTOCOL_LABEL, ratio, scenarioLabel } from './labels.ts';
 import { mannWhitneyFloor, mannWhitneyP, max, median, min } from './stats.ts';
 

@@ -1,54 +1,12 @@
 /**
- * Network conditions in the reports: runs grouped by the condition they ran
- * under (--network), in the order the conditions ran, and one line per
- * condition saying what was asked and what the emulated link measured. When a
- * file holds both cleartext and TLS runs (--sweep network), each condition is
- * two groups, "cross-region" and "cross-region TLS".
+ * Network conditions in the reports: one section per condition (the groups of
+ * bench/results/network-groups.ts), under one line saying what was asked and
+ * what the emulated link measured.
  */
-import type { NetworkRecord, ResultsFile, RunRecord } from '../results/record.ts';
+import type { ResultsFile } from '../results/record.ts';
+import { hasNetworks, splitByNetwork, type NetworkGroup } from '../results/network-groups.ts';
 
-export interface NetworkGroup {
-  /** 'loopback' or the condition's name, with " TLS" after it when the file also holds cleartext runs. */
-  name: string;
-  /** The group's runs were over TLS. */
-  tls: boolean;
-  /** The first run's record (the condition and its link probe); null on loopback. */
-  network: NetworkRecord | null;
-  /** The results file with this condition's runs only. */
-  results: ResultsFile;
-}
-
-export function networkName(run: Pick<RunRecord, 'network'>): string {
-  return run.network?.name ?? 'loopback';
-}
-
-const overTls = (run: Pick<RunRecord, 'tls'>): boolean => run.tls?.enabled === true;
-
-/** Names runs by condition, and by TLS too when the file holds both cleartext and TLS runs. */
-export function conditionNamer(results: ResultsFile): (run: RunRecord) => string {
-  const mixed = results.runs.some(overTls) && !results.runs.every(overTls);
-  return (run) => networkName(run) + (mixed && overTls(run) ? ' TLS' : '');
-}
-
-/** Any run went through an emulated link. */
-export function hasNetworks(results: ResultsFile): boolean {
-  return results.runs.some((run) => run.network != null);
-}
-
-export function splitByNetwork(results: ResultsFile): NetworkGroup[] {
-  const groups = new Map<string, NetworkGroup>();
-  const nameOf = conditionNamer(results);
-  for (const run of results.runs) {
-    const name = nameOf(run);
-    let group = groups.get(name);
-    if (!group) {
-      group = { name, tls: overTls(run), network: run.network ?? null, results: { ...results, runs: [] } };
-      groups.set(name, group);
-    }
-    group.results.runs.push(run);
-  }
-  return [...groups.values()];
-}
+export { conditionNamer, hasNetworks, networkName, splitByNetwork, type NetworkGroup } from '../results/network-groups.ts';
 
 /** render(results) as is without emulated networks; else one section per condition under its description line. */
 export function perNetwork(results: ResultsFile, render: (part: ResultsFile) => string): string {
