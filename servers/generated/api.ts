@@ -17,7 +17,7 @@
  * The answer is kept as a message and encoded on every call, as a real server encodes what it
  * computed: the bench measures each protocol's encoding, not a cached byte string.
  */
-import { create, fromJson, type DescMessage, type DescMethod, type DescService, type FileRegistry, type Message } from '@bufbuild/protobuf';
+import { create, fromJson, type DescService, type FileRegistry } from '@bufbuild/protobuf';
 import { readCard } from '../../bench/api/card.ts';
 import { compileApi, httpRuleJson } from '../../bench/api/compile.ts';
 import { ApiCardError } from '../../bench/api/errors.ts';
@@ -25,24 +25,9 @@ import { bindingsOf, checkBinding, parsePathTemplate, type HttpBinding } from '.
 import { prepareCalls } from '../../bench/api/prepare.ts';
 import { GRPC_STATUS_TABLE } from '../../bench/api/status-map.ts';
 import { compileRoute, type RestRoute } from './routes.ts';
+import type { GeneratedMethod, MethodAnswer } from './method.ts';
 
-/** What a method answers. */
-export type MethodAnswer =
-  | { kind: 'message'; message: Message }
-  | { kind: 'echo' }
-  | { kind: 'empty'; message: Message }
-  | { kind: 'error'; code: number; message: string };
-
-export interface GeneratedMethod {
-  descriptor: DescMethod;
-  input: DescMessage;
-  output: DescMessage;
-  /** "/package.Service/Method" */
-  grpcPath: string;
-  answer: MethodAnswer;
-  /** Where the answer came from, for the server's log and errors: "response of call X", "echo", "empty". */
-  source: string;
-}
+export type { GeneratedMethod, MethodAnswer } from './method.ts';
 
 export interface GeneratedApi {
   file: string;

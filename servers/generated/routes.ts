@@ -18,7 +18,7 @@
 import type { DescField, DescMessage, JsonObject, JsonValue } from '@bufbuild/protobuf';
 import { ScalarType } from '@bufbuild/protobuf';
 import type { HttpBinding, PathTemplate } from '../../bench/api/http-rule.ts';
-import type { GeneratedMethod } from './api.ts';
+import type { GeneratedMethod } from './method.ts';
 
 /** One pattern token: a literal segment, or `*` / `**`, with the path variable (index) it belongs to, if any. */
 interface Token {
