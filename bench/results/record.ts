@@ -362,7 +362,16 @@ export interface CapacityStep {
    * The verdict the search acted on: the objective read on every run at this rate so far in this search, this one
    * included (their HDR histograms added). Absent for the probe and in files before it.
    */
-  pooled?: { runs: number; latencyMs: Record<string, number> | null; errorsPercent: number; pass: boolean; misses: string[] };
+  pooled?: {
+    /** Runs at this rate so far. */
+    runs: number;
+    /** Runs left out of the pool: the one that went furthest past the objective, from three runs on. Absent: none. */
+    leftOut?: number;
+    latencyMs: Record<string, number> | null;
+    errorsPercent: number;
+    pass: boolean;
+    misses: string[];
+  };
 }
 
 /** One direction of the emulated link during the measured run (the forwarder's and the kernel's counters). */

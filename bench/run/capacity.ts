@@ -65,6 +65,8 @@ export interface CapacityRule {
   maxRunsPerRate: number;
   /** Open-loop steps of one search at most, repeats included (probe and confirmations not counted): bounds its time. */
   maxSteps: number;
+  /** From this many steps at a rate on, the one that went furthest past the objective is left out of its pool (never the confirmation). */
+  trimWorstFrom: number;
 }
 
 /**
@@ -72,7 +74,7 @@ export interface CapacityRule {
  * about one bisection more than 5% and removes a 5% spread by itself; two runs per rate near the knee, up to
  * four while they disagree, turned single-step coin flips into pooled verdicts.
  */
-export const CAPACITY_RULE: CapacityRule = { tolerance: 0.02, minRunsNearKnee: 2, maxRunsPerRate: 4, maxSteps: 16 };
+export const CAPACITY_RULE: CapacityRule = { tolerance: 0.02, minRunsNearKnee: 2, maxRunsPerRate: 4, maxSteps: 16, trimWorstFrom: 3 };
 
 /** What one step asks of the runner: a warm-up and a measured run at `rate` (null: closed loop). */
 export interface StepLoad {
@@ -124,19 +126,29 @@ export interface CapacitySearchIo {
   aborted(): boolean;
 }
 
-/** Every run at one offered rate within a search, added up: the evidence its verdict rests on. */
-interface Pool {
-  runs: number;
+/** One run at a rate, as its pool keeps it. */
+interface PoolRun {
+  /** Null: the run came without a histogram (the rate is then judged on its newest run alone). */
+  histogram: Histogram | null;
   requests: number;
   errors: number;
-  /** Elapsed seconds of the runs (requests / calls/s). */
+  /** Elapsed seconds (requests / calls/s). */
   elapsedS: number;
-  /** Null once a run came without a histogram: the verdict then rests on the newest run alone. */
-  histogram: Histogram | null;
-  /** A run at this rate failed as a run (a lost connection). */
-  runFailed: boolean;
-  /** Each run's own verdict. */
-  verdicts: boolean[];
+  /** Failed as a run (a lost connection). */
+  failed: boolean;
+  /** Its own verdict. */
+  pass: boolean;
+  /** The confirmation run: never left out (a longer run sees what a short step may miss). */
+  confirm: boolean;
+  /** How far its worst percentile went past its bound (value / bound): the run left out first. */
+  score: number;
+}
+
+/** Every run at one offered rate within a search: the evidence its verdict rests on. */
+interface Pool {
+  runs: PoolRun[];
+  /** The runs the verdict pooled: all of them, or all but the worst from the rule's trimWorstFrom on. */
+  counted: PoolRun[];
   /** The pooled verdict after the newest run. */
   pass: boolean;
 }
@@ -196,7 +208,7 @@ async function searchOnce(
   const finish = (rps: number | null, confirm: CapacityStep | null): SearchOutcome => {
     const failed = [...pools.entries()].filter(([, pool]) => !pool.pass).map(([rate]) => rate);
     const failedAbove = rps === null ? [] : [...failed, ...(hi === null ? [] : [hi])].filter((rate) => rate > rps);
-    for (const pool of pools.values()) pool.histogram?.destroy();
+    destroyPools(pools);
     return {
       rps,
       failedAboveRps: failedAbove.length > 0 ? Math.min(...failedAbove) : null,
@@ -220,11 +232,11 @@ async function searchOnce(
     });
     last = record;
     const own = judgeStep(slo, phase, rate, record);
-    const pool = rate === null ? null : addToPool(pools, rate, record, own.pass);
+    const pool = rate === null ? null : addToPool(pools, rate, record, own, slo);
     const step: CapacityStep = {
       ...own,
       ...(searchIndex === null ? {} : { search: searchIndex }),
-      ...(pool === null ? {} : { pooled: judgePool(slo, rate!, pool) }),
+      ...(pool === null ? {} : { pooled: judgePool(slo, rate!, pool, rule) }),
     };
     if (pool !== null) pool.pass = step.pooled!.pass;
     steps.push(step);
@@ -241,9 +253,9 @@ async function searchOnce(
     for (;;) {
       const { step, pool } = await run('search', rate);
       const p = pool!;
-      const agree = p.verdicts.every((v) => v === p.pass);
+      const agree = p.counted.every((run) => run.pass === p.pass);
       const settled =
-        step.saturated || p.runFailed || p.runs >= rule.maxRunsPerRate || (p.runs >= minRuns && agree && (p.pass || p.runs >= 2));
+        step.saturated || p.runs.some((run) => run.failed) || p.runs.length >= rule.maxRunsPerRate || (p.runs.length >= minRuns && agree && (p.pass || p.runs.length >= 2));
       if (settled || io.aborted() || searchSteps >= rule.maxSteps) return { pass: p.pass, step };
     }
   };
@@ -319,48 +331,70 @@ async function searchOnce(
   }
 }
 
-function addToPool(pools: Map<number, Pool>, rate: number, record: RunRecord, pass: boolean): Pool {
-  const pool = pools.get(rate) ?? { runs: 0, requests: 0, errors: 0, elapsedS: 0, histogram: createLatencyHistogram(), runFailed: false, verdicts: [], pass: false };
+function addToPool(pools: Map<number, Pool>, rate: number, record: RunRecord, own: CapacityStep, slo: Slo): Pool {
+  const pool = pools.get(rate) ?? { runs: [], counted: [], pass: false };
   pools.set(rate, pool);
-  pool.runs += 1;
-  pool.requests += record.requests;
-  pool.errors += record.errors;
-  pool.elapsedS += record.rps > 0 ? record.requests / record.rps : record.durationS;
-  pool.runFailed ||= record.status === 'failed';
-  pool.verdicts.push(pass);
-  if (pool.histogram !== null && typeof record.latencyHistogram === 'string') {
-    const part = decodeLatencyHistogram(record.latencyHistogram);
-    pool.histogram.add(part);
-    part.destroy();
-  } else if (record.requests > 0) {
-    // A run without a histogram cannot be pooled: from here on its rate is judged on the newest run alone.
-    pool.histogram?.destroy();
-    pool.histogram = null;
-  }
+  const scores = slo.latency.map((b) => (own.latencyMs?.[percentileKey(b.percentile)] ?? Infinity) / b.maxMs);
+  pool.runs.push({
+    histogram: typeof record.latencyHistogram === 'string' ? decodeLatencyHistogram(record.latencyHistogram) : null,
+    requests: record.requests,
+    errors: record.errors,
+    elapsedS: record.rps > 0 ? record.requests / record.rps : record.durationS,
+    failed: record.status === 'failed',
+    pass: own.pass,
+    confirm: own.phase === 'confirm',
+    score: Math.max(...scores),
+  });
   return pool;
 }
 
-/** The objective read on the pooled runs at `rate`: the percentiles of all their calls, their errors and calls/s. */
-function judgePool(slo: Slo, rate: number, pool: Pool): NonNullable<CapacityStep['pooled']> {
+/**
+ * The objective read on the pooled runs at `rate`: the percentiles of all their calls (histograms added), their
+ * errors and calls/s. From the rule's trimWorstFrom steps on, the step that went furthest past the objective is left
+ * out: one stall of the machine in one step must not decide a rate that three steps measured. The confirmation is
+ * never left out: it is the longer run, which sees the collector pauses a short step can fall between.
+ */
+function judgePool(slo: Slo, rate: number, pool: Pool, rule: CapacityRule): NonNullable<CapacityStep['pooled']> {
+  const steps = pool.runs.filter((run) => !run.confirm);
+  const worst = steps.length >= rule.trimWorstFrom ? steps.reduce((a, b) => (b.score > a.score ? b : a)) : null;
+  const counted = pool.runs.filter((run) => run !== worst);
+  pool.counted = counted;
   const misses: string[] = [];
   let latencyMs: Record<string, number> | null = null;
-  if (pool.histogram !== null && pool.histogram.totalCount > 0) {
+  const pooledHistogram = counted.every((run) => run.histogram !== null) ? createLatencyHistogram() : null;
+  for (const run of counted) pooledHistogram?.add(run.histogram!);
+  if (pooledHistogram !== null && pooledHistogram.totalCount > 0) {
     latencyMs = {};
     for (const bound of slo.latency) {
       const key = percentileKey(bound.percentile);
-      const value = round(pool.histogram.getValueAtPercentile(bound.percentile) / 1000, 3);
+      const value = round(pooledHistogram.getValueAtPercentile(bound.percentile) / 1000, 3);
       latencyMs[key] = value;
       if (value > bound.maxMs) misses.push(`${key} ${formatMs(value)} ms > ${bound.maxMs} ms`);
     }
   }
-  const errorsPercent = pool.requests > 0 ? round((pool.errors / pool.requests) * 100, 3) : 0;
-  if (pool.runFailed) misses.push('a run at this rate failed');
+  pooledHistogram?.destroy();
+  const requests = counted.reduce((n, run) => n + run.requests, 0);
+  const errorsPercent = requests > 0 ? round((counted.reduce((n, run) => n + run.errors, 0) / requests) * 100, 3) : 0;
+  // A run that failed as a run fails its rate, left out or not.
+  if (pool.runs.some((run) => run.failed)) misses.push('a run at this rate failed');
   if (errorsPercent > slo.maxErrorsPercent) misses.push(`errors ${errorsPercent}% > ${slo.maxErrorsPercent}%`);
-  const achieved = pool.elapsedS > 0 ? pool.requests / pool.elapsedS : 0;
+  const elapsedS = counted.reduce((n, run) => n + run.elapsedS, 0);
+  const achieved = elapsedS > 0 ? requests / elapsedS : 0;
   if (achieved < rate * SATURATED_BELOW) misses.push(`completed ${perSecond(achieved)} of ${perSecond(rate)} offered`);
-  // Without a histogram the newest run's own verdict stands in for the pool's.
-  const pass = pool.histogram === null ? pool.verdicts.at(-1)! && misses.length === 0 : misses.length === 0;
-  return { runs: pool.runs, latencyMs, errorsPercent, pass, misses: pass ? [] : misses.length > 0 ? misses : ['the newest run missed the objective'] };
+  // Without histograms the newest run's own verdict stands in for the pool's.
+  const pass = pooledHistogram === null ? pool.runs.at(-1)!.pass && misses.length === 0 : misses.length === 0;
+  return {
+    runs: pool.runs.length,
+    ...(worst === null ? {} : { leftOut: 1 }),
+    latencyMs,
+    errorsPercent,
+    pass,
+    misses: pass ? [] : misses.length > 0 ? misses : ['the newest run missed the objective'],
+  };
+}
+
+function destroyPools(pools: Map<number, Pool>): void {
+  for (const pool of pools.values()) for (const run of pool.runs) run.histogram?.destroy();
 }
 
 /** The lowest failing rate a failed step leaves: its completed calls/s when saturated (no rate above it can pass), else its rate. */
@@ -479,7 +513,10 @@ function describeStep(step: CapacityStep): string {
   const latency = step.latencyMs ? Object.entries(step.latencyMs).map(([k, v]) => `${k} ${formatMs(v)} ms`).join(', ') : 'no latency';
   const cpu = `server CPU ${step.serverCpuPercent === null ? '-' : `${Math.round(step.serverCpuPercent)}%`}, generator ${Math.round(step.clientCpuPercent)}%`;
   const verdict = step.phase === 'probe' ? 'the ceiling' : step.pass ? 'pass' : `FAIL (${step.misses.join('; ')})`;
-  const pooled = step.pooled && step.pooled.runs > 1 ? `; ${step.pooled.runs} runs at this rate pooled: ${describePooled(step.pooled)}` : '';
+  const pooled =
+    step.pooled && step.pooled.runs > 1
+      ? `; ${step.pooled.leftOut ? `${step.pooled.runs - step.pooled.leftOut} of ${step.pooled.runs} runs at this rate pooled (the worst left out)` : `${step.pooled.runs} runs at this rate pooled`}: ${describePooled(step.pooled)}`
+      : '';
   return `${perSecond(step.achievedRps)} completed, ${latency}, ${cpu}${step.clientBound ? ' (generator-bound)' : ''}: ${verdict}${pooled}`;
 }
 

@@ -260,9 +260,12 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
     const record = await searchCapacity(slo, timing, measure, io);
     const found = record.capacity!.rps!;
     assert.ok(found <= 4_000 && found >= 4_000 / (1 + CAPACITY_RULE.tolerance), `found ${found}`);
-    const rescued = record.capacity!.steps.filter((s) => s.phase === 'search' && !s.pass && !s.saturated && s.pooled!.pass);
-    assert.ok(rescued.length > 0, 'a failing step whose pooled verdict passed');
-    assert.ok(rescued.every((s) => s.pooled!.runs >= 2 && s.pooled!.latencyMs!.p99! <= 10));
+    const steps = record.capacity!.steps;
+    // A run that missed alone at a rate whose pool (two runs or more) then met the objective.
+    const rescued = steps.filter((s) => s.rate !== null && !s.pass && !s.saturated && steps.some((t) => t.rate === s.rate && t.pooled!.runs >= 2 && t.pooled!.pass));
+    assert.ok(rescued.length > 0, 'a failing run whose rate passed pooled');
+    // From three steps at a rate on, the worst is left out of the pool; never the confirmation.
+    assert.ok(steps.some((s) => s.pooled?.leftOut === 1));
   });
 
   test('--slo-repeats: the median of independent searches, each answer kept, every step tagged with its search', async () => {
