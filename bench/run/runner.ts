@@ -9,7 +9,7 @@ import os from 'node:os';
 import { canRunOpenLoop, getDriver, openLoopDriverNames } from '../drivers/index.ts';
 import { BenchUsageError, openLoopRefusal, type BenchOptions } from '../options/options.ts';
 import { applyPinning, serverPinPrefix, type Pinning } from '../host/pinning.ts';
-import { readCpuMs, readPeakRssMiB, resetPeakRss, selfCpuUs, sumOverProcesses } from '../host/process-stats.ts';
+import { readCpuMs, readCpuMsPrecise, readPeakRssMiB, resetPeakRss, selfCpuUs, sumOverProcesses } from '../host/process-stats.ts';
 import type { ProgressSink } from './progress.ts';
 import { collectEnvironment } from '../results/environment.ts';
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
@@ -687,7 +687,9 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   // Behind a proxy: each replica's calls and CPU, and the proxy's own CPU, over the same window.
   const replicas0 = setup.replicas ? await snapshotReplicas(setup.replicas) : null;
   const proxyCpu0 = setup.proxyPids ? sumOverProcesses(setup.proxyPids, readCpuMs) : null;
-  const serverCpu0 = sumOverProcesses(pids, readCpuMs);
+  // A stream run can cost its server less than one 10 ms /proc tick: its CPU is read in ns from every thread's schedstat.
+  const readServerCpu = transport === null ? readCpuMs : (pid: number) => readCpuMsPrecise(pid) ?? readCpuMs(pid);
+  const serverCpu0 = sumOverProcesses(pids, readServerCpu);
   const selfCpu0 = selfCpuUs();
   const linkBefore = input.network ? await snapshotLink(input.network.link) : null;
   const wall0 = process.hrtime.bigint();
@@ -701,7 +703,7 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   // The driver's clock runs from its first call (connections up) to its last answer; the window ends when it returned.
   const endMs = Date.now();
   const selfCpuMs = (selfCpuUs() - selfCpu0) / 1000;
-  const serverCpu1 = sumOverProcesses(pids, readCpuMs);
+  const serverCpu1 = sumOverProcesses(pids, readServerCpu);
   const peakRssMiB = sumOverProcesses(pids, readPeakRssMiB);
   const proxyCpu1 = setup.proxyPids ? sumOverProcesses(setup.proxyPids, readCpuMs) : null;
   const replicas1 = setup.replicas ? await snapshotReplicas(setup.replicas) : null;
