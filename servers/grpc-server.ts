@@ -32,7 +32,7 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, grpc.status>> = {
  * grpc-accept-encoding says: its serializeMessage always writes flag 0 and the
  * response headers say grpc-encoding: identity. 'grpc.default_compression_algorithm'
  * is read only by the client channel's compression filter, so it is not set here
- * (it would do nothing). test/bench/compression.test.ts pins this behaviour.
+ * (it would do nothing). test/scenario/compression.test.ts pins this behaviour.
  *
  * Limits set deliberately rather than left to library defaults (see README, "Limits").
  * Streams per connection are capped so one client cannot make the server hold

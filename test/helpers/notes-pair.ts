@@ -4,7 +4,7 @@
  * once into a cache under .tmp/, both servers on a port of their own choosing
  * on 127.0.0.1 (`--port 0`; each prints the port it got), ready once they
  * print "listening on". Not pinned to a CPU: like the Python servers of
- * test/bench/external-targets.test.ts, they carry test traffic, not
+ * test/host/external-targets.test.ts, they carry test traffic, not
  * measurements.
  *
  * Kept free of bench/ and servers/ imports so that the bench's own tests can

@@ -79,7 +79,7 @@ export const REST_CASES: RestCase[] = [
   { name: 'a +json vendor type', request: json('{"a":1,"b":2}', { 'content-type': 'application/vnd.api+json' }), expect: bad(WRONG_TYPE, 415) },
   { name: 'charset latin1', request: json('{"a":1,"b":2}', { 'content-type': 'application/json; charset=latin1' }), expect: bad('content-type charset must be utf-8', 415) },
   { name: 'charset utf-16', request: json('{"a":1,"b":2}', { 'content-type': 'application/json; charset=utf-16' }), expect: bad('content-type charset must be utf-8', 415) },
-  // Accepted since the bench's --compression gzip (inflated size limited; zip bomb and br cases: test/bench/compression.test.ts).
+  // Accepted since the bench's --compression gzip (inflated size limited; zip bomb and br cases: test/scenario/compression.test.ts).
   { name: 'gzip content-encoding', request: json(zlib.gzipSync('{"a":1,"b":2}'), { 'content-encoding': 'gzip' }), expect: { status: 200, value: 3 } },
   { name: 'charset=UTF-8 is fine', request: json('{"a":1,"b":2}', { 'content-type': 'application/json; charset=UTF-8' }), expect: { status: 200, value: 3 } },
   { name: 'a UTF-8 BOM is skipped', request: json('\uFEFF{"a":1,"b":2}'), expect: { status: 200, value: 3 } },

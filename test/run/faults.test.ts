@@ -15,7 +15,7 @@
  *   process left;
  * - every file of a run folder written by rename: none half-written, no
  *   temporary file left.
- * (A server killed mid-run: test/bench/runner.test.ts.)
+ * (A server killed mid-run: test/run/runner.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';

@@ -157,7 +157,7 @@ describe('bench:ci on a REAL quick run', () => {
       timeout: 110_000,
     });
     assert.equal(child.status, 0, child.stderr.slice(-2000));
-    // The quick profile at its real lengths stays quick (the check test/bench/cli.test.ts made before it cut its runs).
+    // The quick profile at its real lengths stays quick (the check test/cli/cli.test.ts made before it cut its runs).
     assert.ok(Date.now() - started < 30_000, `bench:ci on the quick profile took ${Date.now() - started} ms`);
     assert.match(child.stdout, /^# callbench: gRPC vs REST/);
     assert.match(child.stdout, /: (gRPC|REST) [\d.]+× (REST|gRPC) calls\/s \(trials 1, no spread\)|within 10% calls\/s/);
