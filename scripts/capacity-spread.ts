@@ -9,6 +9,7 @@
  *   npx tsx scripts/capacity-spread.ts --server project     # the bench's own servers
  *   npx tsx scripts/capacity-spread.ts --bench ../old-checkout  # another checkout's search, same server
  *   npx tsx scripts/capacity-spread.ts -- --slo-step 1      # after --: more bench flags
+ *   npx tsx scripts/capacity-spread.ts --keep out/spread    # keep every search's results folder
  *
  * The reference server (test/helpers/one-at-a-time-servers.ts) serves one
  * call at a time with 1 ms of work, pinned to the servers' CPU: the same for
@@ -36,6 +37,8 @@ const { values, positionals } = parseArgs({
     protocols: { type: 'string', default: 'grpc,rest' },
     'service-ms': { type: 'string', default: '1' },
     bench: { type: 'string' },
+    /** Keep each search's results folder here (its steps are in results.json) instead of deleting it. */
+    keep: { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -98,7 +101,7 @@ const started = Date.now();
 try {
   console.log(`${searches} searches, --slo '${values.slo}', --concurrency ${values.concurrency}, ${values.server} server, bench of ${path.relative(REPO_ROOT, benchRoot) || '.'}${positionals.length ? `, ${positionals.join(' ')}` : ''}`);
   for (let i = 1; i <= searches; i++) {
-    const out = mkdtempSync(path.join(os.tmpdir(), 'callbench-capacity-spread-'));
+    const out = values.keep ? path.resolve(values.keep, `search-${i}`) : mkdtempSync(path.join(os.tmpdir(), 'callbench-capacity-spread-'));
     const before = loadAverage();
     const args = [
       '--import', 'tsx', 'bench/cli/bench.ts', ...targets,
@@ -108,7 +111,7 @@ try {
     const run = await runBench(args);
     if (run.status !== 0) throw new Error(`search ${i}: the bench exited ${run.status}: ${run.stderr}`);
     const results = JSON.parse(readFileSync(path.join(out, 'latest', 'results.json'), 'utf8')) as ResultsFile;
-    rmSync(out, { recursive: true, force: true });
+    if (!values.keep) rmSync(out, { recursive: true, force: true });
     const after = loadAverage();
     loads.push(`${before} -> ${after}`);
     const line: string[] = [];

@@ -65,8 +65,8 @@ export interface CapacityRule {
   maxRunsPerRate: number;
   /** Open-loop steps of one search at most, repeats included (probe and confirmations not counted): bounds its time. */
   maxSteps: number;
-  /** From this many steps at a rate on, the one that went furthest past the objective is left out of its pool (never the confirmation). */
-  trimWorstFrom: number;
+  /** From this many steps at a rate on, the one that went furthest past the objective is left out of its pool (never the confirmation); null: none is. */
+  trimWorstFrom: number | null;
 }
 
 /**
@@ -74,7 +74,7 @@ export interface CapacityRule {
  * about one bisection more than 5% and removes a 5% spread by itself; two runs per rate near the knee, up to
  * four while they disagree, turned single-step coin flips into pooled verdicts.
  */
-export const CAPACITY_RULE: CapacityRule = { tolerance: 0.02, minRunsNearKnee: 2, maxRunsPerRate: 4, maxSteps: 16, trimWorstFrom: 3 };
+export const CAPACITY_RULE: CapacityRule = { tolerance: 0.02, minRunsNearKnee: 2, maxRunsPerRate: 4, maxSteps: 16, trimWorstFrom: null };
 
 /** What one step asks of the runner: a warm-up and a measured run at `rate` (null: closed loop). */
 export interface StepLoad {
@@ -356,7 +356,7 @@ function addToPool(pools: Map<number, Pool>, rate: number, record: RunRecord, ow
  */
 function judgePool(slo: Slo, rate: number, pool: Pool, rule: CapacityRule): NonNullable<CapacityStep['pooled']> {
   const steps = pool.runs.filter((run) => !run.confirm);
-  const worst = steps.length >= rule.trimWorstFrom ? steps.reduce((a, b) => (b.score > a.score ? b : a)) : null;
+  const worst = rule.trimWorstFrom !== null && steps.length >= rule.trimWorstFrom ? steps.reduce((a, b) => (b.score > a.score ? b : a)) : null;
   const counted = pool.runs.filter((run) => run !== worst);
   pool.counted = counted;
   const misses: string[] = [];

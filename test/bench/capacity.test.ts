@@ -264,8 +264,9 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
     // A run that missed alone at a rate whose pool (two runs or more) then met the objective.
     const rescued = steps.filter((s) => s.rate !== null && !s.pass && !s.saturated && steps.some((t) => t.rate === s.rate && t.pooled!.runs >= 2 && t.pooled!.pass));
     assert.ok(rescued.length > 0, 'a failing run whose rate passed pooled');
-    // From three steps at a rate on, the worst is left out of the pool; never the confirmation.
-    assert.ok(steps.some((s) => s.pooled?.leftOut === 1));
+    // With a rule that leaves the worst of three steps out of a pool, it is left out (never the confirmation).
+    const trimmed = await searchCapacity(slo, { ...timing, rule: { ...CAPACITY_RULE, trimWorstFrom: 3 } }, model(4_000, { stallEvery: 3 }).measure, io);
+    assert.ok(trimmed.capacity!.steps.some((s) => s.pooled?.leftOut === 1 && s.phase === 'search'));
   });
 
   test('--slo-repeats: the median of independent searches, each answer kept, every step tagged with its search', async () => {
