@@ -233,6 +233,18 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
     return { loads, measure };
   };
   const io = { log: () => {}, aborted: () => false };
+  // The step-down mechanics, with every run pooled: with the bench's rule one failed confirmation among three runs is left out.
+  const untrimmed: CapacityTiming = { ...timing, rule: { ...CAPACITY_RULE, trimWorstFrom: null } };
+
+  test('one failed confirmation among three runs at the answer is left out of its pool, and the answer holds', async () => {
+    const record = await searchCapacity(slo, timing, model(4_000, { failConfirmAbove: 3_900 }).measure, io);
+    const confirm = record.capacity!.steps.at(-1)!;
+    assert.equal(confirm.phase, 'confirm');
+    assert.equal(confirm.pass, false);
+    assert.equal(confirm.pooled!.pass, true);
+    assert.equal(confirm.pooled!.leftOut, 1);
+    assert.equal(record.capacity!.rps, confirm.rate);
+  });
 
   test('brackets, bisects to within 2% below the knee, confirms with a longer run that counts bytes', async () => {
     const { loads, measure } = model(4_000);
@@ -299,7 +311,7 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
   test('a failed confirmation steps down to the highest rate below that passed, and says so', async () => {
     // Bisected to 3,940/s, whose confirmation fails; 3,880/s passed two steps and its confirmation.
     const { measure } = model(4_000, { failConfirmAbove: 3_900 });
-    const record = await searchCapacity(slo, timing, measure, io);
+    const record = await searchCapacity(slo, untrimmed, measure, io);
     assert.equal(record.capacity!.rps, 3_880);
     assert.match(record.capacity!.notes[0]!, /the confirmation at [\d,]+\/s failed \(p99 50\.0 ms > 10 ms\); stepped down to [\d,]+\/s, the highest rate below it that passed$/);
     // The rate whose confirmation failed is the lowest failing rate above the answer.
@@ -309,14 +321,14 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
   test('a confirmation that fails further below bisects again between it and the highest rate that passed', async () => {
     // Confirmations fail above 3,850/s: 3,940 and then 3,880 fail theirs; between 3,750 (passed) and 3,880 the search
     // bisects again (3,820: two runs) and 3,820 holds.
-    const record = await searchCapacity(slo, timing, model(4_000, { failConfirmAbove: 3_850 }).measure, io);
+    const record = await searchCapacity(slo, untrimmed, model(4_000, { failConfirmAbove: 3_850 }).measure, io);
     assert.equal(record.capacity!.rps, 3_820, record.capacity!.notes.join(' | '));
     assert.match(record.capacity!.notes[1]!, /the confirmation at 3,880\/s failed .*; bisected again below it in 2 steps; stepped down to 3,820\/s/);
     assert.deepEqual(record.capacity!.range, { low: 3_820, high: 3_880 });
   });
 
   test('confirmations that never pass end with no confirmed rate after three tries', async () => {
-    const never = await searchCapacity(slo, timing, model(4_000, { failConfirmAbove: 0 }).measure, io);
+    const never = await searchCapacity(slo, untrimmed, model(4_000, { failConfirmAbove: 0 }).measure, io);
     assert.equal(never.capacity!.rps, null);
     assert.equal(never.capacity!.range, null);
     assert.equal(never.capacity!.steps.filter((s) => s.phase === 'confirm').length, 3);
