@@ -117,9 +117,13 @@ try {
     const line: string[] = [];
     for (const protocol of protocols) {
       const capacity = results.runs.find((r) => r.protocol === protocol)!.capacity!;
-      const probes = capacity.steps.filter((s) => s.phase === 'probe').map((s) => s.achievedRps);
+      const probeSteps = capacity.steps.filter((s) => s.phase === 'probe');
+      const probes = probeSteps.map((s) => s.achievedRps);
+      // A one-core server saturated by the closed-loop probe uses about 100% of its CPU; much less says another
+      // process shared that CPU during the search (other benches pin their servers to the same one).
+      const probeCpu = probeSteps.map((s) => (s.serverCpuPercent === null ? '-' : `${Math.round(s.serverCpuPercent)}%`)).join('/');
       samples[protocol]!.push({ rps: capacity.rps, saturatedRps: median(probes), searchS: capacity.searchS, steps: capacity.steps.length });
-      line.push(`${protocol} ${capacity.rps ?? 'none'} (${capacity.searchS.toFixed(0)} s, ${capacity.steps.length} runs)`);
+      line.push(`${protocol} ${capacity.rps ?? 'none'} (${capacity.searchS.toFixed(0)} s, ${capacity.steps.length} runs, probe server CPU ${probeCpu})`);
     }
     console.log(`search ${i}: ${line.join(', ')}; load average ${before} -> ${after}`);
   }
