@@ -25,7 +25,9 @@
  * confirmation) adds its HDR histogram to that rate's pool, and the rate's
  * verdict is the objective read on the pool: histograms add exactly, so the
  * pooled p99 is the p99 of all those calls, never an average of percentiles.
- * A rate runs more steps while its runs disagree with the pooled verdict (or
+ * From three runs at a rate on, the one that went furthest past the objective
+ * is left out of the pool (one stall of a shared machine must not decide). A
+ * rate runs more steps while its runs disagree with the pooled verdict (or
  * while the search is bisecting near the knee and it has fewer than the rule's
  * minimum), up to the rule's maximum per rate and the search's step budget.
  *
@@ -70,9 +72,11 @@ export interface CapacityRule {
 }
 
 /**
- * Measured on a one-at-a-time server (docs/capacity.md, "How steady the answer is"): a 2% final bracket costs
- * about one bisection more than 5% and removes a 5% spread by itself; two runs per rate near the knee, up to
- * four while they disagree, turned single-step coin flips into pooled verdicts.
+ * Measured on the one-at-a-time reference server (docs/capacity.md, "How steady the answer is"): a 2% final bracket
+ * instead of 5% removes up to 5% of spread by itself; two runs per rate near the knee, up to four while they
+ * disagree, turn single-step coin flips into pooled verdicts; leaving the worst of three runs out keeps one stall of
+ * a shared machine from deciding a rate (with every run counted, one stalled step failed a rate a quarter below the
+ * knee, and with the confirmation never left out, a stall in it ended searches with no answer).
  */
 export const CAPACITY_RULE: CapacityRule = { tolerance: 0.02, minRunsNearKnee: 2, maxRunsPerRate: 4, maxSteps: 16, trimWorstFrom: 3 };
 
