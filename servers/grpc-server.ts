@@ -108,14 +108,14 @@ export function rewriteTransportStatus(status: PartialStatus): PartialStatus {
  * then uses. test/servers/hostile-input.test.ts pins the result, so a grpc-js upgrade
  * that changes this path shows up as a failing test, not as silently different text.
  */
-const statusRewriter: grpc.ServerInterceptor = (_method, call) => {
+export const statusRewriter: grpc.ServerInterceptor = (_method, call) => {
   const send = call.sendStatus.bind(call);
   call.sendStatus = (status) => send(rewriteTransportStatus(status));
   return new grpc.ServerInterceptingCall(call);
 };
 
 /** Counts each call the server takes (ServerOptions.onCall). */
-function countingInterceptor(onCall: () => void): grpc.ServerInterceptor {
+export function countingInterceptor(onCall: () => void): grpc.ServerInterceptor {
   return (_method, call) => {
     onCall();
     return new grpc.ServerInterceptingCall(call);

@@ -10,25 +10,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
-import { GRPC_SERVER_CHANNEL_OPTIONS, rewriteTransportStatus } from '../grpc-server.ts';
+import { countingInterceptor, GRPC_SERVER_CHANNEL_OPTIONS, statusRewriter } from '../grpc-server.ts';
 import { closeGracefully } from '../listen.ts';
 import { describeListenError, validateConnectionLimits, type RunningServer, type ServerOptions } from '../server-options.ts';
 import { STREAM_ANSWERS, type GeneratedApi, type GeneratedMethod } from './api.ts';
 
-/** Transport failures reworded as the calculator's gRPC server rewords them (a bad message is INVALID_ARGUMENT, not INTERNAL). */
-const statusRewriter: grpc.ServerInterceptor = (_method, call) => {
-  const send = call.sendStatus.bind(call);
-  call.sendStatus = (status) => send(rewriteTransportStatus(status));
-  return new grpc.ServerInterceptingCall(call);
-};
-
-/** Counts each call the server takes (ServerOptions.onCall, the bench's replicas), as the calculator's server does. */
-function countingInterceptor(onCall: () => void): grpc.ServerInterceptor {
-  return (_method, call) => {
-    onCall();
-    return new grpc.ServerInterceptingCall(call);
-  };
-}
+// Transport failures are reworded, and calls counted (the bench's replicas), as the calculator's gRPC server does.
 
 /** A Uint8Array as a Buffer over the same bytes (grpc-js wants a Buffer; no copy). */
 function asBuffer(bytes: Uint8Array): Buffer {
