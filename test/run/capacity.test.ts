@@ -106,11 +106,13 @@ describe('capacity search against a server of known capacity', () => {
       // Measured only when it matters.
       const lowest = Math.round(CAPACITY * 0.85);
       if (found === null || found < lowest) {
-        // The search's own steps first: at half the capacity or below this server queues nothing, so a step there
-        // that missed measured a stall of the machine during the search (seen: p99 14 ms at 94/s).
-        const stalled = capacity.steps.filter((s) => s.phase === 'search' && !s.pooled!.pass && s.rate !== null && s.rate <= CAPACITY / 2);
+        // The search's own steps first: below the lowest answer this test accepts, evenly spaced calls never queue on
+        // this server, so a rate whose pooled runs missed there measured stalls of the machine during the search, not
+        // the server (seen: p99 14 ms at 94/s; and, in a CI run, p99 41 and 29 ms at 375/s, 75% of the capacity, which
+        // held the answer to 370/s while two plain runs at 425/s a moment later met the objective).
+        const stalled = capacity.steps.filter((s) => s.phase === 'search' && !s.pooled!.pass && s.rate !== null && s.rate < lowest);
         if (stalled.length > 0) {
-          t.skip(`machine too noisy for a ${OBJECTIVE_MS} ms p99: ${protocol} found ${found} calls/s, and steps at half the server's capacity or below missed (${stalled.map((s) => `${s.rate}/s: ${s.pooled!.misses.join('; ')}`).join(', ')})`);
+          t.skip(`machine too noisy for a ${OBJECTIVE_MS} ms p99: ${protocol} found ${found} calls/s, and steps below ${lowest}/s, where this server queues nothing, missed (${stalled.map((s) => `${s.rate}/s: ${s.pooled!.misses.join('; ')}`).join(', ')})`);
           return;
         }
         const lowestP99 = [await p99At(protocol, lowest), await p99At(protocol, lowest)];
