@@ -298,7 +298,15 @@ function limitCallsPerConnection(server: grpc.Server, maxCalls: number): void {
 
 export async function startGrpcServer(options: ServerOptions): Promise<RunningServer> {
   validateConnectionLimits(options);
-  const server = getServer(options);
+  return listenGrpcServer(getServer(options), options);
+}
+
+/**
+ * Binds a grpc-js server with its services added (TLS when options.tls),
+ * applies the calls-per-connection limit, and returns it running: the
+ * calculator's server and the ones generated from an API card start the same way.
+ */
+export async function listenGrpcServer(server: grpc.Server, options: ServerOptions): Promise<RunningServer> {
   const credentials = options.tls
     ? grpc.ServerCredentials.createSsl(null, [{ private_key: options.tls.key, cert_chain: options.tls.cert }], false)
     : grpc.ServerCredentials.createInsecure();

@@ -10,9 +10,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
-import { countingInterceptor, GRPC_SERVER_CHANNEL_OPTIONS, statusRewriter } from '../grpc-server.ts';
-import { closeGracefully } from '../listen.ts';
-import { describeListenError, validateConnectionLimits, type RunningServer, type ServerOptions } from '../server-options.ts';
+import { countingInterceptor, GRPC_SERVER_CHANNEL_OPTIONS, listenGrpcServer, statusRewriter } from '../grpc-server.ts';
+import { validateConnectionLimits, type RunningServer, type ServerOptions } from '../server-options.ts';
 import { STREAM_ANSWERS, type GeneratedApi, type GeneratedMethod } from './api.ts';
 
 // Transport failures are reworded, and calls counted (the bench's replicas), as the calculator's gRPC server does.
@@ -103,29 +102,5 @@ export function getGeneratedServer(api: GeneratedApi, options: Pick<ServerOption
 
 export async function startGeneratedGrpcServer(api: GeneratedApi, options: ServerOptions): Promise<RunningServer> {
   validateConnectionLimits(options);
-  if (options.maxConnectionCalls !== undefined) {
-    throw new Error('maxConnectionCalls: the gRPC server generated from a card does not limit calls per connection (the calculator\'s does)');
-  }
-  const server = getGeneratedServer(api, options);
-  const credentials = options.tls
-    ? grpc.ServerCredentials.createSsl(null, [{ private_key: options.tls.key, cert_chain: options.tls.cert }], false)
-    : grpc.ServerCredentials.createInsecure();
-  const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, credentials, (error, boundPort) =>
-      error ? reject(new Error(describeListenError('gRPC', options, error))) : resolve(boundPort),
-    );
-  });
-  return {
-    protocol: 'grpc',
-    host: options.host,
-    port,
-    address: `${options.host}:${port}`,
-    close: (graceMs = 5_000) =>
-      closeGracefully(
-        graceMs,
-        (done) => server.tryShutdown(() => done()),
-        () => server.forceShutdown(),
-      ),
-  };
+  return listenGrpcServer(getGeneratedServer(api, options), options);
 }
