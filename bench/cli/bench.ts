@@ -19,7 +19,7 @@ import { createProgress } from '../run/progress.ts';
 import { renderTerminal } from '../report/terminal.ts';
 import { writeRunReports } from '../report/write.ts';
 import { BenchSetupError, runBench } from '../run/runner.ts';
-import { planBench } from '../run/plan.ts';
+import { loadCard, planBench } from '../run/plan.ts';
 
 /** `npm run bench` with these arguments; returns the exit code. bench:streams calls it with its stream operations. */
 export async function benchMain(argv: readonly string[]): Promise<number> {
@@ -38,9 +38,17 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const { options } = command;
-  const progress = createProgress({ mode: options.progress, totalPlannedS: planBench(options).totalS });
+  let card;
   try {
-    const outcome = await runBench(options, { progress, handleSignals: true });
+    card = await loadCard(options);
+  } catch (error) {
+    if (!(error instanceof BenchUsageError)) throw error;
+    process.stderr.write(`error: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const progress = createProgress({ mode: options.progress, totalPlannedS: planBench(options, card).totalS });
+  try {
+    const outcome = await runBench(options, { progress, handleSignals: true }, card);
     for (const note of outcome.notes) process.stderr.write(`note: ${note}\n`);
     // Stream rows (unit 'message') get their own table after the calls'.
     const streams = streamRecordsOf(outcome.results);

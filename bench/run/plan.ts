@@ -25,6 +25,8 @@ export interface RunPlan {
   perRunS: number;
   /** Seconds planned for the whole bench. */
   totalS: number;
+  /** What a reader must know about the plan: an API card's calls left out, and why. */
+  notes: string[];
 }
 
 /** --api: the card, loaded and prepared once (every request encoded both ways); a bad card is a usage error, one line. */
@@ -40,7 +42,8 @@ export async function loadCard(options: Pick<BenchOptions, 'api'>): Promise<ApiC
 
 /** The scenarios of a bench: the card's calls with --api, else the calculator's matrix. */
 export function planBench(options: BenchOptions, card: ApiCard | null = null): RunPlan {
-  const scenarios = card ? cardScenarios(card, options).scenarios : buildScenarios(options);
+  const fromCard = card ? cardScenarios(card, options) : null;
+  const scenarios = fromCard ? fromCard.scenarios : buildScenarios(options);
   const serversPerScenario = options.contenders?.length ?? options.protocols.length;
   // --network: every scenario again under each condition (and --sweep network: in cleartext, then over TLS).
   const passes = options.network.length * options.tlsPasses.length;
@@ -54,5 +57,5 @@ export function planBench(options: BenchOptions, card: ApiCard | null = null): R
   const perRunS = (options.slo ? plannedSearchS(options) : options.warmupS + options.durationS) + (options.wireCalls > 0 ? WIRE_PASS_PLANNED_S : 0);
   const unary = scenarios.some((scenario) => scenario.stream === null);
   const connectionCostS = options.connectionCalls > 0 && options.contenders === null && unary ? options.protocols.length * CONNECTION_COST_PLANNED_S * passes : 0;
-  return { scenarios, serversPerScenario, runs, perRunS, totalS: runs * perRunS + connectionCostS };
+  return { scenarios, serversPerScenario, runs, perRunS, totalS: runs * perRunS + connectionCostS, notes: fromCard?.skipped ?? [] };
 }

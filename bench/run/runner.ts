@@ -38,7 +38,7 @@ import { probeLink, type LinkProbe } from '../network/probe.ts';
 import { EMULATOR_BUSY_PERCENT, networkRecord, snapshotAttempt, snapshotLink } from '../network/record.ts';
 import { CONNECTION_COST_PLANNED_S, loadCard, planBench, WIRE_PASS_PLANNED_S } from './plan.ts';
 import { checkCardEquivalence, checkCardServers, generatedServerCard } from './card.ts';
-import { cardScenarios } from '../scenario/api-card.ts';
+import type { ApiCard } from '../api/index.ts';
 import { capacityTiming, searchCapacity, type StepLoad } from './capacity.ts';
 import { killAllProxies, startProxy, type Address } from '../host/proxy.ts';
 import { connectionLimitArgs, cpuMsPer1k, replicaRecords, snapshotReplicas } from '../host/replicas.ts';
@@ -125,15 +125,20 @@ interface ProtocolSetup {
 /** An external target's processes (checkExternalTargets), and the known proxy holding its port, if one does. */
 type ExternalProcesses = { pids: number[]; note: string; proxy?: string; proxyPids?: number[] };
 
-export async function runBench(options: BenchOptions, io: RunnerIo): Promise<BenchOutcome> {
+/**
+ * `card`: the --api card when the caller already loaded it (the CLI does, to
+ * plan its progress); undefined: loaded here.
+ */
+export async function runBench(options: BenchOptions, io: RunnerIo, card?: ApiCard | null): Promise<BenchOutcome> {
   const { progress } = io;
   const notes: string[] = [];
-  const card = await loadCard(options);
-  const { scenarios } = planBench(options, card);
+  if (card === undefined) card = await loadCard(options);
+  const plan = planBench(options, card);
+  const { scenarios } = plan;
+  notes.push(...plan.notes);
   if (card) {
     checkCardServers(card, options);
-    notes.push(...cardScenarios(card, options).skipped);
-    if (scenarios.length === 0) throw new BenchUsageError(`--api ${options.api}: no unary call to bench`);
+    if (scenarios.length === 0) throw new BenchUsageError(`--api ${options.api}: no call to bench`);
   }
   // --segment: this generator's share of each scenario (a share below 1 in flight is a usage error, before any server starts).
   const shares = options.segment === null ? scenarios : segmentScenarios(scenarios, options.segment);
