@@ -62,8 +62,7 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
     // A stream that failed or answered wrong is an error of the run, as a failed call is.
     const failed = outcome.results.runs.find((run) => run.unit === 'message' && run.errors > 0);
     if (failed) {
-      const first = failed.notes?.find((note) => note.startsWith('first error: ')) ?? `${failed.errors} streams failed`;
-      process.stderr.write(`error: ${failed.operation} over ${failed.transport}: ${first.replace(/^first error: /, '')}\n`);
+      process.stderr.write(`error: ${failed.operation} over ${failed.transport}: ${failed.firstError ?? `${failed.errors} streams failed`}\n`);
       return Math.max(outcome.exitCode, 1);
     }
     return outcome.exitCode;

@@ -227,6 +227,8 @@ export interface RunRecord {
   gapMs?: LatencySummaryMs | null;
   /** TLS and what stood between generator and servers; absent in schema 1-3 files (TLS then in tls.enabled). */
   place?: PlaceRecord;
+  /** The first error's text when some calls or streams failed (a stream that ended early, a wrong answer); absent otherwise. */
+  firstError?: string;
   /** Calls left unprocessed by a GOAWAY or lost to a closed idle connection, sent again and counted once; absent: not counted. */
   retried?: number;
   /** TCP connections the generator opened during the measured run; absent or null: not counted. */

@@ -83,7 +83,7 @@ export function streamRecordOf(run: RunRecord): StreamRecord {
   // ms of CPU per 1,000 messages x messages/s / 1,000 = ms per s; / 10 = % of a core.
   const percentOfCore = (msPer1000: number | null): number | null => (msPer1000 === null ? null : Math.round((msPer1000 * run.rps) / 100) / 100);
   const clientMsPer1000 = run.client.cpuUsPerCall;
-  const firstError = run.notes?.find((note) => note.startsWith('first error: '))?.slice('first error: '.length) ?? (run.failure ?? null);
+  const firstError = run.firstError ?? run.failure ?? null;
   return {
     schemaVersion: STREAM_RECORD_SCHEMA_VERSION,
     operation: run.operation,

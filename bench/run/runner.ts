@@ -754,7 +754,10 @@ async function runOne(input: RunOneInput): Promise<RunRecord> {
   };
   if (result.statusChecked) measured.statusChecked = result.statusChecked;
   const notes = [...runNotes(options, setup.protocol, driver.name, result), ...(setup.externalNote ? [setup.externalNote] : [])];
-  if (result.errors > 0 && result.firstError) notes.push(`first error: ${result.firstError}`);
+  if (result.errors > 0 && result.firstError) {
+    measured.firstError = result.firstError;
+    notes.push(`first error: ${result.firstError}`);
+  }
   const lateMs = plannedStartMs === null ? 0 : wall0Ms - plannedStartMs;
   if (lateMs > LATE_START_NOTE_MS) notes.push(`started ${Math.round(lateMs)} ms after its planned instant (--start-at ${options.startAt}, one run every ${schedule!.slotS} s)`);
   const emulatorCpu = network?.measured.emulatorCpuPercent ?? null;
