@@ -4,7 +4,7 @@
  * runs it with its own connection count. Pure functions, no I/O.
  */
 import { BINARY_OPERATIONS, type Operation, type StreamOperation } from '../../servers/calculator.ts';
-import { encodeRequest, grpcMethodPath, METHOD_NAMES, PROTO_PATH, SERVICE_NAME, STREAM_METHOD_NAMES } from '../../servers/proto.ts';
+import { encodeRequest, grpcMethodPath, messageTypes, METHOD_NAMES, PROTO_PATH, SERVICE_NAME, STREAM_METHOD_NAMES } from '../../servers/proto.ts';
 import { makeValues } from './payloads.ts';
 import { calculatorStreamAnswers } from './stream-answers.ts';
 import { DEFAULT_SHAPE, TRANSPORTS_BY_OPERATION, type BenchOptions, type ShapeName } from '../options/options.ts';
@@ -139,8 +139,8 @@ export function buildStreamPayload(operation: StreamOperation): CallPayload {
     },
     input,
     json: Buffer.from(JSON.stringify(input)),
-    // calculator.v1.Number { double value = 1; }: tag 0x09 (field 1, 64-bit), then the double.
-    protobuf: Buffer.concat([Buffer.from([0x09]), Buffer.from(new Float64Array([1]).buffer)]),
+    // calculator.v1.Number, encoded by the .proto's own type (9 bytes: tag 0x09, then the double).
+    protobuf: messageTypes().Number.encode(input).finish(),
     restPath,
     stream: {
       answers: calculatorStreamAnswers(kind),
