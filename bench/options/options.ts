@@ -8,7 +8,7 @@ import os from 'node:os';
 import { DEFAULT_GRPC_CONNECTIONS } from '../scenario/connections.ts';
 import { parseArgs } from 'node:util';
 import { isOperation, isStreamOperation, LIMITS, OPERATIONS, STREAM_OPERATIONS, type Operation, type StreamOperation } from '../../servers/calculator.ts';
-import { PROTOCOLS, STREAM_TRANSPORTS, type Protocol, type StreamTransport } from '../types.ts';
+import { PROTOCOLS, STREAM_TRANSPORTS, TRANSPORTS_OF_KIND, type Protocol, type StreamKind, type StreamTransport } from '../types.ts';
 import { COMPRESSIONS, type Compression } from '../scenario/compression.ts';
 import { contenderNames, getContender } from '../../servers/contenders/index.ts';
 import { DurationError, durationMs, durationSeconds } from './duration.ts';
@@ -721,11 +721,14 @@ function checkStreamRules(input: {
   }
 }
 
-/** Which transports serve which stream operation (REST: SSE is server streaming only, WebSocket is the bidi path). */
+/** The calculator's streams by kind: running-sum bidi, sum-stream client streaming, prefix-sums server streaming. */
+export const STREAM_KIND: Readonly<Record<StreamOperation, StreamKind>> = { 'running-sum': 'bidi', 'sum-stream': 'client-stream', 'prefix-sums': 'server-stream' };
+
+/** Which transports serve which stream operation: those of its kind (bench/types.ts TRANSPORTS_OF_KIND). */
 export const TRANSPORTS_BY_OPERATION: Readonly<Record<StreamOperation, readonly StreamTransport[]>> = {
-  'running-sum': ['grpc', 'ndjson', 'websocket'],
-  'sum-stream': ['grpc', 'ndjson'],
-  'prefix-sums': ['grpc', 'ndjson', 'sse'],
+  'running-sum': TRANSPORTS_OF_KIND[STREAM_KIND['running-sum']],
+  'sum-stream': TRANSPORTS_OF_KIND[STREAM_KIND['sum-stream']],
+  'prefix-sums': TRANSPORTS_OF_KIND[STREAM_KIND['prefix-sums']],
 };
 
 function parseNetwork(text: string): Array<NetworkCondition | null> {

@@ -7,10 +7,10 @@ import { BINARY_OPERATIONS, type Operation, type StreamOperation } from '../../s
 import { encodeRequest, grpcMethodPath, messageTypes, METHOD_NAMES, PROTO_PATH, SERVICE_NAME, STREAM_METHOD_NAMES } from '../../servers/proto.ts';
 import { makeValues } from './payloads.ts';
 import { calculatorStreamAnswers } from './stream-answers.ts';
-import { DEFAULT_SHAPE, TRANSPORTS_BY_OPERATION, type BenchOptions, type ShapeName } from '../options/options.ts';
+import { DEFAULT_SHAPE, STREAM_KIND, TRANSPORTS_BY_OPERATION, type BenchOptions, type ShapeName } from '../options/options.ts';
 import { connectionsFor } from './connections.ts';
 import type { Compression } from './compression.ts';
-import type { ApiMethod, CallPayload, MethodKind, Protocol, StreamKind, StreamTransport } from '../types.ts';
+import type { ApiMethod, CallPayload, MethodKind, Protocol, StreamTransport } from '../types.ts';
 
 /** A stream scenario's shape: the transports each protocol runs it over, and how long each stream lasts. */
 export interface StreamScenario {
@@ -113,9 +113,6 @@ export function buildScenarios(
   }
   return scenarios;
 }
-
-/** The calculator's streams by kind: running-sum bidi, sum-stream client streaming, prefix-sums server streaming. */
-const STREAM_KIND: Readonly<Record<StreamOperation, StreamKind>> = { 'running-sum': 'bidi', 'sum-stream': 'client-stream', 'prefix-sums': 'server-stream' };
 
 /**
  * A stream scenario's payload: its method (gRPC path, REST route /v1/<op>),
