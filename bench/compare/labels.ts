@@ -31,14 +31,23 @@ export function integer(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
-/** 3 significant digits with k/M suffixes: 1,234 → "1.23k". */
+/**
+ * Calls/s and bytes for every report: 950, 9.5k, 95k, 1.2M (whole numbers from
+ * 100 to 9,999, one decimal below 100); "–" for a figure that was not measured.
+ */
 export function compact(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '–';
   const abs = Math.abs(value);
-  if (abs >= 1e6) return `${(value / 1e6).toPrecision(3)}M`;
-  if (abs >= 1e4) return `${(value / 1e3).toPrecision(3)}k`;
-  if (abs >= 100) return integer(value);
-  return value.toPrecision(3).replace(/\.?0+$/, '') || '0';
+  if (abs >= 1e6) return `${(value / 1e6).toFixed(abs >= 1e7 ? 0 : 1)}M`;
+  if (abs >= 1e4) return `${(value / 1e3).toFixed(abs >= 1e5 ? 0 : 1)}k`;
+  return abs >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+/** Latency and CPU: 3 significant figures (123, 12.3, 1.23). */
+export function fixed(value: number): string {
+  if (value >= 100) return value.toFixed(0);
+  if (value >= 10) return value.toFixed(1);
+  return value.toFixed(2);
 }
 
 /** Milliseconds with sensible precision: 0.0123 → "0.0123 ms", 12.3456 → "12.3 ms". */

@@ -5,11 +5,10 @@
  * offered rate with the objective drawn as a line (the knee is the answer).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { integer, PROTOCOL_LABEL, ratio, workloadLabel } from '../compare/labels.ts';
 import { DEFAULT_SLO_ERRORS_PERCENT, describeSlo, parseSlo, percentileKey, type Slo } from '../options/slo.ts';
 import type { CapacityRecord, ResultsFile, RunRecord } from '../results/record.ts';
 import type { Protocol } from '../types.ts';
-import { compact, fixed } from './table.ts';
+import { compact, fixed, integer, PROTOCOL_LABEL, ratio, workloadLabel } from '../compare/labels.ts';
 
 type Searched = RunRecord & { capacity: CapacityRecord };
 

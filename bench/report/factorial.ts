@@ -22,7 +22,7 @@
 import type { ContenderInfo, ContenderReport, ResultsFile, RunRecord } from '../results/record.ts';
 import { CLIENT_BOUND_PERCENT, SERVER_BUSY_PERCENT } from '../results/client-bound.ts';
 import { runsByScenario, spread } from '../results/summary.ts';
-import { compact, fixed } from './table.ts';
+import { compact, fixed } from '../compare/labels.ts';
 import { markdownRow, markdownTable } from './markdown-table.ts';
 
 export type Factor = 'transport' | 'encoding' | 'implementation' | 'protocol' | 'language';

@@ -3,7 +3,8 @@ import { hasNetworkSweep, networkSweepSentences, renderNetworkSweep } from './ne
 import { conditionNamer, describeNetwork, hasNetworks, splitByNetwork } from './network.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type Spread } from '../results/summary.ts';
-import { compact, driverMode, fixed, flags, loadModel, runNotes, sharedDrivers } from './table.ts';
+import { compact, fixed } from '../compare/labels.ts';
+import { driverMode, flags, loadModel, runNotes, sharedDrivers } from './table.ts';
 import { hasSweep, renderSweepMarkdown } from './sweep.ts';
 import { renderSweepSummary } from './sweep-summary.ts';
 import { hasContenders, renderFactorialMarkdown } from './factorial.ts';

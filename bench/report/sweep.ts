@@ -8,7 +8,7 @@
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { spread } from '../results/summary.ts';
 import type { Protocol } from '../types.ts';
-import { compact, fixed } from './table.ts';
+import { compact, fixed } from '../compare/labels.ts';
 import { markdownTable } from './markdown-table.ts';
 
 export type ValueShapeName = 'int' | 'money' | 'double';

@@ -3,6 +3,7 @@
  * side for each metric, then the gRPC/REST ratio. Returns a string; printing is
  * the caller's business.
  */
+import { compact, fixed } from '../compare/labels.ts';
 import { CLIENT_BOUND_PERCENT, SERVER_BUSY_PERCENT } from '../results/client-bound.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { ratio, summarize, trialsIn, type Metric, type ProtocolCell, type ScenarioRow, type Spread } from '../results/summary.ts';
@@ -221,19 +222,4 @@ function percent(part: number, whole: number): string {
   if (whole === 0) return '100%';
   const p = (part / whole) * 100;
   return p < 0.1 ? '<0.1%' : `${p.toFixed(p < 10 ? 1 : 0)}%`;
-}
-
-/** 950, 9.5k, 95k, 1.2M */
-export function compact(value: number): string {
-  const abs = Math.abs(value);
-  if (abs >= 1e6) return `${(value / 1e6).toFixed(abs >= 1e7 ? 0 : 1)}M`;
-  if (abs >= 1e4) return `${(value / 1e3).toFixed(abs >= 1e5 ? 0 : 1)}k`;
-  return abs >= 100 ? value.toFixed(0) : value.toFixed(1);
-}
-
-/** Latency and CPU: 3 significant figures. */
-export function fixed(value: number): string {
-  if (value >= 100) return value.toFixed(0);
-  if (value >= 10) return value.toFixed(1);
-  return value.toFixed(2);
 }
