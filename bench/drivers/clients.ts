@@ -9,7 +9,7 @@
  * - 'undici-client': an undici Pool with `connections` keep-alive HTTP/1.1
  *   connections, pipelining 1, each answer's JSON body read and parsed.
  *
- * Both run on the same CallLoop (call-loop.ts) as http1-engine: closed loop at `concurrency`
+ * Both run on the one scheduler's CallScheduler (schedule.ts), as http1-engine: closed loop at `concurrency`
  * calls in flight (open loop if `rate` is set), latency per call into the HDR
  * histogram, a deadline of `timeoutMs` per call (the call is cancelled and
  * counted as 'timeout'). Statuses: gRPC status names ('OK', 'INVALID_ARGUMENT',
@@ -23,7 +23,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Pool } from 'undici';
 import protobuf from 'protobufjs';
 import type { ApiMethod, Driver, LoadOptions, LoadResult } from '../types.ts';
-import { CallLoop } from './call-loop.ts';
+import { CallScheduler, type CallSlot } from './schedule.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -86,12 +86,12 @@ async function runGrpcJsClient(options: LoadOptions): Promise<LoadResult> {
   const { target, payload } = options;
   if (target.protocol !== 'grpc') throw new Error('grpc-js-client drives gRPC targets only');
   if (!(options.connections >= 1)) throw new Error('grpc-js-client: connections must be at least 1');
-  const loop = new CallLoop(options);
+  const loop = new CallScheduler(options);
   const types = methodTypes(payload.method);
   const host = target.host.includes(':') && !target.host.startsWith('[') ? `[${target.host}]` : target.host;
   const address = `${host}:${target.port}`;
   const credentials = target.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-  const channelCount = Math.min(Math.floor(options.connections), loop.slots);
+  const channelCount = Math.min(Math.floor(options.connections), loop.slotCount);
   const clients = Array.from(
     { length: channelCount },
     () =>
@@ -126,33 +126,32 @@ async function runGrpcJsClient(options: LoadOptions): Promise<LoadResult> {
   for (const [name, value] of Object.entries(options.metadata ?? {})) metadata.set(name, value);
   // The request object an application would hold, decoded once from the prepared bytes.
   const request = types.request.decode(payload.protobuf);
-  const inFlight: Array<grpc.ClientUnaryCall | null> = new Array(loop.slots).fill(null);
+  const inFlight: Array<grpc.ClientUnaryCall | null> = new Array(loop.slotCount).fill(null);
   /** Per slot, the id of a call cancelled at its deadline: its CANCELLED callback is not an outcome. */
-  const cancelled = new Float64Array(loop.slots);
+  const cancelled = new Float64Array(loop.slotCount);
 
-  const result = await loop.run(
-    {
-      start(slot, callId) {
-        const client = clients[slot % clients.length]!;
-        inFlight[slot] = client.makeUnaryRequest(path, serialize, deserialize, request, metadata, {}, (error) => {
-          if (cancelled[slot] === callId || !loop.isCurrent(slot, callId)) return;
-          inFlight[slot] = null;
-          const outcome = error === null ? 'OK' : grpcStatusName(error.code);
-          loop.complete(slot, callId, outcome, error !== null);
-        });
-      },
-      cancel(slot, callId) {
-        const call = inFlight[slot];
-        inFlight[slot] = null;
-        cancelled[slot] = callId;
-        call?.cancel();
-      },
+  const result = await loop.run({
+    start(slot) {
+      const { index, callId } = slot;
+      const client = clients[index % clients.length]!;
+      inFlight[index] = client.makeUnaryRequest(path, serialize, deserialize, request, metadata, {}, (error) => {
+        if (cancelled[index] === callId || !loop.isCurrent(slot, callId)) return;
+        inFlight[index] = null;
+        const outcome = error === null ? 'OK' : grpcStatusName(error.code);
+        loop.complete(slot, callId, outcome, error !== null);
+      });
     },
-    () => {
+    cancel({ index, callId }) {
+      const call = inFlight[index];
+      inFlight[index] = null;
+      cancelled[index] = callId;
+      call?.cancel();
+    },
+    finish() {
       for (const call of inFlight) call?.cancel();
       closeAll();
     },
-  );
+  });
   return { ...result, socketBytes: null };
 }
 
@@ -177,7 +176,7 @@ async function runUndiciClient(options: LoadOptions): Promise<LoadResult> {
   const { target, payload } = options;
   if (target.protocol !== 'rest') throw new Error('undici-client drives REST targets only');
   if (!(options.connections >= 1)) throw new Error('undici-client: connections must be at least 1');
-  const loop = new CallLoop(options);
+  const loop = new CallScheduler(options);
   const url = new URL(payload.restPath, target.url);
   try {
     await probe(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || (url.protocol === 'https:' ? 443 : 80)));
@@ -185,7 +184,7 @@ async function runUndiciClient(options: LoadOptions): Promise<LoadResult> {
     return failedBeforeStart(`cannot connect to ${url.host}: ${(error as Error).message}`);
   }
   const pool = new Pool(url.origin, {
-    connections: Math.min(Math.floor(options.connections), loop.slots),
+    connections: Math.min(Math.floor(options.connections), loop.slotCount),
     pipelining: 1,
     // The loop's deadline cancels calls; these only stop a stuck socket from outliving the run.
     headersTimeout: options.timeoutMs + 1_000,
@@ -196,9 +195,9 @@ async function runUndiciClient(options: LoadOptions): Promise<LoadResult> {
   const body = payload.json.length > 0 ? payload.json : undefined;
   const path = `${url.pathname}${url.search}`;
   const method = payload.method.rest.verb as 'POST';
-  const controllers: Array<AbortController | null> = new Array(loop.slots).fill(null);
+  const controllers: Array<AbortController | null> = new Array(loop.slotCount).fill(null);
 
-  const call = async (slot: number, callId: number, controller: AbortController): Promise<void> => {
+  const call = async (slot: CallSlot, callId: number, controller: AbortController): Promise<void> => {
     let outcome: string;
     let isError: boolean;
     try {
@@ -217,27 +216,25 @@ async function runUndiciClient(options: LoadOptions): Promise<LoadResult> {
       outcome = 'connection-error';
       isError = true;
     }
-    if (controllers[slot] === controller) controllers[slot] = null;
+    if (controllers[slot.index] === controller) controllers[slot.index] = null;
     loop.complete(slot, callId, outcome, isError);
   };
 
-  const result = await loop.run(
-    {
-      start(slot, callId) {
-        const controller = new AbortController();
-        controllers[slot] = controller;
-        void call(slot, callId, controller);
-      },
-      cancel(slot) {
-        const controller = controllers[slot];
-        controllers[slot] = null;
-        controller?.abort();
-      },
+  const result = await loop.run({
+    start(slot) {
+      const controller = new AbortController();
+      controllers[slot.index] = controller;
+      void call(slot, slot.callId, controller);
     },
-    () => {
+    cancel({ index }) {
+      const controller = controllers[index];
+      controllers[index] = null;
+      controller?.abort();
+    },
+    finish() {
       for (const controller of controllers) controller?.abort();
       void pool.destroy().catch(() => {});
     },
-  );
+  });
   return { ...result, socketBytes: null };
 }

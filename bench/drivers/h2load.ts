@@ -50,7 +50,7 @@ import type { WireBytesPerCall } from '../results/record.ts';
 import type { Driver, LoadOptions, LoadResult, Protocol } from '../types.ts';
 import { frameGrpcMessage } from '../wire/grpc-frame.ts';
 import { requestLine, restBodyOf, restCallOf } from '../scenario/http-call.ts';
-import { abortReason } from './call-loop.ts';
+import { abortReason } from './schedule.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 import { childrenCpuUsFromStat } from '../host/process-stats.ts';
 import { round } from '../results/round.ts';

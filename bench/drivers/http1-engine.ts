@@ -21,14 +21,14 @@
  * send, or the due time in the open loop), as browsers and undici do for
  * requests they may repeat. A second such loss is a connection-error.
  *
- * The scheduling is CallLoop (call-loop.ts), shared with the client-library
- * drivers in clients.ts.
+ * The scheduling is the one scheduler's CallScheduler (schedule.ts), as for
+ * every Node generator; a call's deadline runs from its actual send.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { assertDrivable, requestLine, requestsOf, restBodyOf } from '../scenario/http-call.ts';
-import { CallLoop } from './call-loop.ts';
+import { CallScheduler } from './schedule.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 
 const RECONNECT_MIN_MS = 20;
@@ -260,8 +260,8 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
     return buildHttp1Request(requestUrl, call.body === 'json' && prepared === payload ? payload.json : restBodyOf(call, payload, prepared), options.metadata, call.contentType, line.verb);
   });
   let nextRequest = 0;
-  const loop = new CallLoop(options);
-  const lanes = Array.from({ length: loop.slots }, (_, slot) => new Lane(slot));
+  const loop = new CallScheduler(options);
+  const lanes = Array.from({ length: loop.slotCount }, (_, slot) => new Lane(slot));
   let bytesSent = 0;
   let bytesReceived = 0;
   let closing = false;
@@ -308,7 +308,7 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
     lane.callId = 0;
     lane.sent = false;
     lane.request = null;
-    if (callId !== 0) loop.complete(lane.slot, callId, outcome, isError);
+    if (callId !== 0) loop.complete(loop.slots[lane.slot]!, callId, outcome, isError);
   };
 
   const connect = (lane: Lane, onFirst?: (error: Error | null) => void): void => {
@@ -410,28 +410,26 @@ async function runHttp1Engine(options: LoadOptions): Promise<LoadResult> {
     return { calls: 0, errors: 0, statusCounts: {}, elapsedS: 0, latencyUs, socketBytes: { sent: bytesSent, received: bytesReceived }, failure: firstError.message };
   }
 
-  const result = await loop.run(
-    {
-      start(slot, callId) {
-        const lane = lanes[slot]!;
-        lane.callId = callId;
-        lane.sent = false;
-        lane.request = null;
-        if (lane.connected) send(lane);
-        else scheduleReconnect(lane);
-      },
-      cancel(slot, callId) {
-        const lane = lanes[slot]!;
-        if (lane.callId !== callId) return;
-        // HTTP/1.1 cannot cancel one request: the connection goes (reset, while the request is underway), and a new one takes its place.
-        dropSocket(lane);
-        lane.callId = 0;
-        lane.sent = false;
-        lane.request = null;
-        scheduleReconnect(lane);
-      },
+  const result = await loop.run({
+    start({ index, callId }) {
+      const lane = lanes[index]!;
+      lane.callId = callId;
+      lane.sent = false;
+      lane.request = null;
+      if (lane.connected) send(lane);
+      else scheduleReconnect(lane);
     },
-    closeAll,
-  );
+    cancel({ index, callId }) {
+      const lane = lanes[index]!;
+      if (lane.callId !== callId) return;
+      // HTTP/1.1 cannot cancel one request: the connection goes (reset, while the request is underway), and a new one takes its place.
+      dropSocket(lane);
+      lane.callId = 0;
+      lane.sent = false;
+      lane.request = null;
+      scheduleReconnect(lane);
+    },
+    finish: closeAll,
+  });
   return { ...result, socketBytes: { sent: bytesSent, received: bytesReceived }, retried, connectionsOpened };
 }
