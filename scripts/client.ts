@@ -24,6 +24,7 @@ import {
 } from '../servers/calculator.ts';
 import { loadCalculatorService, METHOD_NAMES, STREAM_METHOD_NAMES } from '../servers/proto.ts';
 import { DEFAULT_GRPC_PORT, DEFAULT_HOST, DEFAULT_REST_PORT } from '../servers/server-options.ts';
+import { UsageError } from '../shared/usage-error.ts';
 
 export type Protocol = 'grpc' | 'rest';
 
@@ -42,8 +43,6 @@ const USAGE = `usage: client <grpc|rest> <${[...OPERATIONS, ...STREAM_OPERATIONS
   running-sum and prefix-sums print each running total on its own line; sum-stream prints the total
   --transport (rest only): ndjson (default), websocket (running-sum), sse (prefix-sums)
   --target defaults to ${DEFAULT_TARGETS.grpc} (grpc) or ${DEFAULT_TARGETS.rest} (rest)`;
-
-export class UsageError extends Error {}
 
 export type RestTransport = 'ndjson' | 'sse' | 'websocket';
 

@@ -16,14 +16,13 @@ import type { LoadResult } from '../bench/types.ts';
 import { OPERATIONS, type Operation } from '../servers/calculator.ts';
 import { encodeRequest, METHOD_NAMES, SERVICE_NAME } from '../servers/proto.ts';
 import { calculatorMethod } from '../bench/scenario/matrix.ts';
-import { DURATION_FORMS, DurationError, durationMs } from '../bench/options/duration.ts';
+import { DURATION_FORMS, durationMs } from '../bench/options/duration.ts';
+import { UsageError } from '../shared/usage-error.ts';
 
 const USAGE = `usage: grpc-load --call ${SERVICE_NAME}.<Method> [-d JSON] [-c N] [--connections N]
                  [-n N | -z DURATION] [--rps N] [--timeout DURATION] [-m JSON] [--tls]
                  [--format summary|json|ghz] host:port
   methods: ${OPERATIONS.map((op) => METHOD_NAMES[op]).join(', ')}; durations: ${DURATION_FORMS}`;
-
-class UsageError extends Error {}
 
 export interface CliRun {
   options: GrpcEngineOptions;
@@ -187,7 +186,8 @@ async function main(): Promise<void> {
   try {
     cli = parseCli(process.argv.slice(2));
   } catch (error) {
-    if (error instanceof UsageError || error instanceof DurationError) {
+    // A DurationError (-z, --timeout) is a UsageError too.
+    if (error instanceof UsageError) {
       if (error.message === 'help') {
         console.log(USAGE);
         process.exit(0);

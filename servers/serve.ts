@@ -17,7 +17,8 @@ import {
 } from './server-options.ts';
 import { createSelfSignedTls } from './tls.ts';
 import { createCallCounter, reportCallsOnSignal } from './call-counter.ts';
-import { DurationError, durationMs } from '../bench/options/duration.ts';
+import { durationMs } from '../bench/options/duration.ts';
+import { parseArgsUsageError, UsageError } from '../shared/usage-error.ts';
 import { loadGeneratedApi } from './generated/api.ts';
 import { startGeneratedGrpcServer } from './generated/grpc.ts';
 import { startGeneratedRestServer } from './generated/rest.ts';
@@ -64,8 +65,8 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       strict: true,
     });
   } catch (error) {
-    // node:util's messages (unknown option, missing value, stray positional) are one line; keep only that.
-    throw new UsageError((error instanceof Error ? error.message : String(error)).split('. ')[0].replace(/\.$/, ''));
+    // node:util's messages (unknown option, missing value, stray positional): their first sentence.
+    throw parseArgsUsageError(error);
   }
   const { values } = parsed;
   if (values.help) throw new HelpRequested(USAGE);
@@ -86,13 +87,8 @@ export function parseServeArgs(argv: string[]): ServeOptions {
 }
 
 function parseAge(text: string): number {
-  try {
-    // Whole ms: grpc-js takes an integer; 2^31-1 ms (24.8 days) is the most a Node timer holds.
-    return Math.ceil(durationMs('--max-connection-age', text, { minMs: 1, maxMs: 2 ** 31 - 1 }));
-  } catch (error) {
-    if (error instanceof DurationError) throw new UsageError(error.message);
-    throw error;
-  }
+  // Whole ms: grpc-js takes an integer; 2^31-1 ms (24.8 days) is the most a Node timer holds. A DurationError is a UsageError.
+  return Math.ceil(durationMs('--max-connection-age', text, { minMs: 1, maxMs: 2 ** 31 - 1 }));
 }
 
 function parseCalls(text: string): number {
@@ -102,7 +98,7 @@ function parseCalls(text: string): number {
   return Number(text);
 }
 
-export class UsageError extends Error {}
+/** --help: not an error; main() prints the usage and exits 0. */
 class HelpRequested extends Error {}
 
 function parsePort(text: string, flag: string): number {

@@ -13,7 +13,8 @@ import path from 'node:path';
 import { driverCatalog, openLoopDriverNames } from '../drivers/index.ts';
 import { callRowsOf, streamRecordsOf } from '../results/stream-record.ts';
 import { isMain } from './main.ts';
-import { BenchUsageError, parseBenchCommand } from '../options/options.ts';
+import { parseBenchCommand } from '../options/options.ts';
+import { UsageError } from '../../shared/usage-error.ts';
 import { canPin } from '../host/pinning.ts';
 import { createProgress } from '../run/progress.ts';
 import { renderTerminal } from '../report/terminal.ts';
@@ -27,7 +28,7 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   try {
     command = parseBenchCommand(argv, driverCatalog(), { canPin: canPin(), openLoopDrivers: openLoopDriverNames() });
   } catch (error) {
-    if (error instanceof BenchUsageError) {
+    if (error instanceof UsageError) {
       process.stderr.write(`error: ${error.message}\n`);
       return 2;
     }
@@ -42,7 +43,7 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   try {
     card = await loadCard(options);
   } catch (error) {
-    if (!(error instanceof BenchUsageError)) throw error;
+    if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`error: ${error.message}\n`);
     return error.exitCode;
   }
@@ -69,7 +70,7 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
   } catch (error) {
     progress.close();
     // The runner's own checks of the drivers (h2load missing, --rate without an open loop): bad usage, nothing sent.
-    if (error instanceof BenchUsageError) {
+    if (error instanceof UsageError) {
       process.stderr.write(`error: ${error.message}\n`);
       return error.exitCode;
     }

@@ -16,8 +16,9 @@ import { HelpRequested, parseDriversArgs, USAGE, type DriversCliOptions } from '
 import { renderConsoleTable, renderHeadroomLines, renderMarkdown, renderStreamGeneratorTable, renderTargetLines } from '../drivers-compare/render.ts';
 import { runDriversSession } from '../drivers-compare/session.ts';
 import { createRunFolder, removeEmptyRunFolder, writeFileAtomic } from '../results/write.ts';
+import { UsageError } from '../../shared/usage-error.ts';
 
-export { parseDriversArgs, UsageError, type DriversCliOptions } from '../drivers-compare/args.ts';
+export { parseDriversArgs, type DriversCliOptions } from '../drivers-compare/args.ts';
 
 export async function main(argv: string[]): Promise<number> {
   let options: DriversCliOptions;
@@ -28,7 +29,8 @@ export async function main(argv: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    console.error((error as Error).message.split('\n')[0]);
+    if (!(error instanceof UsageError)) throw error;
+    console.error(error.message.split('\n')[0]);
     console.error(USAGE);
     return 2;
   }

@@ -9,7 +9,8 @@
  */
 import { stringify } from 'yaml';
 import { driverCatalog, openLoopDriverNames } from '../drivers/index.ts';
-import { BenchUsageError, MAX_SEGMENTS, parseStartAt, resolveBenchOptions } from '../options/options.ts';
+import { MAX_SEGMENTS, parseStartAt, resolveBenchOptions } from '../options/options.ts';
+import { UsageError } from '../../shared/usage-error.ts';
 import { buildJob, collectCommands, type JobSpec } from '../k8s/job.ts';
 import { runSchedule } from '../run/schedule.ts';
 import { buildScenarios } from '../scenario/matrix.ts';
@@ -37,10 +38,10 @@ export function runK8sCli(argv: readonly string[], nowMs = Date.now()): string {
     const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
     if ((OWN_FLAGS as readonly string[]).includes(flag)) {
       const value = inline ?? argv[++i];
-      if (value === undefined || value.startsWith('--')) throw new BenchUsageError(`${flag} needs a value`);
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
       own[flag as (typeof OWN_FLAGS)[number]] = value;
     } else if (POD_FLAGS.includes(flag)) {
-      throw new BenchUsageError(`${flag}: bench:k8s sets it for each pod; drop it`);
+      throw new UsageError(`${flag}: bench:k8s sets it for each pod; drop it`);
     } else {
       benchArgs.push(argv[i]!);
     }
@@ -48,12 +49,12 @@ export function runK8sCli(argv: readonly string[], nowMs = Date.now()): string {
   const segmentsText = own['--segments'];
   const segments = Number(segmentsText);
   if (segmentsText === undefined || !/^\d+$/.test(segmentsText) || segments < 1 || segments > MAX_SEGMENTS) {
-    throw new BenchUsageError(`--segments must be a whole number from 1 to ${MAX_SEGMENTS}, got ${segmentsText === undefined ? 'nothing' : `"${segmentsText}"`}`);
+    throw new UsageError(`--segments must be a whole number from 1 to ${MAX_SEGMENTS}, got ${segmentsText === undefined ? 'nothing' : `"${segmentsText}"`}`);
   }
   const image = own['--image'];
-  if (!image) throw new BenchUsageError('--image: give the callbench image the pods run (see docs/scale-out.md)');
+  if (!image) throw new UsageError('--image: give the callbench image the pods run (see docs/scale-out.md)');
   const name = own['--name'] ?? 'callbench';
-  if (!/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/.test(name)) throw new BenchUsageError(`--name must be a DNS label (lower-case letters, digits, '-'), got "${name}"`);
+  if (!/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/.test(name)) throw new UsageError(`--name must be a DNS label (lower-case letters, digits, '-'), got "${name}"`);
   const startAt = parseStartAt(own['--start-at'] ?? `+${DEFAULT_START_LEAD_S}`, nowMs);
 
   // As a pod would resolve them; the last segment gets the smallest share.
@@ -80,7 +81,7 @@ if (isMain(import.meta.url)) {
   try {
     process.stdout.write(runK8sCli(process.argv.slice(2)));
   } catch (error) {
-    if (!(error instanceof BenchUsageError)) throw error;
+    if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`bench:k8s: ${error.message}\n`);
     process.exitCode = 2;
   }

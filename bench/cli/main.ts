@@ -5,10 +5,11 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ResultsInputError } from '../results/read.ts';
+import { UsageError } from '../../shared/usage-error.ts';
 
-/** Bad input (a ResultsInputError or a parseArgs error) → one line, 2; anything else is a bug → stack, 1. */
+/** Bad input (a UsageError, a ResultsInputError or a parseArgs error) → one line, 2; anything else is a bug → stack, 1. */
 export function reportCliError(command: string, error: unknown): number {
-  const usage = error instanceof ResultsInputError || String((error as { code?: unknown })?.code ?? '').startsWith('ERR_PARSE_ARGS');
+  const usage = error instanceof UsageError || error instanceof ResultsInputError || String((error as { code?: unknown })?.code ?? '').startsWith('ERR_PARSE_ARGS');
   const message = error instanceof Error ? (usage ? error.message.split('\n')[0] : (error.stack ?? error.message)) : String(error);
   process.stderr.write(`${command}: ${message}\n`);
   return usage ? 2 : 1;

@@ -1,6 +1,7 @@
 /** bench:drivers' flags, resolved once (bench/cli/drivers.ts). */
 import { parseArgs } from 'node:util';
 import { durationSeconds } from '../options/duration.ts';
+import { parseArgsUsageError, UsageError } from '../../shared/usage-error.ts';
 
 export const USAGE =
   'usage: bench:drivers [--rounds 3] [--duration 3s] [--warmup 2s] [--timeout-ms 5000] [--no-clients] [--no-streams] [--no-pin] [--out results]\n' +
@@ -19,21 +20,26 @@ export interface DriversCliOptions {
 }
 
 export function parseDriversArgs(argv: string[]): DriversCliOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      rounds: { type: 'string', default: '3' },
-      duration: { type: 'string', default: '3' },
-      warmup: { type: 'string', default: '2' },
-      'timeout-ms': { type: 'string', default: '5000' },
-      'no-clients': { type: 'boolean', default: false },
-      'no-streams': { type: 'boolean', default: false },
-      'no-pin': { type: 'boolean', default: false },
-      out: { type: 'string', default: 'results' },
-      help: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        rounds: { type: 'string', default: '3' },
+        duration: { type: 'string', default: '3' },
+        warmup: { type: 'string', default: '2' },
+        'timeout-ms': { type: 'string', default: '5000' },
+        'no-clients': { type: 'boolean', default: false },
+        'no-streams': { type: 'boolean', default: false },
+        'no-pin': { type: 'boolean', default: false },
+        out: { type: 'string', default: 'results' },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    throw parseArgsUsageError(error);
+  }
   if (values.help) throw new HelpRequested(USAGE);
   const positive = (name: string, text: string, integer = false): number => {
     const value = Number(text);
@@ -42,7 +48,7 @@ export function parseDriversArgs(argv: string[]): DriversCliOptions {
     }
     return value;
   };
-  // A DurationError is a usage error too: main() prints any parse error's first line and exits 2.
+  // A DurationError is a UsageError too: main() prints its line and the usage, and exits 2.
   const seconds = (name: string, text: string, minS: number): number => durationSeconds(`--${name}`, text, { minS, maxS: 3_600 });
   return {
     rounds: positive('rounds', values.rounds!, true),
@@ -56,6 +62,6 @@ export function parseDriversArgs(argv: string[]): DriversCliOptions {
   };
 }
 
-export class UsageError extends Error {}
+/** --help: not an error; main() prints the usage and exits 0. */
 export class HelpRequested extends Error {}
 

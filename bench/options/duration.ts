@@ -2,9 +2,11 @@
  * The one duration syntax of every command (bench, grpc-load, bench:drivers):
  * a bare number is seconds (autocannon's habit, `--duration 10`), or one or
  * more parts with a unit, largest first, as ghz and k6 take them (`10s`,
- * `500ms`, `1m`, `1m30s`, `1.5s`). Each command wraps a DurationError in its
- * own usage error, so the message the user sees is the same everywhere.
+ * `500ms`, `1m`, `1m30s`, `1.5s`). A DurationError is a UsageError
+ * (shared/usage-error.ts): every command prints it as it prints its own, so
+ * the message the user sees is the same everywhere.
  */
+import { UsageError } from '../../shared/usage-error.ts';
 
 export const DURATION_FORMS = '3 (seconds), 3s, 500ms, 1m or 1m30s';
 /** The same for the flags whose bare number has always been milliseconds. */
@@ -14,7 +16,8 @@ const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 0.001 } as const
 type Unit = keyof typeof UNIT_MS;
 const UNIT_ORDER: readonly Unit[] = ['h', 'm', 's', 'ms', 'us'];
 
-export class DurationError extends Error {}
+/** A bad duration: a usage error of the flag that carries it. */
+export class DurationError extends UsageError {}
 
 export interface DurationBounds {
   /** Smallest accepted value in ms (inclusive). */

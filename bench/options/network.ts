@@ -13,6 +13,7 @@
  *   up/down one direction only; 8kbit..10gbit, counted in IP bytes
  *   loss    share of packets dropped at random, each way: 0..50%
  */
+import { UsageError } from '../../shared/usage-error.ts';
 import { parseDurationMs } from './duration.ts';
 
 export interface NetworkCondition {
@@ -26,7 +27,8 @@ export interface NetworkCondition {
   lossPercent: number;
 }
 
-export class NetworkSpecError extends Error {}
+/** A bad network condition; the bench prefixes it with `--network: `. */
+export class NetworkSpecError extends UsageError {}
 
 /**
  * Built-in profiles. Round figures in the range published for each kind of

@@ -1,7 +1,7 @@
 /**
  * `npm run bench` options: the one place where command-line input is checked.
  * Everything past resolveBenchOptions() works with typed, validated values;
- * a bad flag becomes a BenchUsageError naming the flag and what it accepts
+ * a bad flag becomes a UsageError naming the flag and what it accepts
  * (the CLI prints its message on one line and exits 2, before any load).
  */
 import os from 'node:os';
@@ -15,6 +15,9 @@ import { DurationError, durationMs, durationSeconds } from './duration.ts';
 import { DEFAULT_SLO_REPEATS, defaultSloStepS, MAX_SLO_REPEATS, MIN_SLO_STEP_S, parseSlo, SloSyntaxError, type Slo } from './slo.ts';
 import type { SegmentInfo } from '../results/record.ts';
 import { NetworkSpecError, parseNetworkList, type NetworkCondition } from './network.ts';
+import { parseArgsUsageError, UsageError } from '../../shared/usage-error.ts';
+
+export { UsageError };
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -252,9 +255,12 @@ export interface BenchOptions {
 /** What the command line asks for: the usage text, or a bench with every option resolved. */
 export type BenchCommand = { kind: 'help'; usage: string } | { kind: 'run'; options: BenchOptions };
 
-export class BenchUsageError extends Error {
-  readonly exitCode = 2;
-}
+/**
+ * The bench's old name for the one usage error (shared/usage-error.ts), kept
+ * while bench/run/ and the tests outside test/options/ still import it.
+ * @deprecated import UsageError.
+ */
+export { UsageError as BenchUsageError };
 
 export const USAGE = `usage: npm run bench -- [options]
   --profile quick|standard|full   scenario set (default ${DEFAULT_PROFILE})
@@ -328,7 +334,7 @@ export function resolveBenchOptions(
   env: OptionsEnvironment = { canPin: os.cpus().length >= 2 },
 ): BenchOptions {
   const command = parseBenchCommand(argv, catalog, env);
-  if (command.kind === 'help') throw new BenchUsageError('--help prints the usage; it runs nothing');
+  if (command.kind === 'help') throw new UsageError('--help prints the usage; it runs nothing');
   return command.options;
 }
 
@@ -401,8 +407,7 @@ export function parseBenchCommand(
     }));
   } catch (error) {
     // parseArgs' messages are long; keep the first sentence and point at --help.
-    const text = error instanceof Error ? error.message.split('\n')[0]!.split('. ')[0]! : String(error);
-    throw new BenchUsageError(`${text.replace(/\.$/, '')} (see --help)`);
+    throw parseArgsUsageError(error, ' (see --help)');
   }
   if (values.help) return { kind: 'help', usage: USAGE };
 
@@ -414,17 +419,17 @@ export function parseBenchCommand(
 
   const sweep = values.sweep === undefined ? null : oneOf('--sweep', values.sweep, SWEEP_NAMES);
   if (sweep === 'payload' && values.ops !== undefined) {
-    throw new BenchUsageError('--sweep payload runs sum only; drop --ops (or drop --sweep and choose --ops, --sizes, --shape)');
+    throw new UsageError('--sweep payload runs sum only; drop --ops (or drop --sweep and choose --ops, --sizes, --shape)');
   }
   const networkSweep = sweep === 'network';
   if (networkSweep) {
     const clash = ['ops', 'sizes', 'concurrency', 'shape'].filter((flag) => values[flag as 'ops'] !== undefined);
-    if (clash.length > 0) throw new BenchUsageError(`--sweep network runs its own scenario set; drop ${clash.map((f) => `--${f}`).join(', ')} (or drop --sweep and use --network)`);
+    if (clash.length > 0) throw new UsageError(`--sweep network runs its own scenario set; drop ${clash.map((f) => `--${f}`).join(', ')} (or drop --sweep and use --network)`);
   }
   const sweepSizes = profileName === 'full' ? [...PAYLOAD_SWEEP.sizes, ...PAYLOAD_SWEEP.fullExtraSizes] : [...PAYLOAD_SWEEP.sizes];
   const askedOps = values.ops === undefined ? null : parseList('--ops', values.ops);
   for (const op of askedOps ?? []) {
-    if (!isOperation(op) && !isStreamOperation(op)) throw new BenchUsageError(`--ops: unknown operation "${op}"; allowed: ${[...OPERATIONS, ...STREAM_OPERATIONS].join(', ')}`);
+    if (!isOperation(op) && !isStreamOperation(op)) throw new UsageError(`--ops: unknown operation "${op}"; allowed: ${[...OPERATIONS, ...STREAM_OPERATIONS].join(', ')}`);
   }
   const ops =
     networkSweep
@@ -477,29 +482,29 @@ export function parseBenchCommand(
 
   const rate = values.rate === undefined ? null : positiveNumber('--rate', values.rate, MAX_RATE);
   const slo = values.slo === undefined ? null : sloOption(values.slo);
-  if (slo !== null && rate !== null) throw new BenchUsageError('--slo searches for the rate itself; drop --rate');
-  if (slo !== null && trials > 1) throw new BenchUsageError('--slo runs one search per scenario and protocol; drop --trials');
-  if (slo === null && (values['slo-repeats'] !== undefined || values['slo-step'] !== undefined)) throw new BenchUsageError('--slo-repeats and --slo-step shape a --slo search; add --slo');
+  if (slo !== null && rate !== null) throw new UsageError('--slo searches for the rate itself; drop --rate');
+  if (slo !== null && trials > 1) throw new UsageError('--slo runs one search per scenario and protocol; drop --trials');
+  if (slo === null && (values['slo-repeats'] !== undefined || values['slo-step'] !== undefined)) throw new UsageError('--slo-repeats and --slo-step shape a --slo search; add --slo');
   const sloRepeats = values['slo-repeats'] === undefined ? DEFAULT_SLO_REPEATS : integer('--slo-repeats', values['slo-repeats'], 1, MAX_SLO_REPEATS);
   const sloStepS = values['slo-step'] === undefined ? defaultSloStepS(durationS) : seconds('--slo-step', values['slo-step'], MIN_SLO_STEP_S);
   // A search's steps are as many as it takes, so they fit neither a fixed schedule nor a share of a fixed rate.
   if (slo !== null && (values.segment !== undefined || values['start-at'] !== undefined)) {
-    throw new BenchUsageError('--slo runs its own steps on one generator; drop --segment and --start-at');
+    throw new UsageError('--slo runs its own steps on one generator; drop --segment and --start-at');
   }
   // A capacity search runs open-loop steps, so it takes the open-loop drivers and their checks.
   const openLoopFlag = slo !== null ? '--slo' : rate !== null ? '--rate' : null;
   const network = values.network === undefined ? (networkSweep ? parseNetwork(NETWORK_SWEEP.network) : [null]) : parseNetwork(values.network);
   const api = values.api === undefined ? null : values.api;
   if (api !== null) {
-    if (api.trim() === '') throw new BenchUsageError('--api must name a card file (YAML or JSON)');
+    if (api.trim() === '') throw new UsageError('--api must name a card file (YAML or JSON)');
     const clash = ['ops', 'sizes', 'shape', 'sweep', 'contenders', 'transport', 'streams', 'messages'].filter((flag) => values[flag as 'ops'] !== undefined);
     if (values.compression !== undefined && values.compression !== 'none') clash.push('compression');
-    if (clash.length > 0) throw new BenchUsageError(`--api benches the card's calls; drop ${clash.map((flag) => `--${flag}`).join(', ')}`);
+    if (clash.length > 0) throw new UsageError(`--api benches the card's calls; drop ${clash.map((flag) => `--${flag}`).join(', ')}`);
   }
   const { drivers, notes: driverNotes } = resolveDrivers(values.driver, catalog, openLoopFlag, network.some((condition) => condition !== null), api !== null);
   if (openLoopFlag !== null && env.openLoopDrivers !== undefined) {
     for (const protocol of protocols) {
-      if (!env.openLoopDrivers.includes(drivers[protocol])) throw new BenchUsageError(openLoopRefusal(drivers[protocol], env.openLoopDrivers, openLoopFlag));
+      if (!env.openLoopDrivers.includes(drivers[protocol])) throw new UsageError(openLoopRefusal(drivers[protocol], env.openLoopDrivers, openLoopFlag));
     }
   }
   const grpcTarget = values['grpc-target'] === undefined ? null : parseGrpcTarget(values['grpc-target']);
@@ -511,7 +516,7 @@ export function parseBenchCommand(
   const tls = values.tls === true;
   const tlsPasses = networkSweep && !tls ? [...NETWORK_SWEEP.tlsPasses] : [tls];
   if (tls && restTarget !== null && !restTarget.startsWith('https:')) {
-    throw new BenchUsageError(`--tls: --rest-target must then be an https:// origin, got "${restTarget}"`);
+    throw new UsageError(`--tls: --rest-target must then be an https:// origin, got "${restTarget}"`);
   }
   const connectionCalls =
     values['connection-calls'] === undefined ? DEFAULT_CONNECTION_CALLS : integer('--connection-calls', values['connection-calls'], 0, 10_000);
@@ -521,7 +526,7 @@ export function parseBenchCommand(
   if (segment !== null) {
     const missing = protocols.filter((protocol) => (protocol === 'grpc' ? grpcTarget === null : restTarget === null));
     if (missing.length > 0) {
-      throw new BenchUsageError(
+      throw new UsageError(
         `--segment: every segment must load the same running servers; give ${missing.map((p) => `--${p}-target`).join(' and ')} (or leave ${missing.join(', ')} out with --protocols)`,
       );
     }
@@ -531,13 +536,13 @@ export function parseBenchCommand(
   const segmentable = (list: number[]): number[] =>
     segment === null || values.concurrency !== undefined ? list : list.filter((c) => c >= segment.count);
 
-  if (values.pin && values['no-pin']) throw new BenchUsageError('--pin and --no-pin: choose one');
+  if (values.pin && values['no-pin']) throw new UsageError('--pin and --no-pin: choose one');
   const pin = values['no-pin'] ? false : (values.pin ?? env.canPin);
   const progress = oneOf('--progress', values.progress ?? 'auto', ['auto', 'plain', 'none'] as const);
   const outDir = values.out ?? DEFAULT_OUT_DIR;
-  if (outDir.trim() === '') throw new BenchUsageError('--out must name a folder');
+  if (outDir.trim() === '') throw new UsageError('--out must name a folder');
 
-  if (ops.length === 0 && askedStreamOps.length === 0) throw new BenchUsageError('--ops: give at least one operation');
+  if (ops.length === 0 && askedStreamOps.length === 0) throw new UsageError('--ops: give at least one operation');
   // The default run ends with running-sum on every transport (unless --no-streams or a setting the stream scenario leaves to unary runs).
   const streamScenario =
     !values['no-streams'] &&
@@ -567,7 +572,7 @@ export function parseBenchCommand(
   if (network.some((condition) => condition !== null)) {
     // Servers the bench starts (its pair, the contenders) move behind the link; running targets cannot.
     const clash = [grpcTarget !== null && '--grpc-target', restTarget !== null && '--rest-target'].filter(Boolean);
-    if (clash.length > 0) throw new BenchUsageError(`--network runs the bench's own servers behind the emulated link; drop ${clash.join(', ')}`);
+    if (clash.length > 0) throw new UsageError(`--network runs the bench's own servers behind the emulated link; drop ${clash.join(', ')}`);
   }
   const contenders = values.contenders === undefined ? null : parseContenders(values.contenders);
   if (contenders !== null) {
@@ -580,7 +585,7 @@ export function parseBenchCommand(
       segment !== null && '--segment',
     ].filter(Boolean);
     if (clash.length > 0) {
-      throw new BenchUsageError(`--contenders picks the servers and protocols itself and measures uncompressed cleartext calls; drop ${clash.join(', ')}`);
+      throw new UsageError(`--contenders picks the servers and protocols itself and measures uncompressed cleartext calls; drop ${clash.join(', ')}`);
     }
   }
 
@@ -659,23 +664,23 @@ function resolvePlace(
   const maxConnectionCalls = text('max-connection-calls') === undefined ? null : integer('--max-connection-calls', text('max-connection-calls')!, 1, Number.MAX_SAFE_INTEGER);
   const proxies = text('proxy') === undefined ? [] : listOf('--proxy', text('proxy')!, [...PROXY_KINDS, 'direct'] as const);
   const kinds = proxies.filter((p): p is ProxyKind => p !== 'direct');
-  if (text('proxy') !== undefined && kinds.length === 0) throw new BenchUsageError(`--proxy must name a proxy (${PROXY_KINDS.join(', ')}), with or without direct`);
+  if (text('proxy') !== undefined && kinds.length === 0) throw new UsageError(`--proxy must name a proxy (${PROXY_KINDS.join(', ')}), with or without direct`);
   const proxyConfig = text('proxy-config') ?? null;
-  if (proxyConfig !== null && kinds.length !== 1) throw new BenchUsageError(`--proxy-config is the config of one proxy: give --proxy ${PROXY_KINDS.join('|')} (with or without direct)`);
+  if (proxyConfig !== null && kinds.length !== 1) throw new UsageError(`--proxy-config is the config of one proxy: give --proxy ${PROXY_KINDS.join('|')} (with or without direct)`);
   const replicas = text('replicas') === undefined ? 1 : integer('--replicas', text('replicas')!, 1, MAX_REPLICAS);
   const askedBalance = text('balance') === undefined ? null : oneOf('--balance', text('balance')!, ['l4', 'l7'] as const);
   if (kinds.length === 0 && (text('replicas') !== undefined || askedBalance !== null || proxyConfig !== null)) {
-    throw new BenchUsageError('--replicas, --balance and --proxy-config put servers behind a proxy: add --proxy nginx or --proxy haproxy');
+    throw new UsageError('--replicas, --balance and --proxy-config put servers behind a proxy: add --proxy nginx or --proxy haproxy');
   }
-  if (proxyConfig !== null && askedBalance !== null) throw new BenchUsageError('--balance: with --proxy-config your config decides how the proxy balances; drop --balance');
+  if (proxyConfig !== null && askedBalance !== null) throw new UsageError('--balance: with --proxy-config your config decides how the proxy balances; drop --balance');
   const shapesServers = kinds.length > 0 || maxConnectionAgeMs !== null || maxConnectionCalls !== null;
   if (shapesServers) {
     const flags = [kinds.length > 0 && '--proxy', maxConnectionAgeMs !== null && '--max-connection-age', maxConnectionCalls !== null && '--max-connection-calls'].filter(Boolean).join(', ');
     const clash = [context.grpcTarget !== null && '--grpc-target', context.restTarget !== null && '--rest-target', context.contenders && '--contenders'].filter(Boolean);
-    if (clash.length > 0) throw new BenchUsageError(`${flags} shape the servers the bench starts; drop ${clash.join(', ')}`);
+    if (clash.length > 0) throw new UsageError(`${flags} shape the servers the bench starts; drop ${clash.join(', ')}`);
   }
-  if (kinds.length > 0 && context.tls) throw new BenchUsageError('--proxy: the proxy speaks cleartext to the generator; drop --tls');
-  if (kinds.length > 0 && context.streamOps.length > 0) throw new BenchUsageError(`--proxy: stream scenarios run direct; drop ${context.streamOps.join(', ')} from --ops`);
+  if (kinds.length > 0 && context.tls) throw new UsageError('--proxy: the proxy speaks cleartext to the generator; drop --tls');
+  if (kinds.length > 0 && context.streamOps.length > 0) throw new UsageError(`--proxy: stream scenarios run direct; drop ${context.streamOps.join(', ')} from --ops`);
   return { maxConnectionAgeMs, maxConnectionCalls, proxies, proxyConfig, replicas, balance: kinds.length === 0 || proxyConfig !== null ? null : (askedBalance ?? 'l7') };
 }
 
@@ -697,27 +702,27 @@ function checkStreamRules(input: {
   flags: Record<'transport' | 'streams' | 'messages', string | undefined>;
 }): void {
   const { streamOps } = input;
-  if (input.exclusive) throw new BenchUsageError('--messages and --duration are exclusive for a run of streams only: a stream carries --messages values or is held for --duration');
+  if (input.exclusive) throw new UsageError('--messages and --duration are exclusive for a run of streams only: a stream carries --messages values or is held for --duration');
   if (streamOps.length === 0) {
     const given = Object.entries(input.flags).filter(([, value]) => value !== undefined).map(([flag]) => `--${flag}`);
-    if (given.length > 0) throw new BenchUsageError(`${given.join(', ')} apply to stream operations; add one to --ops (${STREAM_OPERATIONS.join(', ')})`);
+    if (given.length > 0) throw new UsageError(`${given.join(', ')} apply to stream operations; add one to --ops (${STREAM_OPERATIONS.join(', ')})`);
     return;
   }
-  if (input.contenders) throw new BenchUsageError('--contenders serve unary calls; run stream operations without --contenders');
+  if (input.contenders) throw new UsageError('--contenders serve unary calls; run stream operations without --contenders');
   if (input.slo) {
     const other = streamOps.filter((op) => op !== 'running-sum');
-    if (other.length > 0) throw new BenchUsageError(`--slo on streams searches running-sum's messages/s at a per-message latency; ${other.join(', ')} has no per-message latency to hold`);
+    if (other.length > 0) throw new UsageError(`--slo on streams searches running-sum's messages/s at a per-message latency; ${other.join(', ')} has no per-message latency to hold`);
   }
   for (const op of streamOps) {
-    if (op === 'prefix-sums' && (input.rate || input.slo)) throw new BenchUsageError('prefix-sums takes no --rate or --slo: it is one request of --messages values, answered at the server\'s pace');
-    if (op === 'prefix-sums' && input.messagesPerStream === null) throw new BenchUsageError('prefix-sums needs --messages: it is one request of that many values');
+    if (op === 'prefix-sums' && (input.rate || input.slo)) throw new UsageError('prefix-sums takes no --rate or --slo: it is one request of --messages values, answered at the server\'s pace');
+    if (op === 'prefix-sums' && input.messagesPerStream === null) throw new UsageError('prefix-sums needs --messages: it is one request of that many values');
     if (op === 'sum-stream' && input.messagesPerStream === null && !input.rate && !input.slo) {
-      throw new BenchUsageError('sum-stream held for a duration needs a --rate: a client stream has no answer per value to pace a closed loop');
+      throw new UsageError('sum-stream held for a duration needs a --rate: a client stream has no answer per value to pace a closed loop');
     }
   }
   if (input.transports !== null) {
     const served = streamOps.filter((op) => TRANSPORTS_BY_OPERATION[op].some((transport) => input.transports!.includes(transport)));
-    if (served.length === 0) throw new BenchUsageError(`--transport ${input.transports.join(',')}: none of them serves ${streamOps.join(', ')}`);
+    if (served.length === 0) throw new UsageError(`--transport ${input.transports.join(',')}: none of them serves ${streamOps.join(', ')}`);
   }
 }
 
@@ -735,7 +740,7 @@ function parseNetwork(text: string): Array<NetworkCondition | null> {
   try {
     return parseNetworkList(text);
   } catch (error) {
-    if (error instanceof NetworkSpecError) throw new BenchUsageError(`--network: ${error.message}`);
+    if (error instanceof NetworkSpecError) throw new UsageError(`--network: ${error.message}`);
     throw error;
   }
 }
@@ -748,7 +753,7 @@ export function parseSegment(text: string): SegmentInfo {
   const index = Number(match?.[1]);
   const count = Number(match?.[2]);
   if (!match || count < 1 || count > MAX_SEGMENTS || index < 1 || index > count) {
-    throw new BenchUsageError(`--segment must be K/N with 1 <= K <= N <= ${MAX_SEGMENTS} (e.g. 2/3), got "${text}"`);
+    throw new UsageError(`--segment must be K/N with 1 <= K <= N <= ${MAX_SEGMENTS} (e.g. 2/3), got "${text}"`);
   }
   return { index, count };
 }
@@ -772,9 +777,9 @@ export function parseStartAt(text: string, nowMs: number): string {
     ms = NaN;
   }
   if (!Number.isFinite(ms)) {
-    throw new BenchUsageError(`--start-at must be an ISO instant with its zone (2026-12-01T10:00:00Z) or +S seconds from now (+30s, +2m), got "${text}"`);
+    throw new UsageError(`--start-at must be an ISO instant with its zone (2026-12-01T10:00:00Z) or +S seconds from now (+30s, +2m), got "${text}"`);
   }
-  if (ms - nowMs > MAX_START_AHEAD_S * 1_000) throw new BenchUsageError(`--start-at is more than 7 days ahead: "${text}"`);
+  if (ms - nowMs > MAX_START_AHEAD_S * 1_000) throw new UsageError(`--start-at is more than 7 days ahead: "${text}"`);
   return new Date(ms).toISOString();
 }
 
@@ -785,7 +790,7 @@ function parseContenders(text: string): string[] {
     try {
       getContender(name);
     } catch (error) {
-      throw new BenchUsageError(`--contenders: ${(error as Error).message}`);
+      throw new UsageError(`--contenders: ${(error as Error).message}`);
     }
   }
   return dedupe(names);
@@ -819,11 +824,11 @@ function resolveDrivers(
         continue;
       }
       const supports = catalog[name];
-      if (!supports) throw new BenchUsageError(`--driver: unknown driver "${name}"; allowed: ${known.join(', ')}`);
+      if (!supports) throw new UsageError(`--driver: unknown driver "${name}"; allowed: ${known.join(', ')}`);
       if (left !== undefined) {
         const protocol = oneOf('--driver', left, PROTOCOLS);
         if (!supports.includes(protocol)) {
-          throw new BenchUsageError(`--driver: ${name} cannot drive ${protocol}; it drives ${supports.join(', ')}`);
+          throw new UsageError(`--driver: ${name} cannot drive ${protocol}; it drives ${supports.join(', ')}`);
         }
         drivers[protocol] = name;
         chosen.add(protocol);
@@ -867,7 +872,7 @@ export function parseGrpcTarget(text: string): GrpcTargetOption {
   const match = /^(?:\[([^\]]+)\]|([^:/\s]+)):(\d+)$/.exec(text.trim());
   const port = match ? Number(match[3]) : NaN;
   if (!match || !(port >= 1 && port <= 65_535)) {
-    throw new BenchUsageError(`--grpc-target must be host:port (e.g. 127.0.0.1:50051), got "${text}"`);
+    throw new UsageError(`--grpc-target must be host:port (e.g. 127.0.0.1:50051), got "${text}"`);
   }
   return { host: (match[1] ?? match[2])!, port };
 }
@@ -877,17 +882,17 @@ export function parseRestTarget(text: string): string {
   try {
     url = new URL(text);
   } catch {
-    throw new BenchUsageError(`--rest-target must be a URL like http://127.0.0.1:3000, got "${text}"`);
+    throw new UsageError(`--rest-target must be a URL like http://127.0.0.1:3000, got "${text}"`);
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-    throw new BenchUsageError(`--rest-target must be an http:// origin without a path, like http://127.0.0.1:3000, got "${text}"`);
+    throw new UsageError(`--rest-target must be an http:// origin without a path, like http://127.0.0.1:3000, got "${text}"`);
   }
   return url.origin;
 }
 
 /** Linux pids go up to 2^22 (pid_max); the bench reads the servers it starts itself. */
 function targetPid(flag: string, text: string, hasTarget: boolean, targetFlag: string): number {
-  if (!hasTarget) throw new BenchUsageError(`${flag} names the process of ${targetFlag}; give ${targetFlag} too (the servers the bench starts are measured anyway)`);
+  if (!hasTarget) throw new UsageError(`${flag} names the process of ${targetFlag}; give ${targetFlag} too (the servers the bench starts are measured anyway)`);
   return integer(flag, text, 1, 4_194_304);
 }
 
@@ -895,7 +900,7 @@ function sloOption(text: string): Slo {
   try {
     return parseSlo(text);
   } catch (error) {
-    if (error instanceof SloSyntaxError) throw new BenchUsageError(error.message);
+    if (error instanceof SloSyntaxError) throw new UsageError(error.message);
     throw error;
   }
 }
@@ -903,7 +908,7 @@ function sloOption(text: string): Slo {
 function parseList(flag: string, text: string): string[] {
   const items = text.split(',').map((item) => item.trim());
   if (items.length === 0 || items.some((item) => item === '')) {
-    throw new BenchUsageError(`${flag} must be a comma-separated list without empty items, got "${text}"`);
+    throw new UsageError(`${flag} must be a comma-separated list without empty items, got "${text}"`);
   }
   return items;
 }
@@ -914,7 +919,7 @@ function listOf<T extends string>(flag: string, text: string, allowed: readonly 
 
 function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(text)) {
-    throw new BenchUsageError(`${flag}: unknown value "${text}"; allowed: ${allowed.join(', ')}`);
+    throw new UsageError(`${flag}: unknown value "${text}"; allowed: ${allowed.join(', ')}`);
   }
   return text as T;
 }
@@ -922,7 +927,7 @@ function oneOf<T extends string>(flag: string, text: string, allowed: readonly T
 function integer(flag: string, text: string, min: number, max: number): number {
   const value = Number(text);
   if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
-    throw new BenchUsageError(`${flag} must be a whole number from ${min} to ${max}, got "${text}"`);
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${text}"`);
   }
   return value;
 }
@@ -931,7 +936,7 @@ function intList(flag: string, text: string, min: number, max: number): number[]
   return parseList(flag, text).map((item) => {
     const value = Number(item);
     if (!/^\d+$/.test(item) || value < min || value > max) {
-      throw new BenchUsageError(`${flag} must be a comma-separated list of whole numbers from ${min} to ${max}, got "${text}"`);
+      throw new UsageError(`${flag} must be a comma-separated list of whole numbers from ${min} to ${max}, got "${text}"`);
     }
     return value;
   });
@@ -940,7 +945,7 @@ function intList(flag: string, text: string, min: number, max: number): number[]
 function positiveNumber(flag: string, text: string, max: number): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || value > max) {
-    throw new BenchUsageError(`${flag} must be a number of calls per second above 0 and at most ${max}, got "${text}"`);
+    throw new UsageError(`${flag} must be a number of calls per second above 0 and at most ${max}, got "${text}"`);
   }
   return value;
 }
@@ -954,7 +959,7 @@ function usageDuration(read: () => number): number {
   try {
     return read();
   } catch (error) {
-    if (error instanceof DurationError) throw new BenchUsageError(error.message);
+    if (error instanceof DurationError) throw new UsageError(error.message);
     throw error;
   }
 }

@@ -4,6 +4,8 @@
  * once here; the search only compares numbers.
  */
 
+import { UsageError } from '../../shared/usage-error.ts';
+
 /** Percentiles an objective may name: the report's ladder (bench/results/latency.ts) up to p99.9. */
 export const SLO_PERCENTILES = [50, 75, 90, 95, 99, 99.5, 99.9] as const;
 /** Errors allowed when the expression says nothing about them: 0.1% of calls. */
@@ -29,7 +31,8 @@ export const SLO_FORMS =
 const LATENCY_TERM = /^p(\d+(?:\.\d+)?)\s*(?:<=?|≤)\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s)$/i;
 const ERRORS_TERM = /^errors\s*(?:<=?|≤)\s*(\d+(?:\.\d+)?|\.\d+)\s*%$/i;
 
-export class SloSyntaxError extends Error {}
+/** A bad --slo expression: a usage error. */
+export class SloSyntaxError extends UsageError {}
 
 /** "p99" for 99, "p99.9" for 99.9: the key a percentile has in results.json. */
 export function percentileKey(percentile: number): string {

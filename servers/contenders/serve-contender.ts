@@ -12,14 +12,13 @@ import { DEFAULT_HOST, type RunningServer } from '../server-options.ts';
 import { createSelfSignedTls } from '../tls.ts';
 import { CONTENDERS, contenderNames, getContender, registerContender } from './index.ts';
 import type { Contender } from './types.ts';
+import { UsageError } from '../../shared/usage-error.ts';
 
 const USAGE = `usage: serve-contender --contender <name> [--host ${DEFAULT_HOST}] [--port 0] [--tls] [--module <file>]
        serve-contender --list
   contenders: ${contenderNames().join(', ')}
   port 0 picks a free port; --tls serves over TLS with a certificate generated at start;
   --module loads a contender from outside the registry (the module exports it as \`contender\`)`;
-
-export class UsageError extends Error {}
 
 export interface ServeContenderOptions {
   list: boolean;
