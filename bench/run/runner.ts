@@ -5,40 +5,35 @@
  * the servers at the end, on failure and on Ctrl-C. It returns data; printing
  * and the report files are the CLI's job (bench/report/terminal.ts, write.ts).
  */
-import { canRunOpenLoop, getDriver, openLoopDriverNames } from '../drivers/index.ts';
-import { BenchUsageError, openLoopRefusal, type BenchOptions } from '../options/options.ts';
-import { applyPinning, serverPinPrefix } from '../host/pinning.ts';
+import { type BenchOptions } from '../options/options.ts';
+import { applyPinning } from '../host/pinning.ts';
 import type { ProgressSink } from './progress.ts';
 import { collectEnvironment } from '../results/environment.ts';
 import { SCHEMA_VERSION, type ResultsFile, type RunRecord, type WireBytesPerCall } from '../results/record.ts';
 import { createRunFolder, linkLatest, removeEmptyRunFolder, writeResultsJson } from '../results/write.ts';
-import { buildPayload, buildStreamPayload, transportsOf, type Scenario } from '../scenario/matrix.ts';
+import { buildPayload, buildStreamPayload, type Scenario } from '../scenario/matrix.ts';
 import type { Operation, StreamOperation } from '../../servers/calculator.ts';
 import { withCompression } from '../scenario/compression.ts';
 import { killAllServerProcesses, type ServerProcess } from '../host/server-process.ts';
 import { type CallPayload, type Protocol } from '../types.ts';
-import { startContenders } from '../host/contenders.ts';
 import { type ConnectionCost } from './connection-cost.ts';
-import { runSchedule } from './schedule.ts';
+import { runSchedule, type RunSchedule } from './schedule.ts';
 import { segmentScenarios } from '../scenario/segment.ts';
-import { conditionName, type NetworkCondition } from '../options/network.ts';
-import { networkEmulationUnavailable, openLink, removeAllLinksSync, type EmulatedLink } from '../network/link.ts';
-import { probeLink, type LinkProbe } from '../network/probe.ts';
-import { loadCard, planBench } from './plan.ts';
+import { removeAllLinksSync } from '../network/link.ts';
+import { checkPlan, loadCard, passesOf, planBench, runsOf } from './plan.ts';
 import { checkCardEquivalence, checkCardServers } from './card.ts';
 import type { ApiCard } from '../api/index.ts';
 import { capacityTiming, searchCapacity } from './capacity.ts';
 import { killAllProxies } from '../host/proxy.ts';
 
 import { BenchSetupError } from './errors.ts';
-import { checkExternalTargets, startPlaces, startServers, withExternalProxies, type ProtocolSetup } from './setups.ts';
+import { checkExternalTargets, Serving, type ProtocolSetup } from './setups.ts';
+import { LinkLifecycle } from './link-pass.ts';
 import { runConnectionCostPasses } from './connection-cost-pass.ts';
 import { runOne, type RunOneInput } from './run-one.ts';
 
 export { BenchSetupError };
 
-/** The link probe when a condition's link is set up: ping-pong rounds and bulk window per direction. */
-const LINK_PROBE = { rounds: 20, windowMs: 1_000 };
 
 export interface BenchOutcome {
   results: ResultsFile;
@@ -64,6 +59,11 @@ export interface RunnerIo {
 /**
  * `card`: the --api card when the caller already loaded it (the CLI does, to
  * plan its progress); undefined: loaded here.
+ *
+ * The walk is flat: the plan's passes (network condition x TLS) in turn, and
+ * in each pass the plan's runs (scenario x trial x subject) in turn. The link
+ * (link-pass.ts) and the servers (setups.ts) follow the pass; each run is
+ * runOne's (run-one.ts), or a capacity search of runOne steps with --slo.
  */
 export async function runBench(options: BenchOptions, io: RunnerIo, card?: ApiCard | null): Promise<BenchOutcome> {
   const { progress } = io;
@@ -72,31 +72,13 @@ export async function runBench(options: BenchOptions, io: RunnerIo, card?: ApiCa
   const plan = planBench(options, card);
   const { scenarios } = plan;
   notes.push(...plan.notes);
-  if (card) {
-    checkCardServers(card, options);
-    if (scenarios.length === 0) throw new BenchUsageError(`--api ${options.api}: no call to bench`);
-  }
+  if (card) checkCardServers(card, options);
+  // Usage errors (exit 2), before any server starts.
+  checkPlan(options, scenarios);
   // --segment: this generator's share of each scenario (a share below 1 in flight is a usage error, before any server starts).
   const shares = options.segment === null ? scenarios : segmentScenarios(scenarios, options.segment);
+  const passes = passesOf(options);
   const schedule = runSchedule(options);
-  for (const protocol of options.protocols) {
-    const driver = getDriver(options.drivers[protocol], protocol);
-    if (options.compression.includes('gzip') && driver.compression !== true) {
-      throw new BenchSetupError(`--compression gzip: driver ${driver.name} does not send compressed payloads; use --driver ${protocol === 'grpc' ? 'grpc-engine' : 'autocannon'}`);
-    }
-    // Usage errors (exit 2), before any server starts: an open loop the driver cannot run, a generator not installed.
-    if (options.rate != null && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames()));
-    if (options.slo && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames(), '--slo'));
-    if (driver.pools !== true && scenarios.some((s) => (s.payload?.pool?.length ?? 0) > 1)) {
-      throw new BenchUsageError(`--driver ${driver.name} sends one request per run; the card's requests go round robin: use ${protocol === 'grpc' ? 'grpc-engine' : 'http1-engine'}`);
-    }
-    const missing = driver.unavailable?.() ?? null;
-    if (missing !== null) throw new BenchUsageError(`--driver ${driver.name}: ${missing}`);
-  }
-  if (options.network.some((condition) => condition !== null)) {
-    const unavailable = networkEmulationUnavailable();
-    if (unavailable !== null) throw new BenchUsageError(`--network: ${unavailable}`);
-  }
   // Payloads (and their gzip forms) are encoded once, before any load.
   const payloads = new Map(scenarios.map((s) => [s.key, payloadOf(s, options)] as const));
   // The card's headers / gRPC metadata go on every call.
@@ -124,20 +106,14 @@ export async function runBench(options: BenchOptions, io: RunnerIo, card?: ApiCa
     process.on('SIGTERM', onSignal);
   }
 
-  // Keyed by protocol, or by contender name with --contenders.
-  const servers = new Map<string, ServerProcess>();
-  let stopping = false;
-  const stopServers = async (): Promise<void> => {
-    stopping = true;
-    await Promise.all([...servers.values()].map((server) => server.stop()));
-  };
-
-  // The emulated link (null until a condition needs one); closed at the end and on every way out.
-  let link: EmulatedLink | null = null;
+  // The emulated link (opened when a condition needs one) and the servers, over every pass; closed on every way out.
+  const link = new LinkLifecycle(progress);
+  let serving: Serving | null = null;
   try {
     const externals = await checkExternalTargets(options, progress);
     const { pinning, note } = applyPinning(options.pin);
     if (note) notes.push(note);
+    serving = new Serving({ options, pinning, externals, dir, signal: bench.signal, notes });
 
     let results: ResultsFile | null = null;
     const files: string[] = [];
@@ -146,162 +122,103 @@ export async function runBench(options: BenchOptions, io: RunnerIo, card?: ApiCa
     const handshakeBytes = new Map<string, ConnectionCost['handshakeBytes']>();
     let index = 0;
     let totalRuns = 0;
-
-    // Every scenario under each network condition in turn, and (--sweep network) every condition in cleartext,
-    // then over TLS. One emulated link serves every condition (configure() re-applies it), each measured once;
-    // servers restart only when they must move (loopback <-> behind the link) or change TLS.
-    const probes = new Map<string, LinkProbe>();
-    let serving: { behindLink: boolean; tls: boolean } | null = null;
-    let setups: ProtocolSetup[] = [];
-    // "protocol|scenario" the running servers have already served warmed up: cleared when servers (re)start.
+    // "subject|scenario" the running servers have already served warmed up: cleared when servers (re)start.
     const warmed = new Set<string>();
-    passes: for (const tls of options.tlsPasses) {
-      for (const condition of options.network) {
-        let linkProbe: LinkProbe | null = null;
-        if (condition !== null) {
-          linkProbe = probes.get(condition.name) ?? null;
-          if (linkProbe === null) progress.phase(`network ${condition.name}: setting up the emulated link`, 3);
-          try {
-            if (link === null) link = await openLink(condition);
-            else await link.configure(condition);
-            if (linkProbe === null) {
-              linkProbe = await probeLink(link, LINK_PROBE);
-              probes.set(condition.name, linkProbe);
-              progress.log(describeLink(condition, linkProbe));
-            }
-          } catch (error) {
-            throw new BenchSetupError(`--network ${condition.name}: ${(error as Error).message}`);
-          } finally {
-            progress.endPhase();
-          }
+    const unary = scenarios.find((s) => s.stream === null);
+
+    passes: for (const pass of passes) {
+      const { condition, tls } = pass;
+      const path = await link.enter(condition);
+      const passOptions: BenchOptions = { ...options, tls };
+      if (await serving.enter(tls, path?.link ?? null)) {
+        warmed.clear();
+        // Before any load on these servers: each call once on each protocol, the answers equal field by field.
+        if (card) {
+          const difference = await checkCardEquivalence(card, serving.setups.map((setup) => setup.target), progress);
+          if (difference !== null) throw new BenchSetupError(difference);
         }
-        const passOptions: BenchOptions = { ...options, tls };
-        const place = { behindLink: condition !== null, tls };
-        if (serving === null || serving.behindLink !== place.behindLink || serving.tls !== place.tls) {
-          await stopServers();
-          servers.clear();
-          warmed.clear();
-          stopping = false;
-          // Behind an emulated link every server runs in its namespace and binds its address, contenders too.
-          const behind = condition !== null && link !== null ? link : null;
-          const contenderStart = options.contenders
-            ? await startContenders(passOptions, [...(behind?.prefix ?? []), ...serverPinPrefix(pinning)], servers, behind?.serverAddress)
-            : null;
-          if (contenderStart) notes.push(...contenderStart.notes);
-          setups = contenderStart
-            ? contenderStart.setups
-            : options.proxies.length > 0
-              ? await startPlaces(passOptions, pinning, servers, condition === null ? null : link, dir)
-              : withExternalProxies(await startServers(passOptions, pinning, servers, bench.signal, condition === null ? null : link, externals), externals, passOptions.tls);
-          serving = place;
-          // Before any load on these servers: each call once on each protocol, the answers equal field by field.
-          if (card) {
-            const difference = await checkCardEquivalence(card, setups.map((setup) => setup.target), progress);
-            if (difference !== null) throw new BenchSetupError(difference);
-          }
-          for (const server of servers.values()) {
-            void server.exited.then((reason) => {
-              if (!stopping) bench.abort(new Error(reason));
-            });
-          }
-          if (bench.signal.aborted) throw bench.signal.reason;
-          // Contenders that failed their conformance check are not measured: count the subjects that run.
-          const subjects = scenarios.reduce((sum, scenario) => sum + setups.reduce((n, setup) => n + transportsOf(scenario, setup.protocol).length, 0), 0);
-          totalRuns = subjects * options.trials * options.network.length * options.tlsPasses.length;
-          if (results === null) {
-            const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
-            results = {
-              schemaVersion: SCHEMA_VERSION,
-              environment,
-              runs: [],
-              ...(contenderStart ? { contenders: contenderStart.reports } : {}),
-              ...(card ? { api: { card: options.api!, services: card.apis } } : {}),
-            };
-            files.push(writeResultsJson(dir, results));
-            linkLatest(options.outDir, dir);
-            progress.log(
-              `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
-                ` x ${options.trials} trial(s)${options.network.length > 1 ? ` x ${options.network.length} network conditions` : ''}${options.tlsPasses.length > 1 ? ', cleartext then over TLS' : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up` +
-                (options.segment ? `, segment ${options.segment.index}/${options.segment.count}` : '') +
-                (schedule ? `, first measured run at ${options.startAt}, then one every ${schedule.slotS} s` : '') +
-                `; results in ${dir}`,
-            );
-          }
+        serving.watch((reason) => bench.abort(reason));
+        if (bench.signal.aborted) throw bench.signal.reason;
+        // Contenders that failed their conformance check are not measured: count the runs of the subjects that run.
+        totalRuns = passes.length * runsOf(shares, serving.setups, options.trials).length;
+        if (results === null) {
+          const environment = collectEnvironment(recordedOptions(options, scenarios), pinning, started);
+          results = {
+            schemaVersion: SCHEMA_VERSION,
+            environment,
+            runs: [],
+            ...(serving.contenderReports ? { contenders: serving.contenderReports } : {}),
+            ...(card ? { api: { card: options.api!, services: card.apis } } : {}),
+          };
+          files.push(writeResultsJson(dir, results));
+          linkLatest(options.outDir, dir);
+          progress.log(describePlan(options, scenarios, serving.setups, schedule, dir));
         }
-        // Set when the first servers started, just above.
-        const file = results;
-        if (file === null) throw new BenchSetupError('no servers started');
-        const unaryPayload = scenarios.find((s) => s.stream === null);
-        const connectionCosts = unaryPayload
-          ? await runConnectionCostPasses(passOptions, setups, progress, bench.signal, condition !== null, handshakeBytes, payloads.get(unaryPayload.key)!)
-          : new Map<Protocol, ConnectionCost>();
-        const at = (condition === null ? '' : ` @${condition.name}`) + (options.tlsPasses.length > 1 && tls ? ' TLS' : '');
-        for (const [i, scenario] of shares.entries()) {
-          // Every subject of the scenario: each server, and for a stream scenario each transport it serves.
-          const subjects = setups.flatMap((setup) => transportsOf(scenario, setup.protocol).map((transport) => ({ setup, transport })));
-          for (let trial = 1; trial <= options.trials; trial++) {
-            // Alternate which subject goes first, so none always runs on a warmer machine.
-            const order = trial % 2 === 1 ? subjects : [...subjects].reverse();
-            for (const { setup, transport } of order) {
-              index += 1;
-              const subject = `${setup.label ?? setup.protocol}${transport !== null && transport !== 'grpc' ? `/${transport}` : ''}`;
-              const label = `[${i + 1}/${scenarios.length}] ${scenario.key} ${subject}${at}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
-              const warmKey = `${subject}|${scenario.key}`;
-              const input: RunOneInput = {
-                options: passOptions,
-                scenario,
-                payload: payloads.get(scenario.key)!,
-                setup,
-                transport,
-                metadata,
-                trial,
-                warmUp: !warmed.has(warmKey),
-                label,
-                progress,
-                signal: bench.signal,
-                wireCache,
-                pinning,
-                network: condition === null || link === null ? null : { condition, link, probe: linkProbe },
-                schedule,
-                runIndex: index - 1,
-              };
-              // --slo: a search of open-loop steps (bench/run/capacity.ts), each one measured run of runOne.
-              const record = options.slo
-                ? await searchCapacity(options.slo, capacityTiming(options), (load) => runOne({ ...input, label: `${label} ${load.label}`, load }), {
-                    log: (line) => progress.log(line),
-                    aborted: () => bench.signal.aborted,
-                  })
-                : await runOne(input);
-              warmed.add(warmKey);
-              // The protocol's connection-cost figures (measured once per condition, before the scenarios) go on each of its rows.
-              record.tls = connectionCosts.get(setup.protocol) ?? null;
-              file.runs.push(record);
-              writeResultsJson(dir, file);
-              progress.log(describeRecord(label, record, index, totalRuns));
-              io.onRunRecorded?.(record, servers);
-              if (record.status === 'failed') {
-                failure = record.failure;
-                // Behind a link, a path too slow for a scenario (every call past its deadline) is a finding, not a
-                // broken bench: the other conditions still run. A server that died or Ctrl-C ends the bench.
-                if (condition === null || bench.signal.aborted) break passes;
-              }
-            }
-          }
+      }
+      // Set when the first servers started, just above.
+      const file = results;
+      if (file === null) throw new BenchSetupError('no servers started');
+      const connectionCosts = unary
+        ? await runConnectionCostPasses(passOptions, serving.setups, progress, bench.signal, path !== null, handshakeBytes, payloads.get(unary.key)!)
+        : new Map<Protocol, ConnectionCost>();
+      const at = (condition === null ? '' : ` @${condition.name}`) + (options.tlsPasses.length > 1 && tls ? ' TLS' : '');
+      for (const { scenarioIndex, scenario, subject: setup, transport, trial } of runsOf(shares, serving.setups, options.trials)) {
+        index += 1;
+        const subject = `${setup.label ?? setup.protocol}${transport !== null && transport !== 'grpc' ? `/${transport}` : ''}`;
+        const label = `[${scenarioIndex + 1}/${scenarios.length}] ${scenario.key} ${subject}${at}` + (options.trials > 1 ? ` trial ${trial}/${options.trials}` : '');
+        const warmKey = `${subject}|${scenario.key}`;
+        const input: RunOneInput = {
+          options: passOptions,
+          scenario,
+          payload: payloads.get(scenario.key)!,
+          setup,
+          transport,
+          metadata,
+          trial,
+          warmUp: !warmed.has(warmKey),
+          label,
+          progress,
+          signal: bench.signal,
+          wireCache,
+          pinning,
+          network: path,
+          schedule,
+          runIndex: index - 1,
+        };
+        // --slo: a search of open-loop steps (bench/run/capacity.ts), each one measured run of runOne.
+        const record = options.slo
+          ? await searchCapacity(options.slo, capacityTiming(options), (load) => runOne({ ...input, label: `${label} ${load.label}`, load }), {
+              log: (line) => progress.log(line),
+              aborted: () => bench.signal.aborted,
+            })
+          : await runOne(input);
+        warmed.add(warmKey);
+        // The protocol's connection-cost figures (measured once per pass, before the scenarios) go on each of its rows.
+        record.tls = connectionCosts.get(setup.protocol) ?? null;
+        file.runs.push(record);
+        writeResultsJson(dir, file);
+        progress.log(describeRecord(label, record, index, totalRuns));
+        io.onRunRecorded?.(record, serving.servers);
+        if (record.status === 'failed') {
+          failure = record.failure;
+          // Behind a link, a path too slow for a scenario (every call past its deadline) is a finding, not a
+          // broken bench: the other conditions still run. A server that died or Ctrl-C ends the bench.
+          if (condition === null || bench.signal.aborted) break passes;
         }
       }
     }
     if (results === null) throw new BenchSetupError('no network condition to run');
     progress.close();
-    await stopServers();
-    await link?.close();
+    await serving.stop();
+    await link.close();
 
     writeResultsJson(dir, results);
     const exitCode = failure === null ? 0 : interrupted ? 130 : 1;
     return { results, dir, files, exitCode, failure, notes };
   } catch (error) {
     progress.close();
-    await stopServers();
-    await link?.close();
+    await serving?.stop();
+    await link.close();
     // Stopped before the first results.json: no folder of nothing is left behind (or linked as latest).
     removeEmptyRunFolder(dir);
     if (interrupted) {
@@ -318,6 +235,17 @@ export async function runBench(options: BenchOptions, io: RunnerIo, card?: ApiCa
     process.off('exit', removeAllLinksSync);
     process.off('exit', killAllProxies);
   }
+}
+
+/** The bench's first line: what it runs, how long, and where the results go. */
+function describePlan(options: BenchOptions, scenarios: Scenario[], setups: ProtocolSetup[], schedule: RunSchedule | null, dir: string): string {
+  return (
+    `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
+    ` x ${options.trials} trial(s)${options.network.length > 1 ? ` x ${options.network.length} network conditions` : ''}${options.tlsPasses.length > 1 ? ', cleartext then over TLS' : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up` +
+    (options.segment ? `, segment ${options.segment.index}/${options.segment.count}` : '') +
+    (schedule ? `, first measured run at ${options.startAt}, then one every ${schedule.slotS} s` : '') +
+    `; results in ${dir}`
+  );
 }
 
 /** What a scenario's calls send, encoded once before any load: a stream's message, or the call's request (gzipped for a compressed scenario). */
@@ -358,10 +286,3 @@ function describeRecord(label: string, r: RunRecord, index: number, total: numbe
   return `${label}: ${Math.round(r.rps)} ${unit}s/s, p50 ${p50}${bytes.replace('B/call', `B/${unit}`)}${r.errors ? `, ${r.errors} errors` : ''} (${index}/${total})`;
 }
 
-function describeLink(condition: NetworkCondition, probe: LinkProbe | null): string {
-  const mbit = (value: number | null): string => (value === null ? '-' : value.toFixed(1));
-  return (
-    `network ${conditionName(condition)}: emulated link measured RTT ${probe ? probe.rttMs.toFixed(2) : '-'} ms (asked ${condition.rttMs}), ` +
-    `bulk ${mbit(probe?.upMbit ?? null)} up / ${mbit(probe?.downMbit ?? null)} down Mbit/s (asked ${condition.upMbit ?? 'unlimited'} / ${condition.downMbit ?? 'unlimited'})`
-  );
-}

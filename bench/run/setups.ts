@@ -23,6 +23,8 @@ import { startProxy, type Address } from '../host/proxy.ts';
 import { connectionLimitArgs } from '../host/replicas.ts';
 import { externalProxy } from '../host/external-proxy.ts';
 import { BenchSetupError } from './errors.ts';
+import { startContenders } from '../host/contenders.ts';
+import type { ContenderReport } from '../results/record.ts';
 
 export interface ProtocolSetup {
   protocol: Protocol;
@@ -217,4 +219,71 @@ export function withExternalProxies(setups: ProtocolSetup[], externals: Readonly
     if (!external?.proxy) return setup;
     return { ...setup, proxyPids: external.proxyPids ?? [], place: { tls, proxy: external.proxy, replicas: null, balance: null } };
   });
+}
+
+/**
+ * The servers of a bench over its passes: started for the first pass, kept
+ * while they can stay, stopped and started again when they must move
+ * (loopback <-> behind the emulated link) or change TLS. Once watched, a
+ * server that exits aborts the bench with its reason.
+ */
+export class Serving {
+  /** Keyed by protocol, by contender name with --contenders, or protocol#replica and proxy:<name> with --proxy. */
+  readonly servers = new Map<string, ServerProcess>();
+  setups: ProtocolSetup[] = [];
+  /** --contenders: every contender asked for, measured or not (set when they start). */
+  contenderReports: ContenderReport[] | null = null;
+  private place: { behindLink: boolean; tls: boolean } | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly input: {
+      options: BenchOptions;
+      pinning: Pinning | null;
+      externals: ReadonlyMap<Protocol, ExternalProcesses>;
+      /** The run folder (a proxy's config and logs go there). */
+      dir: string;
+      signal: AbortSignal;
+      /** Notes for the user (contenders not measured, ...). */
+      notes: string[];
+    },
+  ) {}
+
+  /** The servers for a pass (TLS setting, behind `link` or on loopback); true when they (re)started. */
+  async enter(tls: boolean, link: EmulatedLink | null): Promise<boolean> {
+    const place = { behindLink: link !== null, tls };
+    if (this.place !== null && this.place.behindLink === place.behindLink && this.place.tls === place.tls) return false;
+    await this.stop();
+    this.servers.clear();
+    this.stopping = false;
+    const { options, pinning, externals, dir, signal } = this.input;
+    const passOptions: BenchOptions = { ...options, tls };
+    // Behind an emulated link every server runs in its namespace and binds its address, contenders too.
+    if (options.contenders) {
+      const start = await startContenders(passOptions, [...(link?.prefix ?? []), ...serverPinPrefix(pinning)], this.servers, link?.serverAddress);
+      this.input.notes.push(...start.notes);
+      this.setups = start.setups;
+      this.contenderReports ??= start.reports;
+    } else if (options.proxies.length > 0) {
+      this.setups = await startPlaces(passOptions, pinning, this.servers, link, dir);
+    } else {
+      this.setups = withExternalProxies(await startServers(passOptions, pinning, this.servers, signal, link, externals), externals, tls);
+    }
+    this.place = place;
+    return true;
+  }
+
+  /** From now on a server that exits aborts the bench (`abort` gets its reason). */
+  watch(abort: (reason: Error) => void): void {
+    for (const server of this.servers.values()) {
+      void server.exited.then((reason) => {
+        if (!this.stopping) abort(new Error(reason));
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.servers.values()].map((server) => server.stop()));
+  }
 }
