@@ -27,8 +27,9 @@ export function checkSegments(inputs: readonly LoadedResults[]): string[] {
   if (inputs.length === 0) return ['no results folders given'];
   const segmented: Array<{ input: LoadedResults; segment: SegmentInfo }> = [];
   for (const input of inputs) {
-    // Schema 1 files, and version 2 files from before histograms were recorded, cannot be added up.
-    if (input.results.runs.some((run) => run.status === 'completed' && typeof run.latencyHistogram !== 'string')) {
+    // Schema 1 files, and version 2 files from before histograms were recorded, cannot be added up. A run with no
+    // latency at all (a server stream: its answers have no request of their own, latencyMs is null) has none to add.
+    if (input.results.runs.some((run) => run.status === 'completed' && run.latencyMs !== null && typeof run.latencyHistogram !== 'string')) {
       problems.push(`${input.dir}: its runs carry no latency histograms (written by an older version); run the segment again with this version`);
       continue;
     }

@@ -18,6 +18,18 @@
  *   server together and calls/s understates what they did at once.
  * The server is external to every segment (--segment needs the targets), so
  * its CPU and memory stay null; the connection-cost pass is segment 1's.
+ *
+ * Stream rows (unit 'message') merge the same way, message for call: runs
+ * are matched by every dimension of bench:compare's row key (the transport
+ * too: running-sum's NDJSON and WebSocket rows are both protocol 'rest'),
+ * messages and errors added, messages/s over the common window, per-message
+ * latency from the added histograms. A server stream has no per-message
+ * latency (latencyMs and its histogram are null). First-message latency and
+ * the gap between answers are merged from their own histograms when every
+ * segment recorded them (`firstMessageHistogram`, `gapHistogram`, the same
+ * encoding); a segment's record without them (the runner summarises them
+ * only) leaves the merged figure null with a note giving each segment's p50
+ * and p99, never one segment's summary passed off as all of them.
  * Pure: no I/O (bench/cli/merge.ts reads and writes the folders).
  */
 import type { Histogram } from 'hdr-histogram-js';
@@ -26,6 +38,7 @@ import { encodeLatencyHistogram, mergeLatencyHistograms } from '../results/histo
 import { latencyPercentiles, summarizeLatency } from '../results/latency.ts';
 import { SCHEMA_VERSION, SKEW_FLAG_PERCENT, type DriverWireReport, type LatencySummaryMs, type ResultsFile, type RunRecord, type SegmentRun, type WindowSkew, type WireBytesPerCall } from '../results/record.ts';
 import { segmentOf } from './check.ts';
+import { rowKey } from '../compare/compare.ts';
 import { round } from '../results/round.ts';
 
 interface Part {
@@ -39,11 +52,12 @@ export function mergeSegments(inputs: readonly LoadedResults[]): ResultsFile {
   const count = segmentOf(ordered[0]!)!.count;
   const first = ordered[0]!.results;
 
-  // Runs keyed by scenario, protocol and trial, in the order the first segment (then the others) ran them.
+  // Runs keyed by every dimension of a row (scenario, protocol, driver, transport, contender, place) and the
+  // trial, in the order the first segment (then the others) ran them.
   const groups = new Map<string, Array<Part | null>>();
   ordered.forEach((input, position) => {
     for (const run of input.results.runs) {
-      const key = `${run.scenario}\u0000${run.protocol}\u0000${run.trial}`;
+      const key = `${rowKey(run)}\u0000${run.trial}`;
       const parts = groups.get(key) ?? ordered.map(() => null);
       parts[position] = { index: segmentOf(input)!.index, run };
       groups.set(key, parts);
@@ -101,9 +115,12 @@ function mergeRun(slots: Array<Part | null>, indexes: number[]): RunRecord {
   if (skew?.flagged) {
     notes.push(
       `segments' measured windows ${skew.percent}% of the run apart (starts ${skew.startMs} ms, ends ${skew.endMs} ms, over ${SKEW_FLAG_PERCENT}%): ` +
-        'they did not load the server together, and calls/s over the common window understates their load',
+        `they did not load the server together, and ${base.unit === 'message' ? 'messages' : 'calls'}/s over the common window understates their load`,
     );
   }
+  const stream = base.unit === 'message' ? mergeStreamFigures(parts) : null;
+  if (stream) notes.push(...stream.notes);
+  const firstError = runs.find((run) => run.firstError !== undefined)?.firstError;
   const merged: RunRecord = {
     ...base,
     concurrency: sum((run) => run.concurrency),
@@ -133,6 +150,8 @@ function mergeRun(slots: Array<Part | null>, indexes: number[]): RunRecord {
     segment: null,
     segments: parts.map((part) => segmentRun(part)),
     ...(skew ? { skew } : {}),
+    ...(stream ? stream.fields : {}),
+    ...(firstError !== undefined ? { firstError } : {}),
   };
   histogram.destroy();
   if (notes.length > 0) merged.notes = notes;
@@ -149,6 +168,53 @@ function mergedSummary(histogram: Histogram, runs: RunRecord[]): LatencySummaryM
   const summary = summarizeLatency(histogram);
   const maxima = runs.flatMap((run) => (run.latencyMs ? [run.latencyMs.max] : []));
   return summary && maxima.length > 0 ? { ...summary, max: Math.max(...maxima) } : summary;
+}
+
+/**
+ * A stream row's first-message latency and gap between answers, as histograms
+ * (bench/results/histogram.ts's encoding) beside their summaries. RunRecord
+ * has no such fields yet: the runner (bench/run/runner.ts) summarises
+ * firstMessageUs and gapUs and drops them. Read here when a record has them.
+ */
+export interface StreamHistograms {
+  firstMessageHistogram?: string | null;
+  gapHistogram?: string | null;
+}
+
+const STREAM_FIGURES = [
+  { summary: 'firstMessageMs', histogram: 'firstMessageHistogram', label: 'first-message latency' },
+  { summary: 'gapMs', histogram: 'gapHistogram', label: 'gap between answers' },
+] as const;
+
+/**
+ * First-message latency and gap over every segment: from the added histograms
+ * when each segment that measured the figure recorded its histogram; else null,
+ * with a note giving each segment's own p50 and p99.
+ */
+function mergeStreamFigures(parts: Part[]): { fields: Partial<RunRecord> & StreamHistograms; notes: string[] } {
+  const fields: Partial<RunRecord> & StreamHistograms = {};
+  const notes: string[] = [];
+  for (const figure of STREAM_FIGURES) {
+    const measured = parts.filter((part) => (part.run[figure.summary] ?? null) !== null);
+    if (measured.length === 0) {
+      fields[figure.summary] = null;
+      continue;
+    }
+    const encoded = measured.map((part) => (part.run as RunRecord & StreamHistograms)[figure.histogram]);
+    if (encoded.every((text): text is string => typeof text === 'string')) {
+      const histogram = mergeLatencyHistograms(encoded);
+      const summary = summarizeLatency(histogram);
+      // As for latencyMs: a decoded max is its bucket's lowest value, the segments' own maxima are exact.
+      fields[figure.summary] = summary ? { ...summary, max: Math.max(...measured.map((part) => part.run[figure.summary]!.max)) } : null;
+      fields[figure.histogram] = encodeLatencyHistogram(histogram);
+      histogram.destroy();
+    } else {
+      fields[figure.summary] = null;
+      const each = measured.map((part) => `segment ${part.index} p50 ${part.run[figure.summary]!.p50} ms, p99 ${part.run[figure.summary]!.p99} ms`);
+      notes.push(`${figure.label} not merged: the segments recorded its percentiles but not its histogram, and percentiles do not add (${each.join('; ')})`);
+    }
+  }
+  return { fields, notes };
 }
 
 function segmentRun({ index, run }: Part): SegmentRun {
