@@ -6,6 +6,7 @@
  */
 import type { Operation, StreamOperation } from '../../servers/calculator.ts';
 import { TRANSPORTS_OF_KIND, type Protocol, type StreamKind, type StreamTransport } from '../types.ts';
+import { parseNetworkList, type NetworkCondition } from './network.ts';
 
 export const PROFILE_NAMES = ['quick', 'standard', 'full'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -68,7 +69,6 @@ export const DEFAULT_OUT_DIR = 'results';
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_TRIALS = 1;
 export const DEFAULT_SHAPE: ShapeName = 'double';
-/** gRPC multiplexes every in-flight call on this many connections unless --connections says otherwise. */
 /** Calls the wire-sampling pass sends per scenario and protocol (fewer for big payloads, see scenarios.ts). */
 export const DEFAULT_WIRE_CALLS = 1_000;
 /** Calls per kind (new connection / kept-alive) of the connection-cost pass (bench/run/connection-cost.ts). */
@@ -126,6 +126,56 @@ export const NETWORK_SWEEP = {
   warmupS: 0.25,
 };
 export const MAX_TRIALS = 100;
+
+/**
+ * The defaults of the flags that shape the scenario matrix: a profile's, or
+ * --sweep's on top of it. A flag given overrides its field (resolve.ts).
+ */
+export interface ScenarioSet {
+  ops: readonly Operation[];
+  sizes: readonly number[];
+  concurrency: readonly number[];
+  sumConcurrency: readonly number[];
+  shapes: readonly ShapeName[];
+  durationS: number;
+  warmupS: number;
+  trials: number;
+  network: Array<NetworkCondition | null>;
+  /** TLS settings without --tls: cleartext, or cleartext then TLS for --sweep network. */
+  tlsPasses: readonly boolean[];
+  streams: number;
+  messagesPerStream: number;
+}
+
+export function scenarioSet(name: ProfileName, sweep: SweepName | null): ScenarioSet {
+  const profile = PROFILES[name];
+  const set: ScenarioSet = {
+    ops: profile.ops,
+    sizes: profile.sizes,
+    concurrency: profile.concurrency,
+    sumConcurrency: profile.sumConcurrency ?? profile.concurrency,
+    shapes: profile.shapes ?? [DEFAULT_SHAPE],
+    durationS: profile.durationS,
+    warmupS: profile.warmupS,
+    trials: DEFAULT_TRIALS,
+    network: [null],
+    tlsPasses: [false],
+    streams: profile.streams,
+    messagesPerStream: profile.messagesPerStream,
+  };
+  if (sweep === 'payload') {
+    const sizes = name === 'full' ? [...PAYLOAD_SWEEP.sizes, ...PAYLOAD_SWEEP.fullExtraSizes] : PAYLOAD_SWEEP.sizes;
+    return { ...set, ops: ['sum'], sizes, sumConcurrency: [PAYLOAD_SWEEP.concurrency], shapes: PAYLOAD_SWEEP.shapes };
+  }
+  if (sweep === 'network') {
+    const { concurrency, sumConcurrency, sizes, trials, tlsPasses, durationS, warmupS } = NETWORK_SWEEP;
+    return { ...set, ops: ['add', 'sum'], sizes, concurrency, sumConcurrency, shapes: [DEFAULT_SHAPE], durationS, warmupS, trials, network: parseNetworkList(NETWORK_SWEEP.network), tlsPasses };
+  }
+  return set;
+}
+
+/** --progress: in place on a TTY unless CI=true, plain lines, or none. */
+export const PROGRESS_MODES = ['auto', 'plain', 'none'] as const;
 
 /** Proxies the bench can start in front of its servers (bench/host/proxy.ts). */
 export const PROXY_KINDS = ['nginx', 'haproxy'] as const;

@@ -7,11 +7,11 @@ import { contenderNames, getContender } from '../../servers/contenders/index.ts'
 import { UsageError } from '../../shared/usage-error.ts';
 import type { SegmentInfo } from '../results/record.ts';
 import type { GrpcTargetOption } from './bench-options.ts';
-import { DurationError, durationSeconds } from './duration.ts';
+import { durationSeconds } from './duration.ts';
 import { NetworkSpecError, parseNetworkList, type NetworkCondition } from './network.ts';
 import { MAX_SEGMENTS } from './profiles.ts';
-import { parseSlo, SloSyntaxError, type Slo } from './slo.ts';
 
+/** --network NAME[,NAME...]: its conditions (bench/options/network.ts), a bad one refused with the flag's name. */
 export function parseNetwork(text: string): Array<NetworkCondition | null> {
   try {
     return parseNetworkList(text);
@@ -92,20 +92,8 @@ export function parseRestTarget(text: string): string {
   return url.origin;
 }
 
-/** Linux pids go up to 2^22 (pid_max); the bench reads the servers it starts itself. */
-export function targetPid(flag: string, text: string, hasTarget: boolean, targetFlag: string): number {
-  if (!hasTarget) throw new UsageError(`${flag} names the process of ${targetFlag}; give ${targetFlag} too (the servers the bench starts are measured anyway)`);
-  return integer(flag, text, 1, 4_194_304);
-}
-
-export function sloOption(text: string): Slo {
-  try {
-    return parseSlo(text);
-  } catch (error) {
-    if (error instanceof SloSyntaxError) throw new UsageError(error.message);
-    throw error;
-  }
-}
+/** Linux pids go up to 2^22 (pid_max). */
+export const MAX_PID = 4_194_304;
 
 export function parseList(flag: string, text: string): string[] {
   const items = text.split(',').map((item) => item.trim());
@@ -152,18 +140,9 @@ export function positiveNumber(flag: string, text: string, max: number): number 
   return value;
 }
 
-/** A duration flag kept in seconds (bench/options/duration.ts: 3, 3s, 500ms, 1m30s), at most an hour. */
+/** A duration flag kept in seconds (bench/options/duration.ts: 3, 3s, 500ms, 1m30s), at most an hour; a DurationError is a UsageError. */
 export function seconds(flag: string, text: string, min: number): number {
-  return usageDuration(() => durationSeconds(flag, text, { minS: min, maxS: 3_600 }));
-}
-
-export function usageDuration(read: () => number): number {
-  try {
-    return read();
-  } catch (error) {
-    if (error instanceof DurationError) throw new UsageError(error.message);
-    throw error;
-  }
+  return durationSeconds(flag, text, { minS: min, maxS: 3_600 });
 }
 
 export function dedupe<T>(items: T[]): T[] {
