@@ -13,7 +13,7 @@ import path from 'node:path';
 import { driverCatalog, openLoopDriverNames } from '../drivers/index.ts';
 import { callRowsOf, streamRecordsOf } from '../results/stream-record.ts';
 import { isMain } from './main.ts';
-import { parseBenchCommand } from '../options/options.ts';
+import { parseBenchCommand, type BenchCommandName } from '../options/options.ts';
 import { UsageError } from '../../shared/usage-error.ts';
 import { canPin } from '../host/pinning.ts';
 import { createProgress } from '../run/progress.ts';
@@ -22,11 +22,11 @@ import { writeRunReports } from '../report/write.ts';
 import { BenchSetupError, runBench } from '../run/runner.ts';
 import { loadCard, planBench } from '../run/plan.ts';
 
-/** `npm run bench` with these arguments; returns the exit code. bench:streams calls it with its stream operations. */
-export async function benchMain(argv: readonly string[]): Promise<number> {
+/** `npm run bench` (or bench:streams, `name` 'streams') with these arguments; returns the exit code. */
+export async function benchMain(argv: readonly string[], name: BenchCommandName = 'bench'): Promise<number> {
   let command;
   try {
-    command = parseBenchCommand(argv, driverCatalog(), { canPin: canPin(), openLoopDrivers: openLoopDriverNames() });
+    command = parseBenchCommand(argv, driverCatalog(), { canPin: canPin(), openLoopDrivers: openLoopDriverNames() }, name);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`error: ${error.message}\n`);

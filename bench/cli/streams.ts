@@ -10,14 +10,20 @@
  *
  * Its flags are the bench's, but --rate is per stream here (as a stream's
  * pace is usually stated) and --ops defaults to every stream operation the
- * pacing applies to. Everything else (trials, --network, --tls, --slo,
- * segments) is `npm run bench -- --ops <stream ops> ...`.
+ * pacing applies to: the options layer resolves them once, as the command
+ * 'streams' (bench/options/resolve.ts). Everything else (trials, --network,
+ * --tls, --slo, segments) is `npm run bench -- --ops <stream ops> ...`.
  */
 import { STREAM_OPERATIONS } from '../../servers/calculator.ts';
 import { benchMain, runMain } from './bench.ts';
 import { isMain } from './main.ts';
 
-/** The bench's arguments for bench:streams' own. */
+/**
+ * bench:streams' arguments rewritten as the bench's: what this command did
+ * before the options layer resolved it (parseBenchCommand(argv, ..., 'streams')).
+ * @deprecated only test/run/streams-bench.test.ts still calls it; delete it
+ * with that test's move to parseBenchCommand.
+ */
 export function benchArgsOfStreams(argv: readonly string[]): string[] {
   const args = [...argv];
   const valueOf = (flag: string): string | undefined => {
@@ -43,4 +49,4 @@ export function benchArgsOfStreams(argv: readonly string[]): string[] {
   return args;
 }
 
-if (isMain(import.meta.url)) runMain(benchMain(benchArgsOfStreams(process.argv.slice(2))));
+if (isMain(import.meta.url)) runMain(benchMain(process.argv.slice(2), 'streams'));

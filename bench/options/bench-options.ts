@@ -123,6 +123,13 @@ export interface BenchOptions {
   balance: Balance | null;
 }
 
+/**
+ * The commands that run the bench, each reading the bench's flags:
+ * `bench`, and `streams` (bench:streams), whose --rate is per stream and
+ * whose --ops defaults to the stream operations (resolve.ts).
+ */
+export type BenchCommandName = 'bench' | 'streams';
+
 /** What the command line asks for: the usage text, or a bench with every option resolved. */
 export type BenchCommand = { kind: 'help'; usage: string } | { kind: 'run'; options: BenchOptions };
 

@@ -8,15 +8,15 @@
  * exits 2, before any load).
  */
 import os from 'node:os';
-import { isOperation, isStreamOperation, type StreamOperation } from '../../servers/calculator.ts';
+import { isOperation, isStreamOperation, STREAM_OPERATIONS, type StreamOperation } from '../../servers/calculator.ts';
 import { UsageError } from '../../shared/usage-error.ts';
 import { PROTOCOLS } from '../types.ts';
-import type { BenchCommand, BenchOptions, DriverCatalog, OptionsEnvironment } from './bench-options.ts';
+import type { BenchCommand, BenchCommandName, BenchOptions, DriverCatalog, OptionsEnvironment } from './bench-options.ts';
 import { resolveDrivers } from './driver-choice.ts';
 import { readFlags, USAGE, type Flags } from './flags.ts';
 import {
   DEFAULT_CONNECTION_CALLS, DEFAULT_OUT_DIR, DEFAULT_PROFILE, DEFAULT_SHAPE, DEFAULT_STALL_TIMEOUT_S, DEFAULT_TIMEOUT_MS, DEFAULT_WIRE_CALLS,
-  scenarioSet, type ProxyKind,
+  PROFILES, scenarioSet, type ProxyKind,
 } from './profiles.ts';
 import { brokenRule, RULES, type Rule } from './rules.ts';
 import { DEFAULT_SLO_REPEATS, defaultSloStepS } from './slo.ts';
@@ -33,23 +33,44 @@ export function resolveBenchOptions(
   return command.options;
 }
 
-/** What the command line asks for: the usage (--help), or a bench with every option resolved. */
+/** What the command line of `command` asks for: the usage (--help), or a bench with every option resolved. */
 export function parseBenchCommand(
   argv: readonly string[],
   catalog: DriverCatalog,
   env: OptionsEnvironment = { canPin: os.cpus().length >= 2 },
+  command: BenchCommandName = 'bench',
 ): BenchCommand {
-  return resolveCommand(argv, catalog, env);
+  return resolveCommand(argv, catalog, env, command);
 }
 
 /** parseBenchCommand with the rules as a parameter: the rules' test leaves one row out to see it is the one refusing. */
-export function resolveCommand(argv: readonly string[], catalog: DriverCatalog, env: OptionsEnvironment, rules: readonly Rule[] = RULES): BenchCommand {
-  const given = readFlags(argv, { nowMs: env.nowMs ?? Date.now() });
-  if (given.help) return { kind: 'help', usage: USAGE };
+export function resolveCommand(
+  argv: readonly string[],
+  catalog: DriverCatalog,
+  env: OptionsEnvironment,
+  command: BenchCommandName = 'bench',
+  rules: readonly Rule[] = RULES,
+): BenchCommand {
+  const typed = readFlags(argv, { nowMs: env.nowMs ?? Date.now() });
+  if (typed.help) return { kind: 'help', usage: USAGE };
+  const given = command === 'streams' ? asStreamsFlags(typed) : typed;
   const { options, openLoopFlag, behindLink } = withDefaults(given, catalog, env);
   const broken = brokenRule({ o: options, given, openLoopFlag, behindLink, env }, rules);
   if (broken !== null) throw new UsageError(broken.message);
   return { kind: 'run', options };
+}
+
+/**
+ * bench:streams' flags in the bench's terms. Its --rate is per stream, as a
+ * stream's pace is usually stated: the bench's is over all streams, the
+ * profile's (or --streams) many. Its --ops defaults to every stream operation
+ * the pacing applies to: a rate leaves out prefix-sums (one request, answered
+ * at the server's pace), a held run without a rate runs running-sum.
+ */
+function asStreamsFlags(given: Flags): Flags {
+  const ops = given.ops ?? STREAM_OPERATIONS.filter((op) => (given.rate !== undefined ? op !== 'prefix-sums' : given.duration === undefined || op === 'running-sum'));
+  const streams = given.streams ?? PROFILES[given.profile ?? DEFAULT_PROFILE].streams;
+  return { ...given, ops, ...(given.rate === undefined ? {} : { rate: given.rate * streams }) };
 }
 
 /**

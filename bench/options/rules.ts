@@ -11,7 +11,7 @@ import { STREAM_OPERATIONS, type StreamOperation } from '../../servers/calculato
 import type { BenchOptions, OptionsEnvironment } from './bench-options.ts';
 import { openLoopRefusal } from './driver-choice.ts';
 import type { FlagName, Flags } from './flags.ts';
-import { TRANSPORTS_BY_OPERATION, type ProxyKind } from './profiles.ts';
+import { MAX_RATE, TRANSPORTS_BY_OPERATION, type ProxyKind } from './profiles.ts';
 
 /** What a rule sees. */
 export interface RuleInput {
@@ -49,7 +49,6 @@ const contendersClash = (input: RuleInput): string[] => {
     ...(given.protocols !== undefined || given.protocol !== undefined ? ['--protocols'] : []),
     ...targets(input),
     ...(o.compression.includes('gzip') ? ['--compression gzip'] : []),
-    ...(given.tls ? ['--tls'] : []),
     ...(o.segment !== null ? ['--segment'] : []),
   ];
 };
@@ -75,6 +74,12 @@ export const RULES: readonly Rule[] = [
     error: ({ given }) => `--sweep network runs its own scenario set; drop ${flagsGiven(given, ['ops', 'sizes', 'concurrency', 'shape']).join(', ')} (or drop --sweep and use --network)`,
   },
   // Load: a capacity search, an open loop.
+  {
+    // bench:streams' --rate is per stream: over all its streams it may pass the bench's bound.
+    id: 'rate above the bound',
+    when: ({ o }) => o.rate !== null && o.rate > MAX_RATE,
+    error: ({ o }) => `--rate: ${o.rate} messages/s over ${o.streams} streams is above ${MAX_RATE}; lower --rate or --streams`,
+  },
   { id: 'slo, rate', when: ({ o }) => o.slo !== null && o.rate !== null, error: '--slo searches for the rate itself; drop --rate' },
   { id: 'slo, trials', when: ({ o }) => o.slo !== null && o.trials > 1, error: '--slo runs one search per scenario and protocol; drop --trials' },
   {
@@ -168,7 +173,7 @@ export const RULES: readonly Rule[] = [
   {
     id: 'contenders, what they choose',
     when: (input) => input.o.contenders !== null && contendersClash(input).length > 0,
-    error: (input) => `--contenders picks the servers and protocols itself and measures uncompressed cleartext calls; drop ${contendersClash(input).join(', ')}`,
+    error: (input) => `--contenders picks the servers and protocols itself and measures uncompressed calls; drop ${contendersClash(input).join(', ')}`,
   },
   {
     id: 'proxy-config without one proxy',
