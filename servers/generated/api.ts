@@ -10,14 +10,16 @@
  *   different responses are refused (a server cannot tell which call a request belongs to);
  * - else the request itself, when the request and response types are the same (an echo);
  * - else the empty response message.
- * A server-streaming method answers the same way, STREAM_ANSWERS times in one stream (gRPC messages;
- * on REST grpc-gateway's newline-delimited `{"result": message}` lines). Client and bidirectional
- * streams answer UNIMPLEMENTED: google.api.http has no REST form for them, and a card refuses them.
+ * A server-streaming method answers the messages its `response:` lists, in order, when the card
+ * gives `response: { stream: [message, ...] }`; else its one answer, found as above, STREAM_ANSWERS
+ * times (gRPC messages; on REST grpc-gateway's newline-delimited `{"result": message}` lines). Client
+ * and bidirectional streams answer UNIMPLEMENTED: google.api.http has no REST form for them, and a
+ * card refuses them.
  *
  * The answer is kept as a message and encoded on every call, as a real server encodes what it
  * computed: the bench measures each protocol's encoding, not a cached byte string.
  */
-import { create, fromJson, type DescService, type FileRegistry } from '@bufbuild/protobuf';
+import { create, fromJson, type DescMessage, type DescService, type FileRegistry, type JsonObject, type JsonValue, type Message } from '@bufbuild/protobuf';
 import { readCard } from '../../bench/api/card.ts';
 import { compileApi, httpRuleJson } from '../../bench/api/compile.ts';
 import { ApiCardError } from '../../bench/api/errors.ts';
@@ -28,6 +30,7 @@ import { compileRoute, type RestRoute } from './routes.ts';
 import type { GeneratedMethod, MethodAnswer } from './method.ts';
 
 export type { GeneratedMethod, MethodAnswer } from './method.ts';
+export { STREAM_ANSWERS, streamMessages } from './method.ts';
 
 export interface GeneratedApi {
   file: string;
@@ -42,8 +45,19 @@ export interface GeneratedApi {
 /** The gRPC status a client or bidirectional streaming method answers: not generated. */
 export const UNIMPLEMENTED = 12;
 
-/** Messages a generated server stream answers: its method's answer, this many times (as many as the notes example's StreamNotes). */
-export const STREAM_ANSWERS = 4;
+/** The key of `response: { stream: [...] }`, a server stream's messages in order. */
+export const STREAM_KEY = 'stream';
+
+/**
+ * The list of `response: { stream: [...] }`, or null when the response is a message: any other key, a
+ * value that is not a list, or an answer type that has a field of that name (then it is that field).
+ */
+function streamList(json: JsonObject, output: DescMessage): JsonValue[] | null {
+  const keys = Object.keys(json);
+  if (keys.length !== 1 || keys[0] !== STREAM_KEY || !Array.isArray(json[STREAM_KEY])) return null;
+  if (output.fields.some((field) => field.name === STREAM_KEY || field.jsonName === STREAM_KEY)) return null;
+  return json[STREAM_KEY];
+}
 
 /**
  * Read a card and build what its generated servers serve. Throws ApiCardError (one line naming the card
@@ -60,20 +74,39 @@ export function loadGeneratedApi(file: string): GeneratedApi {
   }
 
   const methods = new Map<string, GeneratedMethod>();
-  const fromCall = new Map<string, { answer: MethodAnswer; call: string; json: string }>();
+  const fromCall = new Map<string, { answer: MethodAnswer; stream: Message[] | null; call: string; json: string }>();
   spec.calls.forEach((callSpec, i) => {
     const call = calls[i]!;
     if (callSpec.response === null) return;
     const fail = (problem: string) => new ApiCardError(spec.file, call.name, problem);
     if (call.kind !== 'unary' && call.kind !== 'server-stream') throw fail(`response: ${call.api}/${call.method} is a ${call.kind} method; generated servers answer it UNIMPLEMENTED (unary and server-streaming methods are generated)`);
     let answer: MethodAnswer;
+    let stream: Message[] | null = null;
     if (callSpec.response.kind === 'error') {
       answer = { kind: 'error', code: callSpec.response.code, message: callSpec.response.message };
     } else {
-      try {
-        answer = { kind: 'message', message: fromJson(call.output, callSpec.response.json, { registry: api.registry }) };
-      } catch (err) {
-        throw fail(`response is not a valid ${call.output.typeName}: ${(err as Error).message}`);
+      const list = streamList(callSpec.response.json, call.output);
+      if (list !== null) {
+        if (call.kind !== 'server-stream') {
+          throw fail(`response: { ${STREAM_KEY}: [...] } lists a server stream's messages, and ${call.api}/${call.method} is a ${call.kind} method: give its answer as one message`);
+        }
+        if (list.length === 0) throw fail(`response: { ${STREAM_KEY}: [] } lists no message; give at least one (a stream that answers nothing has nothing to measure)`);
+        const messages = list.map((item, k) => {
+          if (item === null || typeof item !== 'object' || Array.isArray(item)) throw fail(`response ${STREAM_KEY}[${k}] must be a ${call.output.typeName} in proto3 JSON (a mapping)`);
+          try {
+            return fromJson(call.output, item, { registry: api.registry });
+          } catch (err) {
+            throw fail(`response ${STREAM_KEY}[${k}] is not a valid ${call.output.typeName}: ${(err as Error).message}`);
+          }
+        });
+        answer = { kind: 'message', message: messages[0]! };
+        stream = messages;
+      } else {
+        try {
+          answer = { kind: 'message', message: fromJson(call.output, callSpec.response.json, { registry: api.registry }) };
+        } catch (err) {
+          throw fail(`response is not a valid ${call.output.typeName}: ${(err as Error).message}`);
+        }
       }
     }
     const json = JSON.stringify(callSpec.response);
@@ -81,7 +114,7 @@ export function loadGeneratedApi(file: string): GeneratedApi {
     if (earlier && earlier.json !== json) {
       throw fail(`response differs from call ${earlier.call}'s, and both call ${call.api}/${call.method}: a generated server answers one response per method`);
     }
-    if (!earlier) fromCall.set(call.grpcPath, { answer, call: call.name, json });
+    if (!earlier) fromCall.set(call.grpcPath, { answer, stream, call: call.name, json });
   });
 
   const routes: RestRoute[] = [];
@@ -110,7 +143,8 @@ export function loadGeneratedApi(file: string): GeneratedApi {
         output: descriptor.output,
         grpcPath,
         answer: given?.answer ?? (same ? { kind: 'echo' } : { kind: 'empty', message: create(descriptor.output) }),
-        source: given ? `the response of call ${given.call}` : same ? 'the request (echo)' : 'the empty message',
+        stream: given?.stream ?? null,
+        source: given?.stream ? `the ${given.stream.length} messages of call ${given.call}'s response` : given ? `the response of call ${given.call}` : same ? 'the request (echo)' : 'the empty message',
       };
       if (descriptor.methodKind === 'client_streaming' || descriptor.methodKind === 'bidi_streaming') {
         method.answer = { kind: 'error', code: UNIMPLEMENTED, message: `${service.typeName}/${descriptor.name} is a client or bidirectional streaming method: servers generated from a card do not serve them` };

@@ -5,14 +5,14 @@
  * are built from the card's registry at start: a grpc-js service definition per service whose
  * serializers are @bufbuild/protobuf's toBinary / fromBinary, and one handler per method answering
  * what api.ts says (the card's response, an echo, the empty message, or an error status; a server
- * stream, that answer STREAM_ANSWERS times).
+ * stream, the messages the card lists, else that answer STREAM_ANSWERS times).
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
 import { countingInterceptor, GRPC_SERVER_CHANNEL_OPTIONS, listenGrpcServer, statusRewriter } from '../grpc-server.ts';
 import { validateConnectionLimits, type RunningServer, type ServerOptions } from '../server-options.ts';
-import { STREAM_ANSWERS, type GeneratedApi, type GeneratedMethod } from './api.ts';
+import { streamMessages, type GeneratedApi, type GeneratedMethod } from './api.ts';
 
 // Transport failures are reworded, and calls counted (the bench's replicas), as the calculator's gRPC server does.
 
@@ -61,14 +61,13 @@ function unaryHandler(method: GeneratedMethod): grpc.handleUnaryCall<Message, Me
   }
 }
 
-/** Streaming methods: a server stream writes its answer STREAM_ANSWERS times (api.ts); the others, and errors, their status at once. */
+/** Streaming methods: a server stream writes its messages (method.ts streamMessages); the others, and errors, their status at once. */
 function streamHandler(method: GeneratedMethod): grpc.UntypedHandleCall {
   const { answer } = method;
   const status = answer.kind === 'error' ? { code: answer.code, details: answer.message } : { code: grpc.status.UNIMPLEMENTED, details: 'not generated' };
   if (method.descriptor.methodKind === 'server_streaming' && answer.kind !== 'error') {
     return (call: grpc.ServerWritableStream<Message, Message>) => {
-      const message = answer.kind === 'echo' ? call.request : answer.message;
-      for (let i = 0; i < STREAM_ANSWERS; i++) call.write(message);
+      for (const message of streamMessages(method, call.request)) call.write(message);
       call.end();
     };
   }

@@ -18,7 +18,7 @@ import { LIMITS } from '../calculator.ts';
 import { listenHttp1 } from '../listen.ts';
 import { createHttp1Server } from '../rest-server.ts';
 import { validateConnectionLimits, type RunningServer, type ServerOptions } from '../server-options.ts';
-import { STREAM_ANSWERS, type GeneratedApi } from './api.ts';
+import { streamMessages, type GeneratedApi } from './api.ts';
 import { defaultFieldJson, matchPath, requestJson, RequestMappingError, type RouteMatch } from './routes.ts';
 
 const INVALID_ARGUMENT = 3;
@@ -86,8 +86,7 @@ function answer(api: GeneratedApi, match: RouteMatch, query: URLSearchParams, te
   }
   const { answer: what } = method;
   if (what.kind === 'error') return sendStatus(res, what.code, what.message);
-  const message = what.kind === 'echo' ? request : what.message;
-  const encode = (): JsonValue => {
+  const encode = (message: Message): JsonValue => {
     const json = toJson(method.output, message, { registry: api.registry }) as JsonValue;
     if (binding.responseBody === null) return json;
     const field = method.output.fields.find((f) => f.name === binding.responseBody)!;
@@ -96,11 +95,11 @@ function answer(api: GeneratedApi, match: RouteMatch, query: URLSearchParams, te
   if (method.descriptor.methodKind === 'server_streaming') {
     // As grpc-gateway streams: chunked, one {"result": message} a line, each message encoded as it is sent.
     res.status(200).type('application/json');
-    for (let i = 0; i < STREAM_ANSWERS; i++) res.write(`${JSON.stringify({ result: encode() })}\n`);
+    for (const message of streamMessages(method, request)) res.write(`${JSON.stringify({ result: encode(message) })}\n`);
     res.end();
     return;
   }
-  res.status(200).type('application/json').send(JSON.stringify(encode()));
+  res.status(200).type('application/json').send(JSON.stringify(encode(what.kind === 'echo' ? request : what.message)));
 }
 
 /** Reads the whole body as UTF-8 text, at most LIMITS.maxBodyBytes (413 at once past it, and the connection closes). */
