@@ -14,10 +14,10 @@ import { REST_GZIP_HEADERS } from '../scenario/compression.ts';
 import { assertDrivable, requestLine, restBodyOf } from '../scenario/http-call.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
+import { PROGRESS_INTERVAL_MS } from './schedule.ts';
 
 /** How often autocannon checks its stop flag (its default is 1 s, too coarse for short runs). */
 const SAMPLE_INTERVAL_MS = 50;
-const PROGRESS_INTERVAL_MS = 250;
 
 export const autocannonDriver: Driver = {
   name: 'autocannon',

@@ -50,13 +50,12 @@ import type { WireBytesPerCall } from '../results/record.ts';
 import type { Driver, LoadOptions, LoadResult, Protocol } from '../types.ts';
 import { frameGrpcMessage } from '../wire/grpc-frame.ts';
 import { requestLine, restBodyOf, restCallOf } from '../scenario/http-call.ts';
-import { abortReason } from './schedule.ts';
+import { abortReason, PROGRESS_INTERVAL_MS } from './schedule.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 import { childrenCpuUsFromStat } from '../host/process-stats.ts';
 import { round } from '../results/round.ts';
 
 export const H2LOAD_INSTALL_HINT = 'apt-get install nghttp2-client';
-const PROGRESS_INTERVAL_MS = 250;
 /** How long past the expected end h2load may run before it is killed. */
 const OVERRUN_GRACE_MS = 10_000;
 

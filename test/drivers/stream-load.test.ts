@@ -89,6 +89,31 @@ describe('stream load generator', () => {
     assert.ok(result.elapsedS >= 0.5 && result.elapsedS < 1, `elapsed ${result.elapsedS} s`);
   });
 
+  test('an abort mid-run cuts every open stream, each an error, and reports no progress after', async () => {
+    const controller = new AbortController();
+    let ended = false;
+    let progressAfterEnd = 0;
+    setTimeout(() => controller.abort(new Error('stalled')), 300);
+    const result = await runStreamLoad({
+      payload: buildStreamPayload('running-sum'),
+      transport: 'grpc',
+      target: target('grpc'),
+      streams: 3,
+      durationMs: 30_000,
+      connections: 1,
+      serverPid: null,
+      signal: controller.signal,
+      onProgress: () => void (ended && progressAfterEnd++),
+    });
+    ended = true;
+    assert.equal(result.errors, 3);
+    assert.equal(result.firstError, 'aborted');
+    // Cut at the abort, long before the 30 s the streams were held for (wide: other tests share the machine).
+    assert.ok(result.elapsedS < 10, `elapsed ${result.elapsedS} s`);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.equal(progressAfterEnd, 0);
+  });
+
   test('a pacing the operation cannot take is refused before any stream', async () => {
     await assert.rejects(
       runStreamLoad({ payload: buildStreamPayload('prefix-sums'), transport: 'grpc', target: target('grpc'), streams: 1, rate: 10, messages: 10, connections: 1, serverPid: null }),

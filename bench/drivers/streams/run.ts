@@ -24,6 +24,13 @@
  * message's due time) -> its first answer (a new HTTP/2 stream on a live
  * connection, a new HTTP/1.1 request, a WebSocket connection and upgrade),
  * first message included.
+ * The pacing is the one scheduler's (Schedule, bench/drivers/schedule.ts):
+ * the clock, the open loop's due times, the message limit, the held run's
+ * duration and drain grace, progress and abort. The rate is per stream: the
+ * run's message n is due at t0 + n/(rate × streams) and goes to stream
+ * n % streams, and a message never waits for room. A stream's closed loop
+ * (bidi: its next message when its last is answered, up to its own count)
+ * and the shapes of the three kinds are this file's.
  * The generator counts the answers (bidi: one per message sent; client
  * stream: one; a sized server stream: `messages`) and times them; their
  * values are the scenario layer's to check (StreamPayload.answers), and a
@@ -34,6 +41,7 @@ import { performance } from 'node:perf_hooks';
 import { readCpuMsPrecise, selfCpuUs } from '../../host/process-stats.ts';
 import { createLatencyHistogram } from '../../results/histogram.ts';
 import type { CallPayload } from '../../types.ts';
+import { Schedule } from '../schedule.ts';
 import { createGrpcStreamClient } from './grpc.ts';
 import { createHttp1StreamClient } from './http1.ts';
 import { TRANSPORTS_OF_KIND, type OpenStream, type StreamCall, type StreamClient, type StreamKind, type StreamRequest, type StreamTarget, type StreamTransport } from './types.ts';
@@ -190,11 +198,34 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
   const openLoop = options.rate !== undefined;
   /** A server stream of the server's length: each lane opens its next stream when the last ended. */
   const repeat = kind === 'server-stream' && !sized;
-  // Open loop: message n of the run is due at t0 + n × spacing and goes to stream n % streams, so each stream sends
-  // every 1/rate s and the streams take turns evenly instead of all sending at the same instants.
-  const spacingUs = openLoop ? 1e6 / options.rate! / streamCount : 0;
-  let t0 = 0;
-  const dueOf = (n: number): number => t0 + n * spacingUs;
+  /** The run's messages in all (`messages` per stream); Infinity for a held run. */
+  const total = perStream === null ? Infinity : perStream * streamCount;
+  // Open loop: message n of the run is due at t0 + n/(rate × streams) and goes to stream n % streams, so each stream
+  // sends every 1/rate s and the streams take turns evenly instead of all sending at the same instants.
+  const schedule = new Schedule(
+    {
+      ...(openLoop ? { rate: options.rate! * streamCount } : {}),
+      ...(total !== Infinity ? { items: total } : {}),
+      durationMs: options.durationMs ?? 0,
+      drainGraceMs: DRAIN_GRACE_MS,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    },
+    {
+      hasRoom: () => true,
+      issueDue: (n, dueMs) => issueDue(n, dueMs * 1000),
+      onStopIssuing: () => stop(),
+      onDrainOver: () => cutAll(`stream still open ${DRAIN_GRACE_MS} ms after half-close`),
+      progressCount: () => (kind === 'client-stream' ? sentTotal : answered),
+      onFinish: (failure) => {
+        // Aborted (the bench's Ctrl-C, a stall): every open stream is cut.
+        if (failure !== undefined) cutAll('aborted');
+        allEnded();
+      },
+    },
+  );
+  /** When the run's message n is due, µs. */
+  const dueOf = (n: number): number => schedule.dueMs(n) * 1000;
 
   interface StreamState {
     lane: number;
@@ -219,12 +250,10 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
   let opened = 0;
   /** Every stream the run will have is open (closed loop: at once; open loop: by the first messages' due times). */
   let allOpened = false;
-  /** The held run's duration is over: no stream sends another message, no lane opens another stream. */
-  let stopped = false;
   let allEnded!: () => void;
   const done = new Promise<void>((resolve) => (allEnded = resolve));
   const settleIfOver = (): void => {
-    if (allOpened && live === 0) allEnded();
+    if (allOpened && live === 0) schedule.finish();
   };
   const send = (state: StreamState, sentUs: number): void => {
     state.sent++;
@@ -251,7 +280,8 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
       messages += kind === 'client-stream' ? state.sent : state.answers;
     }
     // The lane goes on with a new stream while the run lasts; a stream that failed, or brought nothing, ends its lane.
-    if (repeat && ok && state.answers > 0 && !stopped && (perStream === null || laneAnswers[state.lane]! < perStream)) openOne(state.lane, nowUs());
+    // schedule.stopped: the held run's duration is over (or the run ended), no lane opens another stream.
+    if (repeat && ok && state.answers > 0 && !schedule.stopped && (perStream === null || laneAnswers[state.lane]! < perStream)) openOne(state.lane, nowUs());
     settleIfOver();
   };
 
@@ -272,7 +302,7 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
             if (index === 0) openUs.recordValue(Math.max(1, at - state.openedUs));
             else latencyUs.recordValue(Math.max(1, at - (openLoop ? dueOf(index * streamCount + lane) : state.lastSentUs)));
             // Closed loop: the answer lets the next message go, until the count is reached or the held run is over.
-            if (!openLoop && !stopped) {
+            if (!openLoop && !schedule.stopped) {
               if (perStream !== null && state.sent >= perStream) halfClose(state);
               else send(state, nowUs());
             }
@@ -290,56 +320,36 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
     return state;
   };
 
-  // Open loop: sends every message that is due (opening each stream at its first message's due time), then sleeps
-  // until the next is due. A late message is sent late, never skipped: its lateness is part of its latency.
-  let pumpTimer: NodeJS.Timeout | undefined;
-  let next = 0;
-  const total = perStream === null ? Infinity : perStream * streamCount;
-  const pump = (): void => {
-    const now = nowUs();
-    for (; !stopped && next < total && dueOf(next) <= now; next++) {
-      const lane = next % streamCount;
-      const state = next < streamCount ? openOne(lane, dueOf(next)) : lanes[lane]!;
-      if (state.ended) continue;
-      send(state, dueOf(next));
+  // Open loop: the schedule hands over each message when it is due (the stream opens at its first message's due time).
+  // A late message is sent late, never skipped: its lateness is part of its latency.
+  const issueDue = (n: number, dueUs: number): void => {
+    const lane = n % streamCount;
+    const state = n < streamCount ? openOne(lane, dueUs) : lanes[lane]!;
+    allOpened ||= n + 1 >= streamCount;
+    if (!state.ended) {
+      send(state, dueUs);
       if (state.sent === perStream) halfClose(state);
     }
-    allOpened ||= next >= streamCount;
     settleIfOver();
-    if (next < total && !stopped) pumpTimer = setTimeout(pump, Math.max(0, (dueOf(next) - nowUs()) / 1000));
   };
 
-  // A held run is over: no more messages; every stream half-closes, and one still open after the grace is cut.
-  let drainTimer: NodeJS.Timeout | undefined;
-  const stop = (): void => {
-    stopped = true;
-    allOpened = true;
-    clearTimeout(pumpTimer);
-    for (const state of lanes) halfClose(state);
-    settleIfOver();
-    drainTimer = setTimeout(() => {
-      for (const state of lanes.filter((one) => !one.ended)) {
-        state.stream.cancel();
-        finish(state, `stream still open ${DRAIN_GRACE_MS} ms after half-close`);
-      }
-    }, DRAIN_GRACE_MS);
-  };
-
-  let stopTimer: NodeJS.Timeout | undefined;
-  const start = (startedUs: number): void => {
-    t0 = startedUs;
-    if (options.durationMs !== undefined) {
-      // Timers run on the event loop's clock, cached in whole ms: one can fire a fraction of a ms before the
-      // performance clock the run is measured on says the duration is over, so the stop is re-armed until it does.
-      const stopAtUs = t0 + options.durationMs * 1000;
-      const stopWhenDue = (): void => {
-        const leftMs = (stopAtUs - nowUs()) / 1000;
-        if (leftMs > 0) stopTimer = setTimeout(stopWhenDue, leftMs);
-        else stop();
-      };
-      stopTimer = setTimeout(stopWhenDue, options.durationMs);
+  const cutAll = (reason: string): void => {
+    for (const state of lanes.filter((one) => !one.ended)) {
+      state.stream.cancel();
+      finish(state, reason);
     }
-    if (openLoop) return pump();
+  };
+
+  // A held run is over: no more messages; every stream half-closes, and one still open after the drain grace is cut.
+  const stop = (): number => {
+    allOpened = true;
+    for (const state of lanes) halfClose(state);
+    return live;
+  };
+
+  const start = (): void => {
+    if (openLoop) return schedule.pump();
+    const t0 = schedule.t0 * 1000;
     for (let lane = 0; lane < streamCount; lane++) {
       const state = openOne(lane, t0);
       if (kind === 'bidi') send(state, nowUs());
@@ -355,37 +365,23 @@ export async function runStreamLoad(options: StreamLoadOptions): Promise<StreamL
     settleIfOver();
   };
 
-  // Aborted (the bench's Ctrl-C, a stall): no more messages, every open stream is cut.
-  const abort = (): void => {
-    stopped = true;
-    allOpened = true;
-    clearTimeout(pumpTimer);
-    for (const state of lanes.filter((one) => !one.ended)) {
-      state.stream.cancel();
-      finish(state, 'aborted');
-    }
-    settleIfOver();
-  };
   let stats: { retried: number; connectionsOpened: number } | undefined;
   const serverCpuBefore = options.serverPid === null ? null : readCpuMsPrecise(options.serverPid);
   const clientCpuBefore = selfCpuUs();
-  const started = nowUs();
-  const progressTimer = options.onProgress ? setInterval(() => options.onProgress!({ calls: kind === 'client-stream' ? sentTotal : answered, elapsedS: (nowUs() - started) / 1e6 }), 250) : undefined;
-  options.signal?.addEventListener('abort', abort, { once: true });
   try {
-    start(started);
-    if (options.signal?.aborted) abort();
+    // An abort before the start ends the run unstarted, as it does a call generator's.
+    if (schedule.open()) {
+      schedule.begin();
+      start();
+    }
     await done;
   } finally {
-    options.signal?.removeEventListener('abort', abort);
-    clearInterval(progressTimer);
-    clearTimeout(pumpTimer);
-    clearTimeout(stopTimer);
-    clearTimeout(drainTimer);
+    // Ends the schedule's timers if the start threw.
+    schedule.finish();
     stats = client.stats?.();
     await client.close();
   }
-  const elapsedS = (nowUs() - started) / 1e6;
+  const elapsedS = schedule.started ? (nowUs() - schedule.t0 * 1000) / 1e6 : 0;
   const serverCpuAfter = options.serverPid === null ? null : readCpuMsPrecise(options.serverPid);
   const per1000 = (amount: number): number | null => (messages > 0 ? (amount * 1000) / messages : null);
   return {
