@@ -131,8 +131,9 @@ class EngineRun implements ConnectionEvents, CallSender<Slot> {
       if (call.wire !== 'h2') throw new Error('grpc-engine drives gRPC targets and REST targets whose call is on h2 only');
       if (compressed) throw new Error('grpc-engine: compressed REST calls over h2 are not supported');
       const url = new URL(target.url);
-      if (url.protocol !== 'http:') throw new Error(`grpc-engine speaks h2c to REST targets, not ${url.protocol}`);
-      this.target = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 80), tls: false };
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`grpc-engine speaks h2c or h2 over TLS to REST targets, not ${url.protocol}`);
+      const tls = url.protocol === 'https:';
+      this.target = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (tls ? 443 : 80)), tls };
       this.mode = 'http';
       this.path = requestLine(call, options.payload).path;
       this.contentType = call.contentType;

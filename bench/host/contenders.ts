@@ -105,10 +105,10 @@ export function contenderDriver(options: Pick<BenchOptions, 'drivers'>, contende
 }
 
 /** The target a contender's ready line names (`<name> server listening on <address>`). */
-export function contenderTarget(contender: Contender, address: string): Target {
-  const url = new URL(/^[a-z]+:\/\//i.test(address) ? address : `http://${address}`);
+export function contenderTarget(contender: Contender, address: string, tls = false): Target {
+  const url = new URL(/^[a-z]+:\/\//i.test(address) ? address : `${tls ? 'https' : 'http'}://${address}`);
   if (contenderProtocol(contender) === 'grpc') {
-    return { protocol: 'grpc', host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) };
+    return { protocol: 'grpc', host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), ...(tls ? { tls: true } : {}) };
   }
   return { protocol: 'rest', url: url.origin, call: contenderCall(contender) };
 }
@@ -126,7 +126,7 @@ export interface ContenderStart {
  * A contender that does not start is reported like one that fails conformance.
  */
 export async function startContenders(
-  options: Pick<BenchOptions, 'drivers' | 'contenders'>,
+  options: Pick<BenchOptions, 'drivers' | 'contenders' | 'tls'>,
   prefix: string[],
   servers: Map<string, ServerProcess>,
   host = '127.0.0.1',
@@ -146,12 +146,12 @@ export async function startContenders(
       if (unavailable !== null) return notMeasured(`unavailable: ${unavailable}`, { passed: false, cases: 0, failures: [] });
       let server: ServerProcess;
       try {
-        server = await startContenderProcess(contender, prefix, host);
+        server = await startContenderProcess(contender, prefix, host, options.tls);
       } catch (error) {
         return notMeasured(`did not start: ${(error as Error).message}`, { passed: false, cases: 0, failures: [] });
       }
       const target = server.target;
-      const address = target.protocol === 'grpc' ? `${target.host}:${target.port}` : target.url;
+      const address = target.protocol === 'grpc' ? `${target.tls ? 'https://' : ''}${target.host}:${target.port}` : target.url;
       const conformance = await checkContenderConformance(contender, address);
       if (!conformance.passed) {
         await server.stop();
@@ -187,7 +187,7 @@ export async function startContenders(
  * build, outside the ready timeout), then serve-contender.ts until its
  * listening line; the pid is the process holding the listening socket.
  */
-export async function startContenderProcess(contender: Contender, prefix: string[], host = '127.0.0.1'): Promise<ServerProcess> {
+export async function startContenderProcess(contender: Contender, prefix: string[], host = '127.0.0.1', tls = false): Promise<ServerProcess> {
   await contender.prepare?.();
   const module = contenderModule(contender.name);
   const server = await startServerProcess({
@@ -195,9 +195,10 @@ export async function startContenderProcess(contender: Contender, prefix: string
     prefix,
     command: {
       script: SERVE_CONTENDER,
-      args: ['--contender', contender.name, '--host', host, '--port', '0', ...(module ? ['--module', module] : [])],
+      args: ['--contender', contender.name, '--host', host, '--port', '0', ...(tls ? ['--tls'] : []), ...(module ? ['--module', module] : [])],
       ready: new RegExp(`^${escapeRegExp(contender.name)} server listening on (\\S+)`, 'm'),
-      target: (match) => contenderTarget(contender, match[1]!),
+      // With --tls the server speaks TLS with a certificate generated at start (the bench's clients accept it explicitly).
+      target: (match) => contenderTarget(contender, match[1]!, tls),
       label: `${contender.name} server`,
       healthCheck: false,
     },

@@ -144,6 +144,23 @@ describe("docs/contenders.md's example contender, registered at run time", () =>
   });
 });
 
+describe('bench --contenders --tls', () => {
+  test('HTTP/1.1 and h2 contenders, Node and Go, pass conformance over TLS and are measured as TLS rows', async () => {
+    // One of each kind: HTTP/1.1 (autocannon), REST over h2 and gRPC (grpc-engine over TLS), and grpc-go when Go is here.
+    const names = ['express', 'rest-h2', 'grpc-js', ...((getContender('grpc-go').unavailable?.() ?? null) === null ? ['grpc-go'] : [])];
+    const outcome = await benchContenders(names.join(','), ['--tls']);
+    assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
+    for (const name of names) {
+      const run = runOf(outcome, name);
+      assert.equal(run.status, 'completed', `${name}: ${run.failure}`);
+      assert.equal(run.place?.tls, true, name);
+      assert.ok(run.requests > 0, `${name}: no calls`);
+      assert.equal(run.errors, 0, `${name}: ${JSON.stringify(run.statusCounts)}`);
+      assert.equal(outcome.results.contenders!.find((c) => c.name === name)!.conformance.passed, true, name);
+    }
+  });
+});
+
 const h2loadMissing = findH2load() === null ? 'h2load not installed (apt-get install nghttp2-client)' : false;
 
 describe('bench --contenders --driver h2load (neutral mode)', { skip: h2loadMissing }, () => {
@@ -226,6 +243,7 @@ describe('--contenders usage', () => {
     assert.throws(() => resolve(['--contenders', 'all', '--protocols', 'grpc']), /drop --protocols/);
     assert.throws(() => resolve(['--contenders', 'all', '--rest-target', 'http://127.0.0.1:3000']), /drop --rest-target/);
     assert.throws(() => resolve(['--contenders', 'all', '--compression', 'gzip']), /drop --compression gzip/);
-    assert.throws(() => resolve(['--contenders', 'all', '--tls']), /drop --tls/);
+    // --tls composes with --contenders (every contender serves TLS): not refused.
+    assert.equal(resolve(['--contenders', 'grpc-js,express', '--tls']).tls, true);
   });
 });
