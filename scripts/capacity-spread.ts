@@ -25,8 +25,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { canPin, SERVER_CPUS } from '../bench/host/pinning.ts';
 import type { ResultsFile } from '../bench/results/record.ts';
-
-const REPO_ROOT = path.resolve(import.meta.dirname, '..');
+import { REPO_ROOT } from '../bench/results/repo-root.ts';
 
 const { values, positionals } = parseArgs({
   options: {
