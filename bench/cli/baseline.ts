@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_BASELINE, DEFAULT_CI_TRIALS, runBench } from '../ci/run.ts';
+import { readBenchFlag } from '../options/options.ts';
 import { isMain, reportCliError } from './main.ts';
 import { loadResults, ResultsInputError } from '../results/read.ts';
 import { headline } from '../compare/protocols.ts';
@@ -37,14 +38,15 @@ export async function runBaseline(argv: readonly string[]): Promise<string> {
   });
   if (values.help) return `${BASELINE_USAGE}\n`;
   if (positionals.length > 0) throw new ResultsInputError(`unexpected argument "${positionals[0]}"; see --help`);
-  const trials = values.trials === undefined ? DEFAULT_CI_TRIALS : Number(values.trials);
-  if (!Number.isInteger(trials) || trials < 1 || trials > 100) throw new ResultsInputError(`--trials must be an integer from 1 to 100, got "${values.trials}"`);
+  // The bench's own flags, checked by the bench's readers before the child is started; the child gets the same values.
+  const profile = readBenchFlag('profile', values.profile);
+  const trials = values.trials === undefined ? DEFAULT_CI_TRIALS : readBenchFlag('trials', values.trials);
 
   let source = values.from;
   let scratch: string | null = null;
   if (source === undefined) {
     scratch = mkdtempSync(path.join(os.tmpdir(), 'callbench-baseline-'));
-    const bench = await runBench({ out: scratch, profile: values.profile, trials });
+    const bench = await runBench({ out: scratch, profile, trials });
     if (bench.exitCode !== 0) {
       rmSync(scratch, { recursive: true, force: true });
       throw Object.assign(new Error(`the bench exited with code ${bench.exitCode}; results/baseline left as it was`), { exitCode: 1 });

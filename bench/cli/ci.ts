@@ -20,6 +20,7 @@ import { DEFAULT_THRESHOLD } from '../compare/compare.ts';
 import { loadResults, ResultsInputError } from '../results/read.ts';
 import { writeHtmlReport } from '../report/html.ts';
 import { DEFAULT_BASELINE, DEFAULT_CI_OUT, DEFAULT_CI_TRIALS, runBench } from '../ci/run.ts';
+import { readBenchFlag } from '../options/options.ts';
 import { ciMarkdown } from '../ci/report.ts';
 
 export { ciMarkdown, type CiReportOptions } from '../ci/report.ts';
@@ -55,8 +56,9 @@ export async function runCi(argv: readonly string[]): Promise<{ stdout: string; 
   });
   if (values.help) return { stdout: `${CI_USAGE}\n`, exitCode: 0 };
   if (positionals.length > 0) throw new ResultsInputError(`unexpected argument "${positionals[0]}"; see --help`);
-  const trials = values.trials === undefined ? DEFAULT_CI_TRIALS : Number(values.trials);
-  if (!Number.isInteger(trials) || trials < 1 || trials > 100) throw new ResultsInputError(`--trials must be an integer from 1 to 100, got "${values.trials}"`);
+  // The bench's own flags, checked by the bench's readers before the child is started; the child gets the same values.
+  const profile = readBenchFlag('profile', values.profile);
+  const trials = values.trials === undefined ? DEFAULT_CI_TRIALS : readBenchFlag('trials', values.trials);
   const threshold = values.threshold === undefined ? DEFAULT_THRESHOLD : parseThreshold(values.threshold);
   const metrics = values.metrics === undefined ? undefined : parseMetrics(values.metrics);
 
@@ -65,7 +67,7 @@ export async function runCi(argv: readonly string[]): Promise<{ stdout: string; 
   if (values.results !== undefined) {
     runDir = values.results;
   } else {
-    const bench = await runBench({ out: values.out ?? DEFAULT_CI_OUT, profile: values.profile, trials });
+    const bench = await runBench({ out: values.out ?? DEFAULT_CI_OUT, profile, trials });
     runDir = bench.runDir;
     benchExitCode = bench.exitCode;
     if (benchExitCode === 2) throw new ResultsInputError('the bench rejected its options (see above)');

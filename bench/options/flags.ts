@@ -185,6 +185,15 @@ export function readFlags(argv: readonly string[], context: FlagContext): Flags 
   return flags as Flags;
 }
 
+/**
+ * A bench flag's value read as the bench reads it, for the commands that pass
+ * their own --profile and --trials on to a bench in a child process
+ * (bench:ci, bench:baseline): refused at once, with the bench's words.
+ */
+export function readBenchFlag<K extends 'profile' | 'trials'>(name: K, text: string): ReturnType<(typeof FLAGS)[K]['read']> {
+  return FLAGS[name].read(text, { nowMs: Date.now() }) as ReturnType<(typeof FLAGS)[K]['read']>;
+}
+
 /** --ops: the calculator's operations and streaming methods, in the order given. */
 function readOps(text: string): Array<Operation | StreamOperation> {
   const ops = parseList('--ops', text);

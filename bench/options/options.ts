@@ -27,7 +27,7 @@ export { UsageError };
 export { UsageError as BenchUsageError };
 export * from './bench-options.ts';
 export * from './profiles.ts';
-export { USAGE } from './flags.ts';
+export { readBenchFlag, USAGE } from './flags.ts';
 export { parseGrpcTarget, parseRestTarget, parseSegment, parseStartAt } from './values.ts';
 export { openLoopRefusal } from './driver-choice.ts';
 export { parseBenchCommand, resolveBenchOptions } from './resolve.ts';
