@@ -63,10 +63,10 @@ function refusal(argv: string[], command: BenchCommandName, rules = RULES): Usag
 }
 
 describe('the rules table', () => {
-  test('every row has an example, every example a row, and ids are unique', () => {
+  test('every row has an example, and ids are unique', () => {
     const ids = RULES.map((rule) => rule.id);
     assert.equal(new Set(ids).size, ids.length, 'duplicate ids');
-    assert.deepEqual([...ids].sort(), Object.keys(EXAMPLES).sort());
+    assert.deepEqual(ids.filter((id) => EXAMPLES[id] === undefined), [], 'rows without an example in EXAMPLES');
   });
 
   for (const [index, rule] of RULES.entries()) {
