@@ -6,6 +6,12 @@
  *   gRPC  generator -h2c-> proxy -h2c-> replicas   (nginx grpc_pass, HAProxy proto h2; l4: TCP passed through)
  *   REST  generator -http/1.1-> proxy -http/1.1 keep-alive-> replicas
  *
+ * With --tls every hop is TLS: the replicas serve TLS, an L7 proxy terminates
+ * the generator's TLS (h2 over ALPN, HTTPS/1.1) with a certificate generated
+ * at start and opens TLS connections of its own to the replicas (nginx
+ * grpcs:// and https://, HAProxy `ssl`), as a proxy in a network that encrypts
+ * every hop does; an L4 proxy passes the TLS bytes through untouched.
+ *
  * Runs are measured one at a time, so the proxy's CPU over a run is that
  * run's protocol's. The config the bench writes is tuned (connections kept
  * as long as the client keeps them, bodies held in memory, no access log);
@@ -21,6 +27,7 @@ import path from 'node:path';
 import type { Protocol, Target } from '../types.ts';
 import { waitHealthy, type ServerProcess } from './server-process.ts';
 import type { Balance, ProxyKind } from '../options/options.ts';
+import { createSelfSignedTls } from '../../servers/tls.ts';
 
 export { PROXY_KINDS, type Balance, type ProxyKind } from '../options/options.ts';
 
@@ -36,6 +43,9 @@ export const PLACEHOLDERS = {
   rest_servers: 'the REST replicas, the same way',
   stream_module: "nginx only: a load_module line for ngx_stream_module (L4), or nothing when it is built in",
   user: 'nginx only: `user root;` when the bench runs as root (workers then can write the temp folder), else nothing',
+  tls_cert: 'with --tls: the PEM certificate the proxy presents (generated at start); else nothing',
+  tls_key: 'with --tls: its PEM key',
+  tls_pem: 'with --tls: certificate and key in one PEM file (HAProxy `crt`)',
 } as const;
 
 const BINARIES: Readonly<Record<ProxyKind, string>> = { nginx: 'nginx', haproxy: 'haproxy' };
@@ -91,6 +101,8 @@ export interface ProxyLayout {
   upstreams: Partial<Record<Protocol, Address[]>>;
   /** Its own folder: pid file, logs, temp files, and the config it ran. */
   dir: string;
+  /** TLS on every hop (a certificate of its own in dir/tls/). */
+  tls: boolean;
 }
 
 const hostPort = (a: Address): string => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
@@ -109,6 +121,9 @@ export function placeholderValues(layout: ProxyLayout, streamModule: string): Re
     rest_servers: servers('rest'),
     stream_module: streamModule,
     user: typeof process.getuid === 'function' && process.getuid() === 0 ? 'user root;' : '',
+    tls_cert: layout.tls ? path.join(layout.dir, 'tls', 'cert.pem') : '',
+    tls_key: layout.tls ? path.join(layout.dir, 'tls', 'key.pem') : '',
+    tls_pem: layout.tls ? path.join(layout.dir, 'tls', 'proxy.pem') : '',
   };
 }
 
@@ -127,7 +142,7 @@ export function fillTemplate(template: string, values: Record<string, string>): 
  * GOAWAY every 1,000 gRPC calls), bodies up to 64 MiB held in memory (no temp
  * file for a 182 KB JSON body), TCP_NODELAY, no access log, one worker.
  */
-export function tunedTemplate(kind: ProxyKind, balance: Balance, protocols: readonly Protocol[]): string {
+export function tunedTemplate(kind: ProxyKind, balance: Balance, protocols: readonly Protocol[], tls = false): string {
   const has = (protocol: Protocol): boolean => protocols.includes(protocol);
   if (kind === 'nginx') {
     const head = [
@@ -173,9 +188,10 @@ export function tunedTemplate(kind: ProxyKind, balance: Balance, protocols: read
             '    keepalive_timeout 300s;',
             '  }',
             '  server {',
-            '    listen {{grpc_listen}} http2;',
+            `    listen {{grpc_listen}}${tls ? ' ssl' : ''} http2;`,
+            ...(tls ? ['    ssl_certificate {{tls_cert}};', '    ssl_certificate_key {{tls_key}};'] : []),
             '    location / {',
-            '      grpc_pass grpc://grpc_replicas;',
+            `      grpc_pass ${tls ? 'grpcs' : 'grpc'}://grpc_replicas;`,
             '      grpc_read_timeout 300s;',
             '      grpc_send_timeout 300s;',
             '    }',
@@ -191,9 +207,10 @@ export function tunedTemplate(kind: ProxyKind, balance: Balance, protocols: read
             '    keepalive_timeout 300s;',
             '  }',
             '  server {',
-            '    listen {{rest_listen}};',
+            `    listen {{rest_listen}}${tls ? ' ssl' : ''};`,
+            ...(tls ? ['    ssl_certificate {{tls_cert}};', '    ssl_certificate_key {{tls_key}};'] : []),
             '    location / {',
-            '      proxy_pass http://rest_replicas;',
+            `      proxy_pass ${tls ? 'https' : 'http'}://rest_replicas;`,
             '      proxy_http_version 1.1;',
             '      proxy_set_header Connection "";',
             '      proxy_read_timeout 300s;',
@@ -207,16 +224,19 @@ export function tunedTemplate(kind: ProxyKind, balance: Balance, protocols: read
   }
   // HAProxy 2.6: one thread; l4 = mode tcp, l7 = mode http with h2 to the gRPC replicas.
   const mode = balance === 'l4' ? 'tcp' : 'http';
+  // L7 over TLS: the generator's TLS ends here (ALPN h2 for gRPC), the replicas get TLS of the proxy's own.
+  const bindTls = (protocol: Protocol): string =>
+    tls ? ` ssl crt {{tls_pem}} alpn ${protocol === 'grpc' ? 'h2' : 'http/1.1'}` : protocol === 'grpc' ? ' proto h2' : '';
   const section = (protocol: Protocol): string[] =>
     has(protocol)
       ? [
           `frontend ${protocol}_in`,
-          `  bind {{${protocol}_listen}}${protocol === 'grpc' && balance === 'l7' ? ' proto h2' : ''}`,
+          `  bind {{${protocol}_listen}}${balance === 'l7' ? bindTls(protocol) : ''}`,
           `  default_backend ${protocol}_replicas`,
           '',
           `backend ${protocol}_replicas`,
           '  balance roundrobin',
-          ...(protocol === 'grpc' && balance === 'l7' ? ['  default-server proto h2'] : []),
+          ...(balance === 'l7' && (tls || protocol === 'grpc') ? [`  default-server${tls ? ' ssl verify none' : ''}${protocol === 'grpc' ? (tls ? ' alpn h2' : ' proto h2') : ''}`] : []),
           `  {{${protocol}_servers}}`,
           '',
         ]
@@ -264,6 +284,8 @@ export interface StartProxyOptions {
   template?: { file: string; text: string } | null;
   /** Command prefix: the link's namespace, taskset. */
   prefix?: string[];
+  /** TLS on every hop: the replicas serve TLS, the proxy presents a certificate generated at start. */
+  tls?: boolean;
   readyTimeoutMs?: number;
 }
 
@@ -290,8 +312,10 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyProce
   const protocols = (Object.keys(options.upstreams) as Protocol[]).filter((p) => (options.upstreams[p] ?? []).length > 0);
   const listen: Partial<Record<Protocol, Address>> = {};
   for (const protocol of protocols) listen[protocol] = { host: options.host, port: await freePort() };
-  const layout: ProxyLayout = { kind, balance: options.template ? null : options.balance, listen, upstreams: options.upstreams, dir };
-  const template = options.template?.text ?? tunedTemplate(kind, options.balance, protocols);
+  const tls = options.tls === true;
+  const layout: ProxyLayout = { kind, balance: options.template ? null : options.balance, listen, upstreams: options.upstreams, dir, tls };
+  if (tls) await writeProxyTls(path.join(dir, 'tls'), options.host);
+  const template = options.template?.text ?? tunedTemplate(kind, options.balance, protocols, tls);
   const config = fillTemplate(template, placeholderValues(layout, kind === 'nginx' ? (nginxStreamModule(binary) ?? '') : ''));
   const configFile = path.join(dir, kind === 'nginx' ? 'nginx.conf' : 'haproxy.cfg');
   writeFileSync(configFile, config);
@@ -325,8 +349,8 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyProce
     clearTimeout(timer);
   };
   const targets: Partial<Record<Protocol, Target>> = {};
-  if (listen.grpc) targets.grpc = { protocol: 'grpc', host: listen.grpc.host, port: listen.grpc.port };
-  if (listen.rest) targets.rest = { protocol: 'rest', url: `http://${hostPort(listen.rest)}` };
+  if (listen.grpc) targets.grpc = { protocol: 'grpc', host: listen.grpc.host, port: listen.grpc.port, ...(tls ? { tls: true } : {}) };
+  if (listen.rest) targets.rest = { protocol: 'rest', url: `${tls ? 'https' : 'http'}://${hostPort(listen.rest)}` };
   const timeoutMs = options.readyTimeoutMs ?? PROXY_READY_TIMEOUT_MS;
   try {
     await Promise.race([
@@ -353,6 +377,16 @@ export async function startProxy(options: StartProxyOptions): Promise<ProxyProce
     pids: [child.pid!, ...childrenOf(child.pid!)],
     configFile,
   };
+}
+
+/** The proxy's certificate, generated at start (no key material in the repository): cert.pem, key.pem and both in proxy.pem, readable by the owner only. */
+async function writeProxyTls(folder: string, host: string): Promise<void> {
+  const { cert, key } = await createSelfSignedTls(host);
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  writeFileSync(path.join(folder, 'cert.pem'), cert, { mode: 0o600 });
+  writeFileSync(path.join(folder, 'key.pem'), key, { mode: 0o600 });
+  // One PEM block per line group: the generated certificate ends without a newline.
+  writeFileSync(path.join(folder, 'proxy.pem'), `${cert.toString().trimEnd()}\n${key.toString().trimEnd()}\n`, { mode: 0o600 });
 }
 
 function errorLogTail(dir: string): string {

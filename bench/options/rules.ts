@@ -195,7 +195,6 @@ export const RULES: readonly Rule[] = [
     when: (input) => serverShapers(input).length > 0 && startedElsewhere(input).length > 0,
     error: (input) => `${serverShapers(input).join(', ')} shape the servers the bench starts; drop ${startedElsewhere(input).join(', ')}`,
   },
-  { id: 'proxy, tls', when: (input) => proxyKinds(input).length > 0 && input.given.tls === true, error: '--proxy: the proxy speaks cleartext to the generator; drop --tls' },
   {
     id: 'proxy, streams',
     when: (input) => proxyKinds(input).length > 0 && input.o.streamOps.length > 0,

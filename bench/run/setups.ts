@@ -154,7 +154,8 @@ export async function startPlaces(options: BenchOptions, pinning: Pinning | null
   const started = await Promise.allSettled(
     options.protocols.flatMap((protocol) =>
       Array.from({ length: options.replicas }, async (_, i) => {
-        const server = await startServerProcess({ protocol, port: 0, prefix, host, tls: false, serveArgs: connectionLimitArgs(options) });
+        // With --tls every hop is TLS: the replicas serve it too (bench/host/proxy.ts).
+        const server = await startServerProcess({ protocol, port: 0, prefix, host, tls: options.tls, serveArgs: connectionLimitArgs(options) });
         servers.set(`${protocol}#${i + 1}`, server);
         return server;
       }),
@@ -177,7 +178,7 @@ export async function startPlaces(options: BenchOptions, pinning: Pinning | null
     if (place === 'direct') {
       for (const protocol of options.protocols) {
         const server = replicas(protocol)[0]!;
-        setups.push({ protocol, driver: getDriver(options.drivers[protocol], protocol), target: server.target, server, label: `${protocol}@direct` });
+        setups.push({ protocol, driver: getDriver(options.drivers[protocol], protocol), target: server.target, server, label: `${protocol}@direct`, place: { tls: options.tls, proxy: null, replicas: null, balance: null } });
       }
       continue;
     }
@@ -191,6 +192,7 @@ export async function startPlaces(options: BenchOptions, pinning: Pinning | null
         dir: path.join(dir, `proxy-${place}`),
         template,
         prefix,
+        tls: options.tls,
       });
     } catch (error) {
       throw new BenchSetupError((error as Error).message);
@@ -203,7 +205,7 @@ export async function startPlaces(options: BenchOptions, pinning: Pinning | null
         target: proxy.targets[protocol]!,
         server: null,
         label: `${protocol}@${proxy.name}`,
-        place: { tls: false, proxy: proxy.name, replicas: options.replicas, balance: options.balance },
+        place: { tls: options.tls, proxy: proxy.name, replicas: options.replicas, balance: options.balance },
         replicas: replicas(protocol),
         proxyPids: proxy.pids,
       });

@@ -21,13 +21,17 @@ const address = (target: Target): Address => (target.protocol === 'grpc' ? { hos
 describe('proxy configs', () => {
   for (const kind of ['nginx', 'haproxy'] as const) {
     for (const balance of ['l4', 'l7'] as const) {
-      it(`${kind} ${balance}: the tuned template uses only known placeholders and fills them all`, () => {
-        const layout = { kind, balance, dir: '/tmp/x', listen: { grpc: { host: '127.0.0.1', port: 1 }, rest: { host: '127.0.0.1', port: 2 } }, upstreams: { grpc: [{ host: '127.0.0.1', port: 3 }], rest: [{ host: '127.0.0.1', port: 4 }] } };
-        const config = fillTemplate(tunedTemplate(kind, balance, ['grpc', 'rest']), placeholderValues(layout, ''));
-        assert.ok(!config.includes('{{'), config);
-        assert.match(config, /127\.0\.0\.1:3/);
-        assert.match(config, /127\.0\.0\.1:4/);
-      });
+      for (const tls of [false, true]) {
+        it(`${kind} ${balance}${tls ? ' TLS' : ''}: the tuned template uses only known placeholders and fills them all`, () => {
+          const layout = { kind, balance, dir: '/tmp/x', tls, listen: { grpc: { host: '127.0.0.1', port: 1 }, rest: { host: '127.0.0.1', port: 2 } }, upstreams: { grpc: [{ host: '127.0.0.1', port: 3 }], rest: [{ host: '127.0.0.1', port: 4 }] } };
+          const config = fillTemplate(tunedTemplate(kind, balance, ['grpc', 'rest'], tls), placeholderValues(layout, ''));
+          assert.ok(!config.includes('{{'), config);
+          assert.match(config, /127\.0\.0\.1:3/);
+          assert.match(config, /127\.0\.0\.1:4/);
+          // L7 over TLS names the certificate; L4 passes TLS through and names none.
+          assert.equal(config.includes('/tmp/x/tls/'), tls && balance === 'l7', config);
+        });
+      }
     }
   }
   it('an unknown placeholder is an error naming it and the known ones', () => {

@@ -66,6 +66,32 @@ describe('bench --proxy nginx --replicas 2', { skip: skip ?? false }, () => {
   }
 });
 
+describe('bench --proxy nginx,haproxy,direct --tls', { skip: (skip ?? proxyUnavailable('haproxy', 'l7')) ?? false }, () => {
+  for (const balance of ['l4', 'l7'] as const) {
+    it(`--balance ${balance}: every hop over TLS, 0 errors, TLS rows for each place`, async () => {
+      const outcome = await runBenchWithReports(
+        benchOptions([...SHORT, '--proxy', 'nginx,haproxy,direct', '--tls', '--balance', balance, '--out', tempDir()]),
+        { progress: quietProgress },
+      );
+      assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
+      for (const proxy of ['nginx', 'haproxy', null]) {
+        for (const protocol of ['grpc', 'rest'] as const) {
+          const row = outcome.results.runs.find((run) => run.protocol === protocol && run.place?.proxy === proxy);
+          assert.ok(row, `${protocol} via ${proxy ?? 'direct'}`);
+          assert.equal(row.status, 'completed', row.failure ?? '');
+          assert.equal(row.errors, 0, `${protocol} via ${proxy ?? 'direct'}: ${JSON.stringify(row.statusCounts)}`);
+          assert.ok(row.requests > 0);
+          // The replicas serve TLS only: a call that reached them over cleartext would have failed.
+          assert.equal(row.place?.tls, true);
+        }
+      }
+      const nginx = readFileSync(path.join(outcome.dir!, 'proxy-nginx', 'nginx.conf'), 'utf8');
+      if (balance === 'l7') assert.match(nginx, /grpc_pass grpcs:\/\//);
+      else assert.doesNotMatch(nginx, /ssl_certificate/);
+    });
+  }
+});
+
 describe('bench --max-connection-calls 100', () => {
   it('0 errors on both protocols, about calls / 100 connections opened, calls retried counted', async () => {
     const out = tempDir();
