@@ -16,7 +16,7 @@ import { Code } from '@connectrpc/connect';
 import { codeToHttpStatus } from '@connectrpc/connect/protocol-connect';
 import { calculate, LIMITS, type Operation } from '../calculator.ts';
 import { CalcError, type ErrorCode } from '../errors.ts';
-import { NOT_PROTOBUF_MESSAGE } from '../grpc-server.ts';
+import { NOT_PROTOBUF_MESSAGE } from '../grpc-status.ts';
 import { decodeResult, encodeRequest } from '../proto.ts';
 import { TOO_LARGE_MESSAGE } from '../rest-server.ts';
 import { frameGrpcMessage } from '../grpc-frame.ts';

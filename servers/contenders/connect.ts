@@ -19,7 +19,7 @@ import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from '@connect
 import { Calculator } from '../../proto/gen/calculator_pb.ts';
 import { calculate, LIMITS, OPERATIONS, type Operation } from '../calculator.ts';
 import { CalcError } from '../errors.ts';
-import { EXTRA_MESSAGE, INCOMPLETE_MESSAGE, NOT_PROTOBUF_MESSAGE, TOO_LARGE_MESSAGE } from '../grpc-server.ts';
+import { EXTRA_MESSAGE, INCOMPLETE_MESSAGE, NOT_PROTOBUF_MESSAGE, TOO_LARGE_MESSAGE } from '../grpc-status.ts';
 import type { RunningServer, ServerOptions } from '../server-options.ts';
 import { encodeGrpcMessage, GRPC_MESSAGES, GRPC_RESPONSE_CONTENT_TYPE, GRPC_STATUS } from './grpc-protocol.ts';
 import { listenH2, listenHttp1 } from '../listen.ts';

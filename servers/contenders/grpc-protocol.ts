@@ -8,11 +8,11 @@ import type { Readable } from 'node:stream';
 import { LIMITS, OPERATIONS, type Operation } from '../calculator.ts';
 import { CalcError } from '../errors.ts';
 import { grpcMethodPath } from '../proto.ts';
-import { EXTRA_MESSAGE } from '../grpc-server.ts';
+import { EXTRA_MESSAGE } from '../grpc-status.ts';
 import { incomplete, tooLarge } from './http-body.ts';
 
-/** grpc-status of each calculator error code: servers/grpc-server.ts's table. */
-export { GRPC_STATUS } from '../grpc-server.ts';
+/** grpc-status of each calculator error code: servers/grpc-status.ts's table. */
+export { GRPC_STATUS } from '../grpc-status.ts';
 
 /** Content-type of gRPC answers, as grpc-js sends it. */
 export const GRPC_RESPONSE_CONTENT_TYPE = 'application/grpc+proto';

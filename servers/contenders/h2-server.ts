@@ -5,7 +5,7 @@
 import http2 from 'node:http2';
 import type { H2Server } from '../listen.ts';
 import type { ServerOptions } from '../server-options.ts';
-import { GRPC_SERVER_CHANNEL_OPTIONS } from '../grpc-server.ts';
+import { GRPC_SERVER_CHANNEL_OPTIONS } from '../grpc-status.ts';
 
 /** grpc.max_concurrent_streams of grpc-server.ts, so every h2 contender offers the same concurrency. */
 export const H2_MAX_CONCURRENT_STREAMS = GRPC_SERVER_CHANNEL_OPTIONS['grpc.max_concurrent_streams'] as number;

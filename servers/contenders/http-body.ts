@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import { LIMITS } from '../calculator.ts';
 import { CalcError } from '../errors.ts';
-import { INCOMPLETE_MESSAGE } from '../grpc-server.ts';
+import { INCOMPLETE_MESSAGE } from '../grpc-status.ts';
 import { TOO_LARGE_MESSAGE } from '../rest-server.ts';
 
 export function tooLarge(): CalcError {

@@ -6,7 +6,7 @@
  */
 import type { Operation } from '../calculator.ts';
 import { CalcError } from '../errors.ts';
-import { NOT_PROTOBUF_MESSAGE } from '../grpc-server.ts';
+import { NOT_PROTOBUF_MESSAGE } from '../grpc-status.ts';
 import { LOADER_OPTIONS, messageTypes } from '../proto.ts';
 
 const types = messageTypes();

@@ -10,7 +10,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
-import { countingInterceptor, GRPC_SERVER_CHANNEL_OPTIONS, listenGrpcServer, statusRewriter } from '../grpc-server.ts';
+import { listenGrpcServer } from '../grpc-server.ts';
+import { countingInterceptor, GRPC_SERVER_CHANNEL_OPTIONS, statusRewriter } from '../grpc-status.ts';
 import { validateConnectionLimits, type RunningServer, type ServerOptions } from '../server-options.ts';
 import { streamMessages, type GeneratedApi, type GeneratedMethod } from './api.ts';
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { GRPC_SERVER_CHANNEL_OPTIONS } from '../../servers/grpc-server.ts';
+import { GRPC_SERVER_CHANNEL_OPTIONS } from '../../servers/grpc-status.ts';
 import { connectH2, decodeResultByHand, encodeOperandsByHand, fdLimit, grpcFrame, startServers, type Servers } from '../helpers/servers.ts';
 
 const CALLS = 1_000;

@@ -24,7 +24,7 @@ import { writeRunReports } from '../../bench/report/write.ts';
 import { frameGrpcMessage } from '../../bench/wire/grpc-frame.ts';
 import { calculate, isOperation } from '../../servers/calculator.ts';
 import { CalcError } from '../../servers/errors.ts';
-import { GRPC_STATUS } from '../../servers/grpc-server.ts';
+import { GRPC_STATUS } from '../../servers/grpc-status.ts';
 import { HTTP_STATUS } from '../../servers/rest-server.ts';
 import { decodeRequestMessage, encodeResultMessage } from '../../servers/contenders/protobuf-codec.ts';
 import { encodeGrpcMessage, operationOfGrpcPath } from '../../servers/contenders/grpc-protocol.ts';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type http2 from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { LIMITS, type StreamOperation } from '../../servers/calculator.ts';
-import { TOO_LARGE_MESSAGE } from '../../servers/grpc-server.ts';
+import { TOO_LARGE_MESSAGE } from '../../servers/grpc-status.ts';
 import { STREAM_METHOD_NAMES } from '../../servers/proto.ts';
 import { connectH2, rawHttp, startServers, type Servers } from '../helpers/servers.ts';
 import {
