@@ -2,7 +2,7 @@
 import type { Environment, ResultsFile } from '../results/record.ts';
 import { METRICS, type Comparison, type MetricComparison, type RowComparison } from './compare.ts';
 import { compact, machineLabel, ms, percent, PROTOCOL_LABEL, ratio } from './labels.ts';
-import { compareProtocols, headline, ratioRange } from './protocols.ts';
+import { compareProtocols, headline, ratioRange, type ProtocolComparison } from './protocols.ts';
 
 const VERDICT_MARK: Record<RowComparison['verdict'], string> = {
   improvement: '🟢 improvement',
@@ -82,7 +82,17 @@ export function protocolsMarkdown(results: ResultsFile, threshold?: number): str
     return lines.join('\n');
   }
   for (const sentence of headline(results, threshold)) lines.push(`- ${sentence}`);
-  lines.push('');
+  lines.push('', ...protocolsTable(comparisons), '');
+  return lines.join('\n');
+}
+
+/**
+ * The cross-protocol table, one row per scenario and driver pair, and its
+ * legend (Markdown lines): bench:compare's and bench:ci's "gRPC vs REST" and
+ * the report's "In short" section print it.
+ */
+export function protocolsTable(comparisons: readonly ProtocolComparison[]): string[] {
+  const lines: string[] = [];
   lines.push('| scenario | drivers | calls/s gRPC | calls/s REST | winner | ratio | trial ratios min–max | p (MW) | confidence | p99 gRPC | p99 REST | bytes/call gRPC | bytes/call REST |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const c of comparisons) {
@@ -94,7 +104,6 @@ export function protocolsMarkdown(results: ResultsFile, threshold?: number): str
   lines.push(
     '',
     'Ratio = winner\'s median calls/s over the loser\'s. Trial ratios pair trial i of one protocol with trial i of the other. Confidence: high = 3+ trials, every paired ratio favours the winner by at least half the threshold and no trial of the loser beats any trial of the winner; medium = every paired trial agrees, but by less, with overlapping trial values or with only 2 trials; low = trials disagree. p (MW) is an exact Mann–Whitney p-value on the calls/s trial values (3 vs 3 trials cannot go below 0.10).',
-    '',
   );
-  return lines.join('\n');
+  return lines;
 }

@@ -8,6 +8,8 @@ import type { TopLevelSpec } from 'vega-lite';
 import { DEFAULT_SLO_ERRORS_PERCENT, describeSlo, parseSlo, percentileKey, type Slo } from '../options/slo.ts';
 import type { CapacityRecord, ResultsFile, RunRecord } from '../results/record.ts';
 import type { Protocol } from '../types.ts';
+import { htmlList, htmlPre } from './html-parts.ts';
+import { section } from './section.ts';
 import { compact, fixed, integer, PROTOCOL_LABEL, ratio, workloadLabel } from '../compare/labels.ts';
 
 type Searched = RunRecord & { capacity: CapacityRecord };
@@ -267,3 +269,20 @@ export function capacityChart(results: ResultsFile): { id: string; title: string
     } as TopLevelSpec,
   };
 }
+
+interface CapacityModel {
+  headline: string[];
+  /** The terminal table, kept as it is in every output (report.md in a code block, report.html preformatted). */
+  table: string;
+}
+
+/** --slo: per scenario the highest rate each protocol sustained within the objective. */
+export const capacitySection = section<CapacityModel>({
+  id: 'capacity',
+  title: 'Capacity',
+  applies: ({ calls }) => hasCapacity(calls),
+  model: ({ calls }) => ({ headline: capacityHeadline(calls), table: renderCapacityTable(calls) }),
+  terminal: (m) => m.table.trimEnd(),
+  markdown: (m) => ['## Capacity at the objective', '', ...m.headline.map((line) => `- ${line}`), '', '```', m.table.trimEnd(), '```'].join('\n'),
+  html: (m) => `<h2>Capacity at the objective</h2>\n${htmlList(m.headline)}\n${htmlPre(m.table, 'capacity')}`,
+});

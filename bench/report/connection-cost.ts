@@ -7,6 +7,9 @@
  */
 import type { ConnectionCostRecord, ResultsFile } from '../results/record.ts';
 import type { Protocol } from '../types.ts';
+import { hasNetworks, splitByNetwork } from '../results/network-groups.ts';
+import { escapeHtml, htmlParagraph, htmlTable } from './html-parts.ts';
+import { section } from './section.ts';
 
 const NAMES: Readonly<Record<Protocol, string>> = { grpc: 'gRPC', rest: 'REST' };
 
@@ -74,54 +77,135 @@ function setupInRtts(results: ResultsFile, costs: Partial<Record<Protocol, Conne
   return `set-up in round trips of the link (measured RTT ${rtt.toFixed(2)} ms): ${parts.join(', ')}`;
 }
 
-/** Lines for the terminal, or [] when no run carries connection-cost figures. */
-export function renderConnectionCostLines(results: ResultsFile): string[] {
+/** One file's (or one condition's) connection cost, as every output shows it. */
+export interface ConnectionCostModel {
+  heading: string;
+  tls: boolean;
+  /** The protocols' names as columns. */
+  protocols: string[];
+  /** One row per figure: its title, one cell per protocol, and g/r with both protocols; null when the pass measured nothing. */
+  rows: Array<{ title: string; cells: string[]; ratio: string | null }> | null;
+  note: string;
+  inRtts: string | null;
+}
+
+/** The connection cost of the runs, or null when no run carries its figures. */
+export function connectionCostModel(results: ResultsFile): ConnectionCostModel | null {
   const costs = connectionCosts(results);
   const protocols = (['grpc', 'rest'] as const).filter((p) => costs[p]);
-  if (protocols.length === 0) return [];
-  const lines = [heading(results, costs)];
+  if (protocols.length === 0) return null;
   const measured = protocols.some((p) => costs[p]!.calls > 0);
-  if (measured) {
-    const cells = ROWS.map((row) => {
-      const values = protocols.map((p) => row.value(costs[p]!));
-      const g = row.value(costs.grpc ?? emptyish());
-      const r = row.value(costs.rest ?? emptyish());
-      const ratio = g !== null && r !== null && r > 0 && protocols.length === 2 ? `${(g / r).toFixed(2)}x` : '-';
-      return [row.title, ...values.map((v) => (v === null ? '-' : row.format(v))), ...(protocols.length === 2 ? [ratio] : [])];
-    });
-    const head = ['', ...protocols.map((p) => NAMES[p]), ...(protocols.length === 2 ? ['g/r'] : [])];
-    const all = [head, ...cells];
+  const rows = measured
+    ? ROWS.map((row) => {
+        const g = row.value(costs.grpc ?? emptyish());
+        const r = row.value(costs.rest ?? emptyish());
+        return {
+          title: row.title,
+          cells: protocols.map((p) => {
+            const v = row.value(costs[p]!);
+            return v === null ? '-' : row.format(v);
+          }),
+          ratio: protocols.length === 2 ? (g !== null && r !== null && r > 0 ? `${(g / r).toFixed(2)}x` : '-') : null,
+        };
+      })
+    : null;
+  return {
+    heading: heading(results, costs),
+    tls: tlsEnabled(results),
+    protocols: protocols.map((p) => NAMES[p]),
+    rows,
+    note: note(tlsEnabled(results)),
+    inRtts: measured ? setupInRtts(results, costs, protocols) : null,
+  };
+}
+
+/** Lines for the terminal, or [] when no run carries connection-cost figures. */
+export function renderConnectionCostLines(results: ResultsFile): string[] {
+  const model = connectionCostModel(results);
+  return model === null ? [] : costLines(model);
+}
+
+function costLines(m: ConnectionCostModel): string[] {
+  const lines = [m.heading];
+  if (m.rows) {
+    const withRatio = m.rows[0]?.ratio !== null;
+    const head = ['', ...m.protocols, ...(withRatio ? ['g/r'] : [])];
+    const all = [head, ...m.rows.map((row) => [row.title, ...row.cells, ...(row.ratio === null ? [] : [row.ratio])])];
     const widths = head.map((_, i) => Math.max(...all.map((line) => line[i]!.length)));
     for (const line of all) lines.push(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ').trimEnd());
-    lines.push(note(tlsEnabled(results)));
-    const inRtts = setupInRtts(results, costs, protocols);
-    if (inRtts) lines.push(inRtts);
+    lines.push(m.note);
+    if (m.inRtts) lines.push(m.inRtts);
   } else {
     lines.push('(not measured: --connection-calls 0, or the pass failed)');
   }
-  if (tlsEnabled(results)) lines.push(TLS_NOTE);
+  if (m.tls) lines.push(TLS_NOTE);
   return lines;
 }
 
-/** A report.md section, or [] when no run carries connection-cost figures. */
-export function renderConnectionCostMarkdown(results: ResultsFile): string[] {
-  const costs = connectionCosts(results);
-  const protocols = (['grpc', 'rest'] as const).filter((p) => costs[p]);
-  if (protocols.length === 0) return [];
-  const out = [`## Connection cost${tlsEnabled(results) ? ' (TLS)' : ''}`, '', `${heading(results, costs)}.`, ''];
-  if (protocols.some((p) => costs[p]!.calls > 0)) {
-    out.push(`| | ${protocols.map((p) => NAMES[p]).join(' | ')} |`, `| --- |${protocols.map(() => ' ---: ').join('|')}|`);
-    for (const row of ROWS) {
-      out.push(`| ${row.title} | ${protocols.map((p) => { const v = row.value(costs[p]!); return v === null ? '-' : row.format(v); }).join(' | ')} |`);
-    }
-    out.push('', note(tlsEnabled(results)));
+function costMarkdown(m: ConnectionCostModel): string[] {
+  const out = [`${m.heading}.`, ''];
+  if (m.rows) {
+    out.push(`| | ${m.protocols.join(' | ')} |`, `| --- |${m.protocols.map(() => ' ---: ').join('|')}|`);
+    for (const row of m.rows) out.push(`| ${row.title} | ${row.cells.join(' | ')} |`);
+    out.push('', m.note);
+    if (m.inRtts) out.push('', m.inRtts);
   } else {
     out.push('Not measured (--connection-calls 0, or the pass failed).');
   }
-  if (tlsEnabled(results)) out.push('', TLS_NOTE);
-  out.push('');
+  if (m.tls) out.push('', TLS_NOTE);
   return out;
 }
+
+function costHtml(m: ConnectionCostModel): string {
+  const parts = [`<p>${escapeHtml(m.heading)}.</p>`];
+  if (m.rows) {
+    const withRatio = m.rows[0]?.ratio !== null;
+    parts.push(
+      htmlTable(['', ...m.protocols, ...(withRatio ? ['g/r'] : [])], m.rows.map((row) => [row.title, ...row.cells, ...(row.ratio === null ? [] : [row.ratio])]), (i) => i === 0),
+      htmlParagraph(m.note),
+    );
+    if (m.inRtts) parts.push(htmlParagraph(m.inRtts));
+  } else {
+    parts.push(htmlParagraph('Not measured (--connection-calls 0, or the pass failed).'));
+  }
+  if (m.tls) parts.push(htmlParagraph(TLS_NOTE));
+  return parts.join('\n');
+}
+
+interface CostGroup {
+  /** The network condition (--network); null on loopback without emulation. */
+  network: string | null;
+  cost: ConnectionCostModel;
+}
+
+/** Connection set-up against the per-call cost, once per protocol (per condition with --network). */
+export const connectionCostSection = section<CostGroup[]>({
+  id: 'connection-cost',
+  title: 'Connection cost',
+  applies: ({ calls }) => calls.runs.some((run) => run.tls),
+  model: ({ calls }) => {
+    const groups = hasNetworks(calls) ? splitByNetwork(calls).map((g) => ({ network: g.name as string | null, results: g.results })) : [{ network: null, results: calls }];
+    return groups.flatMap(({ network, results }) => {
+      const cost = connectionCostModel(results);
+      return cost === null ? [] : [{ network, cost }];
+    });
+  },
+  terminal: (groups) =>
+    groups
+      .map((g) => {
+        const [heading, ...rest] = costLines(g.cost);
+        return [g.network === null ? heading : `${heading} (network ${g.network})`, ...rest].join('\n');
+      })
+      .join('\n\n'),
+  markdown: (groups) =>
+    [
+      `## Connection cost${groups.some((g) => g.cost.tls) ? ' (TLS)' : ''}`,
+      ...groups.flatMap((g) => ['', ...(g.network === null ? [] : [`**network ${g.network}**`, '']), ...costMarkdown(g.cost)]),
+    ].join('\n'),
+  html: (groups) =>
+    `<h2>Connection cost${groups.some((g) => g.cost.tls) ? ' (TLS)' : ''}</h2>\n` +
+    groups.map((g) => `${g.network === null ? '' : `<h3>network ${escapeHtml(g.network)}</h3>\n`}${costHtml(g.cost)}`).join('\n'),
+});
 
 function emptyish(): ConnectionCostRecord {
   return { enabled: false, version: null, calls: 0, newConnectionCallMs: null, keptAliveCallMs: null, handshakeMs: null, handshakeBytes: null };

@@ -24,6 +24,8 @@ import { CLIENT_BOUND_PERCENT, SERVER_BUSY_PERCENT } from '../results/client-bou
 import { runsByScenario, spread } from '../results/summary.ts';
 import { compact, fixed } from '../compare/labels.ts';
 import { markdownRow, markdownTable } from './markdown-table.ts';
+import { escapeHtml, htmlList, htmlTable } from './html-parts.ts';
+import { section } from './section.ts';
 
 export type Factor = 'transport' | 'encoding' | 'implementation' | 'protocol' | 'language';
 export type Wire = 'http1' | 'h2';
@@ -383,10 +385,24 @@ function notMeasuredLines(results: ResultsFile): string[] {
   });
 }
 
+/** What the three renderings of the factorial read: the scenarios built once and the contenders not measured. */
+export interface FactorialModel {
+  scenarios: FactorialScenario[];
+  notMeasured: string[];
+}
+
+export function factorialModel(results: ResultsFile): FactorialModel {
+  return { scenarios: buildFactorial(results), notMeasured: notMeasuredLines(results) };
+}
+
 /** Terminal form: per scenario the contender table, the 2x2 table and the sentences. */
 export function renderFactorial(results: ResultsFile): string {
+  return factorialText(factorialModel(results));
+}
+
+function factorialText(model: FactorialModel): string {
   const out: string[] = [];
-  const scenarios = buildFactorial(results);
+  const scenarios = model.scenarios;
   for (const s of scenarios) {
     out.push(`${s.scenario}: contenders, fastest first (* = the default pair)`);
     const fastest = s.contenders[0]?.rps ?? null;
@@ -411,7 +427,7 @@ export function renderFactorial(results: ResultsFile): string {
       out.push(...grid(rows, [0, 1, 2]), '', ...languageSentences(s).map((line) => `  ${line}`), '');
     }
   }
-  const skipped = notMeasuredLines(results);
+  const skipped = model.notMeasured;
   if (skipped.length > 0) out.push(...skipped, '');
   if (scenarios.length > 0) {
     out.push(
@@ -425,8 +441,12 @@ export function renderFactorial(results: ResultsFile): string {
 
 /** report.md form. */
 export function renderFactorialMarkdown(results: ResultsFile): string {
+  return factorialMarkdown(factorialModel(results));
+}
+
+function factorialMarkdown(model: FactorialModel): string {
   const out: string[] = [];
-  const scenarios = buildFactorial(results);
+  const scenarios = model.scenarios;
   for (const s of scenarios) {
     out.push(`### \`${s.scenario}\``, '');
     const fastest = s.contenders[0]?.rps ?? null;
@@ -443,16 +463,60 @@ export function renderFactorialMarkdown(results: ResultsFile): string {
       out.push('', ...languageSentences(s).map((line) => `- ${line}`), '');
     }
   }
-  const skipped = notMeasuredLines(results);
+  const skipped = model.notMeasured;
   if (skipped.length > 0) out.push('### Not measured', '', ...skipped.map((line) => `- ${line}`), '');
-  out.push(
-    '\\* = the default pair (express for REST, grpc-js for gRPC). Ratios are calls/s of the first contender over the second ' +
-      '(medians over trials); each holds everything but one factor fixed as far as the registry allows (see docs/contenders.md). ' +
-      'B/call = request + response bytes on the wire, headers and framing included.',
-    '',
-  );
+  out.push(`\\* = the default pair (express for REST, grpc-js for gRPC). ${LEGEND}`, '');
   return out.join('\n');
 }
+
+const LEGEND =
+  'Ratios are calls/s of the first contender over the second (medians over trials); each holds everything but one factor fixed ' +
+  'as far as the registry allows (see docs/contenders.md). B/call = request + response bytes on the wire, headers and framing included.';
+
+/** report.html form: the same tables as report.md, the cells' lines kept apart. */
+function factorialHtml(model: FactorialModel): string {
+  const out: string[] = [];
+  const lines = (cell: Pick<Cell, 'best' | 'defaultServer' | 'missing'>): string => cellText(cell).map(escapeHtml).join('<br>');
+  const grid2 = (corner: string, columns: string[], rows: Array<[string, string[]]>): string =>
+    `<table><thead><tr><th class="l">${escapeHtml(corner)}</th>${columns.map((c) => `<th class="l">${escapeHtml(c)}</th>`).join('')}</tr></thead>\n` +
+    `<tbody>${rows.map(([title, cells]) => `<tr><th class="l">${escapeHtml(title)}</th>${cells.map((c) => `<td class="l">${c}</td>`).join('')}</tr>`).join('\n')}</tbody></table>`;
+  for (const s of model.scenarios) {
+    const fastest = s.contenders[0]?.rps ?? null;
+    out.push(`<h3>${escapeHtml(s.scenario)}</h3>`, htmlTable(CONTENDER_HEADER, s.contenders.map((f) => contenderRow(f, fastest)), (i) => i < 6));
+    out.push(
+      grid2(
+        s.scenario,
+        ENCODINGS.map((e) => ENCODING_TITLE[e]),
+        WIRES.map((wire) => [WIRE_TITLE[wire], ENCODINGS.map((encoding) => lines(s.cells.find((c) => c.wire === wire && c.encoding === encoding)!))]),
+      ),
+      htmlList(attributionSentences(s)),
+    );
+    if (s.languages) {
+      out.push(
+        grid2(
+          s.scenario,
+          ['gRPC (HTTP/2 protobuf)', 'REST (HTTP/1.1 JSON)'],
+          LANGUAGES.map((language) => [LANGUAGE_TITLE[language], API_PROTOCOLS.map((protocol) => lines(s.languages!.cells.find((c) => c.language === language && c.protocol === protocol)!))]),
+        ),
+        htmlList(languageSentences(s)),
+      );
+    }
+  }
+  if (model.notMeasured.length > 0) out.push('<h3>Not measured</h3>', htmlList(model.notMeasured));
+  out.push(`<p class="muted">* = the default pair (express for REST, grpc-js for gRPC). ${escapeHtml(LEGEND)}</p>`);
+  return out.join('\n');
+}
+
+/** --contenders: the contender tables, the 2x2 (and the language table) and the sentences, in place of the gRPC/REST comparison. */
+export const contendersSection = section<FactorialModel>({
+  id: 'contenders',
+  title: 'Contenders',
+  applies: ({ calls }) => hasContenders(calls),
+  model: ({ calls }) => factorialModel(calls),
+  terminal: (m) => `contenders: transport × encoding × implementation\n${factorialText(m).trimEnd()}`,
+  markdown: (m) => `## Contenders: transport × encoding × implementation\n\n${factorialMarkdown(m).trimEnd()}`,
+  html: (m) => `<h2>Contenders: transport × encoding × implementation</h2>\n${factorialHtml(m)}`,
+});
 
 /** Left-aligns the columns in `left`, right-aligns the others. */
 function grid(rows: string[][], left: number[]): string[] {

@@ -11,6 +11,8 @@ import { scenarioLabel } from '../compare/labels.ts';
 import { max, median, min } from '../compare/stats.ts';
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { splitByNetwork } from './network.ts';
+import { htmlList, htmlPre } from './html-parts.ts';
+import { section } from './section.ts';
 
 export interface NetworkRatio {
   /** The condition's group name ("cross-region", "cross-region TLS"). */
@@ -92,7 +94,10 @@ const seriesLabel = (rows: NetworkRatio[]): string => `${rows[0]!.label}${rows[0
 
 /** Per scenario (and TLS setting), one line per condition: the winner and its ratio with the trials' spread. */
 export function renderNetworkSweep(results: ResultsFile): string {
-  const ratios = networkRatios(results);
+  return networkSweepText(networkRatios(results));
+}
+
+function networkSweepText(ratios: NetworkRatio[]): string {
   const width = Math.max(...ratios.map((r) => r.network.length));
   const lines: string[] = [];
   for (const rows of series(ratios)) {
@@ -110,8 +115,12 @@ const PROTOCOL = { grpc: 'gRPC', rest: 'REST', tie: 'neither' } as const;
  * everywhere; a tie counts as a change only when the trials' spreads do not overlap.
  */
 export function networkSweepSentences(results: ResultsFile): string[] {
+  return sentencesOf(networkRatios(results));
+}
+
+function sentencesOf(ratios: NetworkRatio[]): string[] {
   const sentences: string[] = [];
-  for (const rows of series(networkRatios(results))) {
+  for (const rows of series(ratios)) {
     const changes: string[] = [];
     for (let i = 1; i < rows.length; i++) {
       const [a, b] = [rows[i - 1]!, rows[i]!];
@@ -136,3 +145,26 @@ export function networkSweepSentences(results: ResultsFile): string[] {
   }
   return sentences;
 }
+
+interface NetworkSweepModel {
+  /** Per scenario, one line per condition (kept as text in every output). */
+  table: string;
+  sentences: string[];
+}
+
+/** Two or more network conditions: gRPC / REST under each, and where the winner changes. */
+export const networkSweepSection = section<NetworkSweepModel>({
+  id: 'network-sweep',
+  title: 'Across network conditions',
+  applies: ({ calls }) => hasNetworkSweep(calls),
+  model: ({ calls }) => {
+    const ratios = networkRatios(calls);
+    return { table: networkSweepText(ratios), sentences: sentencesOf(ratios) };
+  },
+  terminal: (m) =>
+    `across network conditions (gRPC / REST calls/s, median of the trials, min-max of the per-trial ratios):\n${m.table.trimEnd()}` +
+    `\nwhere the winner changes:\n${m.sentences.map((line) => `  ${line}`).join('\n')}`,
+  markdown: (m) =>
+    ['## Across network conditions', '', '```', m.table.trimEnd(), '```', '', 'Generated from the measured numbers above:', '', ...m.sentences.map((line) => `- ${line}`)].join('\n'),
+  html: (m) => `<h2>Across network conditions</h2>\n${htmlPre(m.table, 'network-sweep')}\n<p>Where the winner changes:</p>\n${htmlList(m.sentences)}`,
+});

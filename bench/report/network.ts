@@ -5,6 +5,8 @@
  */
 import type { ResultsFile } from '../results/record.ts';
 import { hasNetworks, splitByNetwork, type NetworkGroup } from '../results/network-groups.ts';
+import { htmlList } from './html-parts.ts';
+import { section } from './section.ts';
 
 export { conditionNamer, hasNetworks, networkName, splitByNetwork, type NetworkGroup } from '../results/network-groups.ts';
 
@@ -38,3 +40,18 @@ export function describeNetwork(group: Pick<NetworkGroup, 'name' | 'network' | '
   const cpu = Math.max(0, ...runs.map((run) => run.network!.measured.emulatorCpuPercent ?? 0));
   return `network ${group.name}: ${asked}; ${measured}; during the runs dropped ${drops('up')} up, ${drops('down')} down, ${retransmits} server retransmissions, emulator at most ${cpu.toFixed(0)}% of a core`;
 }
+
+interface NetworksModel {
+  groups: Array<{ name: string; description: string }>;
+}
+
+/** The conditions the runs went through (--network), each with what the emulated link measured. */
+export const networksSection = section<NetworksModel>({
+  id: 'networks',
+  title: 'Network conditions',
+  applies: ({ results }) => hasNetworks(results),
+  model: ({ results }) => ({ groups: splitByNetwork(results).map((group) => ({ name: group.name, description: describeNetwork(group) })) }),
+  terminal: (m) => ['network conditions:', ...m.groups.map((g) => g.description)].join('\n'),
+  markdown: (m) => ['## Network conditions', '', ...m.groups.map((g) => `- ${g.description}`)].join('\n'),
+  html: (m) => `<h2>Network conditions</h2>\n${htmlList(m.groups.map((g) => g.description))}`,
+});

@@ -9,6 +9,8 @@
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { spread } from '../results/summary.ts';
 import { placeSuffix } from '../results/place-suffix.ts';
+import { htmlList } from './html-parts.ts';
+import { section } from './section.ts';
 
 export { placeSuffix };
 
@@ -105,3 +107,14 @@ export function placeLines(results: ResultsFile): string[] {
   }
   return lines;
 }
+
+/** Behind a proxy (--proxy, --replicas): the spreads, the proxy's CPU and tax, and latency hints. */
+export const placeSection = section<string[]>({
+  id: 'place',
+  title: 'Proxy and replicas',
+  applies: ({ calls }) => placeLines(calls).length > 0,
+  model: ({ calls }) => placeLines(calls),
+  terminal: (lines) => ['proxy and replicas:', ...lines].join('\n'),
+  markdown: (lines) => ['## Proxy and replicas', '', ...lines.map((line) => `- ${line}`)].join('\n'),
+  html: (lines) => `<h2>Proxy and replicas</h2>\n${htmlList(lines)}`,
+});

@@ -2,9 +2,12 @@
  * What a merged folder (bench:merge) adds to the usual reports: per merged
  * run, the segments' own calls/s, p99 and generator CPU next to the merged
  * figures, and how far apart their measured windows were (flagged above
- * SKEW_FLAG_PERCENT). Plain text for the terminal, a section for report.md.
+ * SKEW_FLAG_PERCENT): the Segments section of every output, and the lines
+ * bench:merge prints.
  */
-import { SKEW_FLAG_PERCENT, type ResultsFile, type RunRecord } from '../results/record.ts';
+import { SKEW_FLAG_PERCENT, type MergeInfo, type ResultsFile, type RunRecord } from '../results/record.ts';
+import { htmlList, htmlParagraph, htmlTable } from './html-parts.ts';
+import { section } from './section.ts';
 import { markdownTable } from './markdown-table.ts';
 
 const PROTOCOL_NAMES: Readonly<Record<string, string>> = { grpc: 'gRPC', rest: 'REST' };
@@ -22,7 +25,12 @@ export function skewText(run: RunRecord): string {
 
 /** One line per merged run. */
 export function renderSegmentLines(results: ResultsFile): string {
-  const lines = results.runs.flatMap((run) => {
+  const lines = segmentLines(results.runs);
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+function segmentLines(runs: readonly RunRecord[]): string[] {
+  return runs.flatMap((run) => {
     const segments = run.segments ?? [];
     if (segments.length === 0) return [];
     const rates = segments.map((s) => s.rps.toFixed(1)).join(' + ');
@@ -34,28 +42,38 @@ export function renderSegmentLines(results: ResultsFile): string {
         `(${rates} calls/s${p99Range}); ${skewText(run)}${status}`,
     ];
   });
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
-/** The "## Segments" section of a merged folder's report.md. */
+/** The "## Segments" section of a merged folder's report.md, for bench:merge to append ('' for any other folder). */
 export function renderSegmentsMarkdown(results: ResultsFile): string {
   if (!results.merge) return '';
-  const out = [
-    '',
-    '## Segments',
-    '',
-    `Merged by bench:merge from ${results.merge.segments} segment(s): calls, errors and histograms added; every percentile read from the merged histogram; ` +
-      'calls/s over the common window (first start to last end); bytes per call weighted by calls; ' +
-      `the client figures of a row are the busiest generator's, each segment's below. A skew over ${SKEW_FLAG_PERCENT}% of the run is flagged.`,
-    '',
-    ...markdownTable(
-      ['segment', 'folder', 'host', 'started', 'commit'],
-      results.merge.inputs.map((input) => [String(input.segment), input.dir, input.host ?? '-', input.date, input.gitCommit?.slice(0, 12) ?? '-']),
-      (column) => column !== 0,
-    ),
-    '',
-  ];
-  const rows = results.runs.flatMap((run) =>
+  return `\n${segmentsMarkdown(segmentsModel(results)).join('\n')}\n`;
+}
+
+interface SegmentsModel {
+  merge: MergeInfo;
+  /** The merged runs that keep their segments' own figures. */
+  runs: RunRecord[];
+}
+
+function segmentsModel(results: ResultsFile): SegmentsModel {
+  return { merge: results.merge!, runs: results.runs.filter((run) => run.segments) };
+}
+
+const ABOUT =
+  'calls, errors and histograms added; every percentile read from the merged histogram; ' +
+  'calls/s over the common window (first start to last end); bytes per call weighted by calls; ' +
+  `the client figures of a row are the busiest generator's, each segment's below. A skew over ${SKEW_FLAG_PERCENT}% of the run is flagged.`;
+
+const INPUT_HEADER = ['segment', 'folder', 'host', 'started', 'commit'];
+const RUN_HEADER = ['run', 'segment', 'host', 'status', 'calls', 'calls/s', 'p99 ms', 'client CPU %', 'client-bound'];
+
+function inputRows(m: SegmentsModel): string[][] {
+  return m.merge.inputs.map((input) => [String(input.segment), input.dir, input.host ?? '-', input.date, input.gitCommit?.slice(0, 12) ?? '-']);
+}
+
+function runRows(m: SegmentsModel): string[][] {
+  return m.runs.flatMap((run) =>
     (run.segments ?? []).map((s) => [
       runLabel(run),
       String(s.index),
@@ -68,11 +86,32 @@ export function renderSegmentsMarkdown(results: ResultsFile): string {
       s.client.bound ? 'yes' : 'no',
     ]),
   );
-  out.push(
-    ...markdownTable(['run', 'segment', 'host', 'status', 'calls', 'calls/s', 'p99 ms', 'client CPU %', 'client-bound'], rows, (column) => column === 0 || column === 2 || column === 3),
-    '',
-    ...results.runs.filter((run) => run.segments).map((run) => `- ${runLabel(run)}: ${skewText(run)}.`),
-    '',
-  );
-  return out.join('\n');
 }
+
+function segmentsMarkdown(m: SegmentsModel): string[] {
+  return [
+    '## Segments',
+    '',
+    `Merged by bench:merge from ${m.merge.segments} segment(s): ${ABOUT}`,
+    '',
+    ...markdownTable(INPUT_HEADER, inputRows(m), (column) => column !== 0),
+    '',
+    ...markdownTable(RUN_HEADER, runRows(m), (column) => column === 0 || column === 2 || column === 3),
+    '',
+    ...m.runs.map((run) => `- ${runLabel(run)}: ${skewText(run)}.`),
+  ];
+}
+
+/** A merged folder (bench:merge): where each segment came from, and each merged run's segments side by side. */
+export const segmentsSection = section<SegmentsModel>({
+  id: 'segments',
+  title: 'Segments',
+  applies: ({ results }) => results.merge !== undefined,
+  model: ({ results }) => segmentsModel(results),
+  terminal: (m) => [`segments: merged by bench:merge from ${m.merge.segments}`, ...segmentLines(m.runs)].join('\n'),
+  markdown: (m) => segmentsMarkdown(m).join('\n').trimEnd(),
+  html: (m) =>
+    `<h2>Segments</h2>\n${htmlParagraph(`Merged by bench:merge from ${m.merge.segments} segment(s): ${ABOUT}`, '')}\n` +
+    `${htmlTable(INPUT_HEADER, inputRows(m), (column) => column !== 0)}\n${htmlTable(RUN_HEADER, runRows(m), (column) => column === 0 || column === 2 || column === 3)}\n` +
+    htmlList(m.runs.map((run) => `${runLabel(run)}: ${skewText(run)}`)),
+});

@@ -7,6 +7,8 @@ import { DEFAULT_THRESHOLD } from '../compare/compare.ts';
 import { ratio } from '../compare/labels.ts';
 import { markdownTable } from './markdown-table.ts';
 import { textTable } from './text-table.ts';
+import { escapeHtml, htmlList } from './html-parts.ts';
+import { section } from './section.ts';
 import { upgradeStreamRecord, type StreamRecord } from '../results/stream-record.ts';
 
 /**
@@ -105,3 +107,34 @@ export function renderStreamMarkdown(records: readonly StreamRecord[]): string[]
     ...streamHeadline(records).map((line) => `- ${line}`),
   ];
 }
+
+/** The stream scenarios' rows in report.html: the sentences, then one row per operation and transport. */
+function streamsHtml(records: readonly StreamRecord[]): string {
+  const rows = records.map((r) => {
+    const figures = streamFigureCells(r, '–');
+    const errors = figures.pop()!;
+    const flags = `${r.errors ? `<span class="flag">${errors}</span>` : errors}${r.clientBound ? ' <span class="flag" title="load generator CPU-bound">⚠ bound</span>' : ''}`;
+    return `<tr><td class="l">${escapeHtml(r.operation)}</td><td class="l">${escapeHtml(TRANSPORT_LABEL[r.transport])}</td><td>${r.streams}</td>${figures.map((cell) => `<td>${cell}</td>`).join('')}<td>${flags}</td></tr>`;
+  });
+  const header = STREAM_FIGURE_HEADER.map((name) => `<th>${escapeHtml(name)}</th>`).join('');
+  return `<h2>Streams</h2>
+${htmlList(streamHeadline(records))}
+<table id="streams"><thead><tr><th class="l">operation</th><th class="l">transport</th><th>streams</th>${header}</tr></thead>
+<tbody>${rows.join('\n')}</tbody></table>
+<p class="muted">Per message, measured after the unary runs with servers of their own: p50/p99 from a value sent to its total received, open p50 from a new stream to its first answer, gap p50 between a server stream's answers, bytes from the counting proxy, CPU from /proc.</p>`;
+}
+
+/** The stream rows of the file (or of an old folder's streams.json), one row per operation, transport and place. */
+export const streamsSection = section<readonly StreamRecord[]>({
+  id: 'streams',
+  title: 'Streams',
+  applies: ({ streams }) => streams.length > 0,
+  model: ({ streams }) => streams,
+  terminal: (records) => {
+    const first = records[0]!;
+    const length = first.messagesPerStream === null ? `held ${first.durationS ?? '-'} s` : `${first.messagesPerStream} values each`;
+    return `streams (${first.streams} concurrent, ${length}; per message; npm run bench:streams for all three kinds):\n${renderStreamTable(records)}`;
+  },
+  markdown: (records) => renderStreamMarkdown(records).join('\n'),
+  html: (records) => streamsHtml(records),
+});

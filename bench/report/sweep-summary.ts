@@ -162,7 +162,11 @@ function capital(text: string): string {
 
 /** Sentences for the sweep in `results`, or [] when it holds no sweep. */
 export function summarizeSweep(results: ResultsFile): string[] {
-  const rows = sweepRows(results);
+  return sweepSentences(sweepRows(results));
+}
+
+/** The sentences of sweepRows(). */
+export function sweepSentences(rows: readonly SweepRow[]): string[] {
   if (rows.length === 0) return [];
   // One concurrency: the most common one among the sum runs.
   const counts = new Map<number, number>();
@@ -180,10 +184,4 @@ export function summarizeSweep(results: ResultsFile): string[] {
   if (headers) sentences.push(headers);
   if (gzip.length > 0) sentences.push(...gzipSentences(none, gzip.sort((x, y) => x.values - y.values)));
   return sentences;
-}
-
-/** The sentences as a bullet list (terminal and Markdown alike). */
-export function renderSweepSummary(results: ResultsFile): string {
-  const sentences = summarizeSweep(results);
-  return sentences.length === 0 ? '' : `${sentences.map((s) => `- ${s}`).join('\n')}\n`;
 }

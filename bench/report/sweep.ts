@@ -162,7 +162,7 @@ function statusOf(row: SweepRow): string {
 }
 
 /** Header line and body lines as cells, shared by both renderers. */
-function grid(rows: SweepRow[]): { head: string[]; groups: string[]; body: string[][]; labelCount: number } {
+function grid(rows: readonly SweepRow[]): { head: string[]; groups: string[]; body: string[][]; labelCount: number } {
   const withCompression = new Set(rows.map((r) => r.compression)).size > 1 || rows.some((r) => r.compression !== 'none');
   const withConcurrency = new Set(rows.map((r) => r.concurrency)).size > 1;
   const labels = ['values', 'shape', ...(withCompression ? ['compression'] : []), ...(withConcurrency ? ['in flight'] : [])];
@@ -190,14 +190,18 @@ function grid(rows: SweepRow[]): { head: string[]; groups: string[]; body: strin
   return { head, groups, body, labelCount: labels.length };
 }
 
-const LEGEND =
+export const SWEEP_LEGEND =
   'Per call, medians over trials. body = message body as sent (JSON text / protobuf message, gzip bytes when gzip); ' +
   'wire = every byte the counting proxy saw that way / calls, with the headers+framing part in brackets ' +
   '(HTTP/1.1 header text; HTTP/2 frame headers, HPACK blocks, SETTINGS/WINDOW_UPDATE/PING and the 5-byte gRPC prefix). ' +
   'g/r = gRPC / REST: below 1 gRPC is smaller/faster/cheaper, except calls/s where above 1 is better.';
 
 export function renderSweepTable(results: ResultsFile): string {
-  const rows = sweepRows(results);
+  return sweepTableText(sweepRows(results));
+}
+
+/** The terminal table of sweepRows(). */
+export function sweepTableText(rows: readonly SweepRow[]): string {
   if (rows.length === 0) return '';
   const { head, groups, body, labelCount } = grid(rows);
   const all = [head, ...body];
@@ -237,22 +241,27 @@ export function renderSweepTable(results: ResultsFile): string {
   const lines = [titleLine.trimEnd(), renderLine(head)];
   lines.push('-'.repeat(Math.max(...lines.map((l) => l.length))));
   for (const line of body) lines.push(renderLine(line));
-  lines.push('', LEGEND);
+  lines.push('', SWEEP_LEGEND);
   return `${lines.join('\n')}\n`;
 }
 
 export function renderSweepMarkdown(results: ResultsFile): string {
   const rows = sweepRows(results);
   if (rows.length === 0) return '';
+  const { titles, body, isLeft } = sweepFlatTable(rows);
+  const out = markdownTable(titles, body, isLeft);
+  out.push('', SWEEP_LEGEND);
+  return `${out.join('\n')}\n`;
+}
+
+/** The table with one header row ("<metric> gRPC | <metric> REST | g/r"), as report.md and report.html show it. */
+export function sweepFlatTable(rows: readonly SweepRow[]): { titles: string[]; body: string[][]; isLeft: (column: number) => boolean } {
   const { head, groups, body, labelCount } = grid(rows);
-  // One header row: "<metric> gRPC | <metric> REST | g/r".
   let current = '';
   const titles = head.map((h, i) => {
     if (i < labelCount || i === head.length - 1) return h;
     if (groups[i]) current = groups[i]!;
     return h === 'g/r' ? 'g/r' : `${current} ${h}`;
   });
-  const out = markdownTable(titles, body, (i) => i < labelCount || i === titles.length - 1);
-  out.push('', LEGEND);
-  return `${out.join('\n')}\n`;
+  return { titles, body, isLeft: (i) => i < labelCount || i === titles.length - 1 };
 }

@@ -1,7 +1,9 @@
 /**
  * The terminal comparison table: one row per scenario, gRPC and REST side by
  * side for each metric, then the gRPC/REST ratio. Returns a string; printing is
- * the caller's business.
+ * the caller's business. The report's Comparison section (comparison.ts) draws
+ * it; renderTable() is the table with the lines the reports now give sections
+ * of their own (connection cost, proxy and replicas), as bench:merge prints it.
  */
 import { compact, fixed } from '../compare/labels.ts';
 import { CLIENT_BOUND_PERCENT, SERVER_BUSY_PERCENT } from '../results/client-bound.ts';
@@ -41,8 +43,20 @@ export function renderTable(results: ResultsFile, options: TableOptions = {}): s
   return perNetwork(results, (part) => renderConditionTable(part, options)) + (place.length > 0 ? `\n${place.join('\n')}\n` : '');
 }
 
+/** One condition's table, then its connection cost (measured once per protocol). */
 function renderConditionTable(results: ResultsFile, options: TableOptions): string {
   const rows = summarize(results);
+  const table = renderComparisonTable(results, rows, options);
+  // Connection set-up vs per-call cost (and the TLS note when --tls), measured once per protocol.
+  const connectionCost = rows.length === 0 ? [] : renderConnectionCostLines(results);
+  return connectionCost.length > 0 ? `${table}\n${connectionCost.join('\n')}\n` : table;
+}
+
+/**
+ * The comparison table of one condition's runs (`rows` = summarize(results)):
+ * the lines saying how they were measured, the table, its legend.
+ */
+export function renderComparisonTable(results: ResultsFile, rows: readonly ScenarioRow[], options: TableOptions = {}): string {
   if (rows.length === 0) return 'no runs recorded\n';
   const withRange = trialsIn(results) > 1;
   const mixedDrivers = sharedDrivers(results) === null;
@@ -116,9 +130,6 @@ function renderConditionTable(results: ResultsFile, options: TableOptions): stri
     'B/call = bytes on the wire per call, headers and framing included (counted by a proxy in a separate pass); conns = TCP connections.',
   );
   lines.push(`client-bound = the load generator used >= ${CLIENT_BOUND_PERCENT}% of a core while the server used < ${SERVER_BUSY_PERCENT}%: that row measures the client.`);
-  // Connection set-up vs per-call cost (and the TLS note when --tls), measured once per protocol.
-  const connectionCost = renderConnectionCostLines(results);
-  if (connectionCost.length > 0) lines.push('', ...connectionCost);
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,40 +1,31 @@
 /**
- * What `npm run bench` prints on stdout once the runs are done, decided in one
- * place (as report/markdown.ts does for report.md): the contenders' factorial
- * view with --contenders, else the comparison table, the default run's stream
- * scenario, the payload sweep when there is one, the capacity view with --slo,
- * and the answer in one line per scenario.
+ * What `npm run bench` prints on stdout once the runs are done: every section
+ * of the report (bench/report/sections.ts) in its terminal form, in the same
+ * order as report.md and report.html; the comparison table comes first after
+ * one line on the run, the widest sections are one-line pointers to the files.
  */
-import { headline } from '../compare/protocols.ts';
 import type { ResultsFile } from '../results/record.ts';
-import { hasContenders, renderFactorial } from './factorial.ts';
-import { hasSweep, renderSweepTable } from './sweep.ts';
-import { renderSweepSummary } from './sweep-summary.ts';
-import { renderTable } from './table.ts';
-import { capacityHeadline, hasCapacity, renderCapacityTable } from './capacity.ts';
-import { hasNetworkSweep, networkSweepSentences, renderNetworkSweep } from './network-sweep.ts';
-import { renderStreamTable, streamHeadline } from './streams.ts';
 import type { StreamRecord } from '../results/stream-record.ts';
+import { buildReport, type BuiltReport } from './sections.ts';
+import type { TerminalOptions } from './section.ts';
 
-/** `streams`: the stream scenario's records (options.streamScenario), measured after the unary runs. */
+/** The terminal text of a built report ('' when the file holds no rows). */
+export function terminalReport(report: BuiltReport, options: TerminalOptions = {}): string {
+  if (report.input.results.runs.length === 0 && report.input.streams.length === 0) return '';
+  return `\n${report.parts.map(({ section, model }) => section.terminal(model, options)).join('\n\n')}\n`;
+}
+
+/** The whole results file (call and stream rows) as the terminal shows it. */
+export function renderTerminalReport(results: ResultsFile, options: TerminalOptions = {}): string {
+  return terminalReport(buildReport({ results }), options);
+}
+
+/**
+ * As renderTerminalReport, for callers that split the file: `results` its call
+ * rows, `streams` its stream records (options.streamScenario, measured after the
+ * unary runs). Kept for bench/cli/bench.ts; renderTerminalReport(outcome.results)
+ * is the same report with the stream rows in the run-by-run sections too.
+ */
 export function renderTerminal(results: ResultsFile, options: { color: boolean; streams?: readonly StreamRecord[] }): string {
-  if (hasContenders(results)) return `\n${renderFactorial(results)}`;
-  const streams = options.streams ?? [];
-  if (results.runs.length === 0 && streams.length === 0) return '';
-  let out = results.runs.length > 0 ? `\n${renderTable(results, options)}` : '';
-  if (streams.length > 0) {
-    const length = streams[0]!.messagesPerStream === null ? `held ${streams[0]!.durationS ?? '-'} s` : `${streams[0]!.messagesPerStream} values each`;
-    out += `\nstreams (${streams[0]!.streams} concurrent, ${length}; per message; npm run bench:streams for all three kinds):\n${renderStreamTable(streams)}\n`;
-  }
-  if (hasSweep(results)) out += `\npayload sweep (Sum):\n${renderSweepTable(results)}\n${renderSweepSummary(results)}`;
-  if (hasNetworkSweep(results)) {
-    out += `\nacross network conditions (gRPC / REST calls/s, median of the trials, min-max of the per-trial ratios):\n${renderNetworkSweep(results)}`;
-    out += `\nwhere the winner changes:\n${networkSweepSentences(results).map((line) => `  ${line}`).join('\n')}\n`;
-  }
-  // --slo: the capacity view, and its sentences answer the question the run asked.
-  if (hasCapacity(results)) out += `\n${renderCapacityTable(results)}`;
-  // The answer in one line per scenario, generated from the same numbers as the table.
-  const answers = hasCapacity(results) ? capacityHeadline(results) : [...headline(results), ...streamHeadline(streams)];
-  if (answers.length > 0) out += `\nin short:\n${answers.map((line) => `  ${line}`).join('\n')}\n`;
-  return out;
+  return terminalReport(buildReport({ results, streams: options.streams }), options);
 }
