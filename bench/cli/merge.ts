@@ -6,7 +6,7 @@
  * any run. Checks first (bench/merge/check.ts) and prints one line per problem.
  * Exit codes: 0 merged; 2 bad input (not segments of one bench, unreadable folder).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMain, reportCliError } from './main.ts';
@@ -14,9 +14,9 @@ import { loadResults, ResultsInputError } from '../results/read.ts';
 import { checkSegments } from '../merge/check.ts';
 import { mergeSegments } from '../merge/merge.ts';
 import { writeRunReports } from '../report/write.ts';
-import { renderSegmentLines, renderSegmentsMarkdown } from '../report/segments.ts';
+import { renderSegmentLines } from '../report/segments.ts';
 import { renderTable } from '../report/table.ts';
-import { createRunFolder, linkLatest, writeFileAtomic, writeResultsJson } from '../results/write.ts';
+import { createRunFolder, linkLatest, writeResultsJson } from '../results/write.ts';
 import { DEFAULT_OUT_DIR } from '../options/options.ts';
 
 export const MERGE_USAGE = `usage: npm run bench:merge -- DIR... [--out DIR]
@@ -54,9 +54,8 @@ export async function runMergeCli(argv: readonly string[]): Promise<MergeCliResu
     dir = values.out;
     mkdirSync(dir, { recursive: true });
   }
+  // report.md has the Segments section of a merged folder like any other (bench/report/segments.ts).
   const files = [writeResultsJson(dir, merged), ...(await writeRunReports(dir, merged))];
-  const markdown = path.join(dir, 'report.md');
-  writeFileAtomic(markdown, readFileSync(markdown, 'utf8') + renderSegmentsMarkdown(merged));
   if (values.out === undefined) linkLatest(DEFAULT_OUT_DIR, dir);
 
   const stdout =

@@ -44,12 +44,6 @@ function segmentLines(runs: readonly RunRecord[]): string[] {
   });
 }
 
-/** The "## Segments" section of a merged folder's report.md, for bench:merge to append ('' for any other folder). */
-export function renderSegmentsMarkdown(results: ResultsFile): string {
-  if (!results.merge) return '';
-  return `\n${segmentsMarkdown(segmentsModel(results)).join('\n')}\n`;
-}
-
 interface SegmentsModel {
   merge: MergeInfo;
   /** The merged runs that keep their segments' own figures. */
