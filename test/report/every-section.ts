@@ -129,3 +129,9 @@ export function withContenders(): ResultsFile {
   return results;
 }
 
+
+/** A stream bench's file (bench:streams): stream rows only, one of them failed. */
+export function streamsOnly(): ResultsFile {
+  const results = everySection();
+  return { ...results, merge: undefined, runs: results.runs.filter((run) => run.unit === 'message') };
+}

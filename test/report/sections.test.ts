@@ -21,7 +21,7 @@ import { renderTerminal, renderTerminalReport } from '../../bench/report/termina
 import { writeRunReports } from '../../bench/report/write.ts';
 import { streamRecordsOf } from '../../bench/results/stream-record.ts';
 import { assertSchemaValid, tempDir } from '../helpers/bench.ts';
-import { everySection, withContenders } from './every-section.ts';
+import { everySection, streamsOnly, withContenders } from './every-section.ts';
 
 /** The titles of the sections that apply to `results`, in the list's order. */
 function applying(results: ResultsFile): string[] {
@@ -50,9 +50,10 @@ describe('one report model: every output renders the same sections', () => {
     assert.deepEqual(SECTIONS.filter((s) => !covered.has(s.title)).map((s) => s.title), [], 'sections no fixture exercises');
     assert.deepEqual(SECTIONS.map((s) => s.title).filter((t) => !applying(every).includes(t)), ['Contenders']);
     assert.ok(applying(contenders).includes('Contenders') && !applying(contenders).includes('Comparison'));
+    assert.deepEqual(applying(streamsOnly()), ['Run', 'Streams', 'In short', 'Every run', 'Failures', 'Errors by status']);
   });
 
-  for (const [name, fixture] of [['every section but Contenders', everySection], ['--contenders', withContenders]] as const) {
+  for (const [name, fixture] of [['every section but Contenders', everySection], ['--contenders', withContenders], ['stream rows only', streamsOnly]] as const) {
     test(`${name}: the terminal, report.md and report.html hold each applying section's title, in the list's order`, () => {
       const results = fixture();
       const titles = applying(results);
