@@ -2,9 +2,10 @@
  * What a bench of an API card (--api) does around the runs: which servers it
  * can measure, and the equivalence check before any load (bench/api/).
  */
+import { UsageError } from '../../shared/usage-error.ts';
 import { ApiCardError, checkEquivalence, writingCallsWarning, type ApiCard } from '../api/index.ts';
 import { readCard } from '../api/card.ts';
-import { BenchUsageError, type BenchOptions } from '../options/options.ts';
+import { type BenchOptions } from '../options/options.ts';
 import type { Target } from '../types.ts';
 import type { ProgressSink } from './progress.ts';
 import { SERVICE_NAME } from '../../servers/proto.ts';
@@ -24,14 +25,14 @@ export function checkCardServers(card: ApiCard, options: Pick<BenchOptions, 'api
   const missing = options.protocols.filter((protocol) => (protocol === 'grpc' ? options.grpcTarget === null : options.restTarget === null));
   if (missing.length === 0 || calculatorOnly) return;
   if (missing.length < options.protocols.length) {
-    throw new BenchUsageError(
+    throw new UsageError(
       `--api ${options.api}: give ${missing.map((protocol) => `--${protocol}-target`).join(' and ')} too, or no target at all (the bench then starts servers generated from the card for both protocols)`,
     );
   }
   try {
     loadGeneratedApi(options.api!);
   } catch (error) {
-    if (error instanceof ApiCardError) throw new BenchUsageError(error.message);
+    if (error instanceof ApiCardError) throw new UsageError(error.message);
     throw error;
   }
 }

@@ -3,6 +3,7 @@
  * sizes the progress ETA with it and the runner labels and times its phases
  * with it, so both count the same runs and the same seconds.
  */
+import { UsageError } from '../../shared/usage-error.ts';
 import type { BenchOptions } from '../options/options.ts';
 import type { NetworkCondition } from '../options/network.ts';
 import { buildScenarios, transportsOf, type Scenario } from '../scenario/matrix.ts';
@@ -11,7 +12,7 @@ import { contenderProtocol } from '../host/contenders.ts';
 import { getContender } from '../../servers/contenders/index.ts';
 import { cardScenarios } from '../scenario/api-card.ts';
 import { ApiCardError, loadApiCard, type ApiCard } from '../api/index.ts';
-import { BenchUsageError, openLoopRefusal } from '../options/options.ts';
+import { openLoopRefusal } from '../options/options.ts';
 import { canRunOpenLoop, getDriver, openLoopDriverNames } from '../drivers/index.ts';
 import { networkEmulationUnavailable } from '../network/link.ts';
 import { BenchSetupError } from './errors.ts';
@@ -90,7 +91,7 @@ export async function loadCard(options: Pick<BenchOptions, 'api'>): Promise<ApiC
   try {
     return await loadApiCard(options.api);
   } catch (error) {
-    if (error instanceof ApiCardError) throw new BenchUsageError(error.message);
+    if (error instanceof ApiCardError) throw new UsageError(error.message);
     throw error;
   }
 }
@@ -118,22 +119,22 @@ export function planBench(options: BenchOptions, card: ApiCard | null = null): R
  * not send compressed payloads is a setup error, exit 1.)
  */
 export function checkPlan(options: BenchOptions, scenarios: readonly Scenario[]): void {
-  if (options.api !== null && scenarios.length === 0) throw new BenchUsageError(`--api ${options.api}: no call to bench`);
+  if (options.api !== null && scenarios.length === 0) throw new UsageError(`--api ${options.api}: no call to bench`);
   for (const protocol of options.protocols) {
     const driver = getDriver(options.drivers[protocol], protocol);
     if (options.compression.includes('gzip') && driver.compression !== true) {
       throw new BenchSetupError(`--compression gzip: driver ${driver.name} does not send compressed payloads; use --driver ${protocol === 'grpc' ? 'grpc-engine' : 'autocannon'}`);
     }
-    if (options.rate != null && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames()));
-    if (options.slo && !canRunOpenLoop(driver)) throw new BenchUsageError(openLoopRefusal(driver.name, openLoopDriverNames(), '--slo'));
+    if (options.rate != null && !canRunOpenLoop(driver)) throw new UsageError(openLoopRefusal(driver.name, openLoopDriverNames()));
+    if (options.slo && !canRunOpenLoop(driver)) throw new UsageError(openLoopRefusal(driver.name, openLoopDriverNames(), '--slo'));
     if (driver.pools !== true && scenarios.some((s) => (s.payload?.pool?.length ?? 0) > 1)) {
-      throw new BenchUsageError(`--driver ${driver.name} sends one request per run; the card's requests go round robin: use ${protocol === 'grpc' ? 'grpc-engine' : 'http1-engine'}`);
+      throw new UsageError(`--driver ${driver.name} sends one request per run; the card's requests go round robin: use ${protocol === 'grpc' ? 'grpc-engine' : 'http1-engine'}`);
     }
     const missing = driver.unavailable?.() ?? null;
-    if (missing !== null) throw new BenchUsageError(`--driver ${driver.name}: ${missing}`);
+    if (missing !== null) throw new UsageError(`--driver ${driver.name}: ${missing}`);
   }
   if (options.network.some((condition) => condition !== null)) {
     const unavailable = networkEmulationUnavailable();
-    if (unavailable !== null) throw new BenchUsageError(`--network: ${unavailable}`);
+    if (unavailable !== null) throw new UsageError(`--network: ${unavailable}`);
   }
 }

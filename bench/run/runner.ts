@@ -20,7 +20,7 @@ import { type ConnectionCost } from './connection-cost.ts';
 import { runSchedule, type RunSchedule } from './schedule.ts';
 import { segmentScenarios } from '../scenario/segment.ts';
 import { removeAllLinksSync } from '../network/link.ts';
-import { checkPlan, loadCard, passesOf, planBench, runsOf } from './plan.ts';
+import { checkPlan, loadCard, passesOf, planBench, runsOf, type PlannedPass } from './plan.ts';
 import { checkCardEquivalence, checkCardServers } from './card.ts';
 import type { ApiCard } from '../api/index.ts';
 import { capacityTiming, searchCapacity } from './capacity.ts';
@@ -152,7 +152,7 @@ export async function runBench(options: BenchOptions, io: RunnerIo, card?: ApiCa
           };
           files.push(writeResultsJson(dir, results));
           linkLatest(options.outDir, dir);
-          progress.log(describePlan(options, scenarios, serving.setups, schedule, dir));
+          progress.log(describePlan(options, passes, scenarios, serving.setups, schedule, dir));
         }
       }
       // Set when the first servers started, just above.
@@ -238,10 +238,11 @@ export async function runBench(options: BenchOptions, io: RunnerIo, card?: ApiCa
 }
 
 /** The bench's first line: what it runs, how long, and where the results go. */
-function describePlan(options: BenchOptions, scenarios: Scenario[], setups: ProtocolSetup[], schedule: RunSchedule | null, dir: string): string {
+function describePlan(options: BenchOptions, passes: PlannedPass[], scenarios: Scenario[], setups: ProtocolSetup[], schedule: RunSchedule | null, dir: string): string {
+  const conditions = passes.filter((pass) => pass.tls === passes[0]!.tls).length;
   return (
     `bench: ${scenarios.length} scenario(s) x ${setups.map((s) => `${s.label ?? s.protocol} (${s.driver.name})`).join(', ')}` +
-    ` x ${options.trials} trial(s)${options.network.length > 1 ? ` x ${options.network.length} network conditions` : ''}${options.tlsPasses.length > 1 ? ', cleartext then over TLS' : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up` +
+    ` x ${options.trials} trial(s)${conditions > 1 ? ` x ${conditions} network conditions` : ''}${options.tlsPasses.length > 1 ? ', cleartext then over TLS' : ''}, ${options.durationS}s runs after ${options.warmupS}s warm-up` +
     (options.segment ? `, segment ${options.segment.index}/${options.segment.count}` : '') +
     (schedule ? `, first measured run at ${options.startAt}, then one every ${schedule.slotS} s` : '') +
     `; results in ${dir}`

@@ -6,7 +6,7 @@
  * split exactly (900/s over 3: 300/s each). A scenario's key stays the whole
  * load's ("add/c16"), so bench:merge puts the shares back together.
  */
-import { BenchUsageError } from '../options/options.ts';
+import { UsageError } from '../../shared/usage-error.ts';
 import type { SegmentInfo } from '../results/record.ts';
 import type { Scenario } from './matrix.ts';
 
@@ -25,7 +25,7 @@ export function segmentScenarios(scenarios: readonly Scenario[], segment: Segmen
   const tooSmall = scenarios.filter((s) => s.concurrency < segment.count);
   if (tooSmall.length > 0) {
     const names = tooSmall.map((s) => `${s.key} (${s.concurrency} in flight)`).join(', ');
-    throw new BenchUsageError(
+    throw new UsageError(
       `--segment ${segment.index}/${segment.count}: ${names} cannot be split into ${segment.count} shares of at least 1 call in flight; ` +
         `raise --concurrency or use fewer segments`,
     );

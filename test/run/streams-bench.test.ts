@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { benchArgsOfStreams } from '../../bench/cli/streams.ts';
 import { ciMarkdown } from '../../bench/cli/ci.ts';
 import { compareResults } from '../../bench/compare/compare.ts';
 import { BenchUsageError, parseBenchCommand, TRANSPORTS_BY_OPERATION as TRANSPORTS_OF } from '../../bench/options/options.ts';
@@ -102,9 +101,10 @@ test('bench:compare flags a stream row whose messages/s fell by 40%; bench:ci fa
 
 test('stream scenarios open loop: rows carry the rate, held streams and the schedule\'s message count', async () => {
   // 4 streams at 200 messages/s each for 1 s (bench:streams' --rate is per stream; the bench's is over all streams).
-  const args = benchArgsOfStreams(['--ops', 'running-sum,sum-stream', '--transport', 'grpc,websocket', '--rate', '200', '--streams', '4', '--duration', '1s']);
-  assert.ok(args.includes('800'), args.join(' '));
-  const outcome = await runBenchWithReports(benchOptions([...args, '--out', tempDir('callbench-streams-')]), { progress: quietProgress });
+  const argv = ['--ops', 'running-sum,sum-stream', '--transport', 'grpc,websocket', '--rate', '200', '--streams', '4', '--duration', '1s', '--no-pin', '--progress', 'none', '--out', tempDir('callbench-streams-')];
+  const command = parseBenchCommand(argv, driverCatalog(), { canPin: false, openLoopDrivers: openLoopDriverNames() }, 'streams');
+  assert.ok(command.kind === 'run' && command.options.rate === 800, 'bench:streams runs 200/s per stream x 4 streams');
+  const outcome = await runBenchWithReports(command.options, { progress: quietProgress });
   const records = streamRecordsOf(outcome.results);
   assert.deepEqual(records.map((record) => `${record.operation}/${record.transport}`), ['running-sum/grpc', 'running-sum/websocket', 'sum-stream/grpc']);
   for (const record of records) {
@@ -138,9 +138,7 @@ test('stream flags are checked once, with the rest: pacing a method cannot take,
   const mixed = parse(['--ops', 'add,running-sum', '--profile', 'quick']);
   assert.equal(mixed.kind, 'run');
   if (mixed.kind === 'run') assert.deepEqual([mixed.options.ops, mixed.options.streamOps, mixed.options.streams, mixed.options.messagesPerStream], [['add'], ['running-sum'], 8, 1_000]);
-  // bench:streams' defaults: every stream operation; with a rate, those a client paces.
-  assert.deepEqual(benchArgsOfStreams([]), ['--ops', 'running-sum,sum-stream,prefix-sums']);
-  assert.deepEqual(benchArgsOfStreams(['--rate', '1000', '--profile', 'quick']), ['--rate', '8000', '--profile', 'quick', '--ops', 'running-sum,sum-stream']);
+  // bench:streams' defaults (every stream operation; with a rate, those a client paces) are test/options/rules.test.ts's.
 });
 
 test('the stream table shows the rate column only when a row ran open loop', () => {
