@@ -225,6 +225,9 @@ export interface RunRecord {
   firstMessageMs?: LatencySummaryMs | null;
   /** Server-stream rows: the gap between consecutive answers, ms (its latencyMs is null: an answer has no request of its own). */
   gapMs?: LatencySummaryMs | null;
+  /** firstMessageMs and gapMs as HDR histograms (encoded as latencyHistogram), so bench:merge adds segments exactly; null when none. */
+  firstMessageHistogram?: string | null;
+  gapHistogram?: string | null;
   /** TLS and what stood between generator and servers; absent in schema 1-3 files (TLS then in tls.enabled). */
   place?: PlaceRecord;
   /** The first error's text when some calls or streams failed (a stream that ended early, a wrong answer); absent otherwise. */

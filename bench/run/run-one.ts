@@ -204,7 +204,12 @@ export async function runOne(input: RunOneInput): Promise<RunRecord> {
   const measured: RunRecord = {
     ...record,
     ...(result.unit === 'message'
-      ? { firstMessageMs: result.firstMessageUs ? summarizeLatency(result.firstMessageUs) : null, gapMs: result.gapUs ? summarizeLatency(result.gapUs) : null }
+      ? {
+          firstMessageMs: result.firstMessageUs ? summarizeLatency(result.firstMessageUs) : null,
+          gapMs: result.gapUs ? summarizeLatency(result.gapUs) : null,
+          firstMessageHistogram: result.firstMessageUs ? encodeLatencyHistogram(result.firstMessageUs) : null,
+          gapHistogram: result.gapUs ? encodeLatencyHistogram(result.gapUs) : null,
+        }
       : {}),
     ...(result.retried !== undefined ? { retried: result.retried } : {}),
     ...(result.connectionsOpened !== undefined ? { connectionsOpened: result.connectionsOpened } : {}),
