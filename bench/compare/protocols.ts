@@ -45,11 +45,34 @@ export function compareProtocols(results: ResultsFile, threshold = DEFAULT_THRES
   for (const scenario of scenarios) {
     const grpcGroups = groups.filter((g) => g.scenario === scenario && g.protocol === 'grpc' && g.completed.length > 0);
     const restGroups = groups.filter((g) => g.scenario === scenario && g.protocol === 'rest' && g.completed.length > 0);
+    // gRPC against REST in the same place only (network, TLS, proxy): a TLS row against a cleartext one, or a row
+    // through nginx against a direct one, compares places, not protocols.
+    const places = new Set([...grpcGroups, ...restGroups].map((group) => placeKey(group.completed[0]!)));
+    const proxied = [...grpcGroups, ...restGroups].some((group) => group.completed[0]!.place?.proxy);
     for (const g of grpcGroups) {
-      for (const r of restGroups) out.push(compareProtocolGroups(scenario, g.completed, r.completed, threshold));
+      for (const r of restGroups) {
+        if (placeKey(g.completed[0]!) !== placeKey(r.completed[0]!)) continue;
+        const comparison = compareProtocolGroups(scenario, g.completed, r.completed, threshold);
+        if (places.size > 1) comparison.label += placeSuffix(g.completed[0]!, proxied);
+        out.push(comparison);
+      }
     }
   }
   return out;
+}
+
+/** Where a row ran: its network condition, TLS and what stood between generator and servers. */
+function placeKey(run: RunRecord): string {
+  const tls = run.place?.tls ?? run.tls?.enabled ?? false;
+  return JSON.stringify([run.network?.name ?? null, tls, run.place?.proxy ?? null, run.place?.replicas ?? null, run.place?.balance ?? null]);
+}
+
+/** ", TLS", " via nginx l7 ×2", ", direct" (when others went through a proxy): told only when a scenario ran in more than one place. */
+function placeSuffix(run: RunRecord, proxied: boolean): string {
+  const place = run.place;
+  const tls = (place?.tls ?? run.tls?.enabled ?? false) ? ', TLS' : '';
+  if (!place?.proxy) return proxied ? `${tls}, direct` : tls;
+  return `${tls} via ${place.proxy}${place.balance ? ` ${place.balance}` : ''}${place.replicas ? ` ×${place.replicas}` : ''}`;
 }
 
 function compareProtocolGroups(scenario: string, grpc: RunRecord[], rest: RunRecord[], threshold: number): ProtocolComparison {

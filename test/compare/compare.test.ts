@@ -210,6 +210,25 @@ describe('headline (synthetic results)', () => {
     const c = compareProtocols(noisy)[0]!;
     assert.ok(c.confidence === 'low' || c.confidence === 'medium', c.confidence);
   });
+
+  test('gRPC is compared with REST in the same place only: TLS with TLS, through a proxy with the same proxy', () => {
+    const base = syntheticResults({ seed: 1, sizes: [], concurrency: [16] });
+    const at = (place: RunRecord['place'], rpsFactor: number): RunRecord[] => base.runs.map((run) => ({ ...run, place, rps: run.rps * rpsFactor }));
+    const direct = { tls: false, proxy: null, replicas: null, balance: null };
+    const results: ResultsFile = {
+      ...base,
+      runs: [...at(direct, 1), ...at({ ...direct, tls: true }, 0.5), ...at({ tls: false, proxy: 'nginx', replicas: 2, balance: 'l7' }, 0.25)],
+    };
+    const lines = headline(results);
+    // Three places, one sentence each (not 3 x 3 pairs), each named.
+    assert.equal(lines.length, 3, lines.join('\n'));
+    assert.match(lines[0]!, /^add, 16 in flight, direct: /);
+    assert.match(lines[1]!, /^add, 16 in flight, TLS, direct: /);
+    assert.match(lines[2]!, /^add, 16 in flight via nginx l7 ×2: /);
+    // Each place's ratio is its own rows': the same factor on both protocols leaves it unchanged.
+    const ratios = compareProtocols(results).map((c) => c.grpcOverRest.toFixed(6));
+    assert.equal(new Set(ratios).size, 1, ratios.join());
+  });
 });
 
 /** Runs a small real bench (add at 16 in flight, 5 trials of 0.5 s) writing to `out`; resolves to its run folder. */
