@@ -16,7 +16,7 @@ import type { LoadResult } from '../bench/types.ts';
 import { OPERATIONS, type Operation } from '../servers/calculator.ts';
 import { encodeRequest, METHOD_NAMES, SERVICE_NAME } from '../servers/proto.ts';
 import { calculatorMethod } from '../bench/scenario/matrix.ts';
-import { DURATION_FORMS, durationMs } from '../bench/options/duration.ts';
+import { DURATION_FORMS, durationMs } from '../shared/duration.ts';
 import { UsageError } from '../shared/usage-error.ts';
 
 const USAGE = `usage: grpc-load --call ${SERVICE_NAME}.<Method> [-d JSON] [-c N] [--connections N]
@@ -150,7 +150,7 @@ function positiveNumber(text: string, flag: string): number {
   return value;
 }
 
-/** A duration in ms in the bench's one syntax (bench/options/duration.ts), above 0 and at most a day. */
+/** A duration in ms in the bench's one syntax (shared/duration.ts), above 0 and at most a day. */
 export function parseDuration(text: string, flag: string): number {
   return durationMs(flag, text, { minMs: 1, maxMs: 86_400_000 });
 }

@@ -17,7 +17,7 @@ import {
 } from './server-options.ts';
 import { createSelfSignedTls } from './tls.ts';
 import { createCallCounter, reportCallsOnSignal } from './call-counter.ts';
-import { durationMs } from '../bench/options/duration.ts';
+import { durationMs } from '../shared/duration.ts';
 import { parseArgsUsageError, UsageError } from '../shared/usage-error.ts';
 import { loadGeneratedApi } from './generated/api.ts';
 import { startGeneratedGrpcServer } from './generated/grpc.ts';

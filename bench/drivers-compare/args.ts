@@ -1,6 +1,6 @@
 /** bench:drivers' flags, resolved once (bench/cli/drivers.ts). */
 import { parseArgs } from 'node:util';
-import { durationSeconds } from '../options/duration.ts';
+import { durationSeconds } from '../../shared/duration.ts';
 import { parseArgsUsageError, UsageError } from '../../shared/usage-error.ts';
 
 export const USAGE =

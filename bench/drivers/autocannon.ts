@@ -11,7 +11,7 @@
 import { usableConnections } from '../scenario/connections.ts';
 import autocannon from 'autocannon';
 import { REST_GZIP_HEADERS } from '../scenario/compression.ts';
-import { assertDrivable, requestLine, restBodyOf } from '../scenario/http-call.ts';
+import { assertDrivable, requestLine, restBodyOf } from '../wire/http-call.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { PROGRESS_INTERVAL_MS } from './schedule.ts';

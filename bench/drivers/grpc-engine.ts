@@ -33,7 +33,7 @@ import { performance } from 'node:perf_hooks';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
 import { GRPC_GZIP_HEADERS } from '../scenario/compression.ts';
 import { frameGrpcMessage } from '../wire/grpc-frame.ts';
-import { requestLine, restBodyOf, restCallOf } from '../scenario/http-call.ts';
+import { requestLine, restBodyOf, restCallOf } from '../wire/http-call.ts';
 import { CallStream, Http2ClientConnection, type ConnectionEvents } from './http2/client-connection.ts';
 import { CallScheduler, type CallSender, type CallSlot } from './schedule.ts';
 

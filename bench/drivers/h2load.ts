@@ -49,7 +49,7 @@ import path from 'node:path';
 import type { WireBytesPerCall } from '../results/record.ts';
 import type { Driver, LoadOptions, LoadResult, Protocol } from '../types.ts';
 import { frameGrpcMessage } from '../wire/grpc-frame.ts';
-import { requestLine, restBodyOf, restCallOf } from '../scenario/http-call.ts';
+import { requestLine, restBodyOf, restCallOf } from '../wire/http-call.ts';
 import { abortReason, PROGRESS_INTERVAL_MS } from './schedule.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 import { childrenCpuUsFromStat } from '../host/process-stats.ts';

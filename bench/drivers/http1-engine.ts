@@ -27,7 +27,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Driver, LoadOptions, LoadResult } from '../types.ts';
-import { assertDrivable, requestLine, requestsOf, restBodyOf } from '../scenario/http-call.ts';
+import { assertDrivable, requestLine, requestsOf, restBodyOf } from '../wire/http-call.ts';
 import { CallScheduler } from './schedule.ts';
 import { createLatencyHistogram } from '../results/histogram.ts';
 

@@ -8,10 +8,9 @@
 import { parseArgs } from 'node:util';
 import { isOperation, isStreamOperation, LIMITS, OPERATIONS, STREAM_OPERATIONS, type Operation, type StreamOperation } from '../../servers/calculator.ts';
 import { parseArgsUsageError, UsageError } from '../../shared/usage-error.ts';
-import { COMPRESSIONS } from '../scenario/compression.ts';
-import { DEFAULT_GRPC_CONNECTIONS } from '../scenario/connections.ts';
+import { COMPRESSIONS, DEFAULT_GRPC_CONNECTIONS } from '../types.ts';
 import { PROTOCOLS, STREAM_TRANSPORTS } from '../types.ts';
-import { durationMs } from './duration.ts';
+import { durationMs } from '../../shared/duration.ts';
 import {
   DEFAULT_CONNECTION_CALLS, DEFAULT_OUT_DIR, DEFAULT_PROFILE, DEFAULT_SHAPE, DEFAULT_STALL_TIMEOUT_S, DEFAULT_TIMEOUT_MS, MAX_CONCURRENCY, MAX_RATE,
   MAX_REPLICAS, MAX_TRIALS, PROFILE_NAMES, PROGRESS_MODES, PROXY_KINDS, SWEEP_NAMES, VALUE_SHAPE_NAMES,

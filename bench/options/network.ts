@@ -14,7 +14,7 @@
  *   loss    share of packets dropped at random, each way: 0..50%
  */
 import { UsageError } from '../../shared/usage-error.ts';
-import { parseDurationMs } from './duration.ts';
+import { parseDurationMs } from '../../shared/duration.ts';
 
 export interface NetworkCondition {
   /** The profile name or the inline spec as given. */
@@ -130,7 +130,7 @@ export function conditionName(condition: NetworkCondition | null): string {
   return condition?.name ?? 'loopback';
 }
 
-/** The shared duration syntax (bench/options/duration.ts), but with a unit always: "rtt=20" could be s or ms. */
+/** The shared duration syntax (shared/duration.ts), but with a unit always: "rtt=20" could be s or ms. */
 function durationMs(spec: string, field: string, text: string): number {
   const ms = /^\d+(?:\.\d+)?$/.test(text) ? null : parseDurationMs(text);
   if (ms === null) throw new NetworkSpecError(`network spec "${spec}": ${field} must be a duration like 20ms, 1.5s or 200us, got "${text}"`);

@@ -7,7 +7,7 @@ import { contenderNames, getContender } from '../../servers/contenders/index.ts'
 import { UsageError } from '../../shared/usage-error.ts';
 import type { SegmentInfo } from '../results/record.ts';
 import type { GrpcTargetOption } from './bench-options.ts';
-import { durationSeconds } from './duration.ts';
+import { durationSeconds } from '../../shared/duration.ts';
 import { NetworkSpecError, parseNetworkList, type NetworkCondition } from './network.ts';
 import { MAX_SEGMENTS } from './profiles.ts';
 
@@ -140,7 +140,7 @@ export function positiveNumber(flag: string, text: string, max: number): number 
   return value;
 }
 
-/** A duration flag kept in seconds (bench/options/duration.ts: 3, 3s, 500ms, 1m30s), at most an hour; a DurationError is a UsageError. */
+/** A duration flag kept in seconds (shared/duration.ts: 3, 3s, 500ms, 1m30s), at most an hour; a DurationError is a UsageError. */
 export function seconds(flag: string, text: string, min: number): number {
   return durationSeconds(flag, text, { minS: min, maxS: 3_600 });
 }

@@ -24,7 +24,7 @@ import { streamEngine } from '../drivers/streams/driver.ts';
 import { wireBody } from '../scenario/compression.ts';
 import { DEFAULT_DRAIN_GRACE_MS, type CallPayload, type Driver, type LoadOptions, type LoadResult, type Protocol, type StreamTransport } from '../types.ts';
 import { measureWireBytes, NULL_WIRE } from '../wire/measure.ts';
-import { restBodyOf } from '../scenario/http-call.ts';
+import { restBodyOf } from '../wire/http-call.ts';
 import { isTlsTarget } from './connection-cost.ts';
 import { isClientBound } from '../results/client-bound.ts';
 import { StallWatchdog } from './stall-watchdog.ts';

@@ -7,7 +7,7 @@
 import type { WireBytesPerCall } from '../results/record.ts';
 import type { Driver, LoadOptions, Target } from '../types.ts';
 import { startCountingProxy, type ProxyCounts } from './proxy.ts';
-import { restCallOf } from '../scenario/http-call.ts';
+import { restCallOf } from './http-call.ts';
 
 /** Lets close frames (GOAWAY, FIN) that follow the last response reach the counters. */
 const SETTLE_MS = 100;

@@ -6,7 +6,7 @@
  * (shared/usage-error.ts): every command prints it as it prints its own, so
  * the message the user sees is the same everywhere.
  */
-import { UsageError } from '../../shared/usage-error.ts';
+import { UsageError } from './usage-error.ts';
 
 export const DURATION_FORMS = '3 (seconds), 3s, 500ms, 1m or 1m30s';
 /** The same for the flags whose bare number has always been milliseconds. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { driverCatalog } from '../../bench/drivers/index.ts';
 import { parseDriversArgs } from '../../bench/cli/drivers.ts';
-import { DURATION_FORMS, DurationError, durationMs, formatDuration, parseDurationMs } from '../../bench/options/duration.ts';
+import { DURATION_FORMS, DurationError, durationMs, formatDuration, parseDurationMs } from '../../shared/duration.ts';
 import { BenchUsageError, resolveBenchOptions } from '../../bench/options/options.ts';
 import { parseCli } from '../../scripts/grpc-load.ts';
 
