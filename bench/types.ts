@@ -43,7 +43,7 @@ export interface ApiMethod {
  * (HTTP/1.1, the method's REST verb and path, application/json): a contender's
  * (servers/contenders/), e.g. JSON over h2c, a protobuf body, or Connect's
  * unary protocol. Absent = the default REST call. Success is judged by the HTTP
- * status (2xx). bench/scenario/http-call.ts resolves it; drivers that honour it
+ * status (2xx). bench/wire/http-call.ts resolves it; drivers that honour it
  * list the wires in Driver.restWires.
  */
 export interface HttpCall {
@@ -290,3 +290,10 @@ export interface Driver {
 
 /** LoadOptions.drainGraceMs when unset. */
 export const DEFAULT_DRAIN_GRACE_MS = 1_000;
+
+/** How a scenario's bodies go on the wire (--compression): as encoded, or gzipped (bench/scenario/compression.ts). */
+export const COMPRESSIONS = ['none', 'gzip'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
+/** gRPC's default: one HTTP/2 connection multiplexing every call in flight (bench/scenario/connections.ts). */
+export const DEFAULT_GRPC_CONNECTIONS = 1;

@@ -19,7 +19,6 @@
 import { fileURLToPath } from 'node:url';
 import { contenderLanguage, contenderModule, getContender, type Contender } from '../../servers/contenders/index.ts';
 import { checkContenderConformance } from '../../servers/contenders/conformance.ts';
-import { DRIVERS } from '../drivers/index.ts';
 import type { BenchOptions } from '../options/options.ts';
 import type { ContenderInfo, ContenderReport } from '../results/record.ts';
 import { pidsListeningOn } from './listening-pids.ts';
@@ -89,21 +88,6 @@ export function contenderCall(contender: Contender): HttpCall {
   return { wire: contender.wire, route, contentType: contender.client.contentType, body: contender.encoding };
 }
 
-/** The load generator for a contender, and a note when it is not the one --driver asked for. */
-export function contenderDriver(options: Pick<BenchOptions, 'drivers'>, contender: Contender): { driver: Driver; note: string | null } {
-  const protocol = contenderProtocol(contender);
-  const asked = DRIVERS[options.drivers[protocol]];
-  if (!asked) throw new Error(`unknown driver "${options.drivers[protocol]}"`);
-  if (protocol === 'grpc') return { driver: asked, note: null };
-  const wire = contender.wire;
-  if ((asked.restWires ?? []).includes(wire)) return { driver: asked, note: null };
-  const fallback = wire === 'h2' ? DRIVERS['grpc-engine']! : DRIVERS.autocannon!;
-  return {
-    driver: fallback,
-    note: `${contender.name} (${wire === 'h2' ? 'HTTP/2' : 'HTTP/1.1'}, ${contender.client.contentType}) runs on ${fallback.name}: ${asked.name} cannot send that call`,
-  };
-}
-
 /** The target a contender's ready line names (`<name> server listening on <address>`). */
 export function contenderTarget(contender: Contender, address: string, tls = false): Target {
   const url = new URL(/^[a-z]+:\/\//i.test(address) ? address : `${tls ? 'https' : 'http'}://${address}`);
@@ -126,7 +110,9 @@ export interface ContenderStart {
  * A contender that does not start is reported like one that fails conformance.
  */
 export async function startContenders(
-  options: Pick<BenchOptions, 'drivers' | 'contenders' | 'tls'>,
+  options: Pick<BenchOptions, 'contenders' | 'tls'>,
+  /** The load generator for a contender, and a note when it is not the one --driver asked for (bench/run/setups.ts). */
+  driverOf: (contender: Contender) => { driver: Driver; note: string | null },
   prefix: string[],
   servers: Map<string, ServerProcess>,
   host = '127.0.0.1',
@@ -140,7 +126,7 @@ export async function startContenders(
         report: { ...info, measured: false, conformance, failure },
         setup: null,
       });
-      const { driver, note } = contenderDriver(options, contender);
+      const { driver, note } = driverOf(contender);
       if (note) notes.push(note);
       const unavailable = contender.unavailable?.() ?? null;
       if (unavailable !== null) return notMeasured(`unavailable: ${unavailable}`, { passed: false, cases: 0, failures: [] });

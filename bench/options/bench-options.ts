@@ -4,7 +4,7 @@
  */
 import type { Operation, StreamOperation } from '../../servers/calculator.ts';
 import type { Protocol, StreamTransport } from '../types.ts';
-import type { Compression } from '../scenario/compression.ts';
+import type { Compression } from '../types.ts';
 import type { SegmentInfo } from '../results/record.ts';
 import type { Slo } from './slo.ts';
 import type { NetworkCondition } from './network.ts';

@@ -25,6 +25,9 @@ import { writeFileAtomic } from '../results/write.ts';
 import { hasNetworks } from './network.ts';
 import { networkRatios } from './network-sweep.ts';
 import { capacityChart } from './capacity.ts';
+import type { LegendEntry, RenderedChart } from './rendered-chart.ts';
+
+export type { LegendEntry, RenderedChart } from './rendered-chart.ts';
 
 /**
  * Optional, compatible extension of RunRecord: the full percentile
@@ -49,17 +52,6 @@ export interface ChartSpec {
   legend?: LegendEntry[];
 }
 
-export interface LegendEntry {
-  label: string;
-  color: string;
-}
-
-export interface RenderedChart extends Omit<ChartSpec, 'spec' | 'panels'> {
-  /** Path relative to the run folder, e.g. "charts/throughput.svg". */
-  file: string;
-  svg: string;
-  panels?: Array<{ title: string; svg: string }>;
-}
 
 export const CHARTS_DIR = 'charts';
 

@@ -8,7 +8,7 @@
  */
 import type { ResultsFile } from '../results/record.ts';
 import { callRowsOf, streamRecordsOf, type StreamRecord } from '../results/stream-record.ts';
-import type { RenderedChart } from './charts.ts';
+import type { RenderedChart } from './rendered-chart.ts';
 
 /** What every section reads: the results file, read once, and its two kinds of rows. */
 export interface ReportInput {

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { getDriver } from '../drivers/index.ts';
+import { DRIVERS, getDriver } from '../drivers/index.ts';
 import type { BenchOptions } from '../options/options.ts';
 import { serverPinPrefix, type Pinning } from '../host/pinning.ts';
 import { readCpuMs } from '../host/process-stats.ts';
@@ -23,7 +23,8 @@ import { startProxy, type Address } from '../host/proxy.ts';
 import { connectionLimitArgs } from '../host/replicas.ts';
 import { externalProxy } from '../host/external-proxy.ts';
 import { BenchSetupError } from './errors.ts';
-import { startContenders } from '../host/contenders.ts';
+import { contenderProtocol, startContenders } from '../host/contenders.ts';
+import type { Contender } from '../../servers/contenders/index.ts';
 import type { ContenderReport } from '../results/record.ts';
 
 export interface ProtocolSetup {
@@ -262,7 +263,7 @@ export class Serving {
     const passOptions: BenchOptions = { ...options, tls };
     // Behind an emulated link every server runs in its namespace and binds its address, contenders too.
     if (options.contenders) {
-      const start = await startContenders(passOptions, [...(link?.prefix ?? []), ...serverPinPrefix(pinning)], this.servers, link?.serverAddress);
+      const start = await startContenders(passOptions, (contender) => contenderDriver(options, contender), [...(link?.prefix ?? []), ...serverPinPrefix(pinning)], this.servers, link?.serverAddress);
       this.input.notes.push(...start.notes);
       this.setups = start.setups;
       this.contenderReports ??= start.reports;
@@ -288,4 +289,19 @@ export class Serving {
     this.stopping = true;
     await Promise.all([...this.servers.values()].map((server) => server.stop()));
   }
+}
+
+/** The load generator for a contender, and a note when it is not the one --driver asked for. */
+export function contenderDriver(options: Pick<BenchOptions, 'drivers'>, contender: Contender): { driver: Driver; note: string | null } {
+  const protocol = contenderProtocol(contender);
+  const asked = DRIVERS[options.drivers[protocol]];
+  if (!asked) throw new Error(`unknown driver "${options.drivers[protocol]}"`);
+  if (protocol === 'grpc') return { driver: asked, note: null };
+  const wire = contender.wire;
+  if ((asked.restWires ?? []).includes(wire)) return { driver: asked, note: null };
+  const fallback = wire === 'h2' ? DRIVERS['grpc-engine']! : DRIVERS.autocannon!;
+  return {
+    driver: fallback,
+    note: `${contender.name} (${wire === 'h2' ? 'HTTP/2' : 'HTTP/1.1'}, ${contender.client.contentType}) runs on ${fallback.name}: ${asked.name} cannot send that call`,
+  };
 }

@@ -13,10 +13,7 @@
  * Drivers that know how to send it declare `compression: true` (bench/types.ts).
  */
 import zlib from 'node:zlib';
-import type { CallPayload } from '../types.ts';
-
-export const COMPRESSIONS = ['none', 'gzip'] as const;
-export type Compression = (typeof COMPRESSIONS)[number];
+import type { CallPayload, Compression } from '../types.ts';
 
 /** Default zlib level (6), what HTTP servers, grpc-js and most clients use. */
 export function gzip(bytes: Uint8Array): Buffer {

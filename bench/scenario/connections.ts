@@ -3,10 +3,7 @@
  * every driver: never more connections than calls in flight (a connection
  * without a call would sit idle and only add handshakes).
  */
-import type { Protocol } from '../types.ts';
-
-/** gRPC's default: one HTTP/2 connection multiplexing every call in flight. */
-export const DEFAULT_GRPC_CONNECTIONS = 1;
+import { DEFAULT_GRPC_CONNECTIONS, type Protocol } from '../types.ts';
 
 /** The connections a driver opens for `inFlight` calls when asked for `connections`. */
 export function usableConnections(connections: number, inFlight: number): number {

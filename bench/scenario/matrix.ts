@@ -9,7 +9,7 @@ import { makeValues } from './payloads.ts';
 import { calculatorStreamAnswers } from './stream-answers.ts';
 import { DEFAULT_SHAPE, STREAM_KIND, TRANSPORTS_BY_OPERATION, type BenchOptions, type ShapeName } from '../options/options.ts';
 import { connectionsFor } from './connections.ts';
-import type { Compression } from './compression.ts';
+import type { Compression } from '../types.ts';
 import type { ApiMethod, CallPayload, MethodKind, Protocol, StreamTransport } from '../types.ts';
 
 /** A stream scenario's shape: the transports each protocol runs it over, and how long each stream lasts. */
