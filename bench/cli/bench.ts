@@ -11,13 +11,12 @@
  */
 import path from 'node:path';
 import { driverCatalog, openLoopDriverNames } from '../drivers/index.ts';
-import { callRowsOf, streamRecordsOf } from '../results/stream-record.ts';
 import { isMain } from './main.ts';
 import { parseBenchCommand, type BenchCommandName } from '../options/options.ts';
 import { UsageError } from '../../shared/usage-error.ts';
 import { canPin } from '../host/pinning.ts';
 import { createProgress } from '../run/progress.ts';
-import { renderTerminal } from '../report/terminal.ts';
+import { renderTerminalReport } from '../report/terminal.ts';
 import { writeRunReports } from '../report/write.ts';
 import { BenchSetupError, runBench } from '../run/runner.ts';
 import { loadCard, planBench } from '../run/plan.ts';
@@ -52,8 +51,7 @@ export async function benchMain(argv: readonly string[], name: BenchCommandName 
     const outcome = await runBench(options, { progress, handleSignals: true }, card);
     for (const note of outcome.notes) process.stderr.write(`note: ${note}\n`);
     // Stream rows (unit 'message') get their own table after the calls'.
-    const streams = streamRecordsOf(outcome.results);
-    process.stdout.write(renderTerminal(callRowsOf(outcome.results), { color: process.stdout.isTTY === true && !process.env.NO_COLOR, streams }));
+    process.stdout.write(renderTerminalReport(outcome.results, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }));
     if (outcome.dir) {
       const files = [...outcome.files, ...(await writeRunReports(outcome.dir, outcome.results))];
       const names = files.map((file) => path.relative(outcome.dir as string, file));

@@ -14,8 +14,7 @@ import { loadResults, ResultsInputError } from '../results/read.ts';
 import { checkSegments } from '../merge/check.ts';
 import { mergeSegments } from '../merge/merge.ts';
 import { writeRunReports } from '../report/write.ts';
-import { renderSegmentLines } from '../report/segments.ts';
-import { renderTable } from '../report/table.ts';
+import { renderTerminalReport } from '../report/terminal.ts';
 import { createRunFolder, linkLatest, writeResultsJson } from '../results/write.ts';
 import { DEFAULT_OUT_DIR } from '../options/options.ts';
 
@@ -58,8 +57,9 @@ export async function runMergeCli(argv: readonly string[]): Promise<MergeCliResu
   const files = [writeResultsJson(dir, merged), ...(await writeRunReports(dir, merged))];
   if (values.out === undefined) linkLatest(DEFAULT_OUT_DIR, dir);
 
+  // The bench's own terminal report: call and stream rows, the Segments section among the others.
   const stdout =
-    `${renderTable(merged)}\n${renderSegmentLines(merged)}` +
+    renderTerminalReport(merged, { color: false }) +
     `\nmerged ${inputs.length} segment(s) into ${dir}/: ${files.map((file) => path.relative(dir, file)).join(', ')}\n`;
   return { stdout, problems: [], exitCode: 0, dir };
 }
