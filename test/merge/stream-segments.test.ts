@@ -1,14 +1,14 @@
 /**
  * Streams through --segment and bench:merge: two real bench processes, each
- * `--segment k/2` of running-sum (bidi), sum-stream (client) and prefix-sums
- * (server stream) on gRPC, NDJSON and WebSocket, against one pair of
+ * `--segment k/2` of running-sum (bidi) and prefix-sums (server stream) on
+ * gRPC, NDJSON and WebSocket, against one pair of
  * calculator servers in their own process, then bench:merge. The merged file
  * must keep one row per operation and transport (running-sum's NDJSON and
  * WebSocket rows are both protocol 'rest'), add the messages up, read
  * per-message latency from the added histograms, and never pass one
  * segment's first-message latency or gap off as the merged one. A second test
  * merges built stream rows that carry first-message and gap histograms and
- * checks the merged figures are those of every value together. About 60 s.
+ * checks the merged figures are those of every value together. About 35 s.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ import { assertSchemaValid, runBenchCli, tempDir } from '../helpers/bench.ts';
 import { spawnServe, type ServeChild } from '../helpers/servers.ts';
 
 /** Time for two tsx processes to start on a busy 2-core machine before the first warm-up. */
-const START_LEAD_S = 15;
+const START_LEAD_S = 12;
 const STREAMS = 8;
 const MESSAGES = 500;
 
@@ -45,7 +45,8 @@ describe('stream segments, bench:merge', () => {
     const root = tempDir('callbench-stream-segments-');
     const startAt = new Date(Date.now() + START_LEAD_S * 1000).toISOString();
     const common = [
-      '--ops', 'running-sum,sum-stream,prefix-sums', '--transport', 'grpc,ndjson,websocket',
+      // The quick profile's slots (--start-at gives each run one): 1.5 s runs, not 3 s.
+      '--profile', 'quick', '--ops', 'running-sum,prefix-sums', '--transport', 'grpc,ndjson,websocket',
       '--streams', String(STREAMS), '--messages', String(MESSAGES), '--warmup', '0.2',
       '--wire-calls', '100', '--connection-calls', '0', '--no-pin', '--progress', 'none', '--start-at', startAt,
       '--grpc-target', servers.grpcAddress!, '--rest-target', servers.restUrl!,
@@ -55,7 +56,7 @@ describe('stream segments, bench:merge', () => {
     runs.forEach((run, i) => assert.equal(run.code, 0, `segment ${i + 1}: ${run.stderr}`));
     const segments = outs.map((out) => JSON.parse(readFileSync(path.join(out, 'latest', 'results.json'), 'utf8')) as ResultsFile);
     const expected = segments[0]!.runs.map(rowOf).sort();
-    // running-sum on three transports, sum-stream and prefix-sums on the ones that serve them.
+    // running-sum on three transports, prefix-sums on the ones that serve it.
     assert.ok(expected.includes('running-sum/c8 ndjson') && expected.includes('running-sum/c8 websocket'), expected.join(', '));
     assert.ok(expected.some((row) => row.startsWith('prefix-sums/')), expected.join(', '));
 
