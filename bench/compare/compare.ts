@@ -73,6 +73,8 @@ export interface RowComparison {
   protocol: Protocol;
   driver: string;
   label: string;
+  /** What tells the row apart beyond scenario, protocol and driver: "NDJSON", "fastify, TLS", "via nginx l7 ×2", "@lan"; '' when nothing. */
+  subject: string;
   /** Completed trials on each side. */
   trials: { base: number; head: number };
   metrics: MetricComparison[];
@@ -149,8 +151,21 @@ export function groupRuns(runs: readonly RunRecord[]): Map<string, Group> {
 
 /** What tells rows of one scenario apart beyond protocol and driver: ", NDJSON", ", fastify", ", TLS". */
 function subjectSuffix(run: RunRecord): string {
-  const parts = [run.transport && run.transport !== 'grpc' ? run.transport : null, run.contender?.name ?? null, (run.place?.tls ?? run.tls?.enabled) ? 'TLS' : null];
-  return parts.filter((part) => part !== null).map((part) => `, ${part}`).join('');
+  return subjectParts(run, false).map((part) => `, ${part}`).join('');
+}
+
+/** The row key's dimensions beyond scenario, protocol and driver, in words: transport, contender, TLS (and with `where`, proxy and network). */
+function subjectParts(run: RunRecord, where = true): string[] {
+  const place = run.place;
+  const proxy = place?.proxy ? `via ${place.proxy}${place.balance ? ` ${place.balance}` : ''}${place.replicas ? ` ×${place.replicas}` : ''}` : null;
+  const parts = [
+    run.transport && run.transport !== 'grpc' ? run.transport : null,
+    run.contender?.name ?? null,
+    (place?.tls ?? run.tls?.enabled) ? 'TLS' : null,
+    where ? proxy : null,
+    where && run.network ? `@${run.network.name}` : null,
+  ];
+  return parts.filter((part): part is string => part !== null);
 }
 
 export function compareMetric(def: MetricDef, base: readonly RunRecord[], head: readonly RunRecord[], threshold: number): MetricComparison {
@@ -212,6 +227,7 @@ export function compareResults(base: ResultsFile, head: ResultsFile, options: Co
       protocol: any.protocol,
       driver: any.driver,
       label: scenarioLabel(sample) + subjectSuffix(sample),
+      subject: subjectParts(sample).join(', '),
       trials: { base: b?.completed.length ?? 0, head: h?.completed.length ?? 0 },
       metrics: [],
       verdict: 'within noise',

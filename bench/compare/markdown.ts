@@ -54,7 +54,7 @@ export function comparisonMarkdown(comparison: Comparison, base: Side & { result
     const because = row.because.length ? ` (${row.because.map((m) => METRICS[m].label).join(', ')})` : '';
     const notes = row.notes.length ? `<br>${row.notes.join('; ')}` : '';
     lines.push(
-      `| ${row.scenario} | ${PROTOCOL_LABEL[row.protocol]} | ${row.driver} | ${row.trials.base}→${row.trials.head} | ${cells.join(' | ')} | ${VERDICT_MARK[row.verdict]}${because}${notes} |`,
+      `| ${row.scenario} | ${PROTOCOL_LABEL[row.protocol]}${row.subject ? ` (${row.subject})` : ''} | ${row.driver} | ${row.trials.base}→${row.trials.head} | ${cells.join(' | ')} | ${VERDICT_MARK[row.verdict]}${because}${notes} |`,
     );
   }
   lines.push('');

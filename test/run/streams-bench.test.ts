@@ -10,6 +10,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ciMarkdown } from '../../bench/cli/ci.ts';
+import { comparisonMarkdown } from '../../bench/compare/markdown.ts';
 import { compareResults } from '../../bench/compare/compare.ts';
 import { BenchUsageError, parseBenchCommand, TRANSPORTS_BY_OPERATION as TRANSPORTS_OF } from '../../bench/options/options.ts';
 import { driverCatalog, openLoopDriverNames } from '../../bench/drivers/index.ts';
@@ -81,8 +82,11 @@ test('bench:compare flags a stream row whose messages/s fell by 40%; bench:ci fa
     assert.equal(row.verdict, runningSum ? 'regression' : 'within noise', verdicts.join('\n'));
     if (runningSum) assert.deepEqual(row.because, ['rps']);
   }
-  // Each transport is a row of its own: gRPC, NDJSON and WebSocket of running-sum do not fall into one group.
+  // Each transport is a row of its own: gRPC, NDJSON and WebSocket of running-sum do not fall into one group,
+  // and the table says which is which (not two identical "running-sum/c4 | REST" lines).
   assert.equal(comparison.rows.filter((row) => row.scenario.startsWith('running-sum/')).length, 3);
+  const markdown = comparisonMarkdown(comparison, { label: 'base', environment: results.environment, results }, { label: 'head', environment: slower.environment, results: slower });
+  for (const subject of ['REST (ndjson)', 'REST (websocket)']) assert.match(markdown, new RegExp(`\\| running-sum/c\\d+ \\| ${subject.replace(/[()]/g, '\\$&')} \\|`));
 
   // A baseline whose rows this run does not have (another scenario): the gate fails, it does not pass on "no data".
   const baseDir = tempDir('callbench-baseline-');
