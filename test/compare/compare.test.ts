@@ -267,7 +267,7 @@ describe('row keys: every dimension that tells two rows apart', () => {
   const base = syntheticResults().runs[0]!;
   test('TLS and cleartext rows, stream transports and contenders are rows of their own; defaults add nothing', async () => {
     const { groupRuns, rowKey } = await import('../../bench/compare/compare.ts');
-    // A calculator row as schema 1-3 files wrote it keeps its key (the committed baseline still matches).
+    // A calculator row as schema 1-3 files wrote it keeps its key (a baseline written before schema 4 still matches).
     assert.equal(rowKey(base), `${base.scenario}\u0000${base.protocol}\u0000${base.driver}`);
     assert.equal(rowKey({ ...base, place: { tls: false, proxy: null, replicas: null, balance: null } }), rowKey(base));
     const variants = [

@@ -1,6 +1,7 @@
 /**
  * Run folders written before schema 4 still render: a results.json of schema 1
- * (the committed baseline) with a streams.json beside it, as a default run
+ * (test/fixtures/results/schema-1.json, the baseline committed until schema 4)
+ * with a streams.json beside it, as a default run
  * wrote them, re-rendered by bench:report's writer. The stream rows come from
  * streams.json, and a server stream's old "latency" (the gap between its
  * answers) is shown as the gap, not as a latency per message.
@@ -45,7 +46,7 @@ function oldRecord(operation: string, transport: StreamRecord['transport'], late
 
 test('a schema 1 run folder with its streams.json re-renders; prefix-sums\' old latency reads as the gap', async () => {
   const dir = tempDir('callbench-old-folder-');
-  copyFileSync(path.join(REPO_ROOT, 'results', 'baseline', 'results.json'), path.join(dir, 'results.json'));
+  copyFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'results', 'schema-1.json'), path.join(dir, 'results.json'));
   const records = [oldRecord('running-sum', 'grpc', 0.184), oldRecord('prefix-sums', 'sse', 0.007)];
   writeFileSync(path.join(dir, 'streams.json'), JSON.stringify({ schemaVersion: 3, environment: {}, records }));
   const loaded = loadResults(dir);
