@@ -21,7 +21,7 @@ describe('bench CLI, quick profile end to end', () => {
     const out = tempDir();
     // The quick profile's scenarios and drivers, with runs cut to the minimum: nothing below reads a figure that
     // needs 1.5 s runs, a warm-up or the connection-cost pass. The quick profile at its real lengths (and its wall
-    // time) is run by test/cli/workflow.test.ts ("bench:ci on a REAL quick run").
+    // time) is run by test/ci/workflow.test.ts ("bench:ci on a REAL quick run").
     const run = await runBenchCli(['--profile', 'quick', '--duration', '0.3', '--warmup', '0', '--wire-calls', '100', '--connection-calls', '0', '--out', out]);
     assert.equal(run.code, 0, run.stderr);
 
