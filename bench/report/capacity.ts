@@ -23,19 +23,41 @@ function searched(results: ResultsFile): Searched[] {
 }
 
 interface CapacityRow {
+  /** The scenario, and for a stream scenario the REST transport its gRPC stream is set against ("running-sum/c8 ndjson"). */
   scenario: string;
   sample: Searched;
   cells: Partial<Record<Protocol, Searched>>;
 }
 
+/** A stream row's REST transport ("ndjson"), null for a call row or gRPC. */
+function restTransport(run: RunRecord): string | null {
+  return run.unit === 'message' && run.protocol === 'rest' && run.transport ? run.transport : null;
+}
+
+/** What a row's rate counts: calls, or a stream row's messages. */
+function unitOf(run: RunRecord): string {
+  return run.unit === 'message' ? 'messages/s' : 'calls/s';
+}
+
+/**
+ * One row per scenario, gRPC beside REST; a stream scenario (--slo on
+ * running-sum) has one row per REST transport, each beside the gRPC stream.
+ */
 function rows(results: ResultsFile): CapacityRow[] {
-  const byScenario = new Map<string, CapacityRow>();
-  for (const run of searched(results)) {
-    const row = byScenario.get(run.scenario) ?? { scenario: run.scenario, sample: run, cells: {} };
-    row.cells[run.protocol] ??= run;
-    byScenario.set(run.scenario, row);
+  const byKey = new Map<string, CapacityRow>();
+  const runs = searched(results);
+  for (const run of runs) {
+    // gRPC goes beside each REST row of its scenario (one for calls, one per transport for a stream), or alone.
+    const beside = [...new Set(runs.filter((r) => r.scenario === run.scenario && r.protocol === 'rest').map(restTransport))];
+    const transports = run.protocol === 'grpc' ? (beside.length > 0 ? beside : [null]) : [restTransport(run)];
+    for (const transport of transports) {
+      const key = transport === null ? run.scenario : `${run.scenario} ${transport}`;
+      const row = byKey.get(key) ?? { scenario: key, sample: run, cells: {} };
+      row.cells[run.protocol] ??= run;
+      byKey.set(key, row);
+    }
   }
-  return [...byScenario.values()];
+  return [...byKey.values()];
 }
 
 /** The figure a cell compares: per server core when both protocols have it, else calls/s. */
@@ -83,11 +105,11 @@ function answerCell(capacity: CapacityRecord | undefined): string {
   return range === '' ? figure : `${figure} ${range}`;
 }
 
-/** "4,280 calls/s (range 4,280-4,490)". */
-export function capacityAnswer(capacity: CapacityRecord): string {
+/** "4,280 calls/s (range 4,280-4,490)" (a stream row's: messages/s). */
+export function capacityAnswer(capacity: CapacityRecord, unit = 'calls/s'): string {
   if (capacity.rps === null) return 'none';
   const range = rangeText(capacity, integer);
-  return `${integer(capacity.rps)} calls/s${range === '' ? '' : ` ${range}`}`;
+  return `${integer(capacity.rps)} ${unit}${range === '' ? '' : ` ${range}`}`;
 }
 
 /** The objective of the run's searches, parsed back from the records (one per run). */
@@ -99,12 +121,19 @@ function objective(results: ResultsFile): Slo | null {
 /** Columns that open a group (three spaces before them; one inside a gRPC/REST pair). */
 const GROUP_STARTS = new Set([1, 3, 5, 6, 8, 10, 12]);
 
+/** "gRPC", "REST", or a stream row's transport: "REST ndjson". */
+function subjectOf(run: RunRecord): string {
+  const transport = restTransport(run);
+  return transport === null ? PROTOCOL_LABEL[run.protocol] : `${PROTOCOL_LABEL[run.protocol]} ${transport}`;
+}
+
 export function renderCapacityTable(results: ResultsFile): string {
   const slo = objective(results);
   const table = rows(results);
   if (slo === null || table.length === 0) return '';
   const key = percentileKey(slo.latency[slo.latency.length - 1]!.percentile);
-  const header1 = ['scenario', 'calls/s at objective', '', 'per server core', '', 'g/r', `${key} ms at it`, '', 'srv CPU %', '', 'steps', '', 'search s', ''];
+  const streams = table.some((row) => row.sample.unit === 'message');
+  const header1 = ['scenario', streams ? 'calls or msgs/s at objective' : 'calls/s at objective', '', 'per server core', '', 'g/r', `${key} ms at it`, '', 'srv CPU %', '', 'steps', '', 'search s', ''];
   const header2 = ['', 'gRPC', 'REST', 'gRPC', 'REST', '', 'gRPC', 'REST', 'gRPC', 'REST', 'gRPC', 'REST', 'gRPC', 'REST'];
   const body = table.map((row) => {
     const g = row.cells.grpc?.capacity;
@@ -162,10 +191,10 @@ export function renderCapacityTable(results: ResultsFile): string {
     if (searches.length < 2) continue;
     const found = searches.flatMap((s) => (s.rps === null ? [] : [s.rps]));
     const spread = found.length === searches.length && Math.min(...found) > 0 ? `, largest/smallest ${(Math.max(...found) / Math.min(...found)).toFixed(2)}x` : '';
-    lines.push(`searches: ${run.scenario} ${PROTOCOL_LABEL[run.protocol]}: ${searches.map((s) => (s.rps === null ? 'none' : compact(s.rps))).join(', ')} (median ${run.capacity.rps === null ? 'none' : compact(run.capacity.rps)}${spread})`);
+    lines.push(`searches: ${run.scenario} ${subjectOf(run)}: ${searches.map((s) => (s.rps === null ? 'none' : compact(s.rps))).join(', ')} (median ${run.capacity.rps === null ? 'none' : compact(run.capacity.rps)}${spread})`);
   }
   for (const run of searched(results)) {
-    for (const note of run.capacity.notes) lines.push(`note: ${run.scenario} ${PROTOCOL_LABEL[run.protocol]}: ${note}`);
+    for (const note of run.capacity.notes) lines.push(`note: ${run.scenario} ${subjectOf(run)}: ${note}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -176,13 +205,18 @@ export function capacityHeadline(results: ResultsFile): string[] {
   if (slo === null) return [];
   const at = `at ${describeSlo(slo)}`;
   return rows(results).map((row) => {
-    const what = `${workloadLabel(row.sample)} (${integer(row.sample.concurrency)} in flight)`;
+    const unit = unitOf(row.sample);
+    const stream = row.sample.unit === 'message';
+    const transport = row.cells.rest ? restTransport(row.cells.rest) : null;
+    // A stream: "REST ndjson"; calls: "REST".
+    const label = (protocol: Protocol): string => (protocol === 'rest' && transport !== null ? `REST ${transport}` : PROTOCOL_LABEL[protocol]);
+    const what = stream ? `${row.sample.operation} (${integer(row.sample.concurrency)} streams)` : `${workloadLabel(row.sample)} (${integer(row.sample.concurrency)} in flight)`;
     const g = row.cells.grpc?.capacity;
     const r = row.cells.rest?.capacity;
     const alone = (protocol: Protocol, c: CapacityRecord): string =>
       c.rps === null
-        ? `${PROTOCOL_LABEL[protocol]} ${c.steps.some((s) => s.pass) ? 'met it at no rate its confirmation run held' : 'met it at no rate tried'}`
-        : `${PROTOCOL_LABEL[protocol]} sustains ${c.loadGeneratorBound ? 'at least ' : ''}${capacityAnswer(c)}${c.loadGeneratorBound ? ' (load generator bound)' : ''}`;
+        ? `${label(protocol)} ${c.steps.some((s) => s.pass) ? 'met it at no rate its confirmation run held' : 'met it at no rate tried'}`
+        : `${label(protocol)} sustains ${c.loadGeneratorBound ? 'at least ' : ''}${capacityAnswer(c, unit)}${c.loadGeneratorBound ? ' (load generator bound)' : ''}`;
     const x = capacityRatio(row);
     if (!g || !r || x === null) {
       const parts = (['grpc', 'rest'] as const).flatMap((p) => (row.cells[p] ? [alone(p, row.cells[p]!.capacity)] : []));
@@ -190,10 +224,10 @@ export function capacityHeadline(results: ResultsFile): string[] {
       return `${at}, ${parts.join(', ')} for ${what}${why}`;
     }
     const perCore = comparedFigure(row) === 'rpsPerServerCore' ? ' per server core' : '';
-    const [winner, loser, value] = x.value >= 1 ? (['gRPC', 'REST', x.value] as const) : (['REST', 'gRPC', 1 / x.value] as const);
+    const [winner, loser, value] = x.value >= 1 ? ([label('grpc'), label('rest'), x.value] as const) : ([label('rest'), label('grpc'), 1 / x.value] as const);
     const qualifier = x.qualifier === '' ? '' : (x.qualifier === '≥') === (winner === 'gRPC') ? 'at least ' : 'at most ';
-    const detail = `gRPC ${capacityAnswer(g)}, REST ${capacityAnswer(r)}${g.loadGeneratorBound || r.loadGeneratorBound ? ', load generator bound on one side' : ''}`;
-    return `${at}, ${winner} sustains ${qualifier}${ratio(value)} the calls/s of ${loser}${perCore} for ${what}: ${detail}`;
+    const detail = `${label('grpc')} ${capacityAnswer(g, unit)}, ${label('rest')} ${capacityAnswer(r, unit)}${g.loadGeneratorBound || r.loadGeneratorBound ? ', load generator bound on one side' : ''}`;
+    return `${at}, ${winner} sustains ${qualifier}${ratio(value)} the ${unit} of ${loser}${perCore} for ${what}: ${detail}`;
   });
 }
 
@@ -280,8 +314,9 @@ interface CapacityModel {
 export const capacitySection = section<CapacityModel>({
   id: 'capacity',
   title: 'Capacity',
-  applies: ({ calls }) => hasCapacity(calls),
-  model: ({ calls }) => ({ headline: capacityHeadline(calls), table: renderCapacityTable(calls) }),
+  // Call rows and stream rows (--slo on running-sum searches messages/s) alike.
+  applies: ({ results }) => hasCapacity(results),
+  model: ({ results }) => ({ headline: capacityHeadline(results), table: renderCapacityTable(results) }),
   terminal: (m) => m.table.trimEnd(),
   markdown: (m) => ['## Capacity at the objective', '', ...m.headline.map((line) => `- ${line}`), '', '```', m.table.trimEnd(), '```'].join('\n'),
   html: (m) => `<h2>Capacity at the objective</h2>\n${htmlList(m.headline)}\n${htmlPre(m.table, 'capacity')}`,

@@ -37,13 +37,15 @@ function protocolsHtml(comparisons: readonly ProtocolComparison[]): string {
 export const inShortSection = section<InShortModel>({
   id: 'in-short',
   title: 'In short',
-  applies: ({ calls, streams }) =>
-    streams.length > 0 || hasCapacity(calls) || (!hasContenders(calls) && calls.runs.some((run) => run.status === 'completed')),
-  model: ({ calls, streams }) => {
+  applies: ({ results, calls, streams }) =>
+    streams.length > 0 || hasCapacity(results) || (!hasContenders(calls) && calls.runs.some((run) => run.status === 'completed')),
+  model: ({ results, calls, streams }) => {
     const contenders = hasContenders(calls);
-    // --slo: the capacity sentences answer the question the run asked; the stream scenarios' follow the calls'.
-    const callSentences = hasCapacity(calls) ? capacityHeadline(calls) : contenders ? [] : headline(calls);
-    const sentences = [...callSentences, ...streamHeadline(streams)];
+    // --slo: the capacity sentences (calls and streams) answer the question the run asked; else the calls'. Then the
+    // sentences of the stream scenarios no search ran on.
+    const searched = new Set(results.runs.filter((run) => run.capacity !== undefined && run.unit === 'message').map((run) => run.operation));
+    const callSentences = hasCapacity(results) ? capacityHeadline(results) : contenders ? [] : headline(calls);
+    const sentences = [...callSentences, ...streamHeadline(streams.filter((record) => !searched.has(record.operation)))];
     return { sentences, comparisons: contenders ? [] : compareProtocols(calls) };
   },
   terminal: (m) => (m.sentences.length > 0 ? `in short:\n${m.sentences.map((line) => `  ${line}`).join('\n')}` : 'in short: no scenario has completed runs of both protocols'),
