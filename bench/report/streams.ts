@@ -64,9 +64,14 @@ export const TRANSPORT_LABEL: Readonly<Record<StreamRecord['transport'], string>
  * A row without messages is named rather than compared; client-bound rows are named after the comparison.
  */
 export function streamHeadline(records: readonly StreamRecord[], threshold = DEFAULT_THRESHOLD): string[] {
-  const operations = [...new Set(records.map((r) => r.operation))];
-  return operations.flatMap((operation) => {
-    const rows = records.filter((r) => r.operation === operation);
+  // One sentence per operation and place (network condition, TLS): gRPC is set against REST in the same place only.
+  const placeOf = (r: StreamRecord): string => `${r.network ?? ''}${r.tls ? ' TLS' : ''}`;
+  const groups = [...new Set(records.map((r) => `${r.operation}\u0000${placeOf(r)}`))];
+  const places = new Set(records.map(placeOf));
+  return groups.flatMap((group) => {
+    const [operation, place] = group.split('\u0000') as [string, string];
+    const rows = records.filter((r) => r.operation === operation && placeOf(r) === place);
+    const where = places.size > 1 ? `${place.trim() === '' ? 'loopback' : place.trim()}: ` : '';
     const grpc = rows.find((r) => r.transport === 'grpc');
     if (!grpc) return [];
     const claims = rows
@@ -80,7 +85,7 @@ export function streamHeadline(records: readonly StreamRecord[], threshold = DEF
       });
     const bound = rows.filter((r) => r.clientBound).map((r) => TRANSPORT_LABEL[r.transport]);
     const caveat = bound.length > 0 ? `; client-bound: ${bound.join(', ')} (a lower bound for the server)` : '';
-    return [`${operation} (${KIND[operation] ?? 'stream'}), ${grpc.streams} streams: ${claims.join(', ')} messages/s${caveat}`];
+    return [`${where}${operation} (${KIND[operation] ?? 'stream'}), ${grpc.streams} streams: ${claims.join(', ')} messages/s${caveat}`];
   });
 }
 

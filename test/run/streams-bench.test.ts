@@ -182,4 +182,10 @@ test('the stream table shows the rate column only when a row ran open loop', () 
     'running-sum (bidi stream), 4 streams: NDJSON 1.38× gRPC, gRPC and WebSocket within 10% messages/s; client-bound: WebSocket (a lower bound for the server)',
   ]);
   assert.deepEqual(streamHeadline([grpc, at('ndjson', 396)]), ['running-sum (bidi stream), 4 streams: gRPC 2.0× NDJSON messages/s']);
+  // Rows of two places (cleartext and TLS): each set against gRPC in its own place, the place named.
+  const tls = (record: StreamRecord): StreamRecord => ({ ...record, tls: true });
+  assert.deepEqual(streamHeadline([grpc, at('ndjson', 1_600), tls({ ...grpc, messagesPerSecond: 400 }), tls(at('ndjson', 800))]), [
+    'loopback: running-sum (bidi stream), 4 streams: NDJSON 2.0× gRPC messages/s',
+    'TLS: running-sum (bidi stream), 4 streams: NDJSON 2.0× gRPC messages/s',
+  ]);
 });
