@@ -15,7 +15,9 @@
  * call at a time with 1 ms of work, pinned to the servers' CPU: the same for
  * both protocols, and a capacity known without a search. The saturated rate is
  * the median of the searches' closed-loop probes (64 calls in flight, the
- * bench's own generators). Each search's seconds are the bench's `searchS`.
+ * bench's own generators). Each search's seconds are the bench's `searchS`;
+ * "starved" after a search: its capacity notes say the server did not get its
+ * core at a run that can have lowered the answer (bench/run/capacity.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -122,7 +124,9 @@ try {
       // process shared that CPU during the search (other benches pin their servers to the same one).
       const probeCpu = probeSteps.map((s) => (s.serverCpuPercent === null ? '-' : `${Math.round(s.serverCpuPercent)}%`)).join('/');
       samples[protocol]!.push({ rps: capacity.rps, saturatedRps: median(probes), searchS: capacity.searchS, steps: capacity.steps.length });
-      line.push(`${protocol} ${capacity.rps ?? 'none'} (${capacity.searchS.toFixed(0)} s, ${capacity.steps.length} runs, probe server CPU ${probeCpu})`);
+      // The search's own note when its server's CPU says it was starved at a run that can have lowered the answer.
+      const starved = capacity.notes.some((note) => note.includes('the server was starved')) ? ', starved' : '';
+      line.push(`${protocol} ${capacity.rps ?? 'none'} (${capacity.searchS.toFixed(0)} s, ${capacity.steps.length} runs, probe server CPU ${probeCpu}${starved})`);
     }
     console.log(`search ${i}: ${line.join(', ')}; load average ${before} -> ${after}`);
   }

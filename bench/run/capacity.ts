@@ -35,6 +35,10 @@
  * saturated) fails without repeats, and its completed rate caps the search.
  * --slo-repeats N runs N independent searches; the answer is their median and
  * the record keeps each one's answer and bracket.
+ *
+ * A search whose server did not get its CPU at a run that can have lowered the
+ * answer (its probe, or a run that missed) says so in a note (starvedSteps):
+ * read from the server's CPU per call and, in the probe, its share of a core.
  */
 import type { Histogram } from 'hdr-histogram-js';
 import { describeSlo, percentileKey, type Slo } from '../options/slo.ts';
@@ -56,6 +60,28 @@ const LOWEST_FRACTION = 1 / 16;
 const WIDE_RANGE = 1.06;
 /** Open-loop rates below this are not tried (calls/s). */
 const MIN_RATE = 1;
+/**
+ * A run whose server CPU per call fell below this fraction of the median of the search's open-loop runs at its rate
+ * or above: the server did not get its core for part of the run. A server's CPU per call falls, if anything, as its
+ * open-loop rate grows (more calls per turn of its event loop), so those runs bound it from below; the closed-loop
+ * probe is no such bound (express: 0.27 ms a call in its probe, 0.16-0.24 in its steps). Measured (docs/capacity.md,
+ * 2026-12-05): on the reference server, the runs of searches with the machine quiet 0.95-1.13 of that median, runs
+ * while a test file shared the server's CPU down to 0.63; on grpc-js and express with the machine quiet, whose CPU
+ * per call moves more from run to run, down to 0.83. So runs starved by less than a quarter go unnoticed.
+ */
+const STARVED_CPU_PER_CALL = 0.75;
+/** Runs within this fraction below a run's completed calls/s count as "at its rate" (two runs at one offered rate complete a little more or less). */
+const SAME_RATE = 0.97;
+/** Steps at which the server would need less than this % of a core are not judged by their CPU per call: its CPU time is read in 10 ms ticks. */
+const STARVED_MIN_PERCENT = 20;
+/**
+ * A closed-loop probe with this many calls in flight or more, on loopback with no proxy between, keeps a one-core
+ * server busy (the reference server 99-101%, grpc-js and express 97-101%); with fewer it waits on round trips
+ * (README: grpc-js at one call in flight, 70%).
+ */
+const SATURATING_CONCURRENCY = 8;
+/** Such a probe's server below this % of a core, with the generator not CPU-bound: something else had the server's CPU. */
+const STARVED_PROBE_PERCENT = 85;
 
 /** How a search turns measured runs into verdicts; CAPACITY_RULE is the bench's. */
 export interface CapacityRule {
@@ -201,6 +227,8 @@ async function searchOnce(
   const started = process.hrtime.bigint();
   const notes: string[] = [];
   const pools = new Map<number, Pool>();
+  const firstStep = steps.length;
+  let probeSaturates = false;
   let searchSteps = 0;
   // The bracket: a passing rate (lo) below a failing one (hi; a saturated step's completed calls/s caps it).
   let lo: number | null = null;
@@ -211,6 +239,8 @@ async function searchOnce(
     const failed = [...pools.entries()].filter(([, pool]) => !pool.pass).map(([rate]) => rate);
     const failedAbove = rps === null ? [] : [...failed, ...(hi === null ? [] : [hi])].filter((rate) => rate > rps);
     destroyPools(pools);
+    const starved = starvedNote(steps.slice(firstStep), probeSaturates);
+    if (starved !== null) notes.push(starved);
     return {
       rps,
       failedAboveRps: failedAbove.length > 0 ? Math.min(...failedAbove) : null,
@@ -263,6 +293,7 @@ async function searchOnce(
   };
 
   const probe = await run('probe', null);
+  probeSaturates = closedLoopSaturates(last);
   if (io.aborted() || last.status === 'failed') return finish(null, null);
   const ceiling = probe.step.achievedRps;
   let rate = Math.max(MIN_RATE, niceRate(ceiling * START_FRACTION));
@@ -401,6 +432,94 @@ function destroyPools(pools: Map<number, Pool>): void {
 /** The lowest failing rate a failed step leaves: its completed calls/s when saturated (no rate above it can pass), else its rate. */
 function failCap(step: CapacityStep, rate: number, lo: number | null): number {
   return step.saturated && lo !== null && step.achievedRps > lo ? Math.min(rate, step.achievedRps) : rate;
+}
+
+/** Whether a closed-loop run like `record` keeps a one-core server busy: enough calls in flight, on loopback, nothing between. */
+function closedLoopSaturates(record: RunRecord): boolean {
+  return (
+    record.concurrency >= SATURATING_CONCURRENCY &&
+    (record.network ?? null) === null &&
+    record.proxyCpuMsPer1kCalls === undefined &&
+    (record.replicas ?? null) === null
+  );
+}
+
+/** A run of a search at which the server did not get its core, with the share of a core it should have used. */
+export interface StarvedStep {
+  step: CapacityStep;
+  /** 'per-call': its CPU per call fell below the search's open-loop runs at its rate and above; 'probe': a closed-loop probe left the server short of its core. */
+  sign: 'per-call' | 'probe';
+  /** % of a core the server should have used: the CPU per call of the search's open-loop runs at this rate and above times the calls completed; 100 for a probe. */
+  expectedPercent: number;
+}
+
+/**
+ * The runs of one search (its probe, steps and confirmations) at which the server was starved: another process had
+ * its CPU for part of the run. Two signs, read from the server's CPU alone:
+ * - its CPU per call fell below STARVED_CPU_PER_CALL of the median of the search's open-loop runs at its completed
+ *   rate or above (a server that keeps its own clock, as the reference server does, completes its calls while
+ *   descheduled and spends less CPU on them); not judged where it would need under STARVED_MIN_PERCENT of a core;
+ * - a closed-loop probe that should keep the server busy (`probeSaturates`: enough calls in flight on loopback)
+ *   found it under STARVED_PROBE_PERCENT of a core while the generator was not CPU-bound (a server that does its
+ *   work on its CPU completes fewer calls at the same CPU per call, so only its share shows it).
+ * Open-loop steps of such a server below its capacity can be starved without either sign: this finds some starved
+ * runs, never proves that none was.
+ */
+export function starvedSteps(steps: readonly CapacityStep[], probeSaturates: boolean): StarvedStep[] {
+  const perCall = (s: CapacityStep): number | null => (s.serverCpuPercent === null || !(s.achievedRps > 0) ? null : s.serverCpuPercent / s.achievedRps);
+  const starved: StarvedStep[] = [];
+  for (const step of steps) {
+    if (perCall(step) === null) continue;
+    if (step.phase === 'probe' && probeSaturates && !step.clientBound && step.serverCpuPercent! < STARVED_PROBE_PERCENT) {
+      starved.push({ step, sign: 'probe', expectedPercent: 100 });
+      continue;
+    }
+    const peers: number[] = [];
+    for (const other of steps) {
+      const cost = other === step || other.phase === 'probe' || other.achievedRps < step.achievedRps * SAME_RATE ? null : perCall(other);
+      if (cost !== null) peers.push(cost);
+    }
+    if (peers.length === 0) continue;
+    const expected = median(peers) * step.achievedRps;
+    if (expected >= STARVED_MIN_PERCENT && step.serverCpuPercent! < expected * STARVED_CPU_PER_CALL) starved.push({ step, sign: 'per-call', expectedPercent: round(expected, 1) });
+  }
+  return starved;
+}
+
+/**
+ * The note a search's starved runs leave, or null: those that can have lowered its answer (the probe, which sets
+ * where the steps start, and runs that missed the objective: a starved run that met it did not lower the answer).
+ */
+export function starvedNote(steps: readonly CapacityStep[], probeSaturates: boolean): string | null {
+  const lowering = starvedSteps(steps, probeSaturates).filter((s) => s.step.phase === 'probe' || !s.step.pass);
+  if (lowering.length === 0) return null;
+  // One entry per place (the probe, a rate's steps, a confirmation), with its most starved run and how many there were.
+  const places = new Map<string, { worst: StarvedStep; runs: number }>();
+  for (const s of lowering) {
+    const key = `${s.step.phase}:${s.step.rate}`;
+    const place = places.get(key);
+    const share = (x: StarvedStep): number => x.step.serverCpuPercent! / x.expectedPercent;
+    if (place === undefined) places.set(key, { worst: s, runs: 1 });
+    else places.set(key, { worst: share(s) < share(place.worst) ? s : place.worst, runs: place.runs + 1 });
+  }
+  const at = ({ worst: s, runs }: { worst: StarvedStep; runs: number }): string => {
+    const where = s.step.phase === 'probe' ? 'the probe' : s.step.phase === 'confirm' ? `the confirmation at ${perSecond(s.step.rate)}` : perSecond(s.step.rate);
+    const used = `${Math.round(s.step.serverCpuPercent!)}%`;
+    const count = runs > 1 ? `; ${runs} runs, the lowest shown` : '';
+    return s.sign === 'probe'
+      ? `${where} (${used} of a core in a closed loop${count})`
+      : `${where} (${used} of a core, where its CPU per call at this rate and above needs ${Math.round(s.expectedPercent)}%${count})`;
+  };
+  const list = [...places.values()];
+  const shown = list.slice(0, 3).map(at).join(', ');
+  const more = list.length > 3 ? ` and ${list.length - 3} more` : '';
+  return `the server was starved (another process had its CPU) at ${shown}${more}: the answer may be low`;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Whether a measured run met the objective, and what it measured, as a step of the search. */

@@ -14,8 +14,8 @@ import { driverCatalog, openLoopDriverNames } from '../../bench/drivers/index.ts
 import { canPin, SERVER_CPUS } from '../../bench/host/pinning.ts';
 import { resolveBenchOptions } from '../../bench/options/options.ts';
 import { parseSlo } from '../../bench/options/slo.ts';
-import type { ResultsFile, RunRecord } from '../../bench/results/record.ts';
-import { CAPACITY_RULE, capacityRange, searchCapacity, type CapacityTiming, type StepLoad } from '../../bench/run/capacity.ts';
+import type { CapacityStep, ResultsFile, RunRecord } from '../../bench/results/record.ts';
+import { CAPACITY_RULE, capacityRange, searchCapacity, starvedNote, starvedSteps, type CapacityTiming, type StepLoad } from '../../bench/run/capacity.ts';
 import { capacityHeadline, renderCapacityTable } from '../../bench/report/capacity.ts';
 import { createLatencyHistogram, encodeLatencyHistogram } from '../../bench/results/histogram.ts';
 import { assertSchemaValid, REPO_ROOT, runBenchCli, tempDir } from '../helpers/bench.ts';
@@ -206,9 +206,10 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
   /**
    * A record as runOne makes it: at or below `capacity` calls/s 0.5% of calls take 2 ms, above it 5% queue (50 ms)
    * and at most `capacity` complete. `stallEvery`: every Nth open-loop step below capacity has a stall, 1.5% of its
-   * calls at 12 ms (its own p99 misses 10 ms; pooled with one clean step it meets it).
+   * calls at 12 ms (its own p99 misses 10 ms; pooled with one clean step it meets it). `starveStep`: that open-loop
+   * step's server gets 40% of the CPU per call of the others and 5% of its calls wait 50 ms (a starved server).
    */
-  const model = (capacity: number, extra: { boundAbove?: number; failConfirmAbove?: number; stallEvery?: number } = {}) => {
+  const model = (capacity: number, extra: { boundAbove?: number; failConfirmAbove?: number; stallEvery?: number; starveStep?: number } = {}) => {
     const loads: StepLoad[] = [];
     let openLoop = 0;
     const measure = async (load: StepLoad): Promise<RunRecord> => {
@@ -217,9 +218,10 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
       if (load.rate !== null) openLoop += 1;
       const over = rate > capacity || (load.countBytes && extra.failConfirmAbove !== undefined && rate > extra.failConfirmAbove);
       const stalled = !over && load.rate !== null && extra.stallEvery !== undefined && openLoop % extra.stallEvery === 0;
+      const starved = load.rate !== null && openLoop === extra.starveStep;
       const rps = Math.min(rate, capacity);
       const requests = Math.round(rps * load.durationS);
-      const [tail, tailMs] = load.rate === null ? [5, 30] : over ? [5, 50] : stalled ? [1.5, 12] : [0.5, 2];
+      const [tail, tailMs] = load.rate === null ? [5, 30] : over || starved ? [5, 50] : stalled ? [1.5, 12] : [0.5, 2];
       const p99 = tail > 1 ? tailMs : 1;
       return {
         scenario: 'add/c16', protocol: 'grpc', driver: 'grpc-engine', operation: 'add', payloadValues: null, concurrency: 16, connections: 1,
@@ -228,7 +230,7 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
         latencyPercentilesMs: [{ percentile: 50, ms: 1 }, { percentile: 99, ms: p99 }],
         latencyHistogram: histogram(requests, tail, tailMs),
         wire: { requestBytesPerCall: null, responseBytesPerCall: null, requestHeaderBytesPerCall: null, responseHeaderBytesPerCall: null, countedBy: null },
-        body: { requestBytes: 18, responseBytes: 9 }, server: { cpuMsPer1kCalls: 1e6 / capacity, peakRssMiB: null },
+        body: { requestBytes: 18, responseBytes: 9 }, server: { cpuMsPer1kCalls: (1e6 / capacity) * (starved ? 0.4 : 1), peakRssMiB: null },
         client: { cpuPercent: 50, cpuUsPerCall: null, bound: extra.boundAbove !== undefined && rate > extra.boundAbove },
       } as RunRecord;
     };
@@ -335,6 +337,86 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
     assert.equal(never.capacity!.range, null);
     assert.equal(never.capacity!.steps.filter((s) => s.phase === 'confirm').length, 3);
     assert.match(never.capacity!.notes.at(-1)!, /: no confirmed rate$/);
+  });
+
+  /** A run of a search as the record keeps it; `cpu`: the server's % of a core. */
+  const step = (phase: CapacityStep['phase'], rate: number | null, achievedRps: number, cpu: number | null, pass: boolean): CapacityStep => ({
+    phase, rate, achievedRps, latencyMs: { p50: 1, p99: pass ? 3 : 12 }, errorsPercent: 0, serverCpuPercent: cpu, clientCpuPercent: 8,
+    clientBound: false, saturated: false, pass, misses: pass ? [] : ['p99 12.0 ms > 5 ms'], durationS: 1.5,
+  });
+  /** A search on the one-at-a-time reference server (1 ms of work) without a stall, as measured: about 1.05 ms of CPU a call. */
+  const clean = (): CapacityStep[] => [
+    step('probe', null, 1_000, 101, false),
+    step('search', 750, 750, 83.2, true),
+    step('search', 938, 937, 97.2, false),
+    step('search', 938, 937, 97.1, false),
+    step('search', 844, 843, 91.2, true),
+    step('search', 891, 890, 95.9, true),
+    step('search', 915, 914, 97.2, true),
+    step('search', 927, 926, 95.8, false),
+    step('confirm', 915, 915, 96.9, true),
+  ];
+
+  test('a clean search, and a starved run that met the objective, leave no starved note', () => {
+    assert.deepEqual(starvedSteps(clean(), true), []);
+    assert.equal(starvedNote(clean(), true), null);
+    // 375/s at 45% (1.2 ms a call): a low rate costs more per call, never less.
+    assert.equal(starvedNote([...clean(), step('search', 375, 375, 45.2, false)], true), null);
+    // express, quick profile, a quiet machine: its closed-loop probe cost 0.27 ms a call, its steps 0.17-0.22. The
+    // probe is no bound on a step's CPU per call; the steps at a rate and above are.
+    const express = [
+      step('probe', null, 3_763, 101.1, false),
+      step('search', 2_820, 2_799, 62.4, false),
+      step('search', 2_820, 2_806, 57, false),
+      step('search', 2_120, 2_120, 37.4, false),
+      step('search', 2_120, 2_120, 37.3, false),
+      step('search', 1_770, 1_762, 30.5, false),
+    ];
+    assert.equal(starvedNote(express, true), null);
+    const passedStarved = [...clean(), step('search', 903, 902, 40, true)];
+    assert.equal(starvedSteps(passedStarved, true).length, 1);
+    assert.equal(starvedNote(passedStarved, true), null);
+  });
+
+  test('a step whose server CPU per call fell far below the open-loop runs at its rate and above: the note says starved, the answer may be low', () => {
+    // 913/s at 43% of a core where the open-loop runs at 913/s and above used about 1.05% a call/s: starved for half the step.
+    const steps = [...clean(), step('search', 913, 913, 43, false)];
+    const [starved] = starvedSteps(steps, true);
+    assert.equal(starved!.step.rate, 913);
+    assert.equal(starved!.sign, 'per-call');
+    assert.ok(starved!.expectedPercent > 90 && starved!.expectedPercent < 100, `expected ${starved!.expectedPercent}%`);
+    assert.equal(starvedNote(steps, true), 'the server was starved (another process had its CPU) at 913/s (43% of a core, where its CPU per call at this rate and above needs 96%): the answer may be low');
+    // A starved confirmation that failed is named as the confirmation.
+    assert.match(starvedNote([...clean(), step('confirm', 903, 903, 40, false)], true)!, /at the confirmation at 903\/s \(40% of a core/);
+    // Where the server would need under a fifth of a core its CPU time (10 ms ticks) says too little: not judged.
+    assert.equal(starvedNote([...clean(), step('search', 150, 150, 5, false)], true), null);
+    // No CPU read (an external server on another host): nothing to say.
+    assert.equal(starvedNote(clean().map((s) => ({ ...s, serverCpuPercent: null })), true), null);
+  });
+
+  test('a closed-loop probe that left a busy server well short of its core: starved, unless the probe could not keep it busy', () => {
+    // Modelled on a search in docs/capacity.md whose probe found the reference server at 77% of a core and that
+    // answered 352/s (the other runs here are made up).
+    const steps = [step('probe', null, 1_000, 77, false), step('search', 750, 748, 80, false), step('search', 375, 375, 41, true), step('confirm', 352, 352, 38, true)];
+    assert.equal(starvedNote(steps, true), 'the server was starved (another process had its CPU) at the probe (77% of a core in a closed loop): the answer may be low');
+    // One call in flight, an emulated network or a proxy: a closed loop waits on round trips, and 77% says nothing.
+    assert.equal(starvedNote(steps, false), null);
+    // A generator-bound probe measured the generator.
+    assert.equal(starvedNote([{ ...steps[0]!, clientBound: true }, ...steps.slice(1)], true), null);
+  });
+
+  test('a starved step in a search reaches the capacity record\'s notes and the capacity view', async () => {
+    // The model's fourth open-loop step gets 40% of the CPU per call of the others and misses the objective.
+    const record = await searchCapacity(slo, timing, model(4_000, { starveStep: 4 }).measure, io);
+    const capacity = record.capacity!;
+    const note = capacity.notes.find((n) => n.startsWith('the server was starved'));
+    assert.ok(note, capacity.notes.join(' | '));
+    assert.match(note!, /at [\d,]+\/s \(\d+% of a core, where its CPU per call at this rate and above needs \d+%\): the answer may be low$/);
+    const results = { ...emptyResults(), runs: [record] };
+    assert.ok(renderCapacityTable(results).includes(`note: add/c16 gRPC: ${note}`));
+    // With --slo-repeats each search's note names its search.
+    const repeated = await searchCapacity(slo, { ...timing, searches: 2 }, model(4_000, { starveStep: 4 }).measure, io);
+    assert.ok(repeated.capacity!.notes.some((n) => /^search 1: the server was starved/.test(n)), repeated.capacity!.notes.join(' | '));
   });
 
   test('the capacity view shows each answer with its range, and the repeated searches', async () => {
