@@ -154,7 +154,11 @@ export function createHttp1Server(options: ServerOptions, listener: http.Request
   server.on('clientError', answerClientError);
   lingerBeforeClosing(server);
   limitConnectionLifetimes(server, options);
-  if (options.onCall) server.on('request', options.onCall);
+  // A call, a stream (one request) or a WebSocket (one upgrade) counts once.
+  if (options.onCall) {
+    server.on('request', options.onCall);
+    server.on('upgrade', options.onCall);
+  }
   return server;
 }
 

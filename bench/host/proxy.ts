@@ -179,6 +179,8 @@ export function tunedTemplate(kind: ProxyKind, balance: Balance, protocols: read
       '  client_max_body_size 64m;',
       '  client_body_buffer_size 64m;',
       '  tcp_nodelay on;',
+      // A WebSocket upgrade passes Upgrade/Connection on; a plain request keeps the upstream connection alive ('').
+      ...(has('rest') ? ['  map $http_upgrade $connection_upgrade { default upgrade; "" ""; }'] : []),
       ...(has('grpc')
         ? [
             '  upstream grpc_replicas {',
@@ -212,7 +214,11 @@ export function tunedTemplate(kind: ProxyKind, balance: Balance, protocols: read
             '    location / {',
             `      proxy_pass ${tls ? 'https' : 'http'}://rest_replicas;`,
             '      proxy_http_version 1.1;',
-            '      proxy_set_header Connection "";',
+            '      proxy_set_header Upgrade $http_upgrade;',
+            '      proxy_set_header Connection $connection_upgrade;',
+            // Streams: an NDJSON or SSE answer goes out line by line, an NDJSON upload goes up as it comes.
+            '      proxy_buffering off;',
+            '      proxy_request_buffering off;',
             '      proxy_read_timeout 300s;',
             '    }',
             '  }',
@@ -253,7 +259,8 @@ export function tunedTemplate(kind: ProxyKind, balance: Balance, protocols: read
     '  timeout connect 5s',
     '  timeout client 300s',
     '  timeout server 300s',
-    ...(balance === 'l7' ? ['  timeout http-keep-alive 300s', '  option http-keep-alive', '  http-reuse always'] : []),
+    // http-no-delay: a stream's small messages (NDJSON lines both ways) go out at once, not held to merge with the next.
+    ...(balance === 'l7' ? ['  timeout http-keep-alive 300s', '  timeout tunnel 300s', '  option http-keep-alive', '  option http-no-delay', '  http-reuse always'] : []),
     '',
     ...section('grpc'),
     ...section('rest'),

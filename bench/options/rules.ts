@@ -195,11 +195,6 @@ export const RULES: readonly Rule[] = [
     when: (input) => serverShapers(input).length > 0 && startedElsewhere(input).length > 0,
     error: (input) => `${serverShapers(input).join(', ')} shape the servers the bench starts; drop ${startedElsewhere(input).join(', ')}`,
   },
-  {
-    id: 'proxy, streams',
-    when: (input) => proxyKinds(input).length > 0 && input.o.streamOps.length > 0,
-    error: ({ o }) => `--proxy: stream scenarios run direct; drop ${o.streamOps.join(', ')} from --ops`,
-  },
 ];
 
 /** The first rule the options break, or null. */

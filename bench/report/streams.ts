@@ -41,19 +41,24 @@ export function streamFigureCells(record: StreamRecord, missing: string): string
 export function renderStreamTable(records: readonly StreamRecord[]): string {
   const open = records.some((r) => r.ratePerStream !== null);
   // Where the rows ran, when it was not loopback in cleartext; the trials' spread when there were several.
-  const placed = records.some((r) => (r.network ?? null) !== null || r.tls === true);
+  const placed = records.some((r) => (r.network ?? null) !== null || r.tls === true || (r.proxy ?? null) !== null);
   const trials = records.some((r) => (r.trials ?? 1) > 1);
   const header = ['operation', 'transport', ...(placed ? ['place'] : []), ...(open ? ['rate/stream'] : []), ...STREAM_FIGURE_HEADER, ...(trials ? ['trials', 'msgs/s range'] : []), ''];
   const rows = records.map((r) => [
     r.operation,
     r.transport,
-    ...(placed ? [[r.network ?? 'loopback', ...(r.tls ? ['TLS'] : [])].join(' ')] : []),
+    ...(placed ? [placeLabel(r)] : []),
     ...(open ? [r.ratePerStream === null ? '-' : String(r.ratePerStream)] : []),
     ...streamFigureCells(r, '-'),
     ...(trials ? [String(r.trials ?? 1), r.messagesPerSecondRange ? `${r.messagesPerSecondRange[0]}-${r.messagesPerSecondRange[1]}` : '-'] : []),
     r.clientBound ? 'client-bound' : '',
   ]);
   return textTable(header, rows, (column) => column < 2);
+}
+
+/** Where a record ran: "loopback", "lan TLS", "loopback via nginx l7 ×2". */
+function placeLabel(r: StreamRecord): string {
+  return [r.network ?? 'loopback', ...(r.tls ? ['TLS'] : []), ...(r.proxy ? [`via ${r.proxy}`] : [])].join(' ');
 }
 
 export const TRANSPORT_LABEL: Readonly<Record<StreamRecord['transport'], string>> = { grpc: 'gRPC', ndjson: 'NDJSON', sse: 'SSE', websocket: 'WebSocket' };
@@ -65,13 +70,12 @@ export const TRANSPORT_LABEL: Readonly<Record<StreamRecord['transport'], string>
  */
 export function streamHeadline(records: readonly StreamRecord[], threshold = DEFAULT_THRESHOLD): string[] {
   // One sentence per operation and place (network condition, TLS): gRPC is set against REST in the same place only.
-  const placeOf = (r: StreamRecord): string => `${r.network ?? ''}${r.tls ? ' TLS' : ''}`;
-  const groups = [...new Set(records.map((r) => `${r.operation}\u0000${placeOf(r)}`))];
-  const places = new Set(records.map(placeOf));
+  const groups = [...new Set(records.map((r) => `${r.operation}\u0000${placeLabel(r)}`))];
+  const places = new Set(records.map(placeLabel));
   return groups.flatMap((group) => {
     const [operation, place] = group.split('\u0000') as [string, string];
-    const rows = records.filter((r) => r.operation === operation && placeOf(r) === place);
-    const where = places.size > 1 ? `${place.trim() === '' ? 'loopback' : place.trim()}: ` : '';
+    const rows = records.filter((r) => r.operation === operation && placeLabel(r) === place);
+    const where = places.size > 1 ? `${place}: ` : '';
     const grpc = rows.find((r) => r.transport === 'grpc');
     if (!grpc) return [];
     const claims = rows

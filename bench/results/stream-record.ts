@@ -52,6 +52,8 @@ export interface StreamRecord {
   /** Rows of results.json: the network condition and TLS it ran under (absent: loopback, cleartext). */
   network?: string | null;
   tls?: boolean;
+  /** Rows of results.json behind the bench's proxy: "nginx l7 ×2" (absent or null: direct). */
+  proxy?: string | null;
   /** Several trials: how many, and the lowest and highest messages/s among them (the record's figures are the median trial's). */
   trials?: number;
   messagesPerSecondRange?: [number, number];
@@ -120,19 +122,26 @@ export function streamRecordsOf(results: ResultsFile): StreamRecord[] {
   const groups = new Map<string, RunRecord[]>();
   for (const run of results.runs.filter(isStreamRow)) {
     if (run.status !== 'completed') continue;
-    const key = `${run.scenario}|${run.transport}|${run.network?.name ?? ''}|${run.place?.tls ? 'tls' : ''}`;
+    const key = `${run.scenario}|${run.transport}|${run.network?.name ?? ''}|${run.place?.tls ? 'tls' : ''}|${proxyOf(run) ?? ''}`;
     groups.set(key, [...(groups.get(key) ?? []), run]);
   }
   return [...groups.values()].map((trials) => {
     const sorted = [...trials].sort((a, b) => a.rps - b.rps);
     const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-    const record: StreamRecord = { ...streamRecordOf(median), network: median.network?.name ?? null, tls: median.place?.tls ?? false };
+    const record: StreamRecord = { ...streamRecordOf(median), network: median.network?.name ?? null, tls: median.place?.tls ?? false, proxy: proxyOf(median) };
     if (trials.length > 1) {
       record.trials = trials.length;
       record.messagesPerSecondRange = [Math.round(sorted[0]!.rps), Math.round(sorted.at(-1)!.rps)];
     }
     return record;
   });
+}
+
+/** "nginx l7 ×2" for a row behind the bench's proxy; null direct. */
+function proxyOf(run: RunRecord): string | null {
+  const place = run.place;
+  if (!place?.proxy) return null;
+  return `${place.proxy}${place.balance ? ` ${place.balance}` : ''}${place.replicas ? ` ×${place.replicas}` : ''}`;
 }
 
 /** A record of an older streams file: a server stream's latency there was the gap between answers. */

@@ -47,7 +47,6 @@ const EXAMPLES: Record<string, { argv: string[]; command?: BenchCommandName }> =
   'replicas or balance without proxy': { argv: ['--replicas', '2'] },
   'balance with proxy-config': { argv: ['--proxy', 'nginx', '--proxy-config', 'my.cfg', '--balance', 'l4'] },
   'server shapes, targets or contenders': { argv: ['--max-connection-calls', '5', ...GRPC_TARGET] },
-  'proxy, streams': { argv: ['--proxy', 'nginx', '--ops', 'running-sum'] },
 };
 
 /** The refusal of `argv` under `rules`, or null when it resolves. */

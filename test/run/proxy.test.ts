@@ -7,6 +7,8 @@
  *   results.json (schema-valid) and under the table.
  * - `--max-connection-calls 100`: 0 errors on both protocols, connections
  *   opened about calls / 100.
+ * - Stream scenarios through both L7 proxies: every transport (gRPC, NDJSON,
+ *   SSE, WebSocket) answers every message.
  * - The bench's servers behind nginx with nginx's default settings
  *   (keepalive_requests 1000: a GOAWAY every 1,000 gRPC calls), benched as
  *   external targets: 0 errors, retried calls counted, nginx's CPU labelled as
@@ -23,6 +25,8 @@ import path from 'node:path';
 import { proxyUnavailable, startProxy, type ProxyProcess } from '../../bench/host/proxy.ts';
 import { startServerProcess, type ServerProcess } from '../../bench/host/server-process.ts';
 import { renderTable } from '../../bench/report/table.ts';
+import { renderStreamTable } from '../../bench/report/streams.ts';
+import { streamRecordsOf } from '../../bench/results/stream-record.ts';
 import type { RunRecord } from '../../bench/results/record.ts';
 import { assertSchemaValid, benchOptions, quietProgress, runBenchWithReports, tempDir } from '../helpers/bench.ts';
 
@@ -92,6 +96,35 @@ describe('bench --proxy nginx,haproxy,direct --tls', { skip: (skip ?? proxyUnava
       else assert.doesNotMatch(nginx, /ssl_certificate/);
     });
   }
+});
+
+describe('bench --proxy nginx,haproxy with stream scenarios', { skip: (skip ?? proxyUnavailable('haproxy', 'l7')) ?? false }, () => {
+  it('every stream transport through both L7 proxies: all messages answered, 0 errors, each replica took streams', async () => {
+    const outcome = await runBenchWithReports(
+      benchOptions(['--ops', 'running-sum,prefix-sums', '--streams', '4', '--messages', '200', '--warmup', '0', '--wire-calls', '0', '--connection-calls', '0', '--proxy', 'nginx,haproxy', '--replicas', '2', '--out', tempDir()]),
+      { progress: quietProgress },
+    );
+    assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
+    const rows = outcome.results.runs;
+    for (const proxy of ['nginx', 'haproxy']) {
+      // running-sum on gRPC, NDJSON and WebSocket; prefix-sums on gRPC, NDJSON and SSE.
+      const through = rows.filter((run) => run.place?.proxy === proxy);
+      assert.deepEqual(through.map((run) => `${run.operation}/${run.transport}`).sort(), ['prefix-sums/grpc', 'prefix-sums/ndjson', 'prefix-sums/sse', 'running-sum/grpc', 'running-sum/ndjson', 'running-sum/websocket'], proxy);
+      for (const run of through) {
+        const name = `${run.operation}/${run.transport} via ${proxy}`;
+        assert.equal(run.status, 'completed', `${name}: ${run.failure}`);
+        assert.equal(run.errors, 0, `${name}: ${run.firstError}`);
+        assert.equal(run.requests, 4 * 200, `${name}: every message answered`);
+        // The replicas' counters see the streams (a WebSocket counts at its upgrade).
+        assert.ok(run.replicas!.reduce((sum, replica) => sum + replica.calls, 0) >= 1, `${name}: ${JSON.stringify(run.replicas)}`);
+      }
+    }
+    // The stream records keep the places apart: one per operation, transport and proxy, each named.
+    const records = streamRecordsOf(outcome.results);
+    assert.equal(records.length, 12);
+    assert.ok(records.every((record) => record.trials === undefined), 'no two places merged as trials');
+    assert.match(renderStreamTable(records), /running-sum\s+ndjson\s+loopback via haproxy l7 ×2/);
+  });
 });
 
 describe('bench --max-connection-calls 100', () => {

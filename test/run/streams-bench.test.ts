@@ -186,6 +186,6 @@ test('the stream table shows the rate column only when a row ran open loop', () 
   const tls = (record: StreamRecord): StreamRecord => ({ ...record, tls: true });
   assert.deepEqual(streamHeadline([grpc, at('ndjson', 1_600), tls({ ...grpc, messagesPerSecond: 400 }), tls(at('ndjson', 800))]), [
     'loopback: running-sum (bidi stream), 4 streams: NDJSON 2.0× gRPC messages/s',
-    'TLS: running-sum (bidi stream), 4 streams: NDJSON 2.0× gRPC messages/s',
+    'loopback TLS: running-sum (bidi stream), 4 streams: NDJSON 2.0× gRPC messages/s',
   ]);
 });
