@@ -12,6 +12,7 @@
  * An exact Mann–Whitney p-value on the trial values is reported beside it
  * (with 3 vs 3 trials its floor is 0.1, so it is shown, not used as a gate).
  */
+import { proxyLabel } from '../results/place-suffix.ts';
 import type { Environment, ResultsFile, RunRecord } from '../results/record.ts';
 import type { Protocol } from '../types.ts';
 import { scenarioLabel } from './labels.ts';
@@ -73,7 +74,7 @@ export interface RowComparison {
   protocol: Protocol;
   driver: string;
   label: string;
-  /** What tells the row apart beyond scenario, protocol and driver: "NDJSON", "fastify, TLS", "via nginx l7 ×2", "@lan"; '' when nothing. */
+  /** What tells the row apart beyond scenario, protocol and driver: "NDJSON", "fastify, TLS", "via nginx l7 x2", "@lan"; '' when nothing. */
   subject: string;
   /** Completed trials on each side. */
   trials: { base: number; head: number };
@@ -157,7 +158,7 @@ function subjectSuffix(run: RunRecord): string {
 /** The row key's dimensions beyond scenario, protocol and driver, in words: transport, contender, TLS (and with `where`, proxy and network). */
 function subjectParts(run: RunRecord, where = true): string[] {
   const place = run.place;
-  const proxy = place?.proxy ? `via ${place.proxy}${place.balance ? ` ${place.balance}` : ''}${place.replicas ? ` ×${place.replicas}` : ''}` : null;
+  const proxy = proxyLabel(run) === null ? null : `via ${proxyLabel(run)}`;
   const parts = [
     run.transport && run.transport !== 'grpc' ? run.transport : null,
     run.contender?.name ?? null,

@@ -8,6 +8,7 @@
 import type { ResultsFile, RunRecord } from '../results/record.ts';
 import { DEFAULT_THRESHOLD, groupRuns, METRICS } from './compare.ts';
 import { hasNetworks, splitByNetwork } from '../results/network-groups.ts';
+import { proxyLabel } from '../results/place-suffix.ts';
 import { machineLabel, PROTOCOL_LABEL, ratio, scenarioLabel } from './labels.ts';
 import { mannWhitneyFloor, mannWhitneyP, max, median, min } from './stats.ts';
 
@@ -67,12 +68,12 @@ function placeKey(run: RunRecord): string {
   return JSON.stringify([run.network?.name ?? null, tls, run.place?.proxy ?? null, run.place?.replicas ?? null, run.place?.balance ?? null]);
 }
 
-/** ", TLS", " via nginx l7 ×2", ", direct" (when others went through a proxy): told only when a scenario ran in more than one place. */
+/** ", TLS", " via nginx l7 x2", ", direct" (when others went through a proxy): told only when a scenario ran in more than one place. */
 function placeSuffix(run: RunRecord, proxied: boolean): string {
-  const place = run.place;
-  const tls = (place?.tls ?? run.tls?.enabled ?? false) ? ', TLS' : '';
-  if (!place?.proxy) return proxied ? `${tls}, direct` : tls;
-  return `${tls} via ${place.proxy}${place.balance ? ` ${place.balance}` : ''}${place.replicas ? ` ×${place.replicas}` : ''}`;
+  const tls = (run.place?.tls ?? run.tls?.enabled ?? false) ? ', TLS' : '';
+  const proxy = proxyLabel(run);
+  if (proxy === null) return proxied ? `${tls}, direct` : tls;
+  return `${tls} via ${proxy}`;
 }
 
 function compareProtocolGroups(scenario: string, grpc: RunRecord[], rest: RunRecord[], threshold: number): ProtocolComparison {

@@ -56,7 +56,7 @@ export function renderStreamTable(records: readonly StreamRecord[]): string {
   return textTable(header, rows, (column) => column < 2);
 }
 
-/** Where a record ran: "loopback", "lan TLS", "loopback via nginx l7 ×2". */
+/** Where a record ran: "loopback", "lan TLS", "loopback via nginx l7 x2". */
 function placeLabel(r: StreamRecord): string {
   return [r.network ?? 'loopback', ...(r.tls ? ['TLS'] : []), ...(r.proxy ? [`via ${r.proxy}`] : [])].join(' ');
 }

@@ -4,6 +4,7 @@
  * from those rows (streamRecordsOf), or read from the streams.json /
  * streams-<time>.json files of older runs (results/streams-schema.json).
  */
+import { proxyLabel } from './place-suffix.ts';
 import type { StreamTransport } from '../types.ts';
 import type { Environment, LatencySummaryMs, ResultsFile, RunRecord } from './record.ts';
 
@@ -52,7 +53,7 @@ export interface StreamRecord {
   /** Rows of results.json: the network condition and TLS it ran under (absent: loopback, cleartext). */
   network?: string | null;
   tls?: boolean;
-  /** Rows of results.json behind the bench's proxy: "nginx l7 ×2" (absent or null: direct). */
+  /** Rows of results.json behind the bench's proxy: "nginx l7 x2" (absent or null: direct). */
   proxy?: string | null;
   /** Several trials: how many, and the lowest and highest messages/s among them (the record's figures are the median trial's). */
   trials?: number;
@@ -122,13 +123,13 @@ export function streamRecordsOf(results: ResultsFile): StreamRecord[] {
   const groups = new Map<string, RunRecord[]>();
   for (const run of results.runs.filter(isStreamRow)) {
     if (run.status !== 'completed') continue;
-    const key = `${run.scenario}|${run.transport}|${run.network?.name ?? ''}|${run.place?.tls ? 'tls' : ''}|${proxyOf(run) ?? ''}`;
+    const key = `${run.scenario}|${run.transport}|${run.network?.name ?? ''}|${run.place?.tls ? 'tls' : ''}|${proxyLabel(run) ?? ''}`;
     groups.set(key, [...(groups.get(key) ?? []), run]);
   }
   return [...groups.values()].map((trials) => {
     const sorted = [...trials].sort((a, b) => a.rps - b.rps);
     const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-    const record: StreamRecord = { ...streamRecordOf(median), network: median.network?.name ?? null, tls: median.place?.tls ?? false, proxy: proxyOf(median) };
+    const record: StreamRecord = { ...streamRecordOf(median), network: median.network?.name ?? null, tls: median.place?.tls ?? false, proxy: proxyLabel(median) };
     if (trials.length > 1) {
       record.trials = trials.length;
       record.messagesPerSecondRange = [Math.round(sorted[0]!.rps), Math.round(sorted.at(-1)!.rps)];
@@ -137,12 +138,6 @@ export function streamRecordsOf(results: ResultsFile): StreamRecord[] {
   });
 }
 
-/** "nginx l7 ×2" for a row behind the bench's proxy; null direct. */
-function proxyOf(run: RunRecord): string | null {
-  const place = run.place;
-  if (!place?.proxy) return null;
-  return `${place.proxy}${place.balance ? ` ${place.balance}` : ''}${place.replicas ? ` ×${place.replicas}` : ''}`;
-}
 
 /** A record of an older streams file: a server stream's latency there was the gap between answers. */
 export function upgradeStreamRecord(record: StreamRecord): StreamRecord {

@@ -224,7 +224,7 @@ describe('headline (synthetic results)', () => {
     assert.equal(lines.length, 3, lines.join('\n'));
     assert.match(lines[0]!, /^add, 16 in flight, direct: /);
     assert.match(lines[1]!, /^add, 16 in flight, TLS, direct: /);
-    assert.match(lines[2]!, /^add, 16 in flight via nginx l7 ×2: /);
+    assert.match(lines[2]!, /^add, 16 in flight via nginx l7 x2: /);
     // Each place's ratio is its own rows': the same factor on both protocols leaves it unchanged.
     const ratios = compareProtocols(results).map((c) => c.grpcOverRest.toFixed(6));
     assert.equal(new Set(ratios).size, 1, ratios.join());

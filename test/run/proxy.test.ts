@@ -123,7 +123,7 @@ describe('bench --proxy nginx,haproxy with stream scenarios', { skip: (skip ?? p
     const records = streamRecordsOf(outcome.results);
     assert.equal(records.length, 12);
     assert.ok(records.every((record) => record.trials === undefined), 'no two places merged as trials');
-    assert.match(renderStreamTable(records), /running-sum\s+ndjson\s+loopback via haproxy l7 ×2/);
+    assert.match(renderStreamTable(records), /running-sum\s+ndjson\s+loopback via haproxy l7 x2/);
   });
 });
 
