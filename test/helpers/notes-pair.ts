@@ -10,13 +10,14 @@
  * Kept free of bench/ and servers/ imports so that the bench's own tests can
  * start the pair without pulling in the code under test.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import { REPO_ROOT } from '../../bench/results/repo-root.ts';
+import { startPythonServer } from './python-server.ts';
 export const NOTES_DIR = path.join(REPO_ROOT, 'examples', 'notes');
 /** The card that benches the pair. */
 export const NOTES_CARD = path.join(NOTES_DIR, 'card.yaml');
@@ -104,40 +105,6 @@ export function notesStubs(): string {
   return dir;
 }
 
-interface Started {
-  child: ChildProcess;
-  address: string;
-}
-
-/** Starts examples/notes/<script> and resolves with its address once it prints its listening line. */
-function startServer(python: string, script: string, stubsDir: string, args: string[]): Promise<Started> {
-  const child = spawn(python, [path.join(NOTES_DIR, script), '--port', '0', ...args], {
-    env: { ...process.env, PYTHONPATH: stubsDir, PYTHONDONTWRITEBYTECODE: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${script} printed no "listening on" within 15 s: ${stderr}`));
-    }, 15_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const match = /listening on (\S+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, address: match[1]! });
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${script} exited (${signal ?? `code ${code}`}) before listening: ${stderr}`));
-    });
-  });
-}
-
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -171,8 +138,8 @@ export async function startNotesPair(): Promise<NotesPair> {
   const statsDir = mkdtempSync(path.join(os.tmpdir(), 'callbench-notes-'));
   const statsFile = path.join(statsDir, 'rest-stats.json');
   const [grpc, rest] = await Promise.allSettled([
-    startServer(python, 'grpc_server.py', stubsDir, []),
-    startServer(python, 'rest_server.py', stubsDir, ['--stats', statsFile]),
+    startPythonServer(python, path.join(NOTES_DIR, 'grpc_server.py'), { env: { PYTHONPATH: stubsDir } }),
+    startPythonServer(python, path.join(NOTES_DIR, 'rest_server.py'), { env: { PYTHONPATH: stubsDir }, args: ['--stats', statsFile] }),
   ]);
   if (grpc.status === 'rejected' || rest.status === 'rejected') {
     await Promise.all([grpc, rest].map((started) => (started.status === 'fulfilled' ? exited(started.value.child) : undefined)));

@@ -7,7 +7,7 @@
  * wrong answer, an unreachable target, an --out that cannot be created.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { freePort } from '../helpers/drivers.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { assertSchemaValid, REPO_ROOT, runBenchCli, tempDir } from '../helpers/bench.ts';
+import { startPythonServer } from '../helpers/python-server.ts';
 
 const TINY = ['--ops', 'add,divide', '--concurrency', '4', '--duration', '1s', '--warmup', '0', '--wire-calls', '50', '--connection-calls', '0', '--no-pin', '--progress', 'plain'];
 
@@ -40,26 +41,6 @@ function pythonWithGrpc(): { python: string; plugin: string } | { missing: strin
   }
 }
 
-/** Starts an examples/python server and resolves once it prints its listening line. */
-function startPython(python: string, script: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(python, [path.join(REPO_ROOT, 'examples/python', script), '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${stderr}`)), 15_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const match = /listening on (\S+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, address: match[1]! });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with code ${code}: ${stderr}`)));
-  });
-}
-
 const python = pythonWithGrpc();
 
 describe('a Python grpcio server and a Python http.server REST server, no health endpoints', { skip: 'missing' in python ? python.missing : false }, () => {
@@ -69,7 +50,8 @@ describe('a Python grpcio server and a Python http.server REST server, no health
     const { python: interpreter, plugin } = python as { python: string; plugin: string };
     const stubs = mkdtempSync(path.join(os.tmpdir(), 'callbench-py-'));
     execFileSync('protoc', ['-I', path.join(REPO_ROOT, 'proto'), `--python_out=${stubs}`, `--grpc_out=${stubs}`, `--plugin=protoc-gen-grpc=${plugin}`, 'calculator.proto']);
-    [grpc, rest] = await Promise.all([startPython(interpreter, 'grpc_server.py', { PYTHONPATH: stubs }), startPython(interpreter, 'rest_server.py', {})]);
+    const script = (name: string): string => path.join(REPO_ROOT, 'examples/python', name);
+    [grpc, rest] = await Promise.all([startPythonServer(interpreter, script('grpc_server.py'), { env: { PYTHONPATH: stubs } }), startPythonServer(interpreter, script('rest_server.py'))]);
   });
   after(() => {
     grpc?.child.kill();
