@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkEquivalence, loadApiCard, type ApiCard } from '../../bench/api/index.ts';
 import { runStreamLoad } from '../../bench/drivers/streams/run.ts';
-import { runBench } from '../../bench/run/runner.ts';
+import { runBench, type BenchOutcome } from '../../bench/run/runner.ts';
 import { cardScenarios } from '../../bench/scenario/api-card.ts';
 import { STREAM_ANSWERS } from '../../servers/generated/api.ts';
 import { assertSchemaValid, benchOptions, quietProgress, tempDir } from '../helpers/bench.ts';
@@ -39,6 +39,28 @@ function streamNotesCard(): string {
     ].join('\n'),
   );
   return file;
+}
+
+/**
+ * StreamNotes/c2 benched from the card (on `servers`: the targets' flags, or none for the generated pair): the run
+ * ends well, its file follows the schema, the equivalence check passed and the rows are gRPC and NDJSON.
+ */
+async function benchStreamNotes(servers: string[]): Promise<BenchOutcome> {
+  const options = benchOptions([
+    '--api', streamNotesCard(), ...servers,
+    '--concurrency', '2', '--duration', '0.5', '--warmup', '0.2', '--connection-calls', '0', '--wire-calls', '40',
+    '--out', tempDir('callbench-stream-notes-'),
+  ]);
+  const logs: string[] = [];
+  const outcome = await runBench(options, { progress: { ...quietProgress, log: (line: string) => logs.push(line) } });
+  assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
+  assertSchemaValid(outcome.results);
+  assert.ok(logs.some((line) => /^equivalence check passed: 1 call/.test(line)), logs.join('\n'));
+  assert.deepEqual(
+    outcome.results.runs.map((run) => `${run.scenario} ${run.protocol} ${run.transport}`),
+    ['StreamNotes/c2 grpc grpc', 'StreamNotes/c2 rest ndjson'],
+  );
+  return outcome;
 }
 
 describe("a card's server stream, measured per message", { skip: missing }, () => {
@@ -79,20 +101,7 @@ describe("a card's server stream, measured per message", { skip: missing }, () =
   });
 
   test('benched from a card: StreamNotes/c2 on gRPC and NDJSON, 0 errors, whole streams of 4, first-message and gap latencies', async () => {
-    const options = benchOptions([
-      '--api', streamNotesCard(), '--grpc-target', pair.grpcTarget, '--rest-target', pair.restTarget,
-      '--concurrency', '2', '--duration', '0.5', '--warmup', '0.2', '--connection-calls', '0', '--wire-calls', '40',
-      '--out', tempDir('callbench-api-'),
-    ]);
-    const logs: string[] = [];
-    const outcome = await runBench(options, { progress: { ...quietProgress, log: (line: string) => logs.push(line) } });
-    assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
-    assertSchemaValid(outcome.results);
-    assert.ok(logs.some((line) => /^equivalence check passed: 1 call/.test(line)), logs.join('\n'));
-    assert.deepEqual(
-      outcome.results.runs.map((run) => `${run.scenario} ${run.protocol} ${run.transport}`),
-      ['StreamNotes/c2 grpc grpc', 'StreamNotes/c2 rest ndjson'],
-    );
+    const outcome = await benchStreamNotes(['--grpc-target', pair.grpcTarget, '--rest-target', pair.restTarget]);
     for (const run of outcome.results.runs) {
       const what = `${run.protocol}/${run.transport}`;
       assert.equal(run.status, 'completed', `${what}: ${run.failure}`);
@@ -120,20 +129,7 @@ describe("a card's server stream, measured per message", { skip: missing }, () =
 
 describe("a card's server stream on the servers generated from the card", () => {
   test('StreamNotes/c2 with no target: the generated pair streams it on gRPC and NDJSON, equal, 0 errors, whole streams', async () => {
-    const options = benchOptions([
-      '--api', streamNotesCard(),
-      '--concurrency', '2', '--duration', '0.5', '--warmup', '0.2', '--connection-calls', '0', '--wire-calls', '40',
-      '--out', tempDir('callbench-generated-'),
-    ]);
-    const logs: string[] = [];
-    const outcome = await runBench(options, { progress: { ...quietProgress, log: (line: string) => logs.push(line) } });
-    assert.equal(outcome.exitCode, 0, outcome.failure ?? '');
-    assertSchemaValid(outcome.results);
-    assert.ok(logs.some((line) => /^equivalence check passed: 1 call/.test(line)), logs.join('\n'));
-    assert.deepEqual(
-      outcome.results.runs.map((run) => `${run.scenario} ${run.protocol} ${run.transport}`),
-      ['StreamNotes/c2 grpc grpc', 'StreamNotes/c2 rest ndjson'],
-    );
+    const outcome = await benchStreamNotes([]);
     for (const run of outcome.results.runs) {
       const what = `${run.protocol}/${run.transport}`;
       assert.equal(run.status, 'completed', `${what}: ${run.failure}`);
