@@ -231,6 +231,9 @@ export function tunedTemplate(kind: ProxyKind, balance: Balance, protocols: read
   // HAProxy 2.6: one thread; l4 = mode tcp, l7 = mode http with h2 to the gRPC replicas.
   const mode = balance === 'l4' ? 'tcp' : 'http';
   // L7 over TLS: the generator's TLS ends here (ALPN h2 for gRPC), the replicas get TLS of the proxy's own.
+  // REST's streams, on the client side and the server side: an NDJSON line goes out at once, not held to merge with
+  // the next (without it a bidi NDJSON stream stalls). gRPC's h2 and L4's TCP need none.
+  const noDelay = (protocol: Protocol): string[] => (protocol === 'rest' && balance === 'l7' ? ['  option http-no-delay'] : []);
   const bindTls = (protocol: Protocol): string =>
     tls ? ` ssl crt {{tls_pem}} alpn ${protocol === 'grpc' ? 'h2' : 'http/1.1'}` : protocol === 'grpc' ? ' proto h2' : '';
   const section = (protocol: Protocol): string[] =>
@@ -238,10 +241,12 @@ export function tunedTemplate(kind: ProxyKind, balance: Balance, protocols: read
       ? [
           `frontend ${protocol}_in`,
           `  bind {{${protocol}_listen}}${balance === 'l7' ? bindTls(protocol) : ''}`,
+          ...noDelay(protocol),
           `  default_backend ${protocol}_replicas`,
           '',
           `backend ${protocol}_replicas`,
           '  balance roundrobin',
+          ...noDelay(protocol),
           ...(balance === 'l7' && (tls || protocol === 'grpc') ? [`  default-server${tls ? ' ssl verify none' : ''}${protocol === 'grpc' ? (tls ? ' alpn h2' : ' proto h2') : ''}`] : []),
           `  {{${protocol}_servers}}`,
           '',
@@ -259,8 +264,7 @@ export function tunedTemplate(kind: ProxyKind, balance: Balance, protocols: read
     '  timeout connect 5s',
     '  timeout client 300s',
     '  timeout server 300s',
-    // http-no-delay: a stream's small messages (NDJSON lines both ways) go out at once, not held to merge with the next.
-    ...(balance === 'l7' ? ['  timeout http-keep-alive 300s', '  timeout tunnel 300s', '  option http-keep-alive', '  option http-no-delay', '  http-reuse always'] : []),
+    ...(balance === 'l7' ? ['  timeout http-keep-alive 300s', '  timeout tunnel 300s', '  option http-keep-alive', '  http-reuse always'] : []),
     '',
     ...section('grpc'),
     ...section('rest'),
