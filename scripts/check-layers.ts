@@ -53,38 +53,38 @@ export interface LayerViolation {
   line: string;
 }
 
-/** Every import that runs from a lower layer to a higher one, in the TypeScript files under the layers' folders. */
-export function layerViolations(root = REPO_ROOT): LayerViolation[] {
-  const violations: LayerViolation[] = [];
+/** The TypeScript files under the layers' folders, each with the repository paths it imports (read once). */
+export function importGraph(root = REPO_ROOT): Map<string, string[]> {
   const roots = [...new Set(LAYERS.flatMap((layer) => layer.paths).map((p) => p.split('/')[0]!))];
-  for (const top of roots) {
-    for (const file of sourcesUnder(root, top)) {
-      const fromLayer = layerOf(file);
-      if (fromLayer === null) continue;
-      for (const specifier of importsOf(readFileSync(path.join(root, file), 'utf8'))) {
-        const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier));
-        const toLayer = layerOf(target);
-        if (toLayer === null || toLayer <= fromLayer) continue;
-        violations.push({ from: file, to: target, line: `${file} (${LAYERS[fromLayer]!.name}) imports ${target} (${LAYERS[toLayer]!.name}, a layer above)` });
-      }
+  return new Map(
+    roots
+      .flatMap((top) => sourcesUnder(root, top))
+      .map((file) => [
+        file,
+        importsOf(readFileSync(path.join(root, file), 'utf8')).map((specifier) => path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier))),
+      ]),
+  );
+}
+
+/** Every import that runs from a lower layer to a higher one. */
+export function layerViolations(graph: Map<string, string[]> = importGraph()): LayerViolation[] {
+  const violations: LayerViolation[] = [];
+  for (const [file, targets] of graph) {
+    const fromLayer = layerOf(file);
+    if (fromLayer === null) continue;
+    for (const target of targets) {
+      const toLayer = layerOf(target);
+      if (toLayer === null || toLayer <= fromLayer) continue;
+      violations.push({ from: file, to: target, line: `${file} (${LAYERS[fromLayer]!.name}) imports ${target} (${LAYERS[toLayer]!.name}, a layer above)` });
     }
   }
   return violations;
 }
 
-/** Files that import each other in a loop (each cycle once, as the list of its files), in the layers' folders. */
-export function importCycles(root = REPO_ROOT): string[][] {
-  const roots = [...new Set(LAYERS.flatMap((layer) => layer.paths).map((p) => p.split('/')[0]!))];
-  const files = roots.flatMap((top) => sourcesUnder(root, top));
-  const known = new Set(files);
-  const edges = new Map(
-    files.map((file) => [
-      file,
-      importsOf(readFileSync(path.join(root, file), 'utf8'))
-        .map((specifier) => path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier)))
-        .filter((target) => known.has(target)),
-    ]),
-  );
+/** Files that import each other in a loop (each cycle once, as the list of its files). */
+export function importCycles(graph: Map<string, string[]> = importGraph()): string[][] {
+  const files = [...graph.keys()];
+  const edges = new Map(files.map((file) => [file, graph.get(file)!.filter((target) => graph.has(target))]));
   // Tarjan's strongly connected components: a component of two or more files (or a file importing itself) is a cycle.
   const index = new Map<string, number>();
   const low = new Map<string, number>();
@@ -132,8 +132,9 @@ function sourcesUnder(root: string, dir: string): string[] {
 }
 
 if (isMain(import.meta.url)) {
-  const violations = layerViolations();
-  const cycles = importCycles();
+  const graph = importGraph();
+  const violations = layerViolations(graph);
+  const cycles = importCycles(graph);
   for (const violation of violations) console.log(violation.line);
   for (const cycle of cycles) console.log(`import cycle: ${cycle.join(' <-> ')}`);
   console.log(violations.length === 0 ? `imports run downward only (${LAYERS.length} layers)` : `${violations.length} import(s) run back up`);

@@ -158,7 +158,8 @@ function subjectSuffix(run: RunRecord): string {
 /** The row key's dimensions beyond scenario, protocol and driver, in words: transport, contender, TLS (and with `where`, proxy and network). */
 function subjectParts(run: RunRecord, where = true): string[] {
   const place = run.place;
-  const proxy = proxyLabel(run) === null ? null : `via ${proxyLabel(run)}`;
+  const via = proxyLabel(run);
+  const proxy = via === null ? null : `via ${via}`;
   const parts = [
     run.transport && run.transport !== 'grpc' ? run.transport : null,
     run.contender?.name ?? null,
