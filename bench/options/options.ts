@@ -19,12 +19,6 @@
 import { UsageError } from '../../shared/usage-error.ts';
 
 export { UsageError };
-/**
- * The bench's old name for the one usage error (shared/usage-error.ts), kept
- * while bench/run/ and the tests outside test/options/ still import it.
- * @deprecated import UsageError.
- */
-export { UsageError as BenchUsageError };
 export * from './bench-options.ts';
 export * from './profiles.ts';
 export { readBenchFlag, USAGE } from './flags.ts';

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { driverCatalog, openLoopDriverNames } from '../../bench/drivers/index.ts';
-import { BenchUsageError, resolveBenchOptions, USAGE } from '../../bench/options/options.ts';
+import { UsageError, resolveBenchOptions, USAGE } from '../../bench/options/options.ts';
 import { canPin } from '../../bench/host/pinning.ts';
 import { createProgress } from '../../bench/run/progress.ts';
 import { BenchSetupError, runBench } from '../../bench/run/runner.ts';
@@ -99,7 +99,7 @@ describe('bench CLI refuses bad input before any load', () => {
   ];
   // Two of them as a user runs it (a real spawn: exit 2, one line, nothing on stdout, nothing written); every
   // case through resolveBenchOptions with the CLI's own arguments, the code path that produces the message
-  // bench/cli/bench.ts prints as `error: <message>` with exit 2 on a BenchUsageError.
+  // bench/cli/bench.ts prints as `error: <message>` with exit 2 on a UsageError.
   const spawned = new Set(['unknown profile', 'unknown flag']);
   for (const [name, args, message] of cases) {
     test(`${name}: exit 2, one line${spawned.has(name) ? ' (spawned)' : ''}`, async () => {
@@ -110,7 +110,7 @@ describe('bench CLI refuses bad input before any load', () => {
       } catch (error) {
         thrown = error;
       }
-      assert.ok(thrown instanceof BenchUsageError, `not a usage error: ${String(thrown)}`);
+      assert.ok(thrown instanceof UsageError, `not a usage error: ${String(thrown)}`);
       assert.notEqual(thrown.message, USAGE);
       assert.ok(!thrown.message.includes('\n'), `more than one line: ${thrown.message}`);
       assert.match(`error: ${thrown.message}`, message);

@@ -16,7 +16,7 @@ import type { RunningServer } from '../../servers/server-options.ts';
 import { driverCatalog } from '../../bench/drivers/index.ts';
 import { findH2load } from '../../bench/drivers/h2load.ts';
 import { grpcEngine } from '../../bench/drivers/grpc-engine.ts';
-import { BenchUsageError, resolveBenchOptions } from '../../bench/options/options.ts';
+import { UsageError, resolveBenchOptions } from '../../bench/options/options.ts';
 import { createProgress } from '../../bench/run/progress.ts';
 import { buildFactorial, renderFactorial } from '../../bench/report/factorial.ts';
 import { type BenchOutcome } from '../../bench/run/runner.ts';
@@ -239,7 +239,7 @@ describe('--contenders usage', () => {
     assert.deepEqual(resolve(['--contenders', 'fastify,grpc-js']).contenders, ['fastify', 'grpc-js']);
   });
   test('unknown names and clashing flags are usage errors', () => {
-    assert.throws(() => resolve(['--contenders', 'nope']), (e: unknown) => e instanceof BenchUsageError && /unknown contender "nope"/.test(e.message));
+    assert.throws(() => resolve(['--contenders', 'nope']), (e: unknown) => e instanceof UsageError && /unknown contender "nope"/.test(e.message));
     assert.throws(() => resolve(['--contenders', 'all', '--protocols', 'grpc']), /drop --protocols/);
     assert.throws(() => resolve(['--contenders', 'all', '--rest-target', 'http://127.0.0.1:3000']), /drop --rest-target/);
     assert.throws(() => resolve(['--contenders', 'all', '--compression', 'gzip']), /drop --compression gzip/);

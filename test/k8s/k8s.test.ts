@@ -13,7 +13,7 @@ import { describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { runK8sCli } from '../../bench/cli/k8s.ts';
 import { RESULTS_MARKER } from '../../bench/k8s/job.ts';
-import { BenchUsageError } from '../../bench/options/options.ts';
+import { UsageError } from '../../bench/options/options.ts';
 import { tempDir } from '../helpers/bench.ts';
 
 const NOW = Date.parse('2026-12-01T10:00:00Z');
@@ -101,7 +101,7 @@ describe('bench:k8s', () => {
       [[...ARGS, '--concurrency', '2,16'], /add\/c2 \(2 in flight\), .* cannot be split into 4 shares/],
       [[...ARGS, '--name', 'Not_A_Label'], /--name must be a DNS label/],
     ] as const) {
-      assert.throws(() => runK8sCli([...args], NOW), (error: Error) => error instanceof BenchUsageError && message.test(error.message) && !error.message.includes('\n'));
+      assert.throws(() => runK8sCli([...args], NOW), (error: Error) => error instanceof UsageError && message.test(error.message) && !error.message.includes('\n'));
     }
   });
 });

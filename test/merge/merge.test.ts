@@ -19,7 +19,7 @@ import { compareProtocols } from '../../bench/compare/protocols.ts';
 import { driverCatalog } from '../../bench/drivers/index.ts';
 import { checkSegments } from '../../bench/merge/check.ts';
 import { mergeSegments } from '../../bench/merge/merge.ts';
-import { BenchUsageError, resolveBenchOptions } from '../../bench/options/options.ts';
+import { UsageError, resolveBenchOptions } from '../../bench/options/options.ts';
 import { renderCsv } from '../../bench/report/csv.ts';
 import { writeHtmlReport } from '../../bench/report/html.ts';
 import { renderMarkdown } from '../../bench/report/markdown.ts';
@@ -280,7 +280,7 @@ describe('--segment shares and flags', () => {
     const scenarios = buildScenarios({ ops: ['add'], sizes: [], concurrency: [1, 2, 16], sumConcurrency: [], connections: null, shapes: ['double'], compression: ['none'] });
     assert.throws(
       () => segmentScenarios(scenarios, { index: 1, count: 3 }),
-      (error: Error) => error instanceof BenchUsageError && /add\/c1 \(1 in flight\), add\/c2 \(2 in flight\) cannot be split into 3 shares/.test(error.message),
+      (error: Error) => error instanceof UsageError && /add\/c1 \(1 in flight\), add\/c2 \(2 in flight\) cannot be split into 3 shares/.test(error.message),
     );
   });
 
@@ -302,7 +302,7 @@ describe('--segment shares and flags', () => {
       [['--start-at', '+30d'], /--start-at must be/],
     ] as const) {
       if (message === null) assert.doesNotThrow(() => resolve([...args]));
-      else assert.throws(() => resolve([...args]), (error: Error) => error instanceof BenchUsageError && message.test(error.message) && !error.message.includes('\n'));
+      else assert.throws(() => resolve([...args]), (error: Error) => error instanceof UsageError && message.test(error.message) && !error.message.includes('\n'));
     }
   });
 });

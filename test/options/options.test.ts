@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { driverCatalog } from '../../bench/drivers/index.ts';
-import { BenchUsageError, parseBenchCommand, PROFILES, resolveBenchOptions, USAGE } from '../../bench/options/options.ts';
+import { UsageError, parseBenchCommand, PROFILES, resolveBenchOptions, USAGE } from '../../bench/options/options.ts';
 import { planBench, WIRE_PASS_PLANNED_S } from '../../bench/run/plan.ts';
 import { renderCsv } from '../../bench/report/csv.ts';
 import { renderMarkdown } from '../../bench/report/markdown.ts';
@@ -35,7 +35,7 @@ describe('resolveBenchOptions', () => {
     assert.deepEqual(parseBenchCommand(['-h', '--profile', 'quick'], driverCatalog(), { canPin: false }), { kind: 'help', usage: USAGE });
     const run = parseBenchCommand(['--profile', 'quick'], driverCatalog(), { canPin: false });
     assert.equal(run.kind, 'run');
-    assert.throws(() => resolve('--help'), BenchUsageError);
+    assert.throws(() => resolve('--help'), UsageError);
   });
 
   test('the run plan counts runs and seconds from the options (the CLI ETA and the runner use it)', () => {
@@ -113,7 +113,7 @@ describe('resolveBenchOptions', () => {
       [['--pin', '--no-pin'], /choose one/],
       [['extra'], /Unexpected argument 'extra'|positional/i],
     ];
-    for (const [args, message] of bad) assert.throws(() => resolve(...args), (e: Error) => e instanceof BenchUsageError && message.test(e.message), args.join(' '));
+    for (const [args, message] of bad) assert.throws(() => resolve(...args), (e: Error) => e instanceof UsageError && message.test(e.message), args.join(' '));
   });
 });
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { driverCatalog, openLoopDriverNames } from '../../bench/drivers/index.ts';
 import { findH2load } from '../../bench/drivers/h2load.ts';
-import { BenchUsageError, resolveBenchOptions } from '../../bench/options/options.ts';
+import { UsageError, resolveBenchOptions } from '../../bench/options/options.ts';
 import { canPin } from '../../bench/host/pinning.ts';
 import type { ResultsFile, RunRecord } from '../../bench/results/record.ts';
 import { renderCsv } from '../../bench/report/csv.ts';
@@ -159,14 +159,14 @@ describe('refusals: one line, exit 2, nothing started', () => {
   });
 
   test('--rate with --driver rest=autocannon', () => {
-    // The same resolver call bench/cli/bench.ts makes (a BenchUsageError there is `error: <message>`, exit 2); the
+    // The same resolver call bench/cli/bench.ts makes (a UsageError there is `error: <message>`, exit 2); the
     // spawned refusal above proves that path end to end.
     assert.throws(
       () => resolveBenchOptions(['--profile', 'quick', '--rate', '50', '--driver', 'rest=autocannon', '--out', tempDir()], driverCatalog(), {
         canPin: canPin(),
         openLoopDrivers: openLoopDriverNames(),
       }),
-      (e: unknown) => e instanceof BenchUsageError && !e.message.includes('\n') && /--rate: driver autocannon cannot run an open loop/.test(e.message),
+      (e: unknown) => e instanceof UsageError && !e.message.includes('\n') && /--rate: driver autocannon cannot run an open loop/.test(e.message),
     );
   });
 
@@ -196,7 +196,7 @@ describe('refusals: one line, exit 2, nothing started', () => {
     assert.equal(resolve().rate, null);
     assert.deepEqual(resolve().drivers, { grpc: 'grpc-engine', rest: 'autocannon' });
     // gRPC only: h2load's lack of an open loop does not matter for REST, but it does for gRPC.
-    assert.throws(() => resolve('--rate', '10', '--driver', 'grpc=h2load', '--protocols', 'grpc'), BenchUsageError);
+    assert.throws(() => resolve('--rate', '10', '--driver', 'grpc=h2load', '--protocols', 'grpc'), UsageError);
     assert.equal(resolve('--rate', '10', '--driver', 'rest=h2load', '--protocols', 'grpc').rate, 10);
     for (const bad of ['0', '-5', 'fast', '']) {
       assert.throws(() => resolve(`--rate=${bad}`), /--rate must be a number of calls per second above 0/);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { toBinary, toJson } from '@bufbuild/protobuf';
 import { runBench } from '../../bench/run/runner.ts';
-import { BenchUsageError } from '../../bench/options/options.ts';
+import { UsageError } from '../../bench/options/options.ts';
 import { loadGeneratedApi } from '../../servers/generated/api.ts';
 import { assertSchemaValid, benchOptions, quietProgress, tempDir } from '../helpers/bench.ts';
 import { NOTES_CARD } from '../helpers/notes-pair.ts';
@@ -54,7 +54,7 @@ describe('a card benched on servers generated from it', () => {
   test('one target and a generated server for the other protocol is refused in one line', async () => {
     const options = benchOptions(['--api', NOTES_CARD, '--grpc-target', '127.0.0.1:1', '--profile', 'quick', '--out', tempDir('callbench-generated-')]);
     await assert.rejects(runBench(options, { progress: quietProgress }), (error: Error) => {
-      assert.ok(error instanceof BenchUsageError, String(error));
+      assert.ok(error instanceof UsageError, String(error));
       assert.match(error.message, /^--api .*card\.yaml: give --rest-target too, or no target at all/);
       return true;
     });

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { ciMarkdown } from '../../bench/cli/ci.ts';
 import { comparisonMarkdown } from '../../bench/compare/markdown.ts';
 import { compareResults } from '../../bench/compare/compare.ts';
-import { BenchUsageError, parseBenchCommand, TRANSPORTS_BY_OPERATION as TRANSPORTS_OF } from '../../bench/options/options.ts';
+import { UsageError, parseBenchCommand, TRANSPORTS_BY_OPERATION as TRANSPORTS_OF } from '../../bench/options/options.ts';
 import { driverCatalog, openLoopDriverNames } from '../../bench/drivers/index.ts';
 import { renderStreamTable, streamHeadline } from '../../bench/report/streams.ts';
 import { loadResults } from '../../bench/results/read.ts';
@@ -136,7 +136,7 @@ test('stream flags are checked once, with the rest: pacing a method cannot take,
     [['--ops', 'running-sum,prefix-sums', '--slo', 'p99<5ms', '--messages', '100'], /^--slo on streams searches running-sum/],
   ];
   for (const [argv, message] of refused) {
-    assert.throws(() => parse(argv), (error: Error) => error instanceof BenchUsageError && message.test(error.message) && !error.message.includes('\n'), argv.join(' '));
+    assert.throws(() => parse(argv), (error: Error) => error instanceof UsageError && message.test(error.message) && !error.message.includes('\n'), argv.join(' '));
   }
   // Calls and streams in one run: one scenario list, one results file.
   const mixed = parse(['--ops', 'add,running-sum', '--profile', 'quick']);

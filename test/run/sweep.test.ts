@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { autocannonDriver } from '../../bench/drivers/autocannon.ts';
 import { grpcEngine } from '../../bench/drivers/grpc-engine.ts';
-import { BenchUsageError } from '../../bench/options/options.ts';
+import { UsageError } from '../../bench/options/options.ts';
 import { makeValues, type ValueShape } from '../../bench/scenario/payloads.ts';
 import { hasSweep, renderSweepMarkdown, renderSweepTable, sweepRows } from '../../bench/report/sweep.ts';
 import type { ResultsFile, RunRecord } from '../../bench/results/record.ts';
@@ -57,9 +57,9 @@ describe('sweep options and scenario keys', () => {
   });
 
   test('bad sweep flags name the flag', () => {
-    assert.throws(() => resolve('--sweep', 'sizes'), (e: Error) => e instanceof BenchUsageError && /--sweep: unknown value "sizes"; allowed: payload/.test(e.message));
-    assert.throws(() => resolve('--sweep', 'payload', '--ops', 'add'), (e: Error) => e instanceof BenchUsageError && /sum only/.test(e.message));
-    assert.throws(() => resolve('--compression', 'br'), (e: Error) => e instanceof BenchUsageError && /--compression: unknown value "br"; allowed: none, gzip/.test(e.message));
+    assert.throws(() => resolve('--sweep', 'sizes'), (e: Error) => e instanceof UsageError && /--sweep: unknown value "sizes"; allowed: payload/.test(e.message));
+    assert.throws(() => resolve('--sweep', 'payload', '--ops', 'add'), (e: Error) => e instanceof UsageError && /sum only/.test(e.message));
+    assert.throws(() => resolve('--compression', 'br'), (e: Error) => e instanceof UsageError && /--compression: unknown value "br"; allowed: none, gzip/.test(e.message));
   });
 
   test('payload bodies equal independently encoded messages for every size and shape', () => {

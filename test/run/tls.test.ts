@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import { describe, test } from 'node:test';
 import { measureConnectionCost } from '../../bench/run/connection-cost.ts';
 import { driverCatalog } from '../../bench/drivers/index.ts';
-import { BenchUsageError, resolveBenchOptions } from '../../bench/options/options.ts';
+import { UsageError, resolveBenchOptions } from '../../bench/options/options.ts';
 import { renderCsv } from '../../bench/report/csv.ts';
 import { renderMarkdown } from '../../bench/report/markdown.ts';
 import { renderTable } from '../../bench/report/table.ts';
@@ -166,7 +166,7 @@ describe('--tls options', () => {
   test('--tls with an http:// REST target is refused; an https:// target is accepted', () => {
     assert.throws(
       () => resolveBenchOptions(['--tls', '--rest-target', 'http://127.0.0.1:3000'], catalog, { canPin: false }),
-      (error: unknown) => error instanceof BenchUsageError && /--tls: --rest-target must then be an https:\/\/ origin/.test(error.message),
+      (error: unknown) => error instanceof UsageError && /--tls: --rest-target must then be an https:\/\/ origin/.test(error.message),
     );
     const o = resolveBenchOptions(['--tls', '--rest-target', 'https://127.0.0.1:3443/'], catalog, { canPin: false });
     assert.equal(o.restTarget, 'https://127.0.0.1:3443');

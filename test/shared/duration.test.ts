@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { driverCatalog } from '../../bench/drivers/index.ts';
 import { parseDriversArgs } from '../../bench/cli/drivers.ts';
 import { DURATION_FORMS, DurationError, durationMs, formatDuration, parseDurationMs } from '../../shared/duration.ts';
-import { BenchUsageError, resolveBenchOptions } from '../../bench/options/options.ts';
+import { UsageError, resolveBenchOptions } from '../../bench/options/options.ts';
 import { parseCli } from '../../scripts/grpc-load.ts';
 
 const bench = (...args: string[]) => resolveBenchOptions(args, driverCatalog(), { canPin: false });
@@ -55,7 +55,7 @@ describe('every command reads durations the same way', () => {
     // --timeout has always been milliseconds when bare; a unit says otherwise.
     assert.equal(bench('--timeout', '2000').timeoutMs, 2_000);
     assert.equal(bench('--timeout', '2s').timeoutMs, 2_000);
-    assert.throws(() => bench('--duration', '3 seconds'), (error: unknown) => error instanceof BenchUsageError && error.message === `--duration must be a duration: ${DURATION_FORMS}, got "3 seconds"`);
+    assert.throws(() => bench('--duration', '3 seconds'), (error: unknown) => error instanceof UsageError && error.message === `--duration must be a duration: ${DURATION_FORMS}, got "3 seconds"`);
     assert.throws(() => bench('--duration', '2h'), /--duration must be from 100ms to 1h, got "2h"/);
   });
 
