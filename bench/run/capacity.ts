@@ -33,6 +33,14 @@
  *
  * A step whose completed calls/s is well below the offered rate (the target is
  * saturated) fails without repeats, and its completed rate caps the search.
+ *
+ * A search's first open-loop runs can meet a server that is still warming up: in
+ * five-search runs on the reference server, the first search's first rate (75%
+ * of the capacity) missed at p99 6-36 ms where the other searches passed it at
+ * 2.5-5.8 ms, and the search bisected below it, 0.73-0.74 of the capacity. So the
+ * lowest rate that missed before any rate passed (not a saturated one) is tried
+ * once more, on a fresh pool, when a lower rate has passed: if it passes, the
+ * bracket grows from it and a note says so; if not, it stays the failing end.
  * --slo-repeats N runs N independent searches; the answer is their median and
  * the record keeps each one's answer and bracket.
  *
@@ -299,13 +307,26 @@ async function searchOnce(
   let rate = Math.max(MIN_RATE, niceRate(ceiling * START_FRACTION));
 
   // Bracket: a passing rate (lo) below a failing one (hi).
+  // The lowest rate that missed before any rate passed (not saturated) may have met a server still warming up; once a
+  // lower rate passes, it is tried once more on a fresh pool (see the header).
+  let coldFailure: number | null = null;
+  let coldRetried = false;
   while ((lo === null || hi === null) && searchSteps < rule.maxSteps) {
     const { pass, step } = await decide(rate, 1);
     if (io.aborted()) return finish(null, null);
     if (pass) {
+      const retried = coldRetried && rate === coldFailure;
       lo = rate;
-      if (hi === null) rate = niceRate(rate * GROWTH);
+      if (retried) notes.push(`${perSecond(rate)} missed the objective before any rate passed and met it when tried again (a search's first runs can meet a server still warming up)`);
+      if (hi !== null && hi === coldFailure && !coldRetried) {
+        // Try the cold failure again on a fresh pool; its old runs stay in the steps.
+        coldRetried = true;
+        forgetPool(pools, hi);
+        rate = hi;
+        hi = null;
+      } else if (hi === null) rate = niceRate(rate * GROWTH);
     } else {
+      if (lo === null) coldFailure = step.saturated ? null : rate;
       hi = failCap(step, rate, lo);
       if (lo === null) {
         // Saturated: the knee is below what it completed; otherwise halve.
@@ -423,6 +444,12 @@ function judgePool(slo: Slo, rate: number, pool: Pool, rule: CapacityRule): NonN
     pass,
     misses: pass ? [] : misses.length > 0 ? misses : ['the newest run missed the objective'],
   };
+}
+
+/** Drops the runs at `rate` from its pool: the rate is judged afresh. */
+function forgetPool(pools: Map<number, Pool>, rate: number): void {
+  for (const run of pools.get(rate)?.runs ?? []) run.histogram?.destroy();
+  pools.delete(rate);
 }
 
 function destroyPools(pools: Map<number, Pool>): void {

@@ -208,8 +208,13 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
    * and at most `capacity` complete. `stallEvery`: every Nth open-loop step below capacity has a stall, 1.5% of its
    * calls at 12 ms (its own p99 misses 10 ms; pooled with one clean step it meets it). `starveStep`: that open-loop
    * step's server gets 40% of the CPU per call of the others and 5% of its calls wait 50 ms (a starved server).
+   * `coldSteps`: the first N open-loop steps, whatever their rate, have 5% of their calls at 50 ms (a server warming up).
+   * `slowAbove`: open-loop steps above this rate complete it all, 5% of their calls at 50 ms (a knee below the capacity).
    */
-  const model = (capacity: number, extra: { boundAbove?: number; failConfirmAbove?: number; stallEvery?: number; starveStep?: number } = {}) => {
+  const model = (
+    capacity: number,
+    extra: { boundAbove?: number; failConfirmAbove?: number; stallEvery?: number; starveStep?: number; coldSteps?: number; slowAbove?: number } = {},
+  ) => {
     const loads: StepLoad[] = [];
     let openLoop = 0;
     const measure = async (load: StepLoad): Promise<RunRecord> => {
@@ -219,9 +224,10 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
       const over = rate > capacity || (load.countBytes && extra.failConfirmAbove !== undefined && rate > extra.failConfirmAbove);
       const stalled = !over && load.rate !== null && extra.stallEvery !== undefined && openLoop % extra.stallEvery === 0;
       const starved = load.rate !== null && openLoop === extra.starveStep;
+      const cold = load.rate !== null && (openLoop <= (extra.coldSteps ?? 0) || rate > (extra.slowAbove ?? Infinity));
       const rps = Math.min(rate, capacity);
       const requests = Math.round(rps * load.durationS);
-      const [tail, tailMs] = load.rate === null ? [5, 30] : over || starved ? [5, 50] : stalled ? [1.5, 12] : [0.5, 2];
+      const [tail, tailMs] = load.rate === null ? [5, 30] : over || starved || cold ? [5, 50] : stalled ? [1.5, 12] : [0.5, 2];
       const p99 = tail > 1 ? tailMs : 1;
       return {
         scenario: 'add/c16', protocol: 'grpc', driver: 'grpc-engine', operation: 'add', payloadValues: null, concurrency: 16, connections: 1,
@@ -283,6 +289,27 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
     // With a rule that leaves the worst of three steps out of a pool, it is left out (never the confirmation).
     const trimmed = await searchCapacity(slo, { ...timing, rule: { ...CAPACITY_RULE, trimWorstFrom: 3 } }, model(4_000, { stallEvery: 3 }).measure, io);
     assert.ok(trimmed.capacity!.steps.some((s) => s.pooled?.leftOut === 1 && s.phase === 'search'));
+  });
+
+  test('a first rate that missed before any rate passed is tried again once a lower one passes', async () => {
+    // The first two open-loop runs (both at the first rate, 75% of the capacity) meet a server warming up.
+    const record = await searchCapacity(slo, timing, model(4_000, { coldSteps: 2 }).measure, io);
+    const capacity = record.capacity!;
+    const first = capacity.steps.find((s) => s.phase === 'search')!.rate!;
+    const atFirst = capacity.steps.filter((s) => s.phase === 'search' && s.rate === first);
+    // Two cold runs failed its pool; tried again after half of it passed, a fresh pool of one run passed.
+    assert.deepEqual(atFirst.map((s) => [s.pass, s.pooled!.runs, s.pooled!.pass]), [[false, 1, false], [false, 2, false], [true, 1, true]]);
+    assert.ok(capacity.steps.some((s) => s.phase === 'search' && s.rate! < first && s.pass));
+    // So the search went on above it and found the knee, not a rate under the cold failure.
+    assert.ok(capacity.rps! >= 4_000 / (1 + CAPACITY_RULE.tolerance) && capacity.rps! <= 4_000, `found ${capacity.rps}`);
+    assert.ok(capacity.notes.some((n) => n.startsWith(`${first.toLocaleString('en-US')}/s missed the objective before any rate passed and met it when tried again`)), capacity.notes.join(' | '));
+    // A rate that misses for good misses again: the failure stands, once, and the search bisects below it.
+    const stays = await searchCapacity(slo, timing, model(4_000, { slowAbove: 2_000 }).measure, io);
+    const again = stays.capacity!.steps.filter((s) => s.phase === 'search' && s.rate === first);
+    assert.deepEqual(again.map((s) => s.pooled!.runs), [1, 2, 1, 2]);
+    assert.ok(again.every((s) => !s.pass));
+    assert.ok(stays.capacity!.rps! <= 2_000 && stays.capacity!.rps! >= 2_000 / (1 + CAPACITY_RULE.tolerance), `found ${stays.capacity!.rps}`);
+    assert.ok(!stays.capacity!.notes.some((n) => n.includes('tried again')));
   });
 
   test('--slo-repeats: the median of independent searches, each answer kept, every step tagged with its search', async () => {
