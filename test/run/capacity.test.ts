@@ -454,6 +454,10 @@ describe('the search itself, on a model of a server (bench/run/capacity.ts)', ()
     assert.match(view, /\d{4} \(range \d{4}-\d{4}\)/);
     assert.match(view, /searches: add\/c16 gRPC: \d{4}, \d{4}, \d{4} \(median \d{4}, largest\/smallest \d\.\d\dx\)/);
     assert.match(capacityHeadline(results)[0]!, /: gRPC [\d,]+ calls\/s \(range [\d,]+-[\d,]+\), REST [\d,]+ calls\/s \(range [\d,]+-[\d,]+\)$/);
+    // With repeats the view lists them; with one search per row it says what its range is not.
+    assert.ok(!view.includes('one search per row'));
+    const single = renderCapacityTable({ ...emptyResults(), runs: [rest] });
+    assert.match(single, /one search per row: its range is its bracket, not how far the answer moves between searches; --slo-repeats 5 shows that/);
   });
 });
 
