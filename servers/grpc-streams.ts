@@ -26,32 +26,50 @@ function writeOrPause(call: grpc.ServerDuplexStream<unknown, Result>, result: Re
   });
 }
 
+/**
+ * Reads a request stream until it ends, fails or goes idle: each message to `onMessage` (a CalcError it throws ends
+ * the stream with that error), then `end` once, with the error or none. The two handlers that read the client's
+ * messages share it; they differ in what a message does and how the call ends.
+ */
+function readStream(
+  call: grpc.ServerReadableStream<unknown, Result> | grpc.ServerDuplexStream<unknown, Result>,
+  idleMs: number | undefined,
+  onMessage: (message: unknown, touch: () => void) => void,
+  end: (error?: CalcError) => void,
+): void {
+  let ended = false;
+  const finish = (error?: CalcError): void => {
+    if (ended) return;
+    ended = true;
+    idle.stop();
+    call.removeListener('data', onData);
+    end(error);
+  };
+  const idle = startIdleTimer(finish, idleMs);
+  const onData = (message: unknown): void => {
+    idle.touch();
+    try {
+      onMessage(message, idle.touch);
+    } catch (reason) {
+      finish(CalcError.from(reason));
+    }
+  };
+  call.on('data', onData);
+  call.on('end', () => finish());
+  call.on('cancelled', () => idle.stop());
+}
+
 /** RunningSum: every Number answered at once with the total so far. */
 export function runningSumHandler(idleMs: number | undefined): grpc.handleBidiStreamingCall<unknown, Result> {
   return (call) => {
     const running = new RunningTotal();
-    let ended = false;
-    const finish = (error?: CalcError): void => {
-      if (ended) return;
-      ended = true;
-      idle.stop();
-      call.removeListener('data', onData);
+    readStream(
+      call,
+      idleMs,
+      (message, touch) => writeOrPause(call, { value: running.add(message) }, touch),
       // 'error' on a grpc-js server stream sets the status and ends the call after the writes queued before it.
-      if (error) call.emit('error', grpcError(error));
-      else call.end();
-    };
-    const idle = startIdleTimer(finish, idleMs);
-    const onData = (message: unknown): void => {
-      idle.touch();
-      try {
-        writeOrPause(call, { value: running.add(message) }, idle.touch);
-      } catch (reason) {
-        finish(CalcError.from(reason));
-      }
-    };
-    call.on('data', onData);
-    call.on('end', () => finish());
-    call.on('cancelled', () => idle.stop());
+      (error) => (error ? call.emit('error', grpcError(error)) : call.end()),
+    );
   };
 }
 
@@ -59,34 +77,19 @@ export function runningSumHandler(idleMs: number | undefined): grpc.handleBidiSt
 export function sumStreamHandler(idleMs: number | undefined): grpc.handleClientStreamingCall<unknown, Result> {
   return (call, callback) => {
     const running = new RunningTotal();
-    let ended = false;
-    const finish = (error?: CalcError): void => {
-      if (ended) return;
-      ended = true;
-      idle.stop();
-      call.removeListener('data', onData);
-      if (error) {
-        callback(grpcError(error));
-        return;
-      }
-      try {
-        callback(null, { value: running.result() });
-      } catch (reason) {
-        callback(grpcError(CalcError.from(reason)));
-      }
-    };
-    const idle = startIdleTimer(finish, idleMs);
-    const onData = (message: unknown): void => {
-      idle.touch();
-      try {
-        running.add(message);
-      } catch (reason) {
-        finish(CalcError.from(reason));
-      }
-    };
-    call.on('data', onData);
-    call.on('end', () => finish());
-    call.on('cancelled', () => idle.stop());
+    readStream(
+      call,
+      idleMs,
+      (message) => void running.add(message),
+      (error) => {
+        if (error) return callback(grpcError(error));
+        try {
+          callback(null, { value: running.result() });
+        } catch (reason) {
+          callback(grpcError(CalcError.from(reason)));
+        }
+      },
+    );
   };
 }
 
