@@ -186,7 +186,8 @@ export function renderCapacityTable(results: ResultsFile): string {
   lines.push(
     'range = the lowest answer to the highest rate that failed just above one (one search: the answer and the lowest failing rate above it; ? = none failed above).',
   );
-  // One search's range is its own bracket (2%): how far answers move from search to search shows only with repeats.
+  // One search's range is its own bracket (the answer to the lowest rate that failed above it): how far answers move
+  // from search to search shows only with repeats.
   if (searched(results).every((run) => (run.capacity.searches ?? []).length < 2)) {
     lines.push('one search per row: its range is its bracket, not how far the answer moves between searches; --slo-repeats 5 shows that.');
   }

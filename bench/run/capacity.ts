@@ -453,7 +453,7 @@ function forgetPool(pools: Map<number, Pool>, rate: number): void {
 }
 
 function destroyPools(pools: Map<number, Pool>): void {
-  for (const pool of pools.values()) for (const run of pool.runs) run.histogram?.destroy();
+  for (const rate of [...pools.keys()]) forgetPool(pools, rate);
 }
 
 /** The lowest failing rate a failed step leaves: its completed calls/s when saturated (no rate above it can pass), else its rate. */
